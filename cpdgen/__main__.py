@@ -1,0 +1,5 @@
+import sys
+
+from cpdgen.cli import main
+
+sys.exit(main())

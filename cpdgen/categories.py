@@ -1,0 +1,185 @@
+"""The five CPD categories, the spellings members use for them, and the activity types."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Category:
+    id: str
+    label: str
+    description: str
+
+
+CATEGORIES: tuple[Category, ...] = (
+    Category(
+        "work-based-learning",
+        "Work-based learning",
+        "Learning by doing at work: case studies, audit, reflective practice, journal clubs, "
+        "in-service training, supervising, significant event analysis, project work.",
+    ),
+    Category(
+        "professional-activity",
+        "Professional activity",
+        "Contributing to the profession: professional body work, teaching, mentoring, "
+        "examining, presenting at conferences, organising courses, assessing.",
+    ),
+    Category(
+        "formal-educational",
+        "Formal / educational",
+        "Structured learning: courses, further education, research, attending conferences, "
+        "writing articles, seminars, distance learning.",
+    ),
+    Category(
+        "self-directed-learning",
+        "Self-directed learning",
+        "Learning on your own: reading journals and articles, reviewing books, updating "
+        "knowledge online, keeping a file of your progress.",
+    ),
+    Category("other", "Other", "Public service and voluntary work that develops you professionally."),
+)
+
+CATEGORY_BY_ID: dict[str, Category] = {c.id: c for c in CATEGORIES}
+
+
+@dataclass(frozen=True)
+class ActivityType:
+    id: str
+    label: str
+    category: str
+
+
+def _types(category: str, *pairs: tuple[str, str]) -> list[ActivityType]:
+    return [ActivityType(type_id, label, category) for type_id, label in pairs]
+
+
+# Drawn from the HCPC's examples of CPD activities, by category, with the laboratory
+# activities members record most often.
+ACTIVITY_TYPES: tuple[ActivityType, ...] = tuple(
+    _types(
+        "work-based-learning",
+        ("learning-by-doing", "Learning by doing"),
+        ("case-study", "Case study"),
+        ("reflective-practice", "Reflective practice"),
+        ("audit", "Audit"),
+        ("coaching", "Coaching from others"),
+        ("discussion", "Discussion with colleagues"),
+        ("peer-review", "Peer review"),
+        ("work-shadowing", "Work shadowing"),
+        ("secondment", "Secondment"),
+        ("job-rotation", "Job rotation"),
+        ("journal-club", "Journal club"),
+        ("in-service-training", "In-service training"),
+        ("supervising", "Supervising staff or students"),
+        ("expanding-role", "Expanding your role"),
+        ("significant-event-analysis", "Significant event analysis"),
+        ("project-work", "Project work"),
+        ("eqa-review", "External quality assessment review"),
+        ("method-validation", "Method validation or verification"),
+        ("sop-writing", "Writing or reviewing a procedure (SOP)"),
+    )
+    + _types(
+        "professional-activity",
+        ("professional-body", "Professional body work"),
+        ("special-interest-group", "Special interest group"),
+        ("teaching", "Lecturing or teaching"),
+        ("mentoring", "Mentoring"),
+        ("examining", "Examining"),
+        ("tutoring", "Tutoring"),
+        ("organising-journal-club", "Organising a journal club"),
+        ("conference-presentation", "Giving a conference presentation"),
+        ("organising-course", "Organising a course"),
+        ("supervising-research", "Supervising research"),
+        ("assessor", "Assessor or examiner for a professional body"),
+    )
+    + _types(
+        "formal-educational",
+        ("course", "Course"),
+        ("further-education", "Further education"),
+        ("research", "Research"),
+        ("conference", "Attending a conference"),
+        ("writing-article", "Writing an article or paper"),
+        ("seminar", "Seminar"),
+        ("webinar", "Webinar"),
+        ("distance-learning", "Distance learning"),
+        ("running-course", "Planning or running a course"),
+    )
+    + _types(
+        "self-directed-learning",
+        ("reading", "Reading journals or articles"),
+        ("reviewing", "Reviewing books or articles"),
+        ("e-learning", "Updating knowledge online (e-learning)"),
+        ("progress-file", "Keeping a file of your progress"),
+    )
+    + _types(
+        "other",
+        ("public-service", "Public service"),
+        ("voluntary-work", "Voluntary work"),
+        ("stem-outreach", "Science outreach (STEM ambassador)"),
+    )
+)
+
+TYPE_BY_ID: dict[str, ActivityType] = {t.id: t for t in ACTIVITY_TYPES}
+
+
+def _key(text: str) -> str:
+    """Reduce a spelling to letters and digits: 'Formal and Educational' -> 'formaleducational'."""
+    words = re.split(r"[^a-z0-9]+", text.lower())
+    words = ["activity" if w == "activities" else w for w in words if w and w != "and"]
+    return "".join(words)
+
+
+_CATEGORY_ALIASES: dict[str, str] = {
+    "work-based-learning": "work based learning|work based|workbased learning|wbl|"
+    "work-based learning activity|on the job learning",
+    "professional-activity": "professional activity|professional activities|professional|pa|"
+    "professional development activity",
+    "formal-educational": "formal educational|formal / educational|formal and educational|"
+    "formal education|formal|educational|education|formal learning|fe|formal/education",
+    "self-directed-learning": "self directed learning|self directed|self-directed|selfdirected|"
+    "self learning|sdl|self-directed study|independent learning",
+    "other": "other|other activity|other activities",
+}
+
+_CATEGORY_KEYS: dict[str, str] = {}
+for _cid, _spellings in _CATEGORY_ALIASES.items():
+    _CATEGORY_KEYS[_key(_cid)] = _cid
+    _CATEGORY_KEYS[_key(CATEGORY_BY_ID[_cid].label)] = _cid
+    for _spelling in _spellings.split("|"):
+        _CATEGORY_KEYS[_key(_spelling)] = _cid
+
+_TYPE_KEYS: dict[str, str] = {}
+for _t in ACTIVITY_TYPES:
+    _TYPE_KEYS[_key(_t.id)] = _t.id
+    _TYPE_KEYS.setdefault(_key(_t.label), _t.id)
+
+
+def resolve_category(text: str) -> str | None:
+    """The category id for any common spelling of a category, or None."""
+    return _CATEGORY_KEYS.get(_key(text))
+
+
+def resolve_type(text: str) -> str | None:
+    """The activity type id for its id or label in any case and punctuation, or None."""
+    return _TYPE_KEYS.get(_key(text))
+
+
+def suggest(text: str, choices: dict[str, str]) -> str | None:
+    """The closest known id to a misspelling, for a "did you mean" hint."""
+    matches = difflib.get_close_matches(_key(text), list(choices), n=1, cutoff=0.6)
+    return choices[matches[0]] if matches else None
+
+
+def suggest_category(text: str) -> str | None:
+    return suggest(text, _CATEGORY_KEYS)
+
+
+def suggest_type(text: str) -> str | None:
+    return suggest(text, _TYPE_KEYS)
+
+
+def category_label(category_id: str) -> str:
+    return CATEGORY_BY_ID[category_id].label

@@ -1,0 +1,458 @@
+"""Reading a whole portfolio from ``content/``: every file parsed, every problem collected."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import unicodedata
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from pathlib import Path, PurePosixPath
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ValidationError
+
+from cpdgen import rules
+from cpdgen.frontmatter import FrontMatter, ReadError, parse_yaml, read_text, split
+from cpdgen.models import (
+    NESTED_MODELS,
+    MISSING_CATEGORY,
+    ActivityFrontMatter,
+    PortfolioFile,
+    ReflectionFrontMatter,
+    allowed_keys,
+    check_diplomas,
+    diploma_ids,
+)
+from cpdgen.problems import CpdgenError, Problem
+from cpdgen.sections import count_words, has_words, split_reflection
+
+MAX_EVIDENCE_BYTES = 20_000_000
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
+_DRIVE = re.compile(r"^[A-Za-z]:([\\/]|$)")
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A supporting document: a file inside ``content/`` or an https link."""
+
+    ref: str  # as the member wrote it
+    url: str | None = None
+    path: Path | None = None  # the file, resolved, inside content/
+    rel: str | None = None  # the file relative to content/, with forward slashes
+
+    @property
+    def name(self) -> str:
+        return self.url if self.url else PurePosixPath(self.rel or self.ref).name
+
+
+@dataclass(frozen=True)
+class Activity:
+    """One CPD activity: its front matter, description and reflection."""
+
+    id: str
+    slug: str  # the id made safe for URLs
+    path: str  # the file, relative to the portfolio root
+    source: Path
+    meta: ActivityFrontMatter
+    description: str  # Markdown
+    description_line: int  # file line where the body starts
+    reflection: str | None  # Markdown; None when there is none
+    reflection_path: str | None = None
+    reflection_line: int | None = None
+    evidence: tuple[Evidence, ...] = ()
+    lines: dict = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def title(self) -> str:
+        return self.meta.title
+
+    @property
+    def date(self) -> date:
+        return self.meta.date
+
+    @property
+    def category(self) -> str:
+        return self.meta.category_id
+
+    @property
+    def private(self) -> bool:
+        return self.meta.private
+
+    @property
+    def draft(self) -> bool:
+        return self.meta.draft
+
+    @property
+    def published(self) -> bool:
+        """Whether the public site may show it."""
+        return not (self.meta.private or self.meta.draft)
+
+    @property
+    def has_reflection(self) -> bool:
+        return has_words(self.reflection)
+
+    def entry(self) -> rules.Entry:
+        return rules.Entry(self.id, self.date, self.category, self.has_reflection, self.draft)
+
+
+@dataclass
+class Portfolio:
+    """Everything read from ``content/``, and every problem found on the way."""
+
+    root: Path
+    content: Path
+    settings: PortfolioFile | None
+    diplomas: list[rules.Diploma] | None  # None when portfolio.yaml is too broken to judge diplomas
+    activities: list[Activity]
+    problems: list[Problem]
+    setup_failed: bool = False  # portfolio.yaml missing or unreadable: exit 2
+
+    @property
+    def timezone(self) -> str:
+        return self.settings.site.timezone if self.settings else "Europe/London"
+
+    def entries(self) -> list[rules.Entry]:
+        return [a.entry() for a in self.activities]
+
+    def assess(self, as_of: date) -> rules.Assessment | None:
+        """Judge every diploma on ``as_of``; None when portfolio.yaml is too broken to say."""
+        if self.diplomas is None:
+            return None
+        return rules.assess(self.diplomas, self.entries(), as_of)
+
+
+def resolve_as_of(timezone: str, as_of: date | None = None) -> date:
+    """"Today": ``as_of`` if given, else SOURCE_DATE_EPOCH, else the clock, in the portfolio's time zone."""
+    if as_of is not None:
+        return as_of
+    zone = ZoneInfo(timezone)
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch:
+        try:
+            return datetime.fromtimestamp(int(epoch), tz=zone).date()
+        except (ValueError, OverflowError, OSError):
+            raise CpdgenError(f"SOURCE_DATE_EPOCH={epoch!r} is not a number of seconds") from None
+    return datetime.now(tz=zone).date()
+
+
+def slugify(text: str) -> str:
+    """Lower-case ASCII letters, digits and hyphens, for URLs."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-") or "activity"
+
+
+class _Collector:
+    def __init__(self, root: Path):
+        self.root = root
+        self.problems: list[Problem] = []
+
+    def rel(self, path: Path) -> str:
+        try:
+            return path.relative_to(self.root).as_posix()
+        except ValueError:
+            return path.as_posix()
+
+    def add(self, path: Path | str, line: int | None, code: str, message: str, *, severity="error", column=None):
+        where = path if isinstance(path, str) else self.rel(path)
+        self.problems.append(Problem(where, line, severity, code, message, column))
+
+    def read(self, path: Path) -> tuple[FrontMatter, str, int] | None:
+        """Front matter, body and the body's first line, or None after recording the problem."""
+        try:
+            document = split(read_text(path))
+            if document.front_matter is None:
+                first = document.body.lstrip("\n").split("\n", 1)[0].strip()
+                hint = (
+                    "; the '---' must be on the very first line"
+                    if first == "---"
+                    else "; start the file with a line '---', then 'title:' and 'date:', then '---'"
+                )
+                raise ReadError("no-front-matter", "this file has no front matter" + hint, 1)
+            front = parse_yaml(document.front_matter, document.front_matter_line + 1)
+        except ReadError as exc:
+            self.add(path, exc.line, exc.code, exc.message, column=exc.column)
+            return None
+        return front, document.body, document.body_line
+
+    def validate(self, path: Path, front: FrontMatter, model: type[BaseModel]) -> BaseModel | None:
+        if not isinstance(front.data, dict):
+            kind = "a list" if isinstance(front.data, list) else "a single value"
+            self.add(path, front.line_of(()), "not-mapping", f"front matter must be keys and values (title: …), not {kind}")
+            return None
+        try:
+            return model.model_validate(front.data)
+        except ValidationError as exc:
+            for error in exc.errors(include_url=False, include_input=False):
+                code, message = _describe(error, model)
+                self.add(path, front.line_of(error["loc"]), code, message)
+            return None
+
+
+def _key_name(loc: tuple) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+def _describe(error: dict, model: type[BaseModel]) -> tuple[str, str]:
+    """Our code and message for a pydantic error, chosen by its type (never its English)."""
+    kind, loc = error["type"], tuple(error["loc"])
+    name = _key_name(loc)
+    if kind == "missing":
+        return "missing-field", f"'{name}' is missing"
+    if kind == "extra_forbidden":
+        parent = NESTED_MODELS.get(str(loc[0])) if len(loc) > 1 else model
+        known = allowed_keys(parent or model)
+        close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.6)
+        hint = f"did you mean '{close[0]}'?" if close else f"allowed keys: {', '.join(known)}"
+        return "unknown-field", f"unknown key '{name}'; {hint}"
+    if kind in ("model_type", "dict_type", "model_attributes_type"):
+        return "invalid-value", f"'{name}' should be a group of keys (key: value on indented lines)"
+    if kind == "list_type":
+        return "invalid-value", f"'{name}' should be a list, like [a, b] or lines starting with '- '"
+    if "-" in kind:  # one of ours, raised by the validators in models.py with our own message
+        message = error["msg"]
+        if loc and not message.startswith(str(loc[-1])):
+            message = f"{name}: {message}"
+        return kind, message
+    return "invalid-value", f"'{name}' has a value cpdgen cannot use"
+
+
+def _resolve_evidence(ref: str, folder: Path, content: Path, content_real: Path) -> Evidence | tuple[str, str]:
+    """An Evidence, or ``(code, message)`` when the reference is unusable or unsafe."""
+    text = ref.strip()
+    if not text or "\x00" in text:
+        return "evidence-invalid", f"evidence '{ref}' is not a file name or a link"
+    scheme = _SCHEME.match(text)
+    if scheme and not _DRIVE.match(text):
+        if scheme.group(1).lower() == "https":
+            parts = urlsplit(text)
+            if parts.hostname and not re.search(r"\s", text):
+                return Evidence(ref=text, url=text)
+            return "evidence-invalid", f"evidence link '{text}' is not a valid web address"
+        if scheme.group(1).lower() == "http":
+            return "evidence-invalid", f"evidence link '{text}' must use https://"
+        return "evidence-outside", f"evidence '{text}' must be a file inside content/ or an https:// link"
+    posix = text.replace("\\", "/")
+    if posix.startswith(("/", "~")) or _DRIVE.match(text):
+        return "evidence-outside", f"evidence '{text}' is an absolute path; give a path inside content/"
+    if ".." in posix.split("/"):
+        return "evidence-outside", f"evidence '{text}' leaves content/ ('..' is not allowed)"
+    for base in (folder, content / "evidence"):
+        candidate = base / posix
+        if not os.path.lexists(candidate):
+            continue
+        real = candidate.resolve()
+        if not real.is_relative_to(content_real):
+            return "evidence-outside", f"evidence '{text}' is a link to a file outside content/"
+        if not real.is_file():
+            return "evidence-invalid", f"evidence '{text}' is not a file"
+        size = real.stat().st_size
+        if size > MAX_EVIDENCE_BYTES:
+            return "evidence-too-large", f"evidence '{text}' is {size:,} bytes (limit {MAX_EVIDENCE_BYTES:,})"
+        return Evidence(ref=text, path=real, rel=real.relative_to(content_real).as_posix())
+    return "evidence-missing", f"evidence file '{text}' not found next to this file or in content/evidence/"
+
+
+_IGNORED_SUFFIXES = ("~", ".swp", ".swo", ".swx", ".tmp", ".bak", ".orig")
+
+
+def is_ignored(name: str) -> bool:
+    """Hidden files and editors' temporary files are never read."""
+    return name.startswith((".", "#", "~$")) or name.endswith(_IGNORED_SUFFIXES)
+
+
+def _markdown_files(folder: Path) -> list[Path]:
+    """Activity files under ``folder``: every ``*.md``, except beside an ``index.md`` (only it counts)."""
+    found: list[Path] = []
+    if not folder.is_dir():
+        return found
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
+        dirnames[:] = sorted(d for d in dirnames if not is_ignored(d))
+        names = [f for f in filenames if f.endswith(".md") and not is_ignored(f)]
+        if "index.md" in names and Path(dirpath) != folder:
+            found.append(Path(dirpath) / "index.md")
+            dirnames[:] = []  # an activity folder's other files are its evidence
+            continue
+        found.extend(Path(dirpath) / name for name in sorted(names))
+    return found
+
+
+def _stray_markdown(content: Path) -> list[Path]:
+    """Markdown files in ``content/`` that cpdgen does not read, so the member can move them."""
+    stray: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(content, followlinks=False):
+        here = Path(dirpath)
+        if here == content:
+            dirnames[:] = [d for d in dirnames if d not in ("activities", "reflections", "evidence")]
+        dirnames[:] = sorted(d for d in dirnames if not is_ignored(d))
+        stray.extend(here / f for f in sorted(filenames) if f.endswith(".md") and not is_ignored(f))
+    return stray
+
+
+def _read_settings(collect: _Collector, content: Path) -> tuple[PortfolioFile | None, bool]:
+    path = content / "portfolio.yaml"
+    if not path.is_file():
+        alt = content / "portfolio.yml"
+        hint = " (rename portfolio.yml to portfolio.yaml)" if alt.is_file() else "; run 'cpdgen init' to start one"
+        collect.add(path, None, "no-portfolio", "content/portfolio.yaml is missing" + hint)
+        return None, True
+    try:
+        front = parse_yaml(read_text(path), 1)
+    except ReadError as exc:
+        collect.add(path, exc.line, exc.code, exc.message, column=exc.column)
+        return None, True
+    if not isinstance(front.data, dict):
+        collect.add(path, 1, "not-mapping", "portfolio.yaml must be keys and values (member:, diplomas:, site:)")
+        return None, True
+    settings = collect.validate(path, front, PortfolioFile)
+    if settings is not None:
+        for loc, code, message in check_diplomas(settings.diplomas):
+            collect.add(path, front.line_of(loc), code, message)
+    return settings, False
+
+
+def load_portfolio(root: Path) -> Portfolio:
+    """Read ``root/content``: settings, activities, reflections. Bad files add problems; loading goes on."""
+    root = root.resolve() if root.exists() else root
+    content = root / "content"
+    if not content.is_dir():
+        raise CpdgenError(f"no content/ folder in {root}; run cpdgen in your portfolio's folder, or give --root")
+    content_real = content.resolve()
+    collect = _Collector(root)
+    settings, setup_failed = _read_settings(collect, content)
+    diplomas: list[rules.Diploma] | None = None
+    if settings is not None and not collect.problems:
+        diplomas = [
+            rules.Diploma(diploma_id, d.start, d.submitted, d.issued)
+            for diploma_id, d in zip(diploma_ids(settings.diplomas), settings.diplomas)
+        ]
+    min_words = settings.site.reflection_min_words if settings else 50
+
+    activities: dict[str, Activity] = {}
+    by_slug: dict[str, Activity] = {}
+    for path in _markdown_files(content / "activities"):
+        activity = _read_activity(collect, path, content, content_real)
+        if activity is None:
+            continue
+        clash = by_slug.get(activity.slug.casefold())
+        if clash is not None:
+            collect.add(
+                path,
+                1,
+                "duplicate-id",
+                f"activity id '{activity.id}' is already used by {clash.path}; rename one of the files",
+            )
+            continue
+        by_slug[activity.slug.casefold()] = activity
+        activities[activity.id] = activity
+
+    for path in _markdown_files(content / "reflections"):
+        _attach_reflection(collect, path, activities)
+
+    for path in _stray_markdown(content):
+        collect.add(
+            path,
+            None,
+            "not-read",
+            "this file is not read: activities go in content/activities/, reflections in content/reflections/",
+            severity="warning",
+        )
+
+    for activity in activities.values():
+        if activity.draft or not activity.has_reflection or activity.reflection is None:
+            continue
+        words = count_words(activity.reflection)
+        if words < min_words:
+            collect.add(
+                activity.reflection_path or activity.path,
+                activity.reflection_line,
+                "short-reflection",
+                f"the reflection has {words} words; aim for at least {min_words} "
+                "(what happened, what you learnt, what you will do next)",
+                severity="warning",
+            )
+
+    ordered = sorted(activities.values(), key=lambda a: (a.date, a.id))
+    return Portfolio(root, content, settings, diplomas, ordered, collect.problems, setup_failed)
+
+
+def _read_activity(collect: _Collector, path: Path, content: Path, content_real: Path) -> Activity | None:
+    if path.is_symlink() and not path.resolve().is_relative_to(content_real):
+        collect.add(path, None, "outside-content", "this file is a link to a file outside content/; copy it in instead")
+        return None
+    parsed = collect.read(path)
+    if parsed is None:
+        return None
+    front, body, body_line = parsed
+    meta = collect.validate(path, front, ActivityFrontMatter)
+    sections = split_reflection(body)
+    for extra in sections.extra_headings:
+        collect.add(path, body_line + extra - 1, "duplicate-reflection", "a second 'Reflection' section; keep one")
+    # Evidence is checked even when another key is wrong, so one run reports everything.
+    refs = meta.evidence if isinstance(meta, ActivityFrontMatter) else _raw_refs(front.data)
+    evidence: list[Evidence] = []
+    for index, ref in enumerate(refs):
+        found = _resolve_evidence(ref, path.parent, content, content_real)
+        if isinstance(found, Evidence):
+            evidence.append(found)
+        else:
+            collect.add(path, front.line_of(("evidence", index)), found[0], found[1])
+    if not isinstance(meta, ActivityFrontMatter):
+        # The model's cross-field check runs only once every field is valid; say it now too.
+        said = any(p.code == "missing-category" and p.path == collect.rel(path) for p in collect.problems)
+        if isinstance(front.data, dict) and not {"category", "type"} & front.data.keys() and not said:
+            collect.add(path, front.line_of(()), "missing-category", MISSING_CATEGORY)
+        return None
+    activity_id = path.parent.name if path.name == "index.md" else path.stem
+    return Activity(
+        id=activity_id,
+        slug=slugify(activity_id),
+        path=collect.rel(path),
+        source=path,
+        meta=meta,
+        description=sections.description,
+        description_line=body_line,
+        reflection=sections.reflection,
+        reflection_path=collect.rel(path) if sections.reflection is not None else None,
+        reflection_line=body_line + sections.reflection_line - 1 if sections.reflection_line else None,
+        evidence=tuple(evidence),
+        lines=front.lines,
+    )
+
+
+def _raw_refs(data: object) -> list[str]:
+    refs = data.get("evidence") if isinstance(data, dict) else None
+    if isinstance(refs, str):
+        refs = refs.split(",")
+    return [ref for ref in refs if isinstance(ref, str)] if isinstance(refs, list) else []
+
+
+def _attach_reflection(collect: _Collector, path: Path, activities: dict[str, Activity]) -> None:
+    parsed = collect.read(path)
+    if parsed is None:
+        return
+    front, body, body_line = parsed
+    meta = collect.validate(path, front, ReflectionFrontMatter)
+    if meta is None:
+        return
+    assert isinstance(meta, ReflectionFrontMatter)
+    line = front.line_of(("activity",))
+    activity = activities.get(meta.activity)
+    if activity is None:
+        close = difflib.get_close_matches(meta.activity, list(activities), n=1, cutoff=0.6)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        collect.add(path, line, "unknown-activity", f"no activity has the id '{meta.activity}'{hint}")
+        return
+    if activity.reflection is not None:
+        where = f"{activity.reflection_path}:{activity.reflection_line}"
+        collect.add(path, line, "duplicate-reflection", f"'{activity.id}' already has a reflection ({where}); keep one")
+        return
+    activities[activity.id] = replace(
+        activity,
+        reflection=body.strip("\n"),
+        reflection_path=collect.rel(path),
+        reflection_line=body_line,
+    )
+

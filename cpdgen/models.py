@@ -1,0 +1,360 @@
+"""The shape of a member's files, as strict pydantic models.
+
+Every value passes through one of the small validators below, so each mistake gets a
+message written for a member (not pydantic's own English) and an error type that is
+also the problem's code.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import date
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from cpdgen import categories
+from cpdgen.frontmatter import YamlWord
+
+MIN_YEAR, MAX_YEAR = 1900, 2999
+_ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+_UK_DATE = re.compile(r"(\d{1,2})[/.](\d{1,2})[/.](\d{4})")
+_MONTHS = "January February March April May June July August September October November December".split()
+
+
+def _fail(code: str, message: str) -> PydanticCustomError:
+    return PydanticCustomError(code, message.replace("{", "{{").replace("}", "}}"))
+
+
+def _quote_hint(value: object) -> str:
+    return f'put it in quotes: "{value}"'
+
+
+def parse_date(value: object) -> date:
+    """A calendar date written YYYY-MM-DD; anything else raises with a hint."""
+    if isinstance(value, date):
+        return value
+    if isinstance(value, bool) or not isinstance(value, str):
+        raise _fail("invalid-date", "write the date as YYYY-MM-DD, e.g. 2024-03-21")
+    text = value.strip()
+    match = _ISO_DATE.fullmatch(text)
+    if not match:
+        uk = _UK_DATE.fullmatch(text)
+        if uk:
+            day, month, year = uk.groups()
+            raise _fail(
+                "invalid-date",
+                f"write dates as YYYY-MM-DD: if '{text}' is day/month/year, write {year}-{int(month):02}-{int(day):02}",
+            )
+        raise _fail("invalid-date", f"'{text}' is not a date; write it as YYYY-MM-DD, e.g. 2024-03-21")
+    year, month, day = (int(part) for part in match.groups())
+    if not 1 <= month <= 12:
+        raise _fail("invalid-date", f"'{text}' is not a date: there is no month {month}")
+    try:
+        parsed = date(year, month, day)
+    except ValueError:
+        last = 29 if month == 2 and (year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)) else None
+        last = last or {2: 28, 4: 30, 6: 30, 9: 30, 11: 30}.get(month, 31)
+        raise _fail("invalid-date", f"'{text}' is not a date: {_MONTHS[month - 1]} {year} has {last} days") from None
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise _fail("invalid-date", f"'{text}' is out of range; check the year")
+    return parsed
+
+
+def _text(value: object) -> str:
+    if isinstance(value, YamlWord):
+        raise _fail(
+            "ambiguous-value",
+            f"'{value}' means true or false to many YAML tools; if you mean the word, {_quote_hint(value)}",
+        )
+    if isinstance(value, bool):
+        raise _fail("invalid-value", "this should be text, not true or false; " + _quote_hint(str(value).lower()))
+    if isinstance(value, (int, float)):
+        raise _fail("invalid-value", f"this should be text, not a number; {_quote_hint(value)}")
+    if not isinstance(value, str):
+        raise _fail("invalid-value", "this should be a single line of text")
+    text = " ".join(value.split())
+    if not text:
+        raise _fail("invalid-value", "this must not be empty")
+    return text
+
+
+def _number_text(value: object) -> str:
+    """Text that members often write as a bare number, such as a membership number."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return _text(value)
+
+
+def _bool(value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, YamlWord):
+        raise _fail("invalid-boolean", f"write true or false, not '{value}'")
+    raise _fail("invalid-boolean", "write true or false")
+
+
+def _hours(value: object) -> float:
+    if isinstance(value, bool) or isinstance(value, YamlWord):
+        raise _fail("invalid-number", "hours must be a number like 1.5, not true/false or yes/no")
+    if isinstance(value, str):
+        text = value.strip()
+        hours_minutes = re.fullmatch(r"(\d+):([0-5]\d)", text)
+        if hours_minutes:
+            h, m = int(hours_minutes.group(1)), int(hours_minutes.group(2))
+            raise _fail(
+                "invalid-number",
+                f"hours must be a number like 1.5: for {h}:{m:02} write {h + m / 60:g}",
+            )
+        try:
+            value = float(text)
+        except ValueError:
+            raise _fail("invalid-number", f"hours must be a number like 1.5, not '{text}'") from None
+    if not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise _fail("invalid-number", "hours must be a number like 1.5")
+    if value < 0:
+        raise _fail("invalid-number", f"hours cannot be negative ({value:g})")
+    if value > 1000:
+        raise _fail("invalid-number", f"{value:g} hours is more than anyone records for one activity")
+    return float(value)
+
+
+def _word_list(value: object) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str) and not isinstance(value, YamlWord):
+        value = [part for part in value.split(",") if part.strip()]
+    if not isinstance(value, list):
+        raise _fail("invalid-value", "write a list, like [one, two]")
+    words: list[str] = []
+    for item in value:
+        word = _number_text(item) if not isinstance(item, YamlWord) else str(item)
+        if word not in words:
+            words.append(word)
+    return words
+
+
+def _standards(value: object) -> list[int]:
+    if value is None:
+        return []
+    items = value if isinstance(value, list) else [value]
+    result: set[int] = set()
+    for item in items:
+        if isinstance(item, str) and item.strip().isdigit():
+            item = int(item.strip())
+        if isinstance(item, bool) or not isinstance(item, int) or not 1 <= item <= 5:
+            raise _fail("invalid-value", f"HCPC CPD standards are numbered 1 to 5, not '{item}'")
+        result.add(item)
+    return sorted(result)
+
+
+def _category(value: object) -> str:
+    text = _text(value)
+    found = categories.resolve_category(text)
+    if found:
+        return found
+    guess = categories.suggest_category(text)
+    hint = f"; did you mean '{guess}'?" if guess else f"; use one of: {', '.join(c.id for c in categories.CATEGORIES)}"
+    raise _fail("unknown-category", f"category '{text}' is not a CPD category{hint}")
+
+
+def _type(value: object) -> str:
+    text = _text(value)
+    found = categories.resolve_type(text)
+    if found:
+        return found
+    guess = categories.suggest_type(text)
+    hint = f"; did you mean '{guess}'?" if guess else "; run 'cpdgen types' for the list, or give a category instead"
+    raise _fail("unknown-type", f"'{text}' is not a known activity type{hint}")
+
+
+def _timezone(value: object) -> str:
+    text = _text(value)
+    try:
+        ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise _fail("invalid-value", f"'{text}' is not a time zone; write one like Europe/London") from None
+    return text
+
+
+def _min_words(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10_000:
+        raise _fail("invalid-number", "write a whole number of words, like 50")
+    return value
+
+
+MISSING_CATEGORY = (
+    "add a 'category' (one of: "
+    + ", ".join(c.id for c in categories.CATEGORIES)
+    + ") or a 'type' from 'cpdgen types'"
+)
+
+Text = Annotated[str, BeforeValidator(_text)]
+NumberText = Annotated[str, BeforeValidator(_number_text)]
+Date = Annotated[date, BeforeValidator(parse_date)]
+Flag = Annotated[bool, BeforeValidator(_bool)]
+Hours = Annotated[float, BeforeValidator(_hours)]
+Words = Annotated[list[str], BeforeValidator(_word_list)]
+Standards = Annotated[list[int], BeforeValidator(_standards)]
+CategoryId = Annotated[str, BeforeValidator(_category)]
+TypeId = Annotated[str, BeforeValidator(_type)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ActivityFrontMatter(_Strict):
+    """The front matter of one activity file."""
+
+    title: Text
+    date: Date
+    start: Date | None = None
+    category: CategoryId | None = None
+    type: TypeId | None = None
+    hours: Hours | None = None
+    tags: Words = Field(default_factory=list)
+    evidence: Words = Field(default_factory=list)
+    standards: Standards = Field(default_factory=list)
+    private: Flag = False
+    draft: Flag = False
+
+    @field_validator("start")
+    @classmethod
+    def _start_not_after_date(cls, start: date | None, info: ValidationInfo) -> date | None:
+        end = info.data.get("date")
+        if start is not None and end is not None and start > end:
+            raise _fail("start-after-date", f"start ({start}) is after date ({end}); 'date' is the day it ended")
+        return start
+
+    @model_validator(mode="after")
+    def _check(self) -> ActivityFrontMatter:
+        if self.category is None and self.type is None:
+            raise _fail("missing-category", MISSING_CATEGORY)
+        return self
+
+    @property
+    def category_id(self) -> str:
+        """The explicit category, else the type's."""
+        if self.category is not None:
+            return self.category
+        assert self.type is not None
+        return categories.TYPE_BY_ID[self.type].category
+
+
+class ReflectionFrontMatter(_Strict):
+    """The front matter of a reflection kept in its own file."""
+
+    activity: NumberText
+    title: Text | None = None
+
+
+class Member(_Strict):
+    name: Text
+    membership_number: NumberText | None = None
+    hcpc_number: NumberText | None = None
+    job_title: Text | None = None
+    employer: Text | None = None
+
+
+class DiplomaEntry(_Strict):
+    id: NumberText | None = None
+    start: Date
+    submitted: Date | None = None
+    issued: Date | None = None
+
+
+class SiteSettings(_Strict):
+    title: Text | None = None
+    timezone: Annotated[str, BeforeValidator(_timezone)] = "Europe/London"
+    reflection_min_words: Annotated[int, BeforeValidator(_min_words)] = 50
+
+
+class PortfolioFile(_Strict):
+    """``content/portfolio.yaml``."""
+
+    member: Member
+    diplomas: list[DiplomaEntry] = Field(default_factory=list)
+    site: SiteSettings = Field(default_factory=SiteSettings)
+
+
+# The keys each model accepts, for "did you mean" hints on unknown keys.
+def allowed_keys(model: type[BaseModel]) -> list[str]:
+    return list(model.model_fields)
+
+
+NESTED_MODELS: dict[str, type[BaseModel]] = {"member": Member, "diplomas": DiplomaEntry, "site": SiteSettings}
+
+
+def diploma_ids(entries: list[DiplomaEntry]) -> list[str]:
+    """Each diploma's id: its own, else ``diploma-<n>`` counting from 1."""
+    return [entry.id or f"diploma-{n}" for n, entry in enumerate(entries, start=1)]
+
+
+def check_diplomas(entries: list[DiplomaEntry]) -> list[tuple[tuple, str, str]]:
+    """Problems with the list of diplomas as a whole: ``(loc, code, message)`` each."""
+    found: list[tuple[tuple, str, str]] = []
+    ids = diploma_ids(entries)
+    seen: dict[str, int] = {}
+    for n, (entry, diploma_id) in enumerate(zip(entries, ids)):
+        loc = ("diplomas", n)
+        if diploma_id in seen:
+            found.append((loc + ("id",), "duplicate-diploma", f"two diplomas are called '{diploma_id}'"))
+        seen.setdefault(diploma_id, n)
+        if entry.submitted and entry.submitted < entry.start:
+            found.append(
+                (
+                    loc + ("submitted",),
+                    "diploma-dates",
+                    f"{diploma_id} was submitted ({entry.submitted}) before it started ({entry.start})",
+                )
+            )
+        if entry.issued and not entry.submitted:
+            found.append(
+                (loc + ("issued",), "diploma-dates", f"{diploma_id} has an issue date but no 'submitted' date")
+            )
+        if entry.issued and entry.submitted and entry.issued < entry.submitted:
+            found.append(
+                (
+                    loc + ("issued",),
+                    "diploma-dates",
+                    f"{diploma_id} was issued ({entry.issued}) before it was submitted ({entry.submitted})",
+                )
+            )
+        if n == 0:
+            continue
+        before, before_id = entries[n - 1], ids[n - 1]
+        if entry.start <= before.start:
+            found.append(
+                (
+                    loc + ("start",),
+                    "diploma-order",
+                    f"{diploma_id} starts ({entry.start}) on or before {before_id} ({before.start}); "
+                    "list diplomas oldest first",
+                )
+            )
+            continue
+        if before.submitted is None:
+            found.append(
+                (
+                    loc + ("start",),
+                    "diploma-overlap",
+                    f"{diploma_id} starts while {before_id} is still open; "
+                    f"give {before_id} its 'submitted' date",
+                )
+            )
+        else:
+            last_day = max(before.submitted, before.issued or before.submitted)
+            if entry.start < last_day:
+                found.append(
+                    (
+                        loc + ("start",),
+                        "diploma-overlap",
+                        f"{diploma_id} starts ({entry.start}) before {before_id} was "
+                        f"{'issued' if last_day == before.issued else 'submitted'} ({last_day}): they overlap",
+                    )
+                )
+    return found

@@ -1,0 +1,194 @@
+"""What ``cpdgen check`` says: a short text report, GitHub annotations, or the JSON contract."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from cpdgen.categories import category_label
+from cpdgen.loader import Portfolio
+from cpdgen.problems import Problem, format_github, format_text
+from cpdgen.rules import REASON_TEXT, Assessment, DiplomaAssessment, describe_needs
+
+SCHEMA_VERSION = 1
+
+_REASON_SHORT = {
+    "draft": "{n} draft{s}",
+    "before-start": "{n} from before the diploma started",
+    "after-submission": "{n} from after it was submitted",
+    "future": "{n} dated in the future",
+    "expired": "{n} more than two years old",
+    "no-reflection": "{n} without a reflection",
+}
+
+
+def format_day(day: date | None) -> str:
+    """``16 June 2025``: how a member writes a date."""
+    return f"{day.day} {day:%B %Y}" if day else "-"
+
+
+def _plural(n: int, word: str, plural: str | None = None) -> str:
+    return f"{n} {word if n == 1 else (plural or word + 's')}"
+
+
+def diploma_summary(diploma: DiplomaAssessment, titles: dict[str, str], verbose: bool = False) -> list[str]:
+    """Plain sentences on where one diploma stands and what it still needs."""
+    if diploma.status == "open":
+        since = f"open since {format_day(diploma.start)}" if diploma.start else "open"
+        if diploma.assumed:
+            since += ", started when the previous diploma was issued"
+    elif diploma.status == "submitted":
+        since = f"submitted on {format_day(diploma.submitted)}"
+    else:
+        since = f"issued on {format_day(diploma.issued)}"
+    lines = [f"Diploma {diploma.id} ({since}), judged on {format_day(diploma.evaluated_on)}:"]
+    cats = ", ".join(category_label(c) for c in diploma.categories) or "none"
+    lines.append(
+        f"  {diploma.counted} of {diploma.required} activities count, in {len(diploma.categories)} "
+        f"of {diploma.required_categories} categories ({cats})."
+    )
+    lines.append(
+        f"  Counted: activities from {format_day(diploma.window_start)} to {format_day(diploma.evaluated_on)} "
+        "with a reflection."
+    )
+    if diploma.eligible:
+        lines.append("  Eligible: it meets the diploma rules.")
+        if diploma.surplus:
+            lines.append(f"  {_plural(diploma.surplus, 'activity', 'activities')} beyond 24 will not carry over.")
+    else:
+        lines.append(f"  Not eligible yet: it needs {describe_needs(diploma)}.")
+    if diploma.eligible_until:
+        lines.append(f"  If you add nothing, it stays eligible until {format_day(diploma.eligible_until)}.")
+    if diploma.earliest_leaves_on:
+        lines.append(
+            f"  The earliest counted activity leaves the two-year window on {format_day(diploma.earliest_leaves_on)}."
+        )
+    for judgement in diploma.expiring_soon:
+        lines.append(
+            f"    leaves on {format_day(judgement.leaves_window_on)}: {titles.get(judgement.id, judgement.id)}"
+        )
+    reasons = diploma.reasons()
+    if reasons:
+        parts = [_REASON_SHORT[r].format(n=n, s="" if n == 1 else "s") for r, n in reasons.items()]
+        lines.append(f"  Not counted: {', '.join(parts)}.")
+    for judgement in diploma.judgements:
+        if judgement.reason == "no-reflection" or (verbose and judgement.reason):
+            lines.append(f"    {judgement.id}: {REASON_TEXT[judgement.reason]}")  # type: ignore[index]
+    if verbose:
+        for judgement in diploma.judgements:
+            if judgement.counted:
+                lines.append(f"    {judgement.id}: counts")
+    return lines
+
+
+def text_report(
+    portfolio: Portfolio,
+    assessment: Assessment | None,
+    problems: list[Problem],
+    ok: bool,
+    *,
+    quiet: bool = False,
+    verbose: bool = False,
+    paint=lambda text, severity: text,
+) -> str:
+    """Problems first, one a line, then the current diploma in a few sentences."""
+    out = [paint(format_text(p), p.severity) for p in problems]
+    if quiet:
+        return "\n".join(out)
+    if out:
+        out.append("")
+    current = assessment.current_diploma if assessment else None
+    titles = {a.id: a.title for a in portfolio.activities}
+    if assessment is None:
+        out.append("Diplomas not judged: fix content/portfolio.yaml first.")
+    elif current is None:
+        out.append("No open diploma.")
+    else:
+        if verbose:
+            for diploma in assessment.diplomas:
+                if diploma is not current:
+                    out.extend(diploma_summary(diploma, titles, verbose))
+                    out.append("")
+        out.extend(diploma_summary(current, titles, verbose))
+    errors = sum(p.severity == "error" for p in problems)
+    warnings = len(problems) - errors
+    tally = f"{_plural(len(portfolio.activities), 'activity', 'activities')} read"
+    if problems:
+        tally += f"; {_plural(errors, 'error')}, {_plural(warnings, 'warning')}"
+    out.append("")
+    out.append(f"{tally}. {'Check passed.' if ok else 'Check failed.'}")
+    return "\n".join(out)
+
+
+def headline(diploma: DiplomaAssessment) -> str:
+    """One sentence: the count, the categories, and eligible or what is missing."""
+    result = "eligible" if diploma.eligible else f"not eligible yet: needs {describe_needs(diploma)}"
+    return (
+        f"{diploma.counted} of {diploma.required} activities count, in {len(diploma.categories)} "
+        f"of {diploma.required_categories} categories; {result}."
+    )
+
+
+def github_report(portfolio: Portfolio, assessment: Assessment | None, problems: list[Problem], ok: bool) -> str:
+    """Workflow commands for the problems, the summary as a notice, then the plain summary."""
+    lines = [format_github(p) for p in problems]
+    current = assessment.current_diploma if assessment else None
+    if current is not None:
+        level = "notice" if current.eligible else "warning"
+        lines.append(f"::{level} title=CPD diploma {current.id}::{headline(current)}")
+        lines.extend(diploma_summary(current, {a.id: a.title for a in portfolio.activities}))
+    lines.append("Check passed." if ok else "Check failed.")
+    return "\n".join(lines)
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
+def diploma_json(diploma: DiplomaAssessment) -> dict:
+    return {
+        "id": diploma.id,
+        "status": diploma.status,
+        "start": _iso(diploma.start),
+        "end": _iso(diploma.end),
+        "submitted": _iso(diploma.submitted),
+        "issued": _iso(diploma.issued),
+        "assumed": diploma.assumed,
+        "evaluated_on": _iso(diploma.evaluated_on),
+        "window_start": _iso(diploma.window_start),
+        "eligible": diploma.eligible,
+        "counted": diploma.counted,
+        "required": diploma.required,
+        "categories": list(diploma.categories),
+        "required_categories": diploma.required_categories,
+        "missing_activities": diploma.missing_activities,
+        "missing_categories": diploma.missing_categories,
+        "surplus": diploma.surplus,
+        "earliest_leaves_window_on": _iso(diploma.earliest_leaves_on),
+        "eligible_until": _iso(diploma.eligible_until),
+        "expiring_soon": [j.id for j in diploma.expiring_soon],
+        "activities": [
+            {
+                "id": j.id,
+                "date": j.date.isoformat(),
+                "category": j.category,
+                "counted": j.counted,
+                "reason": j.reason,
+                "leaves_window_on": _iso(j.leaves_window_on),
+            }
+            for j in diploma.judgements
+        ],
+    }
+
+
+def json_report(as_of: date, assessment: Assessment | None, problems: list[Problem], ok: bool) -> dict:
+    """The stable JSON contract of SPEC 4.1 (fields are added, never renamed)."""
+    current = assessment.current_diploma if assessment else None
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "as_of": as_of.isoformat(),
+        "ok": ok,
+        "eligible": bool(current and current.eligible),
+        "current_diploma": current.id if current else None,
+        "diplomas": [diploma_json(d) for d in assessment.diplomas] if assessment else [],
+        "problems": [p.to_dict() for p in problems],
+    }

@@ -1,0 +1,97 @@
+"""Portfolios built in tmp_path from plain Python data, as the tests need them."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Callable
+
+import pytest
+import yaml
+
+PORTFOLIO = {"member": {"name": "Alex Morgan"}}
+REFLECTION = (
+    "What happened: I reviewed how we handle this in the laboratory and compared it with the "
+    "current guidance. So what: I found two steps where our procedure was out of date, which "
+    "could delay results for the people who depend on them. Now what: I have drafted a change "
+    "to the procedure and will present it at the next team meeting for agreement."
+)
+
+
+def activity_text(
+    title: str = "An activity",
+    date: str = "2026-01-10",
+    category: str | None = "work-based-learning",
+    reflection: str | None = REFLECTION,
+    body: str = "What I did.",
+    **extra: object,
+) -> str:
+    """The text of an activity file; ``extra`` keys go into the front matter as YAML."""
+    front = {"title": title, "date": date}
+    if category is not None:
+        front["category"] = category
+    front.update(extra)
+    lines = ["---"]
+    for key, value in front.items():
+        if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            lines.append(f"{key}: {value}")  # unquoted, as members write dates
+        else:
+            lines.append(yaml.safe_dump({key: value}, default_flow_style=True, sort_keys=False, width=10_000).strip()[1:-1])
+    lines += ["---", body]
+    if reflection is not None:
+        lines += ["", "## Reflection", reflection]
+    return "\n".join(lines) + "\n"
+
+
+class Builder:
+    """Writes a portfolio under ``root``: ``content/portfolio.yaml`` plus activity files."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.content = root / "content"
+        (self.content / "activities").mkdir(parents=True, exist_ok=True)
+        self.settings(PORTFOLIO)
+
+    def settings(self, data: dict | str) -> Path:
+        path = self.content / "portfolio.yaml"
+        path.write_text(data if isinstance(data, str) else yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+        return path
+
+    def write(self, relative: str, text: str | bytes) -> Path:
+        path = self.content / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(text, bytes):
+            path.write_bytes(text)
+        else:
+            path.write_text(text, encoding="utf-8")
+        return path
+
+    def activity(self, activity_id: str, text: str | bytes | None = None, **fields: object) -> Path:
+        return self.write(f"activities/{activity_id}.md", text if text is not None else activity_text(**fields))
+
+    def many(self, n: int, start: str = "2025-01-06", categories=("work-based-learning", "formal-educational", "other")):
+        """``n`` counting activities a week apart, cycling through ``categories``."""
+        from datetime import date, timedelta
+
+        first = date.fromisoformat(start)
+        for i in range(n):
+            day = first + timedelta(days=7 * i)
+            self.activity(f"{day.isoformat()}-a{i}", date=day.isoformat(), category=categories[i % len(categories)])
+
+
+@pytest.fixture
+def portfolio(tmp_path: Path) -> Builder:
+    return Builder(tmp_path)
+
+
+@pytest.fixture
+def run_check(portfolio: Builder, capsys) -> Callable[..., tuple[int, str]]:
+    """Run ``cpdgen check`` on the fixture portfolio through ``main``; return (exit code, stdout)."""
+    from cpdgen.cli import main
+
+    def run(*args: str) -> tuple[int, str]:
+        code = main(["check", "--root", str(portfolio.root), *args])
+        captured = capsys.readouterr()
+        return code, captured.out + captured.err
+
+    return run

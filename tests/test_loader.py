@@ -1,0 +1,347 @@
+"""Loading a portfolio: each bad input gives one problem at its file and line, and loading goes on."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from conftest import activity_text
+from cpdgen.loader import load_portfolio
+from cpdgen.problems import CpdgenError
+
+A = "content/activities/a.md"
+
+
+def problems_of(portfolio, path: str | None = None):
+    loaded = load_portfolio(portfolio.root)
+    found = [(p.path, p.line, p.code) for p in loaded.problems]
+    return [f for f in found if path is None or f[0] == path]
+
+
+def front(*lines: str, body: str = "Body\n") -> str:
+    return "---\n" + "\n".join(lines) + "\n---\n" + body
+
+
+GOOD = ("title: T", "date: 2024-03-01", "category: other")
+
+
+@pytest.mark.parametrize(
+    "text, line, code",
+    [
+        (front("title: [unclosed", "date: 2024-03-01"), 3, "yaml-syntax"),
+        (front("- a list", "- of things"), 1, "not-mapping"),
+        (front("just a sentence"), 1, "not-mapping"),
+        (front("date: 2024-03-01", "category: other"), 1, "missing-field"),
+        (front("title: T", "category: other"), 1, "missing-field"),
+        (front("title: T", "date: 2024-13-01", "category: other"), 3, "invalid-date"),
+        (front("title: T", "date: 2024-02-30", "category: other"), 3, "invalid-date"),
+        (front("title: T", "date: yesterday", "category: other"), 3, "invalid-date"),
+        (front("title: T", "date: 21/03/2024", "category: other"), 3, "invalid-date"),
+        (front("title: T", "date: 1709164800", "category: other"), 3, "invalid-date"),
+        (front("title: no", "date: 2024-03-01", "category: other"), 2, "ambiguous-value"),
+        (front(*GOOD, "hours: 1:30"), 5, "invalid-number"),
+        (front(*GOOD, "hours: yes"), 5, "invalid-number"),
+        (front(*GOOD, "hours: -2"), 5, "invalid-number"),
+        (front(*GOOD, "hours: .nan"), 5, "invalid-number"),
+        (front(*GOOD, "catagory: other"), 5, "unknown-field"),
+        (front("title: T", "date: 2024-03-01", "category: formal edu"), 4, "unknown-category"),
+        (front("title: T", "date: 2024-03-01", "type: jurnal club"), 4, "unknown-type"),
+        (front("title: T", "date: 2024-03-01"), 1, "missing-category"),
+        (front(*GOOD, "start: 2024-03-02"), 5, "start-after-date"),
+        (front(*GOOD, "private: yes"), 5, "invalid-boolean"),
+        (front(*GOOD, "standards: [3, 6]"), 5, "invalid-value"),
+        (front(*GOOD, "evidence: [missing.pdf]"), 5, "evidence-missing"),
+        (front(*GOOD, "evidence: [../outside.pdf]"), 5, "evidence-outside"),
+        (front(*GOOD, "evidence: [/etc/passwd]"), 5, "evidence-outside"),
+        (front(*GOOD, "evidence: ['C:\\Windows\\win.ini']"), 5, "evidence-outside"),
+        (front(*GOOD, "evidence: ['\\\\server\\share\\x.pdf']"), 5, "evidence-outside"),
+        (front(*GOOD, "evidence: ['file:///etc/passwd']"), 5, "evidence-outside"),
+        (front(*GOOD, "evidence: ['http://example.org/cert']"), 5, "evidence-invalid"),
+        (front(*GOOD, "title: again"), 5, "yaml-duplicate-key"),
+        ("", 1, "empty-file"),
+        ("No front matter here.\n", 1, "no-front-matter"),
+        ("\n---\ntitle: T\n---\n", 1, "no-front-matter"),
+        ("---\ntitle: T\ndate: 2024-03-01\n", 1, "unclosed-front-matter"),
+    ],
+)
+def test_bad_activity_gives_one_problem_at_its_line(portfolio, text, line, code):
+    portfolio.activity("a", text)
+    assert problems_of(portfolio, A) == [(A, line, code)]
+
+
+def test_every_problem_is_reported_in_one_run(portfolio):
+    portfolio.activity("a", front("title: T", "date: 2024-02-30", "category: nope", "hours: yes"))
+    portfolio.activity("b", front("title: T"))
+    portfolio.activity("c", activity_text())
+    found = problems_of(portfolio)
+    assert (A, 3, "invalid-date") in found
+    assert (A, 4, "unknown-category") in found
+    assert (A, 5, "invalid-number") in found
+    assert ("content/activities/b.md", 1, "missing-field") in found
+    loaded = load_portfolio(portfolio.root)
+    assert [a.id for a in loaded.activities] == ["c"]
+
+
+def test_evidence_is_checked_even_when_another_key_is_wrong(portfolio):
+    portfolio.activity("a", front("title: T", "date: 2024-02-30", "category: other", "evidence: [gone.pdf]"))
+    assert problems_of(portfolio) == [(A, 3, "invalid-date"), (A, 5, "evidence-missing")]
+
+
+def test_messages_are_plain_and_suggest_fixes(portfolio):
+    portfolio.activity("a", front("title: T", "date: 2024-03-01", "catagory: formal edu"))
+    messages = [p.message for p in load_portfolio(portfolio.root).problems]
+    assert "unknown key 'catagory'; did you mean 'category'?" in messages
+
+
+def test_category_spellings(portfolio):
+    spellings = {
+        "Work-based learning": "work-based-learning",
+        "work_based_learning": "work-based-learning",
+        "Professional activities": "professional-activity",
+        "Formal / Educational": "formal-educational",
+        "Formal and educational": "formal-educational",
+        "formal education": "formal-educational",
+        "Self Directed Learning": "self-directed-learning",
+        "OTHER": "other",
+    }
+    for n, spelling in enumerate(spellings):
+        portfolio.activity(f"a{n}", activity_text(category=spelling))
+    loaded = load_portfolio(portfolio.root)
+    assert loaded.problems == []
+    assert [a.category for a in sorted(loaded.activities, key=lambda a: a.id)] == list(spellings.values())
+
+
+def test_type_gives_the_category_and_an_explicit_category_wins(portfolio):
+    portfolio.activity("a", activity_text(category=None, type="Journal club"))
+    portfolio.activity("b", activity_text(category="other", type="journal-club"))
+    loaded = {a.id: a for a in load_portfolio(portfolio.root).activities}
+    assert loaded["a"].category == "work-based-learning"
+    assert loaded["a"].meta.type == "journal-club"
+    assert loaded["b"].category == "other"
+
+
+def test_bom_and_crlf_files_parse(portfolio):
+    text = activity_text(title="Windows file")
+    portfolio.activity("a", b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode())
+    loaded = load_portfolio(portfolio.root)
+    assert loaded.problems == []
+    assert loaded.activities[0].title == "Windows file"
+    assert loaded.activities[0].has_reflection
+
+
+def test_non_utf8_binary_and_huge_files(portfolio):
+    portfolio.activity("a", b"---\ntitle: Patient\x92s\n---\n")
+    portfolio.activity("b", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    big = portfolio.content / "activities" / "c.md"
+    with big.open("wb") as handle:
+        handle.truncate(20 * 1024 * 1024)
+    assert problems_of(portfolio) == [
+        (A, 2, "not-utf8"),
+        ("content/activities/b.md", 1, "binary-file"),
+        ("content/activities/c.md", 1, "file-too-large"),
+    ]
+
+
+class TestReflections:
+    def test_inline_section_to_the_next_level_two_heading(self, portfolio):
+        body = "Intro\n\n## Reflection\nI learnt a lot.\n\n### Next steps\nMore.\n\n## Notes\nAfter."
+        portfolio.activity("a", front(*GOOD, body=body))
+        activity = load_portfolio(portfolio.root).activities[0]
+        assert activity.reflection == "I learnt a lot.\n\n### Next steps\nMore."
+        assert activity.description == "Intro\n\n## Notes\nAfter."
+        assert activity.reflection_line == 8
+
+    def test_heading_inside_fenced_code_is_ignored(self, portfolio):
+        body = "```\n## Reflection\n```\n\n~~~~\n## Reflection\n~~~~\n"
+        portfolio.activity("a", front(*GOOD, body=body))
+        activity = load_portfolio(portfolio.root).activities[0]
+        assert activity.reflection is None
+        assert not activity.has_reflection
+
+    def test_any_case_and_setext_heading(self, portfolio):
+        portfolio.activity("a", front(*GOOD, body="Intro\n\nREFLECTION\n----------\nWords here."))
+        portfolio.activity("b", front(*GOOD, body="## reflection:\nWords here."))
+        activities = load_portfolio(portfolio.root).activities
+        assert [a.reflection for a in activities] == ["Words here.", "Words here."]
+
+    def test_only_comments_is_no_reflection(self, portfolio):
+        portfolio.activity("a", front(*GOOD, body="## Reflection\n<!-- What? So what? Now what? -->\n"))
+        assert not load_portfolio(portfolio.root).activities[0].has_reflection
+
+    def test_two_inline_sections_is_an_error(self, portfolio):
+        portfolio.activity("a", front(*GOOD, body="## Reflection\nOne.\n\n## Reflection\nTwo.\n"))
+        assert (A, 9, "duplicate-reflection") in problems_of(portfolio)
+
+    def test_reflection_in_its_own_file(self, portfolio):
+        portfolio.activity("2024-03-01-audit", activity_text(reflection=None))
+        portfolio.write("reflections/audit.md", "---\nactivity: 2024-03-01-audit\n---\nIt went well.\n")
+        activity = load_portfolio(portfolio.root).activities[0]
+        assert activity.reflection == "It went well."
+        assert activity.reflection_path == "content/reflections/audit.md"
+        assert activity.reflection_line == 4
+
+    def test_reflection_file_for_an_unknown_activity(self, portfolio):
+        portfolio.activity("2024-03-01-audit", activity_text(reflection=None))
+        portfolio.write("reflections/x.md", "---\nactivity: 2024-03-01-audti\n---\nText.\n")
+        loaded = load_portfolio(portfolio.root)
+        assert [(p.path, p.line, p.code) for p in loaded.problems] == [
+            ("content/reflections/x.md", 2, "unknown-activity")
+        ]
+        assert "did you mean '2024-03-01-audit'?" in loaded.problems[0].message
+
+    def test_two_reflections_for_one_activity(self, portfolio):
+        portfolio.activity("a", activity_text())
+        portfolio.write("reflections/a.md", "---\nactivity: a\n---\nText.\n")
+        assert problems_of(portfolio) == [("content/reflections/a.md", 2, "duplicate-reflection")]
+
+    def test_short_reflection_is_a_warning(self, portfolio):
+        portfolio.activity("a", activity_text(reflection="Too short."))
+        loaded = load_portfolio(portfolio.root)
+        assert [(p.line, p.code, p.severity) for p in loaded.problems] == [(8, "short-reflection", "warning")]
+
+
+class TestIds:
+    def test_same_id_in_two_folders(self, portfolio):
+        portfolio.write("activities/2024/audit.md", activity_text())
+        portfolio.write("activities/2025/audit.md", activity_text())
+        assert problems_of(portfolio) == [("content/activities/2025/audit.md", 1, "duplicate-id")]
+
+    def test_ids_that_differ_only_in_case_collide(self, portfolio):
+        portfolio.activity("My Audit", activity_text())
+        portfolio.activity("my-audit", activity_text())
+        assert [code for _, _, code in problems_of(portfolio)] == ["duplicate-id"]
+
+    def test_folder_activity_uses_the_folder_name_and_its_evidence(self, portfolio):
+        portfolio.write("activities/2024/poster-day/index.md", activity_text(evidence=["poster.png"]))
+        portfolio.write("activities/2024/poster-day/poster.png", b"\x89PNG")
+        portfolio.write("activities/2024/poster-day/notes.md", "not an activity")
+        loaded = load_portfolio(portfolio.root)
+        assert loaded.problems == []
+        assert [a.id for a in loaded.activities] == ["poster-day"]
+        assert loaded.activities[0].evidence[0].rel == "activities/2024/poster-day/poster.png"
+
+    def test_hidden_and_editor_files_are_not_read(self, portfolio):
+        portfolio.activity("a", activity_text())
+        portfolio.write("activities/.a.md.swp", b"\x00binary")
+        portfolio.write("activities/a.md~", "junk")
+        portfolio.write("activities/.#a.md", "junk")
+        portfolio.write("activities/.hidden.md", "junk")
+        loaded = load_portfolio(portfolio.root)
+        assert loaded.problems == []
+        assert len(loaded.activities) == 1
+
+    def test_markdown_outside_activities_is_a_warning(self, portfolio):
+        portfolio.write("2024-stray.md", activity_text())
+        assert [(p.path, p.code, p.severity) for p in load_portfolio(portfolio.root).problems] == [
+            ("content/2024-stray.md", "not-read", "warning")
+        ]
+
+
+class TestEvidence:
+    def test_next_to_the_file_or_in_evidence_folder_or_https(self, portfolio):
+        portfolio.write("activities/cert.pdf", b"%PDF")
+        portfolio.write("evidence/summary.txt", "x")
+        portfolio.activity("a", activity_text(evidence=["cert.pdf", "summary.txt", "https://www.ibms.org/cpd"]))
+        loaded = load_portfolio(portfolio.root)
+        assert loaded.problems == []
+        assert [(e.rel, e.url) for e in loaded.activities[0].evidence] == [
+            ("activities/cert.pdf", None),
+            ("evidence/summary.txt", None),
+            (None, "https://www.ibms.org/cpd"),
+        ]
+
+    def test_symlink_out_of_content_is_refused(self, portfolio, tmp_path):
+        secret = tmp_path / "secret.txt"
+        secret.write_text("token")
+        (portfolio.content / "evidence").mkdir()
+        os.symlink(secret, portfolio.content / "evidence" / "link.pdf")
+        os.symlink(tmp_path, portfolio.content / "evidence" / "dir")
+        portfolio.activity("a", activity_text(evidence=["link.pdf", "dir/secret.txt"]))
+        assert problems_of(portfolio) == [(A, 5, "evidence-outside"), (A, 5, "evidence-outside")]
+
+    def test_prefix_lookalike_folder_is_outside(self, portfolio, tmp_path):
+        evil = tmp_path / "content_evil"
+        evil.mkdir()
+        (evil / "leak.pdf").write_text("x")
+        os.symlink(evil / "leak.pdf", portfolio.content / "activities" / "leak.pdf")
+        portfolio.activity("a", activity_text(evidence=["leak.pdf"]))
+        assert problems_of(portfolio) == [(A, 5, "evidence-outside")]
+
+    def test_symlink_inside_content_is_fine(self, portfolio):
+        portfolio.write("evidence/real.pdf", b"%PDF")
+        os.symlink(portfolio.content / "evidence" / "real.pdf", portfolio.content / "activities" / "alias.pdf")
+        portfolio.activity("a", activity_text(evidence=["alias.pdf"]))
+        assert problems_of(portfolio) == []
+
+    def test_activity_file_linked_from_outside_is_refused(self, portfolio, tmp_path):
+        outside = tmp_path / "outside.md"
+        outside.write_text(activity_text())
+        os.symlink(outside, portfolio.content / "activities" / "a.md")
+        assert problems_of(portfolio) == [(A, None, "outside-content")]
+
+
+class TestPortfolioYaml:
+    P = "content/portfolio.yaml"
+
+    def test_missing_content_folder_is_a_setup_error(self, tmp_path):
+        with pytest.raises(CpdgenError) as caught:
+            load_portfolio(tmp_path)
+        assert caught.value.exit_code == 2
+
+    def test_missing_portfolio_yaml_is_a_setup_failure(self, portfolio):
+        (portfolio.content / "portfolio.yaml").unlink()
+        loaded = load_portfolio(portfolio.root)
+        assert loaded.setup_failed
+        assert [(p.path, p.code) for p in loaded.problems] == [(self.P, "no-portfolio")]
+
+    def test_unparseable_portfolio_yaml_is_a_setup_failure(self, portfolio):
+        portfolio.settings("member: [\n")
+        loaded = load_portfolio(portfolio.root)
+        assert loaded.setup_failed
+        assert loaded.problems[0].code == "yaml-syntax"
+
+    @pytest.mark.parametrize(
+        "diplomas, line, code",
+        [
+            ("  - start: 2024-01-01\n    submitted: 2023-12-01\n", 5, "diploma-dates"),
+            ("  - start: 2024-01-01\n    submitted: 2025-12-01\n    issued: 2025-11-01\n", 6, "diploma-dates"),
+            ("  - start: 2024-01-01\n    issued: 2025-11-01\n", 5, "diploma-dates"),
+            ("  - start: 2024-01-01\n    submitted: 2025-12-01\n  - start: 2023-01-01\n", 6, "diploma-order"),
+            ("  - start: 2022-01-01\n    submitted: 2024-03-01\n  - start: 2024-01-01\n", 6, "diploma-overlap"),
+            ("  - start: 2022-01-01\n  - start: 2024-01-01\n", 5, "diploma-overlap"),
+            (
+                "  - start: 2022-01-01\n    submitted: 2024-01-01\n    issued: 2024-03-01\n  - start: 2024-02-01\n",
+                7,
+                "diploma-overlap",
+            ),
+            ("  - start: 2022-01-01\n    submitted: 2024-02-30\n", 5, "invalid-date"),
+            ("  - started: 2022-01-01\n", 4, "unknown-field"),
+        ],
+    )
+    def test_bad_diplomas(self, portfolio, diplomas, line, code):
+        portfolio.settings("member:\n  name: A\ndiplomas:\n" + diplomas)
+        loaded = load_portfolio(portfolio.root)
+        assert [(p.path, p.line, p.code) for p in loaded.problems if p.code != "missing-field"] == [
+            (self.P, line, code)
+        ]
+        assert loaded.diplomas is None
+        assert not loaded.setup_failed
+
+    def test_member_name_is_required_and_unknown_keys_suggested(self, portfolio):
+        portfolio.settings("member:\n  nmae: A\nsite:\n  timezone: Europe/Lodnon\n")
+        loaded = load_portfolio(portfolio.root)
+        assert [(p.line, p.code) for p in loaded.problems] == [(1, "missing-field"), (2, "unknown-field"), (4, "invalid-value")]
+        assert "did you mean 'name'?" in loaded.problems[1].message
+
+    def test_membership_number_keeps_leading_zeros(self, portfolio):
+        portfolio.settings("member:\n  name: A\n  membership_number: 0123456\n  hcpc_number: BS12345\n")
+        loaded = load_portfolio(portfolio.root)
+        assert loaded.settings.member.membership_number == "0123456"
+
+    def test_default_diploma_ids(self, portfolio):
+        portfolio.settings(
+            "member:\n  name: A\ndiplomas:\n  - start: 2022-01-01\n    submitted: 2024-01-01\n"
+            "    issued: 2024-02-01\n  - start: 2024-02-01\n"
+        )
+        assert [d.id for d in load_portfolio(portfolio.root).diplomas] == ["diploma-1", "diploma-2"]
