@@ -9,6 +9,7 @@ import unicodedata
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path, PurePosixPath
+from typing import Callable
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -313,7 +314,45 @@ def _read_settings(collect: _Collector, content: Path) -> tuple[PortfolioFile | 
     return settings, False
 
 
-def load_portfolio(root: Path) -> Portfolio:
+class LoadCache:
+    """Per-file results kept while a file does not change, so a long-running process
+    (the dev server) re-reads only what was edited. Keyed by each file's stat."""
+
+    def __init__(self) -> None:
+        self._files: dict[tuple[str, Path], tuple[tuple, object]] = {}
+        self._epoch = 0
+
+    def invalidate_evidence(self) -> None:
+        """A non-Markdown file changed: every activity's evidence must be resolved again."""
+        self._epoch += 1
+
+    def get(self, kind: str, path: Path, compute: Callable[[], object]) -> object:
+        try:
+            stat = path.stat()
+        except OSError:
+            return compute()
+        key = (stat.st_mtime_ns, stat.st_size, stat.st_ino, self._epoch)
+        hit = self._files.get((kind, path))
+        if hit is not None and hit[0] == key:
+            return hit[1]
+        value = compute()
+        self._files[(kind, path)] = (key, value)
+        return value
+
+
+def _per_file(collect: _Collector, cache: LoadCache | None, kind: str, path: Path, read: Callable) -> object:
+    """Run ``read(collector)`` for one file (or reuse its cached result), keeping its problems."""
+
+    def compute() -> tuple[object, list[Problem]]:
+        local = _Collector(collect.root)
+        return read(local), local.problems
+
+    result, problems = cache.get(kind, path, compute) if cache else compute()  # type: ignore[misc]
+    collect.problems.extend(problems)
+    return result
+
+
+def load_portfolio(root: Path, cache: LoadCache | None = None) -> Portfolio:
     """Read ``root/content``: settings, activities, reflections. Bad files add problems; loading goes on."""
     root = root.resolve() if root.exists() else root
     content = root / "content"
@@ -333,8 +372,10 @@ def load_portfolio(root: Path) -> Portfolio:
     activities: dict[str, Activity] = {}
     by_slug: dict[str, Activity] = {}
     for path in _markdown_files(content / "activities"):
-        activity = _read_activity(collect, path, content, content_real)
-        if activity is None:
+        activity = _per_file(
+            collect, cache, "activity", path, lambda c, p=path: _read_activity(c, p, content, content_real)
+        )
+        if not isinstance(activity, Activity):
             continue
         clash = by_slug.get(activity.slug.casefold())
         if clash is not None:
@@ -349,7 +390,9 @@ def load_portfolio(root: Path) -> Portfolio:
         activities[activity.id] = activity
 
     for path in _markdown_files(content / "reflections"):
-        _attach_reflection(collect, path, activities)
+        parsed = _per_file(collect, cache, "reflection", path, lambda c, p=path: _read_reflection(c, p))
+        if parsed is not None:
+            _attach_reflection(collect, path, parsed, activities)  # type: ignore[arg-type]
 
     for path in _stray_markdown(content):
         collect.add(
@@ -429,21 +472,27 @@ def _raw_refs(data: object) -> list[str]:
     return [ref for ref in refs if isinstance(ref, str)] if isinstance(refs, list) else []
 
 
-def _attach_reflection(collect: _Collector, path: Path, activities: dict[str, Activity]) -> None:
+def _read_reflection(collect: _Collector, path: Path) -> tuple[str, int, str, int] | None:
+    """``(activity id, its line, body, body's first line)`` of a reflection file, or None."""
     parsed = collect.read(path)
     if parsed is None:
-        return
+        return None
     front, body, body_line = parsed
     meta = collect.validate(path, front, ReflectionFrontMatter)
-    if meta is None:
-        return
-    assert isinstance(meta, ReflectionFrontMatter)
-    line = front.line_of(("activity",))
-    activity = activities.get(meta.activity)
+    if not isinstance(meta, ReflectionFrontMatter):
+        return None
+    return meta.activity, front.line_of(("activity",)), body, body_line
+
+
+def _attach_reflection(
+    collect: _Collector, path: Path, parsed: tuple[str, int, str, int], activities: dict[str, Activity]
+) -> None:
+    activity_id, line, body, body_line = parsed
+    activity = activities.get(activity_id)
     if activity is None:
-        close = difflib.get_close_matches(meta.activity, list(activities), n=1, cutoff=0.6)
+        close = difflib.get_close_matches(activity_id, list(activities), n=1, cutoff=0.6)
         hint = f"; did you mean '{close[0]}'?" if close else ""
-        collect.add(path, line, "unknown-activity", f"no activity has the id '{meta.activity}'{hint}")
+        collect.add(path, line, "unknown-activity", f"no activity has the id '{activity_id}'{hint}")
         return
     if activity.reflection is not None:
         where = f"{activity.reflection_path}:{activity.reflection_line}"
@@ -455,4 +504,3 @@ def _attach_reflection(collect: _Collector, path: Path, activities: dict[str, Ac
         reflection_path=collect.rel(path),
         reflection_line=body_line,
     )
-

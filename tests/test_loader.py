@@ -345,3 +345,39 @@ class TestPortfolioYaml:
             "    issued: 2024-02-01\n  - start: 2024-02-01\n"
         )
         assert [d.id for d in load_portfolio(portfolio.root).diplomas] == ["diploma-1", "diploma-2"]
+
+
+class TestLoadCache:
+    def test_unchanged_files_are_not_read_again_and_results_match(self, portfolio, monkeypatch):
+        from cpdgen import loader
+        from cpdgen.loader import LoadCache
+
+        portfolio.activity("a", activity_text(title="First"))
+        portfolio.activity("b", activity_text(title="Bad", category="nope"))
+        portfolio.write("reflections/c.md", "---\nactivity: a\n---\nAgain.\n")
+        cache = LoadCache()
+        first = load_portfolio(portfolio.root, cache)
+        uncached = load_portfolio(portfolio.root)
+        reads: list[str] = []
+        real = loader.read_text
+        monkeypatch.setattr(loader, "read_text", lambda path: reads.append(path.name) or real(path))
+        second = load_portfolio(portfolio.root, cache)
+        assert reads == ["portfolio.yaml"]  # small, and read every time
+        assert second.activities == first.activities
+        assert second.problems == first.problems == uncached.problems
+        assert [p.code for p in uncached.problems] == ["unknown-category", "duplicate-reflection"]
+
+        portfolio.activity("a", activity_text(title="Edited, and longer"))
+        third = load_portfolio(portfolio.root, cache)
+        assert reads == ["portfolio.yaml", "portfolio.yaml", "a.md"]  # only the edited file
+        assert [a.title for a in third.activities] == ["Edited, and longer"]
+
+    def test_evidence_is_resolved_again_after_invalidation(self, portfolio):
+        from cpdgen.loader import LoadCache
+
+        portfolio.activity("a", activity_text(evidence=["cert.pdf"]))
+        cache = LoadCache()
+        assert [p.code for p in load_portfolio(portfolio.root, cache).problems] == ["evidence-missing"]
+        portfolio.write("evidence/cert.pdf", b"%PDF")
+        cache.invalidate_evidence()
+        assert load_portfolio(portfolio.root, cache).problems == []
