@@ -1,0 +1,285 @@
+"""``cpdgen serve``: a private build, a small HTTP server on 127.0.0.1, and live reload.
+
+The server serves only its own build folder (never site/): no ``..``, no symlinks out, no
+dotfiles, no directory listings, and no request whose Host header is a domain name other
+than localhost (so a web page cannot reach it by DNS rebinding). The live-reload script is
+added to HTML responses as they are sent, so it never reaches a published file. When a
+rebuild fails, pages show the problems over the last good page; fixing the file reloads
+them by itself.
+"""
+
+from __future__ import annotations
+
+import errno
+import html
+import ipaddress
+import json
+import mimetypes
+import socket
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from cpdgen.problems import CpdgenError, Problem, format_text
+
+DEFAULT_PORT = 8000
+PORT_ATTEMPTS = 20
+WAIT_SECONDS = 25  # a long poll returns at least this often, so proxies and browsers keep it open
+EVENTS_PATH = "/__cpdgen/wait"
+
+RELOAD_SCRIPT = """<script>
+(function () {
+  var version = %(version)d;
+  function wait() {
+    fetch("%(path)s?since=" + version, {cache: "no-store"})
+      .then(function (r) { return r.json(); })
+      .then(function (state) {
+        if (state.version !== version) { location.reload(); } else { wait(); }
+      })
+      .catch(function () { setTimeout(wait, 1000); });
+  }
+  wait();
+})();
+</script>"""
+
+OVERLAY = """<div id="cpdgen-problems" role="alertdialog" aria-labelledby="cpdgen-problems-title" style="position:fixed;inset:0;z-index:2147483647;overflow:auto;background:rgba(255,255,255,.97);color:#1a1a1a;font:15px/1.5 system-ui,sans-serif;padding:2rem">
+<h2 id="cpdgen-problems-title" style="color:#b00020;margin-top:0">cpdgen could not rebuild the portfolio</h2>
+<p>Fix these and save: this page reloads by itself. Below is the last good version of the page.</p>
+<ul style="font-family:ui-monospace,monospace;font-size:14px">%(items)s</ul>
+<button type="button" onclick="document.getElementById('cpdgen-problems').remove()">Show the last good page</button>
+</div>"""
+
+
+@dataclass
+class BuildState:
+    """What the server knows of the latest build; long polls wait on it."""
+
+    version: int = 0
+    ok: bool = True
+    problems: list[Problem] = field(default_factory=list)
+    condition: threading.Condition = field(default_factory=threading.Condition)
+
+    def publish(self, ok: bool, problems: Sequence[Problem]) -> None:
+        with self.condition:
+            self.version += 1
+            self.ok = ok
+            self.problems = list(problems)
+            self.condition.notify_all()
+
+    def wait(self, since: int, timeout: float) -> tuple[int, bool]:
+        with self.condition:
+            self.condition.wait_for(lambda: self.version != since, timeout=timeout)
+            return self.version, self.ok
+
+
+def _host_allowed(host_header: str | None, port: int, extra: str | None) -> bool:
+    """Localhost, an IP literal (rebinding needs a domain name), or the --host given."""
+    if not host_header:
+        return False
+    host, _, given_port = host_header.rpartition(":") if not host_header.endswith("]") else (host_header, "", "")
+    if not host or not given_port.isdigit() or int(given_port) != port:
+        return False
+    name = host.strip("[]").lower()
+    if name == "localhost" or (extra and name == extra.strip("[]").lower()):
+        return True
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
+class DevServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = False  # a busy port must fail, so the next one is tried
+
+    def __init__(self, address: tuple[str, int], directory: Path, state: BuildState, extra_host: str | None):
+        self.directory = directory.resolve()
+        self.state = state
+        self.extra_host = extra_host
+        self.stopping = threading.Event()
+        family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
+        self.address_family = family
+        super().__init__(address, Handler)
+
+    @property
+    def port(self) -> int:
+        return self.server_address[1]
+
+
+class Handler(BaseHTTPRequestHandler):
+    server: DevServer
+    server_version = "cpdgen"
+    sys_version = ""
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the stdlib's name
+        pass  # the terminal shows builds and problems, not every request
+
+    def do_HEAD(self) -> None:
+        self.respond(head=True)
+
+    def do_GET(self) -> None:
+        self.respond(head=False)
+
+    def send_plain(self, status: HTTPStatus, text: str, head: bool = False) -> None:
+        body = text.encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", "text/plain; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        if not head:
+            self.wfile.write(body)
+
+    def respond(self, head: bool) -> None:
+        if not _host_allowed(self.headers.get("Host"), self.server.port, self.server.extra_host):
+            self.send_plain(HTTPStatus.MISDIRECTED_REQUEST, "cpdgen serve answers only to localhost", head)
+            return
+        parts = urlsplit(self.path)
+        if parts.path == EVENTS_PATH:
+            self.long_poll(parts.query, head)
+            return
+        target = self.translate(parts.path)
+        if target is None:
+            self.send_page(self.not_found_page(), HTTPStatus.NOT_FOUND, "text/html", head)
+            return
+        if target.is_dir():
+            if not parts.path.endswith("/"):
+                self.send_response(HTTPStatus.MOVED_PERMANENTLY)
+                self.send_header("Location", parts.path + "/" + ("?" + parts.query if parts.query else ""))
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            target = target / "index.html"
+            if not target.is_file():
+                self.send_page(self.not_found_page(), HTTPStatus.NOT_FOUND, "text/html", head)
+                return
+        content_type = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+        try:
+            data = target.read_bytes()
+        except OSError:
+            self.send_page(self.not_found_page(), HTTPStatus.NOT_FOUND, "text/html", head)
+            return
+        self.send_page(data, HTTPStatus.OK, content_type, head)
+
+    def translate(self, url_path: str) -> Path | None:
+        """The file for a URL path inside the build, or None for anything outside or hidden."""
+        decoded = unquote(url_path)
+        if "\\" in decoded or "\x00" in decoded or not decoded.startswith("/"):
+            return None
+        segments = [s for s in decoded.split("/") if s]
+        if any(s.startswith(".") for s in segments):  # dotfiles, "..", and "."
+            return None
+        base = self.server.directory
+        candidate = base.joinpath(*segments) if segments else base
+        try:
+            resolved = candidate.resolve(strict=True)
+        except (OSError, RuntimeError):
+            return None
+        if not resolved.is_relative_to(base):
+            return None  # a symlink pointing out of the build
+        return resolved if resolved.is_file() or resolved.is_dir() else None
+
+    def not_found_page(self) -> bytes:
+        page = self.server.directory / "404.html"
+        if page.is_file():
+            return page.read_bytes()
+        return b"<!doctype html><title>Not found</title><h1>Not found</h1>"
+
+    def decorate(self, data: bytes) -> bytes:
+        """Add the live-reload script, and the problems when the last rebuild failed."""
+        state = self.server.state
+        extra = RELOAD_SCRIPT % {"version": state.version, "path": EVENTS_PATH}
+        if not state.ok:
+            items = "".join(f"<li>{html.escape(format_text(p))}</li>" for p in state.problems)
+            extra = OVERLAY % {"items": items} + extra
+        text = data.decode("utf-8", errors="replace")
+        marker = text.lower().rfind("</body>")
+        text = text[:marker] + extra + text[marker:] if marker >= 0 else text + extra
+        return text.encode("utf-8")
+
+    def send_page(self, data: bytes, status: HTTPStatus, content_type: str, head: bool) -> None:
+        if content_type == "text/html":
+            data = self.decorate(data)
+            content_type = "text/html; charset=utf-8"
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.end_headers()
+        if not head:
+            self.wfile.write(data)
+
+    def long_poll(self, query: str, head: bool) -> None:
+        try:
+            since = int(parse_qs(query).get("since", ["-1"])[0])
+        except ValueError:
+            since = -1
+        deadline = time.monotonic() + WAIT_SECONDS
+        version, ok = self.server.state.version, self.server.state.ok
+        while version == since and not self.server.stopping.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            version, ok = self.server.state.wait(since, min(remaining, 0.5))
+        body = json.dumps({"version": version, "ok": ok}).encode()
+        self.send_response(HTTPStatus.OK)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        if not head:
+            self.wfile.write(body)
+
+
+def open_server(host: str, port: int | None, directory: Path, state: BuildState) -> DevServer:
+    """Bind ``host``; with no port given, the first free one from 8000 up."""
+    extra = None if host in ("127.0.0.1", "localhost", "::1") else host
+    bind_host = "127.0.0.1" if host == "localhost" else host
+    candidates: Iterable[int] = [port] if port is not None else range(DEFAULT_PORT, DEFAULT_PORT + PORT_ATTEMPTS)
+    last_error: OSError | None = None
+    for candidate in candidates:
+        try:
+            return DevServer((bind_host, candidate), directory, state, extra)
+        except OSError as exc:
+            if exc.errno not in (errno.EADDRINUSE, errno.EACCES):
+                raise CpdgenError(f"cannot listen on {host}:{candidate}: {exc.strerror}") from None
+            last_error = exc
+    tried = f"port {port}" if port is not None else f"ports {DEFAULT_PORT}-{DEFAULT_PORT + PORT_ATTEMPTS - 1}"
+    raise CpdgenError(f"cannot listen on {host}: {tried} in use ({last_error.strerror if last_error else ''})")
+
+
+def url_of(server: DevServer) -> str:
+    host = server.server_address[0]
+    shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
+    shown = f"[{shown}]" if ":" in shown else shown
+    return f"http://{shown}:{server.port}/"
+
+
+def run_server_forever(server: DevServer) -> threading.Thread:
+    """Serve in a background thread; the caller's thread watches files."""
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
+    thread.start()
+    return thread
+
+
+def stop_server(server: DevServer) -> None:
+    server.stopping.set()
+    with server.state.condition:
+        server.state.condition.notify_all()
+    server.shutdown()
+    server.server_close()
+
+
+def print_problems(problems: Sequence[Problem], stream=None) -> None:
+    stream = stream or sys.stderr
+    for problem in problems:
+        print(format_text(problem), file=stream)
+
