@@ -142,7 +142,10 @@ def cmd_types(args: argparse.Namespace, console: Console) -> int:
             if activity_type.category == category.id:
                 console.out(f"  {activity_type.id.ljust(width)}  {activity_type.label}")
         console.out()
-    console.info("Use one in an activity's front matter as 'type: journal-club' instead of a category.")
+    console.info(
+        "Use one in an activity's front matter as 'type: journal-club' instead of a category, "
+        "or start an activity with it: cpdgen new \"Title\" --type journal-club"
+    )
     return EXIT_OK
 
 
@@ -180,7 +183,8 @@ def cmd_init(args: argparse.Namespace, console: Console) -> int:
     if args.name == DEFAULT_NAME:
         console.info(f"  - put your name in {args.dir / 'content' / 'portfolio.yaml'}")
     console.info(f"  - read {args.dir / 'README.md'}: how to record an activity, check, build and publish")
-    console.info("  - save it with git (git init, git add ., git commit) and push it to GitHub or GitLab")
+    git = "git add ., git commit" if (args.dir / ".git").exists() else "git init, git add ., git commit"
+    console.info(f"  - save it with git ({git}) and push it to GitHub or GitLab")
     return EXIT_OK
 
 

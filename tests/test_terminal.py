@@ -145,7 +145,9 @@ def test_quiet_prints_only_problems(broken, capsys, where):
 def test_quiet_keeps_what_a_command_exists_to_print(capsys):
     assert main(["types", "-q"]) == 0
     out = capsys.readouterr().out
-    assert "journal-club" in out and "Use one in an activity" not in out
+    assert "journal-club" in out and "Use one in an activity" not in out and "cpdgen new" not in out
+    assert main(["types"]) == 0
+    assert 'cpdgen new "Title" --type journal-club' in capsys.readouterr().out
     assert main(["-q", "schema", "--which", "reflection"]) == 0
     assert '"title": "cpdgen reflection front matter"' in capsys.readouterr().out
 
