@@ -180,10 +180,26 @@ def valid_ddmmyy(digits: str) -> bool:
 
 
 # --- patterns --------------------------------------------------------------------------
+class _lazy:
+    """A regex compiled on first use: most texts never reach the precise patterns, so
+    ``cpdgen check`` does not pay for compiling them at start-up."""
+
+    __slots__ = ("_args", "_compiled")
+
+    def __init__(self, pattern: str, flags: int = 0):
+        self._args = (pattern, flags)
+        self._compiled: re.Pattern | None = None
+
+    def __getattr__(self, name: str):
+        if self._compiled is None:
+            self._compiled = re.compile(*self._args)
+        return getattr(self._compiled, name)
+
+
 
 # On the folded text, every digit is "0", so these are fast literal searches.
 _DIGIT_ANCHOR = re.compile(
-    r"0(?:(?P<run>(?:[ ()\-]{0,3}0){9,})|(?P<five>0000)"
+    r"0(?:(?P<run>(?:[ ()\-]{0,3}+0){9,}+)|(?P<five>0000)"  # possessive: no backtracking over digit runs
     r"|(?P<age>[ -]?(?:y(?:ears?|rs?)[ -]old|yo|y/o|y\.o)(?![a-z0]))|(?P<inward>[a-z]{2}))"
 )
 _DOB_ANCHORS = (re.compile(r"d(?:ob|\.o\.b)"), re.compile(r"b(?:irth|orn)"))
@@ -191,26 +207,26 @@ _AGED_ANCHOR = re.compile(r"aged ")
 _TITLE_ANCHOR = re.compile(r"M(?:rs?|s|x|iss)")
 _PATIENT_ANCHOR = re.compile(r"p(?:atient|t\b)")
 
-_TEN = re.compile(r"(?<![0-9])([0-9]{3})[ -]?([0-9]{3})[ -]?([0-9]{4})(?![0-9])")
-_PHONE = re.compile(
+_TEN = _lazy(r"(?<![0-9])([0-9]{3})[ -]?([0-9]{3})[ -]?([0-9]{4})(?![0-9])")
+_PHONE = _lazy(
     r"(?<![0-9A-Za-z+])(?:\+44[ -]?(?:\(0\)[ -]?)?|\(0|0)[0-9](?:[ -]?\)?[ -]?[0-9]){8,10}(?![0-9])"
 )
-_HOSPITAL = re.compile(
+_HOSPITAL = _lazy(
     r"(?i:(?<![a-z])(?:mrn|hosp(?:ital)?\.? ?(?:no|number|num)|unit ?(?:no|number)|case ?(?:no|number)"
     r"|patient ?(?:id|no|number)|h&c(?: ?(?:no|number))?)\.?)[ \t]*[:#]?[ \t]*"
     r"(?P<id>[A-Z]{0,3}[0-9]{5,10})(?![A-Za-z0-9])"
 )
-_POSTCODE = re.compile(
+_POSTCODE = _lazy(
     r"(?<![A-Za-z0-9])(?P<out>[A-PR-UWYZ][A-HK-Y]?[0-9][0-9A-HJKMNPR-Y]?|GIR) ?"
     r"(?P<in>[0-9][ABD-HJLNP-UW-Z]{2})(?![A-Za-z0-9])"
 )
-_EMAIL = re.compile(r"[A-Za-z0-9_%+\-][A-Za-z0-9._%+\-]*@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}(?![A-Za-z0-9])")
+_EMAIL = _lazy(r"[A-Za-z0-9_%+\-][A-Za-z0-9._%+\-]*@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}(?![A-Za-z0-9])")
 _EMAIL_LOCAL = frozenset(string.ascii_letters + string.digits + "._%+-")
 _MONTHS = (
     r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
     r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
 )
-_DOB = re.compile(
+_DOB = _lazy(
     rf"""(?ix)
     (?:d\.?\s?o\.?\s?b\.?|date\s+of\s+birth|born(?:\s+on)?)(?![a-z])
     [\s:=\-]*(?:(?:was|is|of|on|the)\s+){{0,2}}
@@ -222,21 +238,21 @@ _DOB = re.compile(
     )(?![0-9])
     """
 )
-_AGE = re.compile(r"(?i)(?<![0-9.,£$€])(?P<n>[0-9]{1,3})[ -]?(?:y(?:ears?|rs?)[ -]old|yo|y/o|y\.o\.?)(?![a-z0-9])")
-_AGED = re.compile(
+_AGE = _lazy(r"(?i)(?<![0-9.,£$€])(?P<n>[0-9]{1,3})[ -]?(?:y(?:ears?|rs?)[ -]old|yo|y/o|y\.o\.?)(?![a-z0-9])")
+_AGED = _lazy(
     r"(?i)(?<![a-z])aged\s+(?P<n>[0-9]{1,3})(?![0-9])"
     r"(?!\s*(?:\+|-|to\b|and\b|or\b|%|°|(?:years?|yrs?)\s+(?:and|or|to)\b"
     r"|h\b|hrs?\b|hours?\b|d\b|days?\b|wks?\b|weeks?\b|months?\b|mins?\b|minutes?\b|s\b|secs?\b|seconds?\b))"
 )
-_AGE_NOT_PERSON = re.compile(
+_AGE_NOT_PERSON = _lazy(
     r"\s*(?:[a-z]+\s+)?(?:analy[sz]ers?|machines?|instruments?|systems?|equipment|fridges?|freezers?|centrifuges?"
     r"|microscopes?|buildings?|laborator(?:y|ies)|labs?|protocols?|guidelines?|polic(?:y|ies)|sops?|kits?|software"
     r"|computers?|servers?|methods?|assays?|platforms?|scheme|service|survey|study|audit|data(?:set)?|records?)\b"
 )
 _UPPER, _LOWER = "A-ZÀ-ÖØ-Þ", "a-zß-öø-ÿ"
 _NAME_WORD = rf"[{_UPPER}](?:[{_LOWER}]|['’][{_UPPER}])[{_UPPER}{_LOWER}]*(?:[-'’][{_UPPER}{_LOWER}]+)*"
-_TITLE = re.compile(rf"(?<![A-Za-z])(?P<title>Mrs|Mr|Ms|Miss|Mx)\.?[ ]+(?P<name>(?:[A-Z]\.?[ ]?)?{_NAME_WORD})")
-_PATIENT = re.compile(
+_TITLE = _lazy(rf"(?<![A-Za-z])(?P<title>Mrs|Mr|Ms|Miss|Mx)\.?[ ]+(?P<name>(?:[A-Z]\.?[ ]?)?{_NAME_WORD})")
+_PATIENT = _lazy(
     rf"(?i:(?<![a-z])(?:patient|pt\.?)(?:['’]s)?(?:[ ]+name)?)[ ]*[:,\-]?[ ]*(?:(?i:called|named)[ ]+)?"
     rf"(?P<name>{_NAME_WORD}[ ]+{_NAME_WORD}|[A-Z]\.?[ ]{_NAME_WORD}|[A-Z]\.{_NAME_WORD}|[A-Z]{{2,}},[ ]?{_NAME_WORD})"
 )
@@ -253,15 +269,15 @@ _NOT_NAMES = frozenset(
     transfusion identifier identifiers id nhs""".split()
 )
 
-_SERIAL = re.compile(
+_SERIAL = _lazy(
     r"serial|s/n|\bsn\b|\blot\b|batch|model|\bpart\b|cat(?:alogue|alog)?\.? ?(?:no|number|#)|asset|barcode"
     r"|firmware|invoice|order|licen[cs]e|isbn|issn"
 )
-_NHS_WORD = re.compile(r"\bnhs\b|\bh&c\b")
-_CHI_WORD = re.compile(r"\bchi\b")
-_DOI = re.compile(r"(?i)\b10\.[0-9]{4,9}/|\bdoi\b")
+_NHS_WORD = _lazy(r"\bnhs\b|\bh&c\b")
+_CHI_WORD = _lazy(r"\bchi\b")
+_DOI = _lazy(r"(?i)\b10\.[0-9]{4,9}/|\bdoi\b")
 # Words that make a postcode a public address (a hospital's, a university's), not a patient's.
-_INSTITUTION = re.compile(
+_INSTITUTION = _lazy(
     r"hospital|infirmary|universit|college|\btrust\b|laborator|pathology|centre|center|institute|surgery"
     r"|health ?(?:board|centre|authority)|clinic|headquarters|\bhq\b|ibms|society"
 )
@@ -385,7 +401,7 @@ class _Scan:
                 continue
             before = t.before(start, 40)
             nhs_word, chi_word = bool(_NHS_WORD.search(before)), bool(_CHI_WORD.search(before))
-            if not (nhs_word or chi_word) and (_SERIAL.search(before) or "isbn" in t.before(start, 120)):
+            if not (nhs_word or chi_word) and (_SERIAL.search(before) or "isbn" in t.before(start, 1000)):
                 continue
             mod11 = nhs_check_ok(digits)
             prefix = int(digits[:3])
@@ -522,7 +538,7 @@ class _Scan:
             self.add(name, m.start(), m.end(), masked, _canonical(name, value), f"matches your '{name}' pattern", PATTERN_RANK)
 
 
-_CLAUSE_END = re.compile(r"[;!?]|\.\s+(?=[A-Z])")
+_CLAUSE_END = _lazy(r"[;!?]|\.\s+(?=[A-Z])")
 
 
 def _clause_before(t: Text, pos: int) -> str:
@@ -583,8 +599,8 @@ def find_identifiers(
 
 # --- inline markers --------------------------------------------------------------------
 
-_MARKER = re.compile(r"<!--[ \t]*cpdgen:[ \t]*allow[ \t]+(?P<rule>[A-Za-z0-9_-]+)(?P<mask>[^\n>]*?)[ \t]*-->")
-_COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.S)
+_MARKER = _lazy(r"<!--[ \t]*cpdgen:[ \t]*allow[ \t]+(?P<rule>[A-Za-z0-9_-]+)(?P<mask>[^\n>]*?)[ \t]*-->")
+_COMMENT = _lazy(r"<!--.*?(?:-->|\Z)", re.S)
 
 
 @dataclass
@@ -644,7 +660,7 @@ def scan_text(text: str, patterns: Mapping[str, re.Pattern] | None = None, first
 # --- a member's own patterns -----------------------------------------------------------
 
 MAX_PATTERN_LENGTH = 200
-_PATTERN_NAME = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
+_PATTERN_NAME = _lazy(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
 _REPEATS = ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT")
 
 

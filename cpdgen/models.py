@@ -27,7 +27,9 @@ _MONTHS = "January February March April May June July August September October N
 
 
 def _fail(code: str, message: str) -> PydanticCustomError:
-    return PydanticCustomError(code, message.replace("{", "{{").replace("}", "}}"))
+    # No context is given, so pydantic shows the message as it is: braces need no escaping
+    # (escaping them showed a member's pattern 'MRN\d{7}' as 'MRN\d{{7}}').
+    return PydanticCustomError(code, message)
 
 
 def _quote_hint(value: object) -> str:

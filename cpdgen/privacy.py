@@ -170,7 +170,7 @@ class _PortfolioScan:
                         path,
                         line,
                         "allow-invalid",
-                        f"'{entry}' would silence every {RULES[first].label} here; name the masked value "
+                        f"'{entry}' would silence every {RULES[first].label}; name the masked value "
                         f"that check printed too, e.g. '{first} {_EXAMPLE_MASK.get(first, '...')}'",
                     )
                     continue
@@ -334,16 +334,17 @@ class _PortfolioScan:
 
         Whatever the scan of the file itself found is not reported twice."""
         values: list[tuple[Activity, tuple, str]] = []
+        texts = self.portfolio.texts
         for activity in activities:
             meta = activity.meta
-            text = self.portfolio.texts.get(activity.source, "")
-            for loc, value in (
-                (("title",), meta.title),
-                *((("tags", i), tag) for i, tag in enumerate(meta.tags)),
-                *((("evidence", i), ref) for i, ref in enumerate(meta.evidence)),
-            ):
-                if value not in text:  # written verbatim, the scan of the file has seen it
-                    values.append((activity, loc, value))
+            text = texts.get(activity.source, "")
+            # A value written verbatim in the file has been seen by the scan of the file.
+            if meta.title not in text:
+                values.append((activity, ("title",), meta.title))
+            for key, items in (("tags", meta.tags), ("evidence", meta.evidence)):
+                for index, value in enumerate(items):
+                    if value not in text:
+                        values.append((activity, (key, index), value))
         if not values:
             return
         findings = find_identifiers("\n".join(value for _, _, value in values), self.patterns)

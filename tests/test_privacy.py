@@ -132,6 +132,8 @@ def test_chi_numbers_with_a_valid_date_and_check_digit_are_errors(text, masked):
         ("hospital no: RX1234567", "hospital-number", "RX*******"),
         ("MRN 1234567 on the form", "hospital-number", "12*****"),
         ("she lives LS1 4AP", "postcode", "LS1 ***"),
+        ("the form (NHS number on it) came from LS1 4AP", "postcode", "LS1 ***"),
+        ("Leeds General Infirmary is in LS1 3EX; she lives in LS1 4AP", "postcode", "LS1 ***"),
         ("mail jane.doe@example.com today", "email", "j***@example.com"),
         ("ring 07700 900123", "phone", "0770 *** ****"),
         ("ring 0113 496 0123", "phone", "0113 *** ****"),
@@ -445,6 +447,7 @@ def test_portfolio_allow_list_and_patterns(portfolio):
     "patterns, message",
     [
         ({"mrn": "MRN[0-9"}, "not a valid regular expression"),
+        ({"mrn": "MRN(\\d{7}"}, "'MRN(\\d{7}' is not a valid regular expression: missing ), unterminated subpattern"),
         ({"mrn": "(a+)+$"}, "repeats a group that itself repeats"),
         ({"mrn": "(?:x|\\d*)+"}, "repeats a group that itself repeats"),
         ({"mrn": "\\d*"}, "matches empty text"),
