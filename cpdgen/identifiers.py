@@ -70,9 +70,7 @@ class Finding:
 
 _ZERO_WIDTH = frozenset("\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e")
 _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
-_FOLD = bytes.maketrans(
-    (string.ascii_uppercase + string.digits).encode(), (string.ascii_lowercase + "0" * 10).encode()
-)
+_FOLD = bytes.maketrans((string.ascii_uppercase + string.digits).encode(), (string.ascii_lowercase + "0" * 10).encode())
 
 
 @lru_cache(maxsize=4096)
@@ -196,7 +194,6 @@ class _lazy:
         return getattr(self._compiled, name)
 
 
-
 # On the folded text, every digit is "0", so these are fast literal searches.
 _DIGIT_ANCHOR = re.compile(
     r"0(?:(?P<run>(?:[ ()\-]{0,3}+0){9,}+)|(?P<five>0000)"  # possessive: no backtracking over digit runs
@@ -208,9 +205,7 @@ _TITLE_ANCHOR = re.compile(r"M(?:rs?|s|x|iss)")
 _PATIENT_ANCHOR = re.compile(r"p(?:atient|t\b)")
 
 _TEN = _lazy(r"(?<![0-9])([0-9]{3})[ -]?([0-9]{3})[ -]?([0-9]{4})(?![0-9])")
-_PHONE = _lazy(
-    r"(?<![0-9A-Za-z+])(?:\+44[ -]?(?:\(0\)[ -]?)?|\(0|0)[0-9](?:[ -]?\)?[ -]?[0-9]){8,10}(?![0-9])"
-)
+_PHONE = _lazy(r"(?<![0-9A-Za-z+])(?:\+44[ -]?(?:\(0\)[ -]?)?|\(0|0)[0-9](?:[ -]?\)?[ -]?[0-9]){8,10}(?![0-9])")
 _HOSPITAL = _lazy(
     r"(?i:(?<![a-z])(?:mrn|hosp(?:ital)?\.? ?(?:no|number|num)|unit ?(?:no|number)|case ?(?:no|number)"
     r"|patient ?(?:id|no|number)|h&c(?: ?(?:no|number))?)\.?)[ \t]*[:#]?[ \t]*"
@@ -226,8 +221,7 @@ _MONTHS = (
     r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
     r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
 )
-_DOB = _lazy(
-    rf"""(?ix)
+_DOB = _lazy(rf"""(?ix)
     (?:d\.?\s?o\.?\s?b\.?|date\s+of\s+birth|born(?:\s+on)?)(?![a-z])
     [\s:=\-]*(?:(?:was|is|of|on|the)\s+){{0,2}}
     (?P<date>
@@ -236,8 +230,7 @@ _DOB = _lazy(
       | [0-9]{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTHS}\.?,?\s+[0-9]{{4}}
       | {_MONTHS}\.?\s+(?:[0-9]{{1,2}}(?:st|nd|rd|th)?,?\s+)?[0-9]{{4}}
     )(?![0-9])
-    """
-)
+    """)
 _AGE = _lazy(r"(?i)(?<![0-9.,£$€])(?P<n>[0-9]{1,3})[ -]?(?:y(?:ears?|rs?)[ -]old|yo|y/o|y\.o\.?)(?![a-z0-9])")
 _AGED = _lazy(
     r"(?i)(?<![a-z])aged\s+(?P<n>[0-9]{1,3})(?![0-9])"
@@ -411,14 +404,18 @@ class _Scan:
             if chi_ok and (chi_word or not nhs_ok):
                 how = "modulus 11" if mod11 else "modulus 10"
                 reason = f"starts with a valid date and has a valid {how} check digit"
-                self.add(CHI, start, end, f"{digits[:2]}**** ****", digits, reason + ("; after 'CHI'" if chi_word else ""))
+                self.add(
+                    CHI, start, end, f"{digits[:2]}**** ****", digits, reason + ("; after 'CHI'" if chi_word else "")
+                )
             elif nhs_ok:
                 reason = "valid modulus 11 check digit"
                 if 400 <= prefix <= 499 or 600 <= prefix <= 799:
                     reason += ", in an issuing range"
                 elif prefix == 999:
                     reason += ", in the 999 test range"
-                self.add(NHS, start, end, f"{digits[:3]} *** ****", digits, reason + ("; after 'NHS'" if nhs_word else ""))
+                self.add(
+                    NHS, start, end, f"{digits[:3]} *** ****", digits, reason + ("; after 'NHS'" if nhs_word else "")
+                )
 
     def phones(self, lo: int, hi: int) -> None:
         t = self.t
@@ -440,20 +437,36 @@ class _Scan:
             if m.start("id") <= start < m.end("id"):
                 ident = m.group("id")
                 masked = ident[:2] + "*" * (len(ident) - 2)
-                self.add(HOSPITAL, m.start("id"), m.end("id"), masked, ident.upper(), "a number after a hospital-number keyword")
+                self.add(
+                    HOSPITAL,
+                    m.start("id"),
+                    m.end("id"),
+                    masked,
+                    ident.upper(),
+                    "a number after a hospital-number keyword",
+                )
 
     def age(self, start: int, end: int) -> None:
         t = self.t
         m = _AGE.search(t.text, max(t.line_start(start), start - 3), min(len(t.text), end + 2))
         if not m or int(m.group("n")) > 120 or _AGE_NOT_PERSON.match(t.fold, m.end()):
             return
-        self.add(AGE, m.start(), m.end(), _mask_digits(m.group("n")) + m.group()[len(m.group("n")) :], _canonical(AGE, m.group()), "an age")
+        self.add(
+            AGE,
+            m.start(),
+            m.end(),
+            _mask_digits(m.group("n")) + m.group()[len(m.group("n")) :],
+            _canonical(AGE, m.group()),
+            "an age",
+        )
 
     def aged(self, start: int) -> None:
         t = self.t
         m = _AGED.match(t.text, start, min(len(t.text), start + 80))
         if m and int(m.group("n")) <= 120:
-            self.add(AGE, m.start(), m.end(), "aged " + _mask_digits(m.group("n")), _canonical(AGE, m.group()), "an age")
+            self.add(
+                AGE, m.start(), m.end(), "aged " + _mask_digits(m.group("n")), _canonical(AGE, m.group()), "an age"
+            )
 
     def postcode(self, digit: int) -> None:
         t = self.t
@@ -466,7 +479,9 @@ class _Scan:
             return
         if _INSTITUTION.search(_clause_before(t, m.start())):
             return  # a hospital's or university's public address
-        self.add(POSTCODE, m.start(), m.end(), m.group("out") + " ***", _canonical(POSTCODE, m.group()), "a full UK postcode")
+        self.add(
+            POSTCODE, m.start(), m.end(), m.group("out") + " ***", _canonical(POSTCODE, m.group()), "a full UK postcode"
+        )
 
     def emails(self) -> None:
         t = self.t
@@ -499,7 +514,14 @@ class _Scan:
         m = _DOB.match(t.text, start, min(len(t.text), start + 120))
         if m:
             date = m.group("date")
-            self.add(DOB, m.start("date"), m.end("date"), _mask_digits(date), _canonical(DOB, date), "a date after a date-of-birth keyword")
+            self.add(
+                DOB,
+                m.start("date"),
+                m.end("date"),
+                _mask_digits(date),
+                _canonical(DOB, date),
+                "a date after a date-of-birth keyword",
+            )
 
     def title(self, start: int) -> None:
         m = _TITLE.match(self.t.text, start)
@@ -508,7 +530,14 @@ class _Scan:
         name = m.group("name")
         if name.split()[-1].strip(".").casefold() in _NOT_NAMES:
             return
-        self.add(NAME, m.start(), m.end(), f"{m.group('title')} {_mask_name(name)}", _canonical(NAME, m.group()), "a name after a title")
+        self.add(
+            NAME,
+            m.start(),
+            m.end(),
+            f"{m.group('title')} {_mask_name(name)}",
+            _canonical(NAME, m.group()),
+            "a name after a title",
+        )
 
     def patient(self, start: int) -> None:
         t = self.t
@@ -519,7 +548,14 @@ class _Scan:
             name = m.group("name")
             words = re.findall(r"[^\W\d_]+", name)
             if not any(w.casefold() in _NOT_NAMES for w in words):
-                self.add(NAME, m.start("name"), m.end("name"), _mask_name(name), _canonical(NAME, name), "a name after 'patient'")
+                self.add(
+                    NAME,
+                    m.start("name"),
+                    m.end("name"),
+                    _mask_name(name),
+                    _canonical(NAME, name),
+                    "a name after 'patient'",
+                )
         self.hospital_after_patient(start)
 
     def hospital_after_patient(self, start: int) -> None:
@@ -527,7 +563,14 @@ class _Scan:
         m = _HOSPITAL.match(t.text, start, min(len(t.text), start + 60))
         if m:
             ident = m.group("id")
-            self.add(HOSPITAL, m.start("id"), m.end("id"), ident[:2] + "*" * (len(ident) - 2), ident.upper(), "a number after a patient-number keyword")
+            self.add(
+                HOSPITAL,
+                m.start("id"),
+                m.end("id"),
+                ident[:2] + "*" * (len(ident) - 2),
+                ident.upper(),
+                "a number after a patient-number keyword",
+            )
 
     def member_pattern(self, name: str, pattern: re.Pattern) -> None:
         for m in pattern.finditer(self.t.text):
@@ -535,7 +578,15 @@ class _Scan:
                 continue
             value = m.group()
             masked = value[:2] + "*" * (len(value) - 2) if len(value) > 3 else "*" * len(value)
-            self.add(name, m.start(), m.end(), masked, _canonical(name, value), f"matches your '{name}' pattern", PATTERN_RANK)
+            self.add(
+                name,
+                m.start(),
+                m.end(),
+                masked,
+                _canonical(name, value),
+                f"matches your '{name}' pattern",
+                PATTERN_RANK,
+            )
 
 
 _CLAUSE_END = _lazy(r"[;!?]|\.\s+(?=[A-Z])")
@@ -621,7 +672,11 @@ def find_markers(text: str, first_line: int = 1) -> list[Marker]:
     for m in _MARKER.finditer(text):
         line_start = text.rfind("\n", 0, m.start()) + 1
         mask = " ".join(m.group("mask").split()) or None
-        markers.append(Marker(m.group("rule").lower(), mask, first_line + text.count("\n", 0, m.start()), m.start() - line_start + 1))
+        markers.append(
+            Marker(
+                m.group("rule").lower(), mask, first_line + text.count("\n", 0, m.start()), m.start() - line_start + 1
+            )
+        )
     return markers
 
 
@@ -701,7 +756,9 @@ def _nested_repeat(items, inside: bool) -> bool:
 def check_pattern_name(name: str) -> str:
     """A member pattern's name: lower-case words joined by hyphens, not a built-in rule's."""
     if not _PATTERN_NAME.fullmatch(name) or len(name) > 40:
-        raise ValueError(f"'{name}' cannot name a pattern: use lower-case letters, digits and hyphens, like mrn or lab-number")
+        raise ValueError(
+            f"'{name}' cannot name a pattern: use lower-case letters, digits and hyphens, like mrn or lab-number"
+        )
     if name in RULES:
         raise ValueError(f"'{name}' is a built-in rule; give your pattern another name")
     return name

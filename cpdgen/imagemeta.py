@@ -60,7 +60,9 @@ def strip_metadata(data: bytes, suffix: str) -> bytes:
         else:
             cleaned = _tiff(data)
     except (_Corrupt, struct.error, IndexError) as exc:
-        raise CpdgenError(f"the {kind.upper()} image is damaged ({exc or 'truncated'}), so its metadata cannot be removed", 1) from None
+        raise CpdgenError(
+            f"the {kind.upper()} image is damaged ({exc or 'truncated'}), so its metadata cannot be removed", 1
+        ) from None
     _check_decodes(cleaned, kind)
     return cleaned
 
@@ -315,4 +317,6 @@ def _check_decodes(data: bytes, kind: str) -> None:
         image.load()
     except (OSError, ValueError, SyntaxError, UnidentifiedImageError, Image.DecompressionBombError,
             Image.DecompressionBombWarning) as exc:  # fmt: skip
-        raise CpdgenError(f"the {kind.upper()} image cannot be read after cleaning ({exc}), so it is not published", 1) from None
+        raise CpdgenError(
+            f"the {kind.upper()} image cannot be read after cleaning ({exc}), so it is not published", 1
+        ) from None

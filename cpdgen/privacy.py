@@ -132,7 +132,7 @@ class _PortfolioScan:
                 pass  # the loader has reported it
         entries = list(getattr(privacy, "allow", None) or [])
         self.global_allow = self.parse_allow(
-            entries, self.settings_path, lambda i: self.settings_lines.get(("privacy", "allow", i)), True
+            entries, self.settings_path, lambda i: self.settings_lines.get(("privacy", "allow", i))
         )
         self.activity_allow: dict[str, list[_Allow]] = {}
         self.raw_keys: dict[str, set[tuple[str, str]]] = {}
@@ -154,7 +154,8 @@ class _PortfolioScan:
         except ReadError:
             return None  # unreadable files are the loader's to report; there is nothing to scan
 
-    def parse_allow(self, entries: Iterable[str], path: str, line_of, portfolio_wide: bool) -> list[_Allow]:
+    def parse_allow(self, entries: Iterable[str], path: str, line_of) -> list[_Allow]:
+        """The usable entries of one allow list; each unusable one becomes a problem at its line."""
         parsed = []
         for index, entry in enumerate(entries):
             line = line_of(index)
@@ -178,7 +179,9 @@ class _PortfolioScan:
                 continue
             close = self.close_rule(first, 0.75)
             if "*" in entry or close:
-                self.allow_problem(path, line, "allow-invalid", f"'{first}' is not a privacy rule; {self.rule_hint(first)}")
+                self.allow_problem(
+                    path, line, "allow-invalid", f"'{first}' is not a privacy rule; {self.rule_hint(first)}"
+                )
                 continue
             if any(f.severity == "error" for f in find_identifiers(entry, self.patterns)):
                 self.allow_problem(path, line, "allow-invalid", _NEVER_LITERAL)
@@ -226,7 +229,6 @@ class _PortfolioScan:
                 activity.meta.allow,
                 activity.path,
                 lambda i, a=activity: a.lines.get(("allow", i)) or a.lines.get(("allow",)),
-                False,
             )
         for activity in activities:
             known.add(os.fspath(activity.source))
@@ -380,6 +382,7 @@ class _PortfolioScan:
         from cpdgen.loader import is_ignored
 
         content = self.portfolio.content
+        content_real = os.path.realpath(content)
         settings = os.path.join(content, "portfolio.yaml")
         names: list[tuple[str, str]] = []  # (folder, name): plain strings, as this walks every file
         others: list[Path] = []
@@ -392,11 +395,18 @@ class _PortfolioScan:
                 names.append((dirpath, name))
                 if name.lower().endswith(TEXT_EVIDENCE):
                     path = os.path.join(dirpath, name)
-                    if path not in known and path != settings:
-                        others.append(Path(path))
+                    if path in known or path == settings or not os.path.isfile(path):
+                        continue  # read already, or not a regular file (a pipe would block)
+                    if os.path.commonpath([content_real, os.path.realpath(path)]) != content_real:
+                        continue  # a link to a file outside content/: never read
+                    others.append(Path(path))
         findings = find_identifiers("\n".join(name for _, name in names), self.patterns)
         texts = [(path, self.read(path)) for path in others]
-        texts = [(path, text) for path, text in texts if text and ("cpdgen:" in text or find_identifiers(text, self.patterns))]
+        texts = [
+            (path, text)
+            for path, text in texts
+            if text and ("cpdgen:" in text or find_identifiers(text, self.patterns))
+        ]
         owners = self.owners() if findings or texts else {}
         for finding in findings:
             folder, name = names[finding.line - 1]
@@ -407,10 +417,10 @@ class _PortfolioScan:
         for path, text in texts:
             place, part = self.owner_of(os.fspath(path), owners)
             if path.suffix.lower() in (".md", ".markdown") and part != "evidence":
-                inside = path.relative_to(content).parts[0] if path.is_relative_to(content) else ""
+                broken = any(p.path == place.path and p.severity == "error" for p in self.portfolio.problems)
                 place.why_unpublished = (
                     "the file has errors, so cpdgen does not read it yet"
-                    if inside in ("activities", "reflections")
+                    if broken
                     else "cpdgen does not read this file"
                 )
                 self.scan_markdown(text, place, lambda finding: "unread")
@@ -428,6 +438,8 @@ class _PortfolioScan:
             for evidence in activity.evidence:
                 if evidence.path is not None:
                     found.setdefault(os.fspath(evidence.path), (activity, "evidence"))
+            if activity.reflection_path and activity.reflection_path != activity.path:
+                found.setdefault(os.fspath(self.root / activity.reflection_path), (activity, "reflection-name"))
         return found
 
     def owner_of(self, path: str, owners: dict[str, tuple[Activity, str]]) -> tuple[_Place, str]:
@@ -445,6 +457,7 @@ _PART_NOT_PUBLISHED = {
     "evidence": "portfolio.yaml publishes no evidence",
     "allow": "the allow list is not published",
     "privacy": "the privacy settings are not published",
+    "reflection-name": "the names of reflection files are not published",
 }
 _NEVER_LITERAL = (
     "never write an NHS or CHI number in an allow list (it would be in git): "

@@ -302,7 +302,12 @@ def test_a_reflection_file_is_scanned_with_its_own_lines(portfolio):
     portfolio.activity("a", reflection=None)
     portfolio.write("reflections/a.md", "---\nactivity: a\n---\nLong reflection text here.\nDOB: 03/04/1951\n")
     [problem] = privacy_problems(portfolio)
-    assert (problem.path, problem.line, problem.column, problem.code) == ("content/reflections/a.md", 5, 6, "date-of-birth")
+    assert (problem.path, problem.line, problem.column, problem.code) == (
+        "content/reflections/a.md",
+        5,
+        6,
+        "date-of-birth",
+    )
 
 
 def test_front_matter_values_are_scanned_as_yaml_reads_them(portfolio):
@@ -509,7 +514,9 @@ def test_check_github_format_shows_the_finding_on_its_line(portfolio, run_check)
 
 # --- robustness ---------------------------------------------------------------------------
 
-_ALPHABET = st.sampled_from(list("0123456789 -+()@./:\n\u200b\u00a0\u2009AaBbLSMrsDOB年é٣９") + ["NHS ", "DOB ", "aged ", "Mrs ", "patient "])
+_ALPHABET = st.sampled_from(
+    list("0123456789 -+()@./:\n\u200b\u00a0\u2009AaBbLSMrsDOB年é٣９") + ["NHS ", "DOB ", "aged ", "Mrs ", "patient "]
+)
 
 
 @settings(max_examples=300, deadline=None)
@@ -547,3 +554,15 @@ def test_a_site_build_with_a_finding_fails_and_leaves_site_as_it_was(portfolio, 
     output = capsys.readouterr()
     assert "nhs-number" in output.out + output.err
     assert {p: p.read_bytes() for p in site.rglob("*") if p.is_file()} == before
+
+
+def test_links_out_of_content_and_pipes_are_never_read(portfolio, tmp_path):
+    import os
+
+    outside = tmp_path / "outside.txt"
+    outside.write_text("NHS 943 476 5919\n", encoding="utf-8")
+    portfolio.activity("a")
+    (portfolio.content / "evidence").mkdir(exist_ok=True)
+    os.symlink(outside, portfolio.content / "evidence" / "link.txt")
+    os.mkfifo(portfolio.content / "evidence" / "pipe.txt")
+    assert privacy_problems(portfolio) == []
