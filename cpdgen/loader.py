@@ -110,6 +110,7 @@ class Portfolio:
     activities: list[Activity]
     problems: list[Problem]
     setup_failed: bool = False  # portfolio.yaml missing or unreadable: exit 2
+    texts: dict[Path, str] = field(default_factory=dict, repr=False)  # every Markdown file as read, for the privacy scan
 
     @property
     def timezone(self) -> str:
@@ -149,6 +150,7 @@ class _Collector:
     def __init__(self, root: Path):
         self.root = root
         self.problems: list[Problem] = []
+        self.texts: dict[Path, str] = {}
 
     def rel(self, path: Path) -> str:
         try:
@@ -163,7 +165,8 @@ class _Collector:
     def read(self, path: Path) -> tuple[FrontMatter, str, int] | None:
         """Front matter, body and the body's first line, or None after recording the problem."""
         try:
-            document = split(read_text(path))
+            text = self.texts[path] = read_text(path)
+            document = split(text)
             if document.front_matter is None:
                 first = document.body.lstrip("\n").split("\n", 1)[0].strip()
                 hint = (
@@ -418,7 +421,12 @@ def load_portfolio(root: Path, cache: LoadCache | None = None) -> Portfolio:
             )
 
     ordered = sorted(activities.values(), key=lambda a: (a.date, a.id))
-    return Portfolio(root, content, settings, diplomas, ordered, collect.problems, setup_failed)
+    portfolio = Portfolio(root, content, settings, diplomas, ordered, collect.problems, setup_failed, collect.texts)
+    # Patient identifiers are problems like any other, so check, build and serve all see them.
+    from cpdgen.privacy import scan_portfolio  # here, not at the top: privacy reads the loaded portfolio
+
+    portfolio.problems.extend(scan_portfolio(portfolio))
+    return portfolio
 
 
 def _read_activity(collect: _Collector, path: Path, content: Path, content_real: Path) -> Activity | None:

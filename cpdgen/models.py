@@ -18,6 +18,7 @@ from pydantic_core import PydanticCustomError
 
 from cpdgen import categories
 from cpdgen.frontmatter import YamlWord
+from cpdgen.identifiers import check_pattern_name, compile_pattern
 
 MIN_YEAR, MAX_YEAR = 1900, 2999
 _ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
@@ -26,7 +27,9 @@ _MONTHS = "January February March April May June July August September October N
 
 
 def _fail(code: str, message: str) -> PydanticCustomError:
-    return PydanticCustomError(code, message.replace("{", "{{").replace("}", "}}"))
+    # No context is given, so pydantic shows the message as it is: braces need no escaping
+    # (escaping them showed a member's pattern 'MRN\d{7}' as 'MRN\d{{7}}').
+    return PydanticCustomError(code, message)
 
 
 def _quote_hint(value: object) -> str:
@@ -221,6 +224,7 @@ class ActivityFrontMatter(_Strict):
     standards: Standards = Field(default_factory=list)
     private: Flag = False
     draft: Flag = False
+    allow: Words = Field(default_factory=list)  # privacy findings to silence here: "postcode", "nhs-number 943 *** ****"
 
     @field_validator("start")
     @classmethod
@@ -273,12 +277,38 @@ class SiteSettings(_Strict):
     reflection_min_words: Annotated[int, BeforeValidator(_min_words)] = 50
 
 
+def _pattern_name(value: object) -> str:
+    try:
+        return check_pattern_name(_text(value))
+    except ValueError as exc:
+        raise _fail("invalid-pattern", str(exc)) from None
+
+
+def _pattern(value: object) -> str:
+    text = value.strip() if isinstance(value, str) and not isinstance(value, YamlWord) else _text(value)
+    try:
+        compile_pattern(text)
+    except ValueError as exc:
+        raise _fail("invalid-pattern", str(exc)) from None
+    return text
+
+
+class PrivacySettings(_Strict):
+    """What the privacy scanner also looks for (``patterns``) and what it lets through (``allow``)."""
+
+    patterns: dict[Annotated[str, BeforeValidator(_pattern_name)], Annotated[str, BeforeValidator(_pattern)]] = Field(
+        default_factory=dict
+    )
+    allow: Words = Field(default_factory=list)
+
+
 class PortfolioFile(_Strict):
     """``content/portfolio.yaml``."""
 
     member: Member
     diplomas: list[DiplomaEntry] = Field(default_factory=list)
     site: SiteSettings = Field(default_factory=SiteSettings)
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
 
 
 # The keys each model accepts, for "did you mean" hints on unknown keys.
@@ -286,7 +316,12 @@ def allowed_keys(model: type[BaseModel]) -> list[str]:
     return list(model.model_fields)
 
 
-NESTED_MODELS: dict[str, type[BaseModel]] = {"member": Member, "diplomas": DiplomaEntry, "site": SiteSettings}
+NESTED_MODELS: dict[str, type[BaseModel]] = {
+    "member": Member,
+    "diplomas": DiplomaEntry,
+    "site": SiteSettings,
+    "privacy": PrivacySettings,
+}
 
 
 def diploma_ids(entries: list[DiplomaEntry]) -> list[str]:

@@ -31,6 +31,9 @@ class Problem:
     code: str
     message: str
     column: int | None = None
+    # False when the place is not published by the site (a private or draft activity, or a
+    # part the member chose not to publish): the site build may go ahead despite it.
+    publishes: bool = True
 
     def sort_key(self) -> tuple:
         return (self.path, self.line or 0, self.column or 0, self.code, self.message)
@@ -43,6 +46,7 @@ class Problem:
             "line": self.line,
             "column": self.column,
             "message": self.message,
+            "publishes": self.publishes,
         }
 
 
@@ -54,6 +58,11 @@ def sort_problems(problems: Iterable[Problem]) -> list[Problem]:
 def has_errors(problems: Iterable[Problem], strict: bool = False) -> bool:
     """True when any problem fails a check (warnings count only under ``strict``)."""
     return any(p.severity == "error" or strict for p in problems)
+
+
+def blocks_publishing(problems: Iterable[Problem], strict: bool = False) -> list[Problem]:
+    """The problems that must stop a site build: errors (and, under ``strict``, warnings) in published places."""
+    return [p for p in problems if p.publishes and (p.severity == "error" or strict)]
 
 
 def format_text(problem: Problem) -> str:

@@ -132,7 +132,7 @@ def test_json_matches_the_contract(portfolio, run_check):
     }
     assert data["problems"] == [
         {"severity": "error", "code": "unknown-category", "file": "content/activities/bad.md", "line": 4,
-         "column": None,
+         "column": None, "publishes": True,
          "message": "category 'formal edu' is not a CPD category; did you mean 'formal-educational'?"}
     ]
 

@@ -1,0 +1,786 @@
+"""Spotting patient identifiers in a member's text: the rules, their check digits, masking.
+
+The text is normalised first (NFKC, so full-width digits become ASCII; zero-width characters
+removed; no-break and thin spaces made spaces; any Unicode digit made ASCII; dashes made
+``-``) while every position still maps back to the member's own file.
+
+Speed: each rule first looks for a cheap anchor with a literal regex over a folded copy of
+the text (ASCII lower-case, every digit a ``0``), which the regex engine finds with a fast
+literal search; only around an anchor do the precise pattern and the checks run.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+import unicodedata
+from bisect import bisect_right
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Iterator, Mapping
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str  # the problem code, and the name used to silence a finding
+    label: str
+    severity: str  # "error" or "warning"
+
+
+NHS, CHI = "nhs-number", "chi-number"
+DOB, HOSPITAL, NAME, AGE = "date-of-birth", "hospital-number", "patient-name", "age"
+PHONE, EMAIL, POSTCODE = "phone", "email", "postcode"
+
+# Strongest first: where two findings overlap, the earlier rule wins.
+RULES: dict[str, Rule] = {
+    rule.name: rule
+    for rule in (
+        Rule(NHS, "NHS number", "error"),
+        Rule(CHI, "CHI number", "error"),
+        Rule(DOB, "date of birth", "warning"),
+        Rule(HOSPITAL, "hospital number", "warning"),
+        Rule(NAME, "patient's name", "warning"),
+        Rule(AGE, "age", "warning"),
+        Rule(PHONE, "phone number", "warning"),
+        Rule(EMAIL, "email address", "warning"),
+        Rule(POSTCODE, "postcode", "warning"),
+    )
+}
+PATTERN_RANK = 2  # a member's own patterns rank just after the two error rules
+_RANK = {name: index for index, name in enumerate(RULES)}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One possible identifier: where it is, what rule found it, and how to show it safely."""
+
+    rule: str
+    severity: str
+    label: str
+    line: int  # 1-based, counted from the text's ``first_line``
+    column: int  # 1-based, in characters of the original line
+    start: int  # offsets in the original text
+    end: int
+    masked: str  # safe to print: "943 *** ****"
+    key: str  # the canonical value, to compare with an allow-list value; never printed
+    reason: str  # why it was flagged, for members tuning their allow lists
+
+
+# --- normalisation ---------------------------------------------------------------------
+
+_ZERO_WIDTH = frozenset("\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+_FOLD = bytes.maketrans((string.ascii_uppercase + string.digits).encode(), (string.ascii_lowercase + "0" * 10).encode())
+
+
+@lru_cache(maxsize=4096)
+def _normal_char(ch: str) -> str:
+    if ch in _ZERO_WIDTH:
+        return ""
+    category = unicodedata.category(ch)
+    if category == "Zs":
+        return " "
+    if category == "Pd" or ch == "\u2212":
+        return "-"
+    digit = unicodedata.decimal(ch, None)
+    if digit is not None:
+        return str(digit)
+    return unicodedata.normalize("NFKC", ch)
+
+
+class Text:
+    """A text, its normalised form, and a folded copy for anchors; positions map back."""
+
+    __slots__ = ("original", "text", "fold", "_norm", "_orig", "_exact")
+
+    def __init__(self, original: str):
+        self.original = original
+        self._norm: list[int] | None = None
+        if original.isascii():
+            self.text = original
+        else:
+            self._normalise()
+        # 'replace' keeps one byte per character, so positions in ``fold`` are positions in ``text``.
+        self.fold = self.text.encode("ascii", "replace").translate(_FOLD).decode("ascii")
+
+    def _normalise(self) -> None:
+        src = self.original
+        pieces: list[str] = []
+        norm, orig, exact = [0], [0], [True]
+        last = size = 0
+        for run in _NON_ASCII.finditer(src):
+            for index in range(run.start(), run.end()):
+                replacement = _normal_char(src[index])
+                if replacement == src[index]:
+                    continue
+                pieces.append(src[last:index])
+                size += index - last
+                norm.append(size), orig.append(index), exact.append(False)
+                pieces.append(replacement)
+                size += len(replacement)
+                norm.append(size), orig.append(index + 1), exact.append(True)
+                last = index + 1
+        pieces.append(src[last:])
+        self.text = "".join(pieces)
+        self._norm, self._orig, self._exact = norm, orig, exact
+
+    def origin(self, pos: int) -> int:
+        """The offset in the original text of the normalised text's ``pos``."""
+        if self._norm is None:
+            return pos
+        k = bisect_right(self._norm, pos) - 1
+        return self._orig[k] + (pos - self._norm[k]) if self._exact[k] else self._orig[k]
+
+    def line_start(self, pos: int) -> int:
+        return self.text.rfind("\n", 0, pos) + 1
+
+    def line_end(self, pos: int) -> int:
+        end = self.text.find("\n", pos)
+        return len(self.text) if end < 0 else end
+
+    def before(self, pos: int, width: int) -> str:
+        """Up to ``width`` folded characters before ``pos`` on the same line."""
+        return self.fold[max(self.line_start(pos), pos - width) : pos]
+
+
+def normalise(text: str) -> str:
+    """The text as the rules see it."""
+    return Text(text).text
+
+
+# --- check digits ----------------------------------------------------------------------
+
+
+def nhs_check_ok(digits: str) -> bool:
+    """Modulus 11 with weights 10..2 (NHS numbers, and CHI numbers issued before 2026)."""
+    total = sum(int(d) * w for d, w in zip(digits[:9], range(10, 1, -1)))
+    check = (11 - total % 11) % 11
+    return check != 10 and check == int(digits[9])
+
+
+def mod10_check_ok(digits: str) -> bool:
+    """Public Health Scotland's modulus 10 for newer CHI numbers: digits 1, 3, 5, 7, 9 doubled."""
+    total = 0
+    for index, d in enumerate(digits[:9]):
+        value = int(d) * (2 if index % 2 == 0 else 1)
+        total += value - 9 if value > 9 else value
+    return (10 - total % 10) % 10 == int(digits[9])
+
+
+def valid_ddmmyy(digits: str) -> bool:
+    """A real day as DDMMYY in some century (so 29 February in any year divisible by 4)."""
+    day, month, year = int(digits[0:2]), int(digits[2:4]), int(digits[4:6])
+    if not 1 <= month <= 12 or day < 1:
+        return False
+    if month == 2:
+        return day <= (29 if year % 4 == 0 else 28)
+    return day <= (30 if month in (4, 6, 9, 11) else 31)
+
+
+# --- patterns --------------------------------------------------------------------------
+class _lazy:
+    """A regex compiled on first use: most texts never reach the precise patterns, so
+    ``cpdgen check`` does not pay for compiling them at start-up."""
+
+    __slots__ = ("_args", "_compiled")
+
+    def __init__(self, pattern: str, flags: int = 0):
+        self._args = (pattern, flags)
+        self._compiled: re.Pattern | None = None
+
+    def __getattr__(self, name: str):
+        if self._compiled is None:
+            self._compiled = re.compile(*self._args)
+        return getattr(self._compiled, name)
+
+
+# On the folded text, every digit is "0", so these are fast literal searches.
+_DIGIT_ANCHOR = re.compile(
+    r"0(?:(?P<run>(?:[ ()\-]{0,3}+0){9,}+)|(?P<five>0000)"  # possessive: no backtracking over digit runs
+    r"|(?P<age>[ -]?(?:y(?:ears?|rs?)[ -]old|yo|y/o|y\.o)(?![a-z0]))|(?P<inward>[a-z]{2}))"
+)
+_DOB_ANCHORS = (re.compile(r"d(?:ob|\.o\.b)"), re.compile(r"b(?:irth|orn)"))
+_AGED_ANCHOR = re.compile(r"aged ")
+_TITLE_ANCHOR = re.compile(r"M(?:rs?|s|x|iss)")
+_PATIENT_ANCHOR = re.compile(r"p(?:atient|t\b)")
+
+_TEN = _lazy(r"(?<![0-9])([0-9]{3})[ -]?([0-9]{3})[ -]?([0-9]{4})(?![0-9])")
+_PHONE = _lazy(r"(?<![0-9A-Za-z+])(?:\+44[ -]?(?:\(0\)[ -]?)?|\(0|0)[0-9](?:[ -]?\)?[ -]?[0-9]){8,10}(?![0-9])")
+_HOSPITAL = _lazy(
+    r"(?i:(?<![a-z])(?:mrn|hosp(?:ital)?\.? ?(?:no|number|num)|unit ?(?:no|number)|case ?(?:no|number)"
+    r"|patient ?(?:id|no|number)|h&c(?: ?(?:no|number))?)\.?)[ \t]*[:#]?[ \t]*"
+    r"(?P<id>[A-Z]{0,3}[0-9]{5,10})(?![A-Za-z0-9])"
+)
+_POSTCODE = _lazy(
+    r"(?<![A-Za-z0-9])(?P<out>[A-PR-UWYZ][A-HK-Y]?[0-9][0-9A-HJKMNPR-Y]?|GIR) ?"
+    r"(?P<in>[0-9][ABD-HJLNP-UW-Z]{2})(?![A-Za-z0-9])"
+)
+_EMAIL = _lazy(r"[A-Za-z0-9_%+\-][A-Za-z0-9._%+\-]*@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}(?![A-Za-z0-9])")
+_EMAIL_LOCAL = frozenset(string.ascii_letters + string.digits + "._%+-")
+_MONTHS = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+    r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
+)
+_DOB = _lazy(rf"""(?ix)
+    (?:d\.?\s?o\.?\s?b\.?|date\s+of\s+birth|born(?:\s+on)?)(?![a-z])
+    [\s:=\-]*(?:(?:was|is|of|on|the)\s+){{0,2}}
+    (?P<date>
+        [0-9]{{1,2}}\s?[/.\-]\s?[0-9]{{1,2}}\s?[/.\-]\s?(?:[0-9]{{4}}|[0-9]{{2}})
+      | [0-9]{{4}}-[0-9]{{1,2}}-[0-9]{{1,2}}
+      | [0-9]{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTHS}\.?,?\s+[0-9]{{4}}
+      | {_MONTHS}\.?\s+(?:[0-9]{{1,2}}(?:st|nd|rd|th)?,?\s+)?[0-9]{{4}}
+    )(?![0-9])
+    """)
+_AGE = _lazy(r"(?i)(?<![0-9.,£$€])(?P<n>[0-9]{1,3})[ -]?(?:y(?:ears?|rs?)[ -]old|yo|y/o|y\.o\.?)(?![a-z0-9])")
+_AGED = _lazy(
+    r"(?i)(?<![a-z])aged\s+(?P<n>[0-9]{1,3})(?![0-9])"
+    r"(?!\s*(?:\+|-|to\b|and\b|or\b|%|°|(?:years?|yrs?)\s+(?:and|or|to)\b"
+    r"|h\b|hrs?\b|hours?\b|d\b|days?\b|wks?\b|weeks?\b|months?\b|mins?\b|minutes?\b|s\b|secs?\b|seconds?\b))"
+)
+_AGE_NOT_PERSON = _lazy(
+    r"\s*(?:[a-z]+\s+)?(?:analy[sz]ers?|machines?|instruments?|systems?|equipment|fridges?|freezers?|centrifuges?"
+    r"|microscopes?|buildings?|laborator(?:y|ies)|labs?|protocols?|guidelines?|polic(?:y|ies)|sops?|kits?|software"
+    r"|computers?|servers?|methods?|assays?|platforms?|scheme|service|survey|study|audit|data(?:set)?|records?)\b"
+)
+_UPPER, _LOWER = "A-ZÀ-ÖØ-Þ", "a-zß-öø-ÿ"
+_NAME_WORD = rf"[{_UPPER}](?:[{_LOWER}]|['’][{_UPPER}])[{_UPPER}{_LOWER}]*(?:[-'’][{_UPPER}{_LOWER}]+)*"
+_TITLE = _lazy(rf"(?<![A-Za-z])(?P<title>Mrs|Mr|Ms|Miss|Mx)\.?[ ]+(?P<name>(?:[A-Z]\.?[ ]?)?{_NAME_WORD})")
+_PATIENT = _lazy(
+    rf"(?i:(?<![a-z])(?:patient|pt\.?)(?:['’]s)?(?:[ ]+name)?)[ ]*[:,\-]?[ ]*(?:(?i:called|named)[ ]+)?"
+    rf"(?P<name>{_NAME_WORD}[ ]+{_NAME_WORD}|[A-Z]\.?[ ]{_NAME_WORD}|[A-Z]\.{_NAME_WORD}|[A-Z]{{2,}},[ ]?{_NAME_WORD})"
+)
+_NOT_NAMES = frozenset(
+    """the this that these those a an in on at of for and or but with by to from as is was i we my our
+    he she they it his her their its there here then when where what which who how if so no not
+    teams word excel forms office outlook powerpoint access edge project paint men
+    blood safety experience identification identity information care record records group groups
+    pathway pathways journey management advice liaison service services transport administration
+    flow demographics centred centered participation satisfaction outcome outcomes reported portal
+    notes details data sample samples test tests testing result results population cohort consent
+    education leaflet leaflets engagement involvement voice partners panel forum story stories
+    perspective self feedback safe first centre center access list lists name names number numbers
+    transfusion identifier identifiers id nhs""".split()
+)
+
+_SERIAL = _lazy(
+    r"serial|s/n|\bsn\b|\blot\b|batch|model|\bpart\b|cat(?:alogue|alog)?\.? ?(?:no|number|#)|asset|barcode"
+    r"|firmware|invoice|order|licen[cs]e|isbn|issn"
+)
+_NHS_WORD = _lazy(r"\bnhs\b|\bh&c\b")
+_CHI_WORD = _lazy(r"\bchi\b")
+_DOI = _lazy(r"(?i)\b10\.[0-9]{4,9}/|\bdoi\b")
+# Words that make a postcode a public address (a hospital's, a university's), not a patient's.
+_INSTITUTION = _lazy(
+    r"hospital|infirmary|universit|college|\btrust\b|laborator|pathology|centre|center|institute|surgery"
+    r"|health ?(?:board|centre|authority)|clinic|headquarters|\bhq\b|ibms|society"
+)
+_TOKEN_STOP = frozenset(" \t\n<>()[]{}\"'`")
+_MONEY = frozenset("£$€¥#")
+
+
+def _mask_digits(text: str) -> str:
+    return re.sub(r"[0-9A-Za-z]", "*", text)
+
+
+def _canonical(rule: str, value: str) -> str:
+    """The form two spellings of one value share (allow lists compare these)."""
+    if rule in (NHS, CHI):
+        return re.sub(r"[^0-9]", "", value)
+    if rule == POSTCODE:
+        return re.sub(r"\s", "", value).upper()
+    if rule == PHONE:
+        return _national_phone(value) or re.sub(r"[^0-9]", "", value)
+    if rule == NAME:
+        value = re.sub(r"['’]s$", "", value.strip())
+    return " ".join(value.split()).casefold()
+
+
+def canonical(rule: str, value: str) -> str:
+    """The canonical form of a value a member wrote (normalised first), as a finding's ``key``."""
+    return _canonical(rule, normalise(value))
+
+
+def _national_phone(raw: str) -> str | None:
+    if raw.startswith("+44"):
+        national = "0" + re.sub(r"[^0-9]", "", raw[3:].replace("(0)", "", 1))
+    else:
+        national = re.sub(r"[^0-9]", "", raw)
+    if len(national) == 11 and national[0] == "0" and national[1] in "1235789":
+        return national
+    return None
+
+
+class _Scan:
+    """One pass of every rule over one Text; collects ``(rank, start, end, ...)`` candidates."""
+
+    def __init__(self, text: Text, patterns: Mapping[str, re.Pattern]):
+        self.t = text
+        self.patterns = patterns
+        self.found: list[tuple[int, int, int, str, str, str, str]] = []  # rank, start, end, rule, masked, key, reason
+
+    def add(self, rule: str, start: int, end: int, masked: str, key: str, reason: str, rank: int | None = None) -> None:
+        self.found.append((_RANK[rule] if rank is None else rank, start, end, rule, masked, key, reason))
+
+    # Context helpers -----------------------------------------------------------------
+
+    def glued(self, start: int, end: int, allow_keyword: bool = True) -> bool:
+        """True when a number is part of a longer token: a code, a decimal, a DOI, an ISBN-13."""
+        text = self.t.text
+        prev = text[start - 1] if start else " "
+        nxt = text[end] if end < len(text) else " "
+        if prev.isalnum() and not (allow_keyword and self.t.fold[max(0, start - 3) : start] in ("nhs", "chi")):
+            return True
+        if nxt.isalnum() or prev in _MONEY or prev == "+":
+            return True
+        if prev in ".-/,:" and start >= 2 and text[start - 2].isdigit():
+            return True
+        return nxt in ".-/,:" and end + 1 < len(text) and text[end + 1].isdigit()
+
+    def in_link(self, start: int, end: int) -> bool:
+        """True inside a DOI, or inside a web address (unless it is a query value or says NHS)."""
+        text = self.t.text
+        lo = start
+        while lo > 0 and start - lo < 300 and text[lo - 1] not in _TOKEN_STOP:
+            lo -= 1
+        hi = end
+        while hi < len(text) and hi - end < 300 and text[hi] not in _TOKEN_STOP:
+            hi += 1
+        token = text[lo:hi]
+        if _DOI.search(token):
+            return True
+        lowered = token.lower()
+        if "://" in token or lowered.startswith("www."):
+            return not (text[start - 1 : start] == "=" or "nhs" in lowered)
+        return False
+
+    # Rules ---------------------------------------------------------------------------
+
+    def run(self) -> None:
+        t = self.t
+        fold = t.fold
+        for m in _DIGIT_ANCHOR.finditer(fold):
+            kind = m.lastgroup
+            if kind == "run":
+                lo, hi = max(0, m.start() - 2), min(len(fold), m.end() + 1)
+                self.ten_digits(lo, hi)
+                self.phones(lo, hi)
+                self.hospital(m.start(), m.end())
+            elif kind == "five":
+                self.hospital(m.start(), m.end())
+            elif kind == "age":
+                self.age(m.start(), m.end())
+            else:
+                self.postcode(m.start())
+        if "@" in t.text:
+            self.emails()
+        for anchor in _DOB_ANCHORS:
+            for m in anchor.finditer(fold):
+                self.dob(m.start(), m.group())
+        for m in _AGED_ANCHOR.finditer(fold):
+            self.aged(m.start())
+        for m in _TITLE_ANCHOR.finditer(t.text):
+            self.title(m.start())
+        for m in _PATIENT_ANCHOR.finditer(fold):
+            self.patient(m.start())
+        for name, pattern in self.patterns.items():
+            self.member_pattern(name, pattern)
+
+    def ten_digits(self, lo: int, hi: int) -> None:
+        t = self.t
+        for m in _TEN.finditer(t.text, lo, hi):
+            digits = "".join(m.groups())
+            start, end = m.span()
+            if len(set(digits)) == 1 or self.glued(start, end) or self.in_link(start, end):
+                continue
+            before = t.before(start, 40)
+            nhs_word, chi_word = bool(_NHS_WORD.search(before)), bool(_CHI_WORD.search(before))
+            if not (nhs_word or chi_word) and (_SERIAL.search(before) or "isbn" in t.before(start, 1000)):
+                continue
+            mod11 = nhs_check_ok(digits)
+            prefix = int(digits[:3])
+            # NHS numbers never start with 0-2 (that is Scotland's CHI range): those need the word "NHS".
+            nhs_ok = mod11 and (prefix >= 300 or nhs_word)
+            chi_ok = valid_ddmmyy(digits) and (mod11 or mod10_check_ok(digits))
+            if chi_ok and (chi_word or not nhs_ok):
+                how = "modulus 11" if mod11 else "modulus 10"
+                reason = f"starts with a valid date and has a valid {how} check digit"
+                self.add(
+                    CHI, start, end, f"{digits[:2]}**** ****", digits, reason + ("; after 'CHI'" if chi_word else "")
+                )
+            elif nhs_ok:
+                reason = "valid modulus 11 check digit"
+                if 400 <= prefix <= 499 or 600 <= prefix <= 799:
+                    reason += ", in an issuing range"
+                elif prefix == 999:
+                    reason += ", in the 999 test range"
+                self.add(
+                    NHS, start, end, f"{digits[:3]} *** ****", digits, reason + ("; after 'NHS'" if nhs_word else "")
+                )
+
+    def phones(self, lo: int, hi: int) -> None:
+        t = self.t
+        for m in _PHONE.finditer(t.text, lo, hi):
+            start, end = m.span()
+            national = _national_phone(m.group())
+            if national is None or self.glued(start, end, allow_keyword=False) or self.in_link(start, end):
+                continue
+            if _SERIAL.search(t.before(start, 40)):
+                continue
+            self.add(PHONE, start, end, f"{national[:4]} *** ****", national, "a UK phone number")
+
+    def hospital(self, start: int, end: int) -> None:
+        t = self.t
+        while end < len(t.fold) and t.fold[end] == "0":
+            end += 1
+        lo = max(t.line_start(start), start - 40)
+        for m in _HOSPITAL.finditer(t.text, lo, min(len(t.text), end + 1)):
+            if m.start("id") <= start < m.end("id"):
+                ident = m.group("id")
+                masked = ident[:2] + "*" * (len(ident) - 2)
+                self.add(
+                    HOSPITAL,
+                    m.start("id"),
+                    m.end("id"),
+                    masked,
+                    ident.upper(),
+                    "a number after a hospital-number keyword",
+                )
+
+    def age(self, start: int, end: int) -> None:
+        t = self.t
+        m = _AGE.search(t.text, max(t.line_start(start), start - 3), min(len(t.text), end + 2))
+        if not m or int(m.group("n")) > 120 or _AGE_NOT_PERSON.match(t.fold, m.end()):
+            return
+        self.add(
+            AGE,
+            m.start(),
+            m.end(),
+            _mask_digits(m.group("n")) + m.group()[len(m.group("n")) :],
+            _canonical(AGE, m.group()),
+            "an age",
+        )
+
+    def aged(self, start: int) -> None:
+        t = self.t
+        m = _AGED.match(t.text, start, min(len(t.text), start + 80))
+        if m and int(m.group("n")) <= 120:
+            self.add(
+                AGE, m.start(), m.end(), "aged " + _mask_digits(m.group("n")), _canonical(AGE, m.group()), "an age"
+            )
+
+    def postcode(self, digit: int) -> None:
+        t = self.t
+        if not t.text[digit + 1 : digit + 3].isupper():
+            return
+        m = _POSTCODE.search(t.text, max(0, digit - 5), min(len(t.text), digit + 4))
+        if not m or m.start("in") != digit:
+            return
+        if m.group("out") == "GIR" and m.group("in") != "0AA":
+            return
+        if _INSTITUTION.search(_clause_before(t, m.start())):
+            return  # a hospital's or university's public address
+        self.add(
+            POSTCODE, m.start(), m.end(), m.group("out") + " ***", _canonical(POSTCODE, m.group()), "a full UK postcode"
+        )
+
+    def emails(self) -> None:
+        t = self.t
+        text = t.text
+        at = text.find("@")
+        while at >= 0:
+            lo = at
+            while lo > 0 and at - lo < 64 and text[lo - 1] in _EMAIL_LOCAL:
+                lo -= 1
+            while lo < at and text[lo] == ".":
+                lo += 1
+            m = _EMAIL.match(text, lo)
+            if m and m.start() < at < m.end():
+                local, domain = m.group().split("@", 1)
+                self.add(EMAIL, m.start(), m.end(), f"{local[0]}***@{domain}", m.group().casefold(), "an email address")
+                at = text.find("@", m.end())
+            else:
+                at = text.find("@", at + 1)
+
+    def dob(self, anchor: int, word: str) -> None:
+        t = self.t
+        if word == "birth":
+            start = t.fold.rfind("date", max(0, anchor - 12), anchor)
+            if start < 0:
+                return
+        else:
+            start = anchor
+        if start and t.fold[start - 1].isalpha():
+            return
+        m = _DOB.match(t.text, start, min(len(t.text), start + 120))
+        if m:
+            date = m.group("date")
+            self.add(
+                DOB,
+                m.start("date"),
+                m.end("date"),
+                _mask_digits(date),
+                _canonical(DOB, date),
+                "a date after a date-of-birth keyword",
+            )
+
+    def title(self, start: int) -> None:
+        m = _TITLE.match(self.t.text, start)
+        if not m:
+            return
+        name = m.group("name")
+        if name.split()[-1].strip(".").casefold() in _NOT_NAMES:
+            return
+        self.add(
+            NAME,
+            m.start(),
+            m.end(),
+            f"{m.group('title')} {_mask_name(name)}",
+            _canonical(NAME, m.group()),
+            "a name after a title",
+        )
+
+    def patient(self, start: int) -> None:
+        t = self.t
+        if start and t.fold[start - 1].isalpha():
+            return
+        m = _PATIENT.match(t.text, start, min(len(t.text), start + 120))
+        if m:
+            name = m.group("name")
+            words = re.findall(r"[^\W\d_]+", name)
+            if not any(w.casefold() in _NOT_NAMES for w in words):
+                self.add(
+                    NAME,
+                    m.start("name"),
+                    m.end("name"),
+                    _mask_name(name),
+                    _canonical(NAME, name),
+                    "a name after 'patient'",
+                )
+        self.hospital_after_patient(start)
+
+    def hospital_after_patient(self, start: int) -> None:
+        t = self.t
+        m = _HOSPITAL.match(t.text, start, min(len(t.text), start + 60))
+        if m:
+            ident = m.group("id")
+            self.add(
+                HOSPITAL,
+                m.start("id"),
+                m.end("id"),
+                ident[:2] + "*" * (len(ident) - 2),
+                ident.upper(),
+                "a number after a patient-number keyword",
+            )
+
+    def member_pattern(self, name: str, pattern: re.Pattern) -> None:
+        for m in pattern.finditer(self.t.text):
+            if m.end() == m.start():
+                continue
+            value = m.group()
+            masked = value[:2] + "*" * (len(value) - 2) if len(value) > 3 else "*" * len(value)
+            self.add(
+                name,
+                m.start(),
+                m.end(),
+                masked,
+                _canonical(name, value),
+                f"matches your '{name}' pattern",
+                PATTERN_RANK,
+            )
+
+
+_CLAUSE_END = _lazy(r"[;!?]|\.\s+(?=[A-Z])")
+
+
+def _clause_before(t: Text, pos: int) -> str:
+    """The folded text from the start of the clause holding ``pos`` (at most 100 characters back)."""
+    lo = max(t.line_start(pos), pos - 100)
+    ends = [m.end() for m in _CLAUSE_END.finditer(t.text, lo, pos)]
+    return t.fold[ends[-1] if ends else lo : pos]
+
+
+def _mask_name(name: str) -> str:
+    """Each word's first letter only: "J. S****"."""
+    return re.sub(r"(?<=[^\W\d_])[^\W\d_]", "*", name)
+
+
+def _strongest(found: list[tuple]) -> Iterator[tuple]:
+    """Drop candidates that overlap a stronger one (or an earlier one of the same rank)."""
+    taken: list[tuple[int, int]] = []
+    for item in sorted(found, key=lambda f: (f[0], f[1], -f[2])):
+        _, start, end = item[:3]
+        if any(start < t_end and t_start < end for t_start, t_end in taken):
+            continue
+        taken.append((start, end))
+        yield item
+
+
+def find_identifiers(
+    text: str | Text, patterns: Mapping[str, re.Pattern] | None = None, first_line: int = 1
+) -> list[Finding]:
+    """Every possible identifier in ``text``, in reading order (no silencing applied)."""
+    source = text if isinstance(text, Text) else Text(text)
+    scan = _Scan(source, patterns or {})
+    scan.run()
+    if not scan.found:
+        return []
+    original = source.original
+    findings = []
+    for _, start, end, rule, masked, key, reason in _strongest(scan.found):
+        o_start, o_end = source.origin(start), source.origin(end - 1) + 1
+        line_start = original.rfind("\n", 0, o_start) + 1
+        found_rule = RULES.get(rule)
+        findings.append(
+            Finding(
+                rule=rule,
+                severity=found_rule.severity if found_rule else "warning",
+                label=found_rule.label if found_rule else f"'{rule}' identifier",
+                line=first_line + original.count("\n", 0, o_start),
+                column=o_start - line_start + 1,
+                start=o_start,
+                end=o_end,
+                masked=masked,
+                key=key,
+                reason=reason,
+            )
+        )
+    findings.sort(key=lambda f: (f.start, f.end))
+    return findings
+
+
+# --- inline markers --------------------------------------------------------------------
+
+_MARKER = _lazy(r"<!--[ \t]*cpdgen:[ \t]*allow[ \t]+(?P<rule>[A-Za-z0-9_-]+)(?P<mask>[^\n>]*?)[ \t]*-->")
+_COMMENT = _lazy(r"<!--.*?(?:-->|\Z)", re.S)
+
+
+@dataclass
+class Marker:
+    """``<!-- cpdgen: allow RULE [MASKED VALUE] -->``: silences one finding on its line or the next."""
+
+    rule: str
+    mask: str | None
+    line: int
+    column: int
+    used: bool = False
+
+
+def find_markers(text: str, first_line: int = 1) -> list[Marker]:
+    if "cpdgen:" not in text:
+        return []
+    markers = []
+    for m in _MARKER.finditer(text):
+        line_start = text.rfind("\n", 0, m.start()) + 1
+        mask = " ".join(m.group("mask").split()) or None
+        markers.append(
+            Marker(
+                m.group("rule").lower(), mask, first_line + text.count("\n", 0, m.start()), m.start() - line_start + 1
+            )
+        )
+    return markers
+
+
+def apply_markers(findings: list[Finding], markers: list[Marker]) -> list[Finding]:
+    """The findings no marker silences. Each marker silences exactly one finding of its rule
+    (and masked value, if it names one): the first on its own line, else the first on the next."""
+    silenced: set[int] = set()
+    for marker in markers:
+        for line in (marker.line, marker.line + 1):
+            for index, finding in enumerate(findings):
+                if index in silenced or finding.line != line or finding.rule != marker.rule:
+                    continue
+                if marker.mask and " ".join(marker.mask.split()) != finding.masked:
+                    continue
+                silenced.add(index)
+                marker.used = True
+                break
+            if marker.used:
+                break
+    return [f for index, f in enumerate(findings) if index not in silenced]
+
+
+def comment_spans(text: str) -> list[tuple[int, int]]:
+    """Where the HTML comments are (they ship in git, and in pages that do not strip them)."""
+    if "<!--" not in text:
+        return []
+    return [m.span() for m in _COMMENT.finditer(text)]
+
+
+def scan_text(text: str, patterns: Mapping[str, re.Pattern] | None = None, first_line: int = 1) -> list[Finding]:
+    """The possible identifiers in ``text`` that no inline marker silences, in reading order."""
+    findings = find_identifiers(text, patterns, first_line)
+    return apply_markers(findings, find_markers(text, first_line)) if findings else []
+
+
+# --- a member's own patterns -----------------------------------------------------------
+
+MAX_PATTERN_LENGTH = 200
+_PATTERN_NAME = _lazy(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
+_REPEATS = ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT")
+
+
+def _nested_repeat(items, inside: bool) -> bool:
+    """True when a repeat that can run long holds another repeat: the shape of catastrophic backtracking."""
+    from re import _constants, _parser  # type: ignore[attr-defined]
+
+    for op, value in items:
+        name = str(op)
+        if name in _REPEATS:
+            low, high, sub = value
+            long = high == _constants.MAXREPEAT or high > 50
+            if inside and low != high:  # a variable repeat inside a long one: many ways to split a text
+                return True
+            if _nested_repeat(sub, inside or long):
+                return True
+        elif name == "SUBPATTERN":
+            if _nested_repeat(value[-1], inside):
+                return True
+        elif name == "BRANCH":
+            if any(_nested_repeat(branch, inside) for branch in value[1]):
+                return True
+        elif name in ("ASSERT", "ASSERT_NOT"):
+            if _nested_repeat(value[1], inside):
+                return True
+        elif name == "ATOMIC_GROUP":
+            if _nested_repeat(value, inside):
+                return True
+        elif name == "GROUPREF_EXISTS":
+            if any(part is not None and _nested_repeat(part, inside) for part in value[1:]):
+                return True
+        elif isinstance(value, _parser.SubPattern):  # pragma: no cover - any other container
+            if _nested_repeat(value, inside):
+                return True
+    return False
+
+
+def check_pattern_name(name: str) -> str:
+    """A member pattern's name: lower-case words joined by hyphens, not a built-in rule's."""
+    if not _PATTERN_NAME.fullmatch(name) or len(name) > 40:
+        raise ValueError(
+            f"'{name}' cannot name a pattern: use lower-case letters, digits and hyphens, like mrn or lab-number"
+        )
+    if name in RULES:
+        raise ValueError(f"'{name}' is a built-in rule; give your pattern another name")
+    return name
+
+
+def compile_pattern(regex: str) -> re.Pattern:
+    """A member's pattern, compiled; ValueError with a plain message when it is unusable or unsafe."""
+    if len(regex) > MAX_PATTERN_LENGTH:
+        raise ValueError(f"the pattern is longer than {MAX_PATTERN_LENGTH} characters")
+    try:
+        compiled = re.compile(regex)
+    except (re.error, RecursionError, OverflowError) as exc:
+        detail = getattr(exc, "msg", None) or str(exc)
+        where = f" at character {exc.pos + 1}" if isinstance(exc, re.error) and exc.pos is not None else ""
+        raise ValueError(f"'{regex}' is not a valid regular expression: {detail}{where}") from None
+    from re import _parser  # type: ignore[attr-defined]  # CPython's own parser, as re.compile uses it
+
+    if _nested_repeat(_parser.parse(regex, compiled.flags), False):
+        raise ValueError(
+            f"'{regex}' repeats a group that itself repeats (like (a+)+); such patterns can take "
+            "hours on some texts. Write it without the nested repeat, e.g. MRN[0-9]{7}"
+        )
+    if compiled.fullmatch("") is not None or compiled.search("") is not None:
+        raise ValueError(f"'{regex}' matches empty text, so it would match everywhere")
+    return compiled
