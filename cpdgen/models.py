@@ -273,12 +273,22 @@ class SiteSettings(_Strict):
     reflection_min_words: Annotated[int, BeforeValidator(_min_words)] = 50
 
 
+class PublishSettings(_Strict):
+    """What the published site shows (private and draft activities are never shown)."""
+
+    reflections: Flag = True  # false: activities and descriptions, no reflections
+    evidence: Flag = True  # false: no evidence files copied, no evidence links
+    hcpc_number: Flag = True
+    membership_number: Flag = False
+
+
 class PortfolioFile(_Strict):
     """``content/portfolio.yaml``."""
 
     member: Member
     diplomas: list[DiplomaEntry] = Field(default_factory=list)
     site: SiteSettings = Field(default_factory=SiteSettings)
+    publish: PublishSettings = Field(default_factory=PublishSettings)
 
 
 # The keys each model accepts, for "did you mean" hints on unknown keys.
@@ -286,7 +296,12 @@ def allowed_keys(model: type[BaseModel]) -> list[str]:
     return list(model.model_fields)
 
 
-NESTED_MODELS: dict[str, type[BaseModel]] = {"member": Member, "diplomas": DiplomaEntry, "site": SiteSettings}
+NESTED_MODELS: dict[str, type[BaseModel]] = {
+    "member": Member,
+    "diplomas": DiplomaEntry,
+    "site": SiteSettings,
+    "publish": PublishSettings,
+}
 
 
 def diploma_ids(entries: list[DiplomaEntry]) -> list[str]:

@@ -6,14 +6,22 @@ survives; scripts, styles, iframes, event handlers, ``javascript:``/``data:`` li
 HTML comments are removed). ``attr_list`` and ``extra`` are not enabled, so ``{: onclick=…}``
 stays text. Python-Markdown is quadratic on some inputs (long runs of ``[`` or ``<a b=``),
 so texts with too many of those are refused, and rendering runs under a watchdog.
+
+The site renders each text once (:class:`MarkdownCache`) and fills the templates of one
+Jinja environment (:func:`make_environment`).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import re
 import signal
 import threading
 from contextlib import contextmanager
+from importlib.metadata import version as _version
+from pathlib import Path
 from typing import Iterator
 
 import markdown
@@ -133,3 +141,149 @@ def render_markdown(text: str) -> Markup:
         _MD.reset()
         html = _MD.convert(text)
     return Markup(sanitize_html(html))
+
+
+# ---------------------------------------------------------------------------------------
+# Rendering once: a cache of rendered Markdown, keyed by the text's hash.
+
+# Anything that could change the HTML for the same text is part of the cache's identity,
+# so a cache written by another version or configuration is never used.
+RENDERER_ID = hashlib.sha256(
+    json.dumps(
+        [
+            "cpdgen-markdown-1",
+            markdown.__version__,
+            _version("nh3"),
+            sorted(_TAGS),
+            {tag: sorted(names) for tag, names in sorted(_ATTRIBUTES.items())},
+            sorted(_ALLOWED_SCHEMES),
+            MAX_OPEN_BRACKETS,
+            MAX_ANGLE_BRACKETS,
+        ]
+    ).encode()
+).hexdigest()[:16]
+
+
+def default_cache_dir() -> Path:
+    """Where cpdgen keeps caches: ``$CPDGEN_CACHE_DIR``, else the user's cache folder."""
+    explicit = os.environ.get("CPDGEN_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or (
+        os.environ.get("LOCALAPPDATA") if os.name == "nt" else None
+    )
+    return (Path(base) if base else Path.home() / ".cache") / "cpdgen"
+
+
+def text_key(text: str) -> str:
+    """The cache key of a text: its SHA-256."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+class MarkdownCache:
+    """Rendered Markdown by content hash: each distinct text is rendered once.
+
+    Kept in memory for as long as the object lives (``cpdgen serve`` keeps one across
+    rebuilds) and, when ``path`` is given, saved to disk so the next ``cpdgen build``
+    reuses it. The cache never changes output: an entry is the exact result of
+    :func:`render_markdown` for that text with this renderer (``RENDERER_ID``); a file
+    written by another version, or unreadable, is ignored.
+    """
+
+    def __init__(self, path: Path | None = None):
+        self.path = path
+        self._entries: dict[str, str] = {}
+        self._used: set[str] = set()
+        self._dirty = False
+        self.hits = 0
+        self.misses = 0
+        if path is not None:
+            self._entries = self._read(path)
+
+    @staticmethod
+    def _read(path: Path) -> dict[str, str]:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}  # no cache yet, or a damaged one: start afresh
+        if not isinstance(data, dict) or data.get("renderer") != RENDERER_ID:
+            return {}
+        entries = data.get("entries")
+        if not isinstance(entries, dict):
+            return {}
+        return {k: v for k, v in entries.items() if isinstance(k, str) and isinstance(v, str)}
+
+    def render(self, text: str) -> Markup:
+        """Safe HTML for ``text`` (see :func:`render_markdown`), from the cache when it was seen before."""
+        if not text or not text.strip():
+            return Markup("")
+        key = text_key(text)
+        self._used.add(key)
+        html = self._entries.get(key)
+        if html is not None:
+            self.hits += 1
+            return Markup(html)
+        self.misses += 1
+        rendered = render_markdown(text)
+        self._entries[key] = str(rendered)
+        self._dirty = True
+        return rendered
+
+    def save(self) -> None:
+        """Write the entries used since the last save to disk (others are dropped), if anything changed."""
+        if self.path is None:
+            return
+        pruned = len(self._entries) != len(self._used)
+        if not (self._dirty or pruned):
+            self._used = set()
+            return
+        self._entries = {key: self._entries[key] for key in sorted(self._used) if key in self._entries}
+        self._used = set()
+        data = json.dumps({"renderer": RENDERER_ID, "entries": self._entries}, ensure_ascii=False)
+        try:
+            from cpdgen.fsutil import atomic_write_bytes
+
+            atomic_write_bytes(self.path, data.encode("utf-8"))
+            self._dirty = False
+        except OSError:
+            pass  # a cache that cannot be saved only costs time on the next build
+
+
+# ---------------------------------------------------------------------------------------
+# Templates: one Jinja environment for the whole site.
+
+THEME_DIR = Path(__file__).resolve().parent / "templates"
+
+
+def make_environment(root: Path | None = None):
+    """The Jinja environment: the portfolio's own ``templates/`` first, then the default theme.
+
+    Any default template can also be reached as ``default/<name>``, so an override can
+    ``{% extends "default/base.html" %}`` and replace only the blocks it needs.
+    Autoescaping is on for every template and undefined variables are errors.
+    """
+    import jinja2
+
+    loaders: list[jinja2.BaseLoader] = [jinja2.PrefixLoader({"default": jinja2.FileSystemLoader(THEME_DIR)})]
+    if root is not None and (root / "templates").is_dir():
+        loaders.append(jinja2.FileSystemLoader(root / "templates"))
+    loaders.append(jinja2.FileSystemLoader(THEME_DIR))
+    env = jinja2.Environment(
+        loader=jinja2.ChoiceLoader(loaders),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        auto_reload=True,
+    )
+    return env
+
+
+def templates_fingerprint(env) -> str:
+    """A hash of every template the environment can load, so a changed theme re-renders every page."""
+    digest = hashlib.sha256(RENDERER_ID.encode())
+    for name in sorted(env.list_templates()):
+        source, _, _ = env.loader.get_source(env, name)
+        digest.update(name.encode() + b"\0" + source.encode("utf-8", "surrogatepass") + b"\0")
+    return digest.hexdigest()

@@ -1,0 +1,380 @@
+"""``cpdgen build``: load, judge, refuse on errors, render into a temporary folder, swap it in.
+
+The pieces are reusable by the dev server:
+
+- :class:`SiteRenderer` keeps what can be reused between builds in one process (the
+  Jinja environment, rendered Markdown, file digests) and renders a planned site into
+  any folder, either fresh (reusing unchanged files of a previous build by hard link)
+  or in place (writing only the files that changed and removing the ones it no longer
+  needs). It can add a live-reload snippet to every page, for the dev server only.
+- :func:`build_site` is the whole ``cpdgen build``.
+
+Every output folder holds a marker file (``.cpdgen-output``) listing what cpdgen wrote
+there, with a key per file: a hash of everything the file was made from. A page whose
+key did not change is not rendered again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from markupsafe import Markup
+
+from cpdgen import __version__, fsutil
+from cpdgen.html import SiteFile, SitePlan, plan_site
+from cpdgen.loader import Portfolio, load_portfolio, resolve_as_of
+from cpdgen.problems import CpdgenError, Problem, has_errors, sort_problems
+from cpdgen.render import THEME_DIR, MarkdownCache, default_cache_dir, make_environment, templates_fingerprint
+from cpdgen.rules import Assessment
+
+MANIFEST_FORMAT = 1
+# The code that turns contexts into pages is part of every page's key.
+_CODE_ID = hashlib.sha256(
+    b"".join((Path(__file__).parent / name).read_bytes() for name in ("html.py", "render.py", "build.py"))
+    + __version__.encode()
+).hexdigest()[:16]
+
+
+@dataclass
+class Prepared:
+    """A portfolio read, judged and planned, before anything is written."""
+
+    portfolio: Portfolio
+    as_of: date
+    assessment: Assessment | None
+    problems: list[Problem]
+    plan: SitePlan | None
+    records: dict = field(default_factory=dict)
+
+    @property
+    def setup_failed(self) -> bool:
+        return self.portfolio.setup_failed
+
+
+@dataclass
+class RenderStats:
+    """What one render did: files rendered or copied anew, and files reused unchanged."""
+
+    written: int = 0
+    reused: int = 0
+    removed: int = 0
+    manifest: dict = field(default_factory=dict)
+
+
+@dataclass
+class BuildResult:
+    """The outcome of :func:`build_site`."""
+
+    out: Path
+    as_of: date
+    problems: list[Problem]
+    written: bool
+    setup_failed: bool = False
+    files: int = 0
+    stats: RenderStats | None = None
+
+    @property
+    def exit_code(self) -> int:
+        if self.setup_failed:
+            return 2
+        return 0 if self.written else 1
+
+
+def empty_records() -> dict:
+    """The download links of a site without PDF and CSV files."""
+    return {"diplomas": {}, "activities_csv": "", "files": []}
+
+
+def write_records(folder: Path, portfolio: Portfolio, assessment: Assessment, *, as_of: date, pdf: bool, records: dict) -> None:
+    """Write the downloads (PDF and CSV) into ``folder``, the temporary build folder.
+
+    This is the step where ``diplomas/<id>/<id>.pdf``, ``diplomas/<id>/<id>.csv`` and
+    ``activities.csv`` are written. Fill ``records`` in place as files are written:
+    ``records["diplomas"][diploma_id] = {"pdf": "diplomas/<slug>/<id>.pdf", "csv": ...}``
+    (paths relative to the site root; an empty string when not written),
+    ``records["activities_csv"] = "activities.csv"``, and append every path written to
+    ``records["files"]``. The diploma pages and the dashboard link to exactly what is here.
+    Private and draft activities must not appear in anything written into the site.
+
+    Nothing is written yet: the PDF and CSV outputs are added by their own module.
+    """
+    del folder, portfolio, assessment, as_of, pdf, records
+
+
+def read_manifest(folder: Path) -> dict[str, list]:
+    """What cpdgen wrote in ``folder`` (``{path: [key, size]}``), from its marker; empty if unknown."""
+    try:
+        data = json.loads((folder / fsutil.MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict) or data.get("format") != MANIFEST_FORMAT or not isinstance(data.get("files"), dict):
+        return {}
+    return data["files"]
+
+
+def manifest_text(files: dict[str, list]) -> str:
+    """The marker file's text: a note for people, and the list of files with their keys."""
+    return json.dumps(
+        {
+            "note": fsutil.MARKER_TEXT.strip(),
+            "format": MANIFEST_FORMAT,
+            "files": {path: files[path] for path in sorted(files)},
+        },
+        indent=0,
+        sort_keys=True,
+    ) + "\n"
+
+
+def _json_default(value: object) -> str:
+    if isinstance(value, (date, Path)):
+        return str(value)
+    raise TypeError(f"page context holds a {type(value).__name__}; contexts must be plain data")
+
+
+class SiteRenderer:
+    """Renders sites of one portfolio, reusing what did not change since the previous render.
+
+    One object lives as long as its user wants reuse: ``cpdgen build`` makes one per run
+    (the Markdown cache is also saved to disk between runs), ``cpdgen serve`` keeps one
+    for the whole session. ``live_reload`` is HTML added before ``</body>`` of every page:
+    give it only for pages served by the dev server, never for ``site/``.
+    """
+
+    def __init__(self, root: Path, *, cache_dir: Path | None = None, use_disk_cache: bool = True, live_reload: str = ""):
+        self.root = root.resolve()
+        cache_file = None
+        if use_disk_cache:
+            digest = hashlib.sha256(str(self.root).encode("utf-8", "surrogatepass")).hexdigest()[:16]
+            cache_file = (cache_dir or default_cache_dir()) / f"markdown-{digest}.json"
+        self.markdown = MarkdownCache(cache_file)
+        self.live_reload = live_reload
+        self._env = None
+        self._digests: dict[tuple, str] = {}
+
+    # -- planning ----------------------------------------------------------------------
+
+    def prepare(self, *, as_of: date | None = None, strict: bool = False) -> Prepared:
+        """Read and judge the portfolio and plan every page; nothing is written.
+
+        ``plan`` is None when the build must not go ahead: ``problems`` has an error (or,
+        with ``strict``, a warning), or ``portfolio.yaml`` could not be used.
+        """
+        portfolio = load_portfolio(self.root)
+        day = resolve_as_of(portfolio.timezone, as_of)
+        assessment = portfolio.assess(day)
+        problems = list(portfolio.problems)
+        if assessment is None or portfolio.settings is None or has_errors(problems, strict):
+            return Prepared(portfolio, day, assessment, sort_problems(problems), None)
+        records = empty_records()
+        extra = {"live_reload": Markup(self.live_reload)}
+        plan = plan_site(
+            portfolio,
+            assessment,
+            render_markdown=self.markdown.render,
+            records=records,
+            theme_files=self.theme_files(),
+            extra=extra,
+        )
+        problems.extend(plan.problems)
+        ok = not has_errors(problems, strict)
+        return Prepared(portfolio, day, assessment, sort_problems(problems), plan if ok else None, records)
+
+    def theme_files(self) -> dict[str, Path]:
+        """Files of the theme copied as they are: the stylesheet (the portfolio's own if it has one)."""
+        own = self.root / "templates" / "style.css"
+        return {"style.css": own if own.is_file() else THEME_DIR / "style.css"}
+
+    @property
+    def env(self):
+        if self._env is None:
+            self._env = make_environment(self.root)
+        return self._env
+
+    # -- rendering -----------------------------------------------------------------------
+
+    def _digest(self, path: Path) -> str:
+        stat = path.stat()
+        marker = (str(path), stat.st_size, stat.st_mtime_ns)
+        known = self._digests.get(marker)
+        if known is None:
+            digest = hashlib.sha256()
+            with open(path, "rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
+            known = self._digests[marker] = digest.hexdigest()
+        return known
+
+    def _file_key(self, item: SiteFile) -> str:
+        version = fsutil.COPY_EVIDENCE_VERSION if item.kind == "evidence" else 0
+        return f"{item.kind}-{version}-{self._digest(item.source)}"
+
+    def render_into(self, folder: Path, prepared: Prepared, *, previous: Path | None = None) -> RenderStats:
+        """Write the planned site into ``folder``.
+
+        With ``previous`` (a folder of an earlier build, marked by cpdgen), files whose key
+        did not change are not rendered again: when ``previous`` is ``folder`` itself they
+        are left untouched (and files cpdgen no longer needs are removed), otherwise they
+        are hard-linked (or copied) from it. Writes into ``folder`` in place are atomic.
+        """
+        plan = prepared.plan
+        if plan is None:
+            raise ValueError("nothing to render: the portfolio has problems that stop the build")
+        in_place = previous is not None and previous.resolve() == folder.resolve()
+        old = read_manifest(previous) if previous is not None else {}
+        stats = RenderStats()
+        manifest: dict[str, list] = {}
+        made: set[Path] = set()
+        fingerprint = None
+
+        def target_of(path: str) -> Path:
+            target = fsutil.safe_join(folder, path)
+            if target.parent not in made:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                made.add(target.parent)
+            return target
+
+        def reusable(path: str, key: str) -> Path | None:
+            entry = old.get(path)
+            if not entry or entry[0] != key or previous is None:
+                return None
+            candidate = fsutil.safe_join(previous, path)
+            try:
+                return candidate if candidate.stat().st_size == entry[1] else None
+            except OSError:
+                return None
+
+        def emit(path: str, key: str, produce) -> None:
+            target = target_of(path)
+            reuse = reusable(path, key)
+            if reuse is not None:
+                if not in_place:
+                    fsutil.link_or_copy(reuse, target)
+                manifest[path] = [key, old[path][1]]
+                stats.reused += 1
+                return
+            size = produce(target)
+            manifest[path] = [key, size]
+            stats.written += 1
+
+        for path in prepared.records.get("files", []):
+            target = fsutil.safe_join(folder, path)
+            manifest[path] = ["records", target.stat().st_size]
+
+        for page in plan.pages:
+            if fingerprint is None:
+                fingerprint = _CODE_ID + templates_fingerprint(self.env)
+            context_json = json.dumps(page.context, sort_keys=True, separators=(",", ":"), default=_json_default)
+            key = hashlib.sha256(f"{fingerprint}\0{page.template}\0{context_json}".encode("utf-8", "surrogatepass")).hexdigest()
+
+            def produce(target: Path, page=page) -> int:
+                data = self.env.get_template(page.template).render(page.context).encode("utf-8")
+                self._write(target, data, in_place)
+                return len(data)
+
+            emit(page.path, key, produce)
+
+        for item in plan.files:
+
+            def copy(target: Path, item=item) -> int:
+                if item.kind == "evidence":
+                    if in_place:
+                        temp = target.with_name(f".{target.name}.cpdgen-tmp")
+                        fsutil.copy_evidence(item.source, temp)
+                        temp.replace(target)
+                    else:
+                        fsutil.copy_evidence(item.source, target)
+                else:
+                    self._write(target, item.source.read_bytes(), in_place)
+                return target.stat().st_size
+
+            emit(item.path, self._file_key(item), copy)
+
+        if in_place:
+            stats.removed = _remove_stale(folder, old, manifest)
+        fsutil.write_marker(folder, manifest_text(manifest))
+        stats.manifest = manifest
+        return stats
+
+    @staticmethod
+    def _write(target: Path, data: bytes, in_place: bool) -> None:
+        if in_place:
+            fsutil.atomic_write_bytes(target, data)
+        else:
+            fsutil.write_new_file(target, data)
+
+    def save_caches(self) -> None:
+        """Keep the rendered Markdown for the next build (on disk, when enabled)."""
+        self.markdown.save()
+
+
+def _remove_stale(folder: Path, old: dict[str, list], new: dict[str, list]) -> int:
+    """Delete files cpdgen wrote before and no longer needs (never anything else), and emptied folders."""
+    removed = 0
+    parents: set[Path] = set()
+    for path in sorted(set(old) - set(new)):
+        try:
+            target = fsutil.safe_join(folder, path)
+        except ValueError:
+            continue
+        if target.is_file() and not target.is_symlink():
+            target.unlink()
+            removed += 1
+            parents.update(p for p in target.parents if p != folder and p.is_relative_to(folder))
+    for parent in sorted(parents, key=lambda p: len(p.parts), reverse=True):
+        try:
+            parent.rmdir()  # only succeeds when empty
+        except OSError:
+            pass
+    return removed
+
+
+def build_site(
+    root: Path,
+    out: Path | None = None,
+    *,
+    as_of: date | None = None,
+    pdf: bool = True,
+    strict: bool = False,
+    renderer: SiteRenderer | None = None,
+) -> BuildResult:
+    """Build the site of the portfolio in ``root`` into ``out`` (default ``root/site``).
+
+    Nothing is written when any problem is an error (or, with ``strict``, a warning): the
+    problems are returned. Otherwise the site is rendered into a temporary folder beside
+    ``out`` and swapped in; a failure on the way leaves the previous site as it was.
+    Raises CpdgenError (exit 2) for an unsafe output folder or a build already running.
+    """
+    root = root.resolve() if root.exists() else root
+    renderer = renderer or SiteRenderer(root)
+    target = out if out is not None else root / "site"
+    if not (root / "content").is_dir():
+        raise CpdgenError(f"no content/ folder in {root}; run cpdgen in your portfolio's folder, or give --root")
+    target = fsutil.check_output_folder(root, target)
+    prepared = renderer.prepare(as_of=as_of, strict=strict)
+    result = BuildResult(target, prepared.as_of, prepared.problems, False, prepared.setup_failed)
+    if prepared.plan is None or prepared.assessment is None:
+        return result
+    with fsutil.build_lock(target):
+        fsutil.check_output_folder(root, target)  # again, now that no other build can change it
+        fsutil.clean_stale_temp_folders(target)
+        temp = fsutil.make_temp_folder(target)
+        try:
+            write_records(
+                temp, prepared.portfolio, prepared.assessment, as_of=prepared.as_of, pdf=pdf, records=prepared.records
+            )
+            previous = target if (target / fsutil.MARKER).is_file() else None
+            stats = renderer.render_into(temp, prepared, previous=previous)
+            fsutil.swap_in(temp, target)
+        except BaseException:
+            shutil.rmtree(temp, ignore_errors=True)
+            raise
+    renderer.save_caches()
+    result.written = True
+    result.stats = stats
+    result.files = len(stats.manifest)
+    return result
