@@ -152,6 +152,9 @@ class SiteRenderer:
             digest = hashlib.sha256(str(self.root).encode("utf-8", "surrogatepass")).hexdigest()[:16]
             cache_file = (cache_dir or default_cache_dir()) / f"markdown-{digest}.json"
         self.markdown = MarkdownCache(cache_file)
+        self.bytecode_dir = None
+        if use_disk_cache:
+            self.bytecode_dir = (cache_dir or default_cache_dir()) / "jinja"
         self.live_reload = live_reload
         self._env = None
         self._digests: dict[tuple, str] = {}
@@ -192,7 +195,13 @@ class SiteRenderer:
     @property
     def env(self):
         if self._env is None:
-            self._env = make_environment(self.root)
+            bytecode_dir = self.bytecode_dir
+            if bytecode_dir is not None:
+                try:
+                    bytecode_dir.mkdir(parents=True, exist_ok=True)
+                except OSError:
+                    bytecode_dir = None  # no cache folder: compile templates every time
+            self._env = make_environment(self.root, bytecode_dir)
         return self._env
 
     # -- rendering -----------------------------------------------------------------------
@@ -213,7 +222,42 @@ class SiteRenderer:
         version = fsutil.COPY_EVIDENCE_VERSION if item.kind == "evidence" else 0
         return f"{item.kind}-{version}-{self._digest(item.source)}"
 
-    def render_into(self, folder: Path, prepared: Prepared, *, previous: Path | None = None) -> RenderStats:
+    def output_keys(self, prepared: Prepared) -> dict[str, str]:
+        """Every planned output path with its key: a hash of everything the file is made from."""
+        plan = prepared.plan
+        if plan is None:
+            raise ValueError("nothing to render: the portfolio has problems that stop the build")
+        fingerprint = _CODE_ID + templates_fingerprint(self.env)
+        keys: dict[str, str] = {}
+        for page in plan.pages:
+            context = json.dumps(page.context, sort_keys=True, separators=(",", ":"), default=_json_default)
+            keys[page.path] = hashlib.sha256(
+                f"{fingerprint}\0{page.template}\0{context}".encode("utf-8", "surrogatepass")
+            ).hexdigest()
+        for item in plan.files:
+            keys[item.path] = self._file_key(item)
+        return keys
+
+    def unchanged(self, folder: Path, prepared: Prepared, keys: dict[str, str] | None = None) -> bool:
+        """True when ``folder`` already holds exactly this site (same files, same keys, nothing else of ours)."""
+        old = read_manifest(folder)
+        keys = keys if keys is not None else self.output_keys(prepared)
+        if prepared.records.get("files") or set(old) != set(keys):
+            return False
+        for path, key in keys.items():
+            entry = old[path]
+            if entry[0] != key:
+                return False
+            try:
+                if fsutil.safe_join(folder, path).stat().st_size != entry[1]:
+                    return False
+            except OSError:
+                return False
+        return True
+
+    def render_into(
+        self, folder: Path, prepared: Prepared, *, previous: Path | None = None, keys: dict[str, str] | None = None
+    ) -> RenderStats:
         """Write the planned site into ``folder``.
 
         With ``previous`` (a folder of an earlier build, marked by cpdgen), files whose key
@@ -224,12 +268,13 @@ class SiteRenderer:
         plan = prepared.plan
         if plan is None:
             raise ValueError("nothing to render: the portfolio has problems that stop the build")
+        keys = keys if keys is not None else self.output_keys(prepared)
         in_place = previous is not None and previous.resolve() == folder.resolve()
         old = read_manifest(previous) if previous is not None else {}
         stats = RenderStats()
         manifest: dict[str, list] = {}
-        made: set[Path] = set()
-        fingerprint = None
+        made: set[Path] = {folder}
+        first_copy: dict[str, Path] = {}  # evidence key -> its first copy in this build
 
         def target_of(path: str) -> Path:
             target = fsutil.safe_join(folder, path)
@@ -248,39 +293,34 @@ class SiteRenderer:
             except OSError:
                 return None
 
-        def emit(path: str, key: str, produce) -> None:
-            target = target_of(path)
-            reuse = reusable(path, key)
+        for path in prepared.records.get("files", []):
+            manifest[path] = ["records", fsutil.safe_join(folder, path).stat().st_size]
+
+        for page in plan.pages:
+            key = keys[page.path]
+            target = target_of(page.path)
+            reuse = reusable(page.path, key)
             if reuse is not None:
                 if not in_place:
                     fsutil.link_or_copy(reuse, target)
-                manifest[path] = [key, old[path][1]]
+                manifest[page.path] = [key, old[page.path][1]]
                 stats.reused += 1
-                return
-            size = produce(target)
-            manifest[path] = [key, size]
+                continue
+            data = self._render(page.template, page.context)
+            self._write(target, data, in_place)
+            manifest[page.path] = [key, len(data)]
             stats.written += 1
 
-        for path in prepared.records.get("files", []):
-            target = fsutil.safe_join(folder, path)
-            manifest[path] = ["records", target.stat().st_size]
-
-        for page in plan.pages:
-            if fingerprint is None:
-                fingerprint = _CODE_ID + templates_fingerprint(self.env)
-            context_json = json.dumps(page.context, sort_keys=True, separators=(",", ":"), default=_json_default)
-            key = hashlib.sha256(f"{fingerprint}\0{page.template}\0{context_json}".encode("utf-8", "surrogatepass")).hexdigest()
-
-            def produce(target: Path, page=page) -> int:
-                data = self.env.get_template(page.template).render(page.context).encode("utf-8")
-                self._write(target, data, in_place)
-                return len(data)
-
-            emit(page.path, key, produce)
-
         for item in plan.files:
-
-            def copy(target: Path, item=item) -> int:
+            key = keys[item.path]
+            target = target_of(item.path)
+            reuse = reusable(item.path, key) or first_copy.get(key)
+            if reuse is not None and not (in_place and reuse == target):
+                self._place(reuse, target, in_place)
+                stats.reused += 1
+            elif reuse is not None:
+                stats.reused += 1
+            else:
                 if item.kind == "evidence":
                     if in_place:
                         temp = target.with_name(f".{target.name}.cpdgen-tmp")
@@ -290,15 +330,37 @@ class SiteRenderer:
                         fsutil.copy_evidence(item.source, target)
                 else:
                     self._write(target, item.source.read_bytes(), in_place)
-                return target.stat().st_size
-
-            emit(item.path, self._file_key(item), copy)
+                stats.written += 1
+            first_copy.setdefault(key, target)
+            manifest[item.path] = [key, target.stat().st_size]
 
         if in_place:
             stats.removed = _remove_stale(folder, old, manifest)
         fsutil.write_marker(folder, manifest_text(manifest))
         stats.manifest = manifest
         return stats
+
+    def _render(self, template: str, context: dict) -> bytes:
+        import jinja2
+
+        try:
+            return self.env.get_template(template).render(context).encode("utf-8")
+        except jinja2.TemplateSyntaxError as exc:
+            where = f"{exc.filename or exc.name or template}:{exc.lineno}"
+            raise CpdgenError(f"template {where}: {exc.message}") from None
+        except jinja2.TemplateError as exc:
+            raise CpdgenError(f"template {template} (or one it uses) failed: {exc.message or exc}") from None
+
+    @staticmethod
+    def _place(source: Path, target: Path, in_place: bool) -> None:
+        """Put an existing file of ours at ``target`` (a hard link when possible)."""
+        if in_place:
+            temp = target.with_name(f".{target.name}.cpdgen-tmp")
+            temp.unlink(missing_ok=True)
+            fsutil.link_or_copy(source, temp)
+            temp.replace(target)
+        else:
+            fsutil.link_or_copy(source, target)
 
     @staticmethod
     def _write(target: Path, data: bytes, in_place: bool) -> None:
@@ -368,8 +430,13 @@ def build_site(
                 temp, prepared.portfolio, prepared.assessment, as_of=prepared.as_of, pdf=pdf, records=prepared.records
             )
             previous = target if (target / fsutil.MARKER).is_file() else None
-            stats = renderer.render_into(temp, prepared, previous=previous)
-            fsutil.swap_in(temp, target)
+            keys = renderer.output_keys(prepared)
+            if previous is not None and renderer.unchanged(previous, prepared, keys):
+                shutil.rmtree(temp)  # nothing changed: leave the site exactly as it is
+                stats = RenderStats(reused=len(keys), manifest=read_manifest(previous))
+            else:
+                stats = renderer.render_into(temp, prepared, previous=previous, keys=keys)
+                fsutil.swap_in(temp, target)
         except BaseException:
             shutil.rmtree(temp, ignore_errors=True)
             raise

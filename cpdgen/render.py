@@ -255,12 +255,14 @@ class MarkdownCache:
 THEME_DIR = Path(__file__).resolve().parent / "templates"
 
 
-def make_environment(root: Path | None = None):
+def make_environment(root: Path | None = None, bytecode_dir: Path | None = None):
     """The Jinja environment: the portfolio's own ``templates/`` first, then the default theme.
 
     Any default template can also be reached as ``default/<name>``, so an override can
     ``{% extends "default/base.html" %}`` and replace only the blocks it needs.
     Autoescaping is on for every template and undefined variables are errors.
+    ``bytecode_dir`` keeps compiled templates between runs (Jinja checks each template's
+    source before reusing its compiled form).
     """
     import jinja2
 
@@ -276,6 +278,7 @@ def make_environment(root: Path | None = None):
         lstrip_blocks=True,
         keep_trailing_newline=True,
         auto_reload=True,
+        bytecode_cache=jinja2.FileSystemBytecodeCache(str(bytecode_dir)) if bytecode_dir else None,
     )
     return env
 
