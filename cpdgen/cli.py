@@ -124,7 +124,7 @@ def cmd_build(args: argparse.Namespace, console: Console) -> int:
     stats = result.stats
     detail = f" ({stats.written} written, {stats.reused} unchanged)" if stats and console.verbose else ""
     console.info(f"Built {result.files} files into {result.out}{detail}, as of {result.as_of.isoformat()}.")
-    console.info(f"Open {result.out / 'index.html'} in a browser, or publish the folder to any static host.")
+    console.info(f"Open {(result.out / 'index.html').as_uri()} in a browser, or publish the folder to any static host.")
     return result.exit_code
 
 

@@ -104,6 +104,17 @@ def day_text(day: date | None) -> str:
     return f"{day.day} {day:%B %Y}" if day else ""
 
 
+def date_range(start: date | None, end: date) -> str:
+    """``18–21 March 2024``, ``30 March – 2 April 2024``, or one day."""
+    if start is None or start == end:
+        return day_text(end)
+    if (start.year, start.month) == (end.year, end.month):
+        return f"{start.day}–{day_text(end)}"
+    if start.year == end.year:
+        return f"{start.day} {start:%B} – {day_text(end)}"
+    return f"{day_text(start)} – {day_text(end)}"
+
+
 def short_day(day: date) -> str:
     """``21 Mar 2024``, for tables."""
     return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
@@ -370,11 +381,7 @@ def plan_site(
             activity.path,
             activity={
                 **summaries[activity.id],
-                "date_range_text": (
-                    f"{day_text(meta.start)} – {day_text(meta.date)}"
-                    if meta.start and meta.start != meta.date
-                    else day_text(meta.date)
-                ),
+                "date_range_text": date_range(meta.start, meta.date),
                 "type_label": TYPE_BY_ID[meta.type].label if meta.type else "",
                 "hours_text": _hours(meta.hours),
                 "tags": [{"label": tag, "url": tag_url(tag)} for tag in meta.tags],
@@ -489,6 +496,21 @@ def plan_site(
     return plan
 
 
+_HEADING = re.compile(r"<(/?)h([1-6])>")
+
+
+def shift_headings(html: Markup, top: int = 3) -> Markup:
+    """Put a member's headings under the page's own: the text's highest heading becomes ``<h3>``.
+
+    So each page keeps one ``<h1>`` and no heading level is skipped.
+    """
+    levels = [int(level) for _, level in _HEADING.findall(str(html))]
+    if not levels:
+        return html
+    shift = top - min(levels)
+    return Markup(_HEADING.sub(lambda m: f"<{m.group(1)}h{min(6, int(m.group(2)) + shift)}>", str(html)))
+
+
 def _markdown(
     activity: Activity,
     publish: PublishSettings,
@@ -502,7 +524,7 @@ def _markdown(
         parts.append((activity.reflection or "", activity.reflection_path or activity.path, activity.reflection_line))
     for text, where, line in parts:
         try:
-            results.append(render(text))
+            results.append(shift_headings(render(text)))
         except MarkdownTooComplex as exc:
             problems.append(Problem(where, line, "error", "markdown-too-complex", exc.message))
             results.append(Markup(""))

@@ -119,8 +119,28 @@ def _watchdog(seconds: int) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
+_ANCHOR = re.compile(r"<a\b([^>]*)>")
+_IMAGE = re.compile(r"<img\b([^>]*)>")
+
+
+def _tidy(html: str) -> str:
+    """Keep cleaned HTML valid: a link whose address was removed loses ``rel``; an image gets ``alt``.
+
+    nh3 escapes ``>`` inside attribute values, so a tag ends at the first ``>``.
+    """
+    html = _ANCHOR.sub(
+        lambda m: m.group(0) if ' href="' in m.group(1) else "<a" + m.group(1).replace(' rel="noopener noreferrer"', "") + ">",
+        html,
+    )
+    return _IMAGE.sub(lambda m: m.group(0) if ' alt="' in m.group(1) else '<img alt=""' + m.group(1) + ">", html)
+
+
 def sanitize_html(html: str) -> str:
     """Clean HTML with the allow-list: the security boundary for everything a member wrote."""
+    return _tidy(_clean(html))
+
+
+def _clean(html: str) -> str:
     return nh3.clean(
         html,
         tags=_TAGS,
@@ -151,7 +171,7 @@ def render_markdown(text: str) -> Markup:
 RENDERER_ID = hashlib.sha256(
     json.dumps(
         [
-            "cpdgen-markdown-1",
+            "cpdgen-markdown-2",
             markdown.__version__,
             _version("nh3"),
             sorted(_TAGS),
