@@ -238,7 +238,7 @@ def _category_chart(diploma: DiplomaAssessment) -> dict:
         if judgement.counted:
             counts[judgement.category] += 1
     top = max([*counts.values(), 1])
-    bar_area = 260
+    bar_area = 200
     bars = []
     for n, category in enumerate(CATEGORIES):
         count = counts[category.id]
@@ -251,7 +251,7 @@ def _category_chart(diploma: DiplomaAssessment) -> dict:
                 "width": round(bar_area * count / top, 1) if count else 0,
             }
         )
-    return {"bars": bars, "height": 8 + len(CATEGORIES) * 34, "bar_x": 190, "total": sum(counts.values())}
+    return {"bars": bars, "height": 8 + len(CATEGORIES) * 34, "bar_x": 165, "bar_area": bar_area, "total": sum(counts.values())}
 
 
 def _timeline(diploma: DiplomaAssessment, shown: list[dict]) -> dict:
