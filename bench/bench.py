@@ -6,13 +6,16 @@ the goals are in the README. Nothing here is a pass/fail test.
 
 from __future__ import annotations
 
+import os
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from datetime import date
 from pathlib import Path
+from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from generate import generate  # noqa: E402
@@ -20,11 +23,22 @@ from generate import generate  # noqa: E402
 RUNS = 7
 
 
-def time_command(args: list[str], cwd: Path, runs: int = RUNS, expect: tuple[int, ...] = (0, 1)) -> list[float]:
+def time_command(
+    args: list[str],
+    cwd: Path,
+    runs: int = RUNS,
+    expect: tuple[int, ...] = (0, 1),
+    before: Callable[[], None] | None = None,
+    env: dict | None = None,
+) -> list[float]:
     timings = []
     for _ in range(runs):
+        if before is not None:
+            before()
         started = time.perf_counter()
-        result = subprocess.run(args, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        result = subprocess.run(
+            args, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env or os.environ.copy()
+        )
         timings.append(time.perf_counter() - started)
         if result.returncode not in expect:
             raise SystemExit(f"{' '.join(args)} failed ({result.returncode}): {result.stderr}")
@@ -45,8 +59,64 @@ def main() -> None:
         print(f"Portfolio: 1,000 activities in {root} (Python {sys.version.split()[0]})")
         report("cpdgen --help", time_command(cpdgen + ["--help"], root), 0.2)
         report("cpdgen check (1,000 activities)", time_command(cpdgen + ["check", "--as-of", "2026-11-01"], root), 0.6)
+        bench_build(cpdgen, root, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def bench_build(cpdgen: list[str], root: Path, work: Path) -> None:
+    """cpdgen build --no-pdf: from scratch, with nothing changed, and after editing one activity."""
+    build = cpdgen + ["build", "--as-of", "2026-11-01", "--no-pdf", "-q"]
+    site = root / "site"
+    cache = work / "cache"
+    env = {**os.environ, "CPDGEN_CACHE_DIR": str(cache)}
+    edited = sorted((root / "content" / "activities").rglob("*.md"))[500]
+    original = edited.read_text(encoding="utf-8")
+    edits = iter(range(1_000_000))
+
+    def fresh_site() -> None:
+        shutil.rmtree(site, ignore_errors=True)
+
+    def cold() -> None:
+        fresh_site()
+        shutil.rmtree(cache, ignore_errors=True)
+
+    def edit_one() -> None:
+        edited.write_text(original.replace("\n\n## Reflection", f" Edit {next(edits)}.\n\n## Reflection", 1), encoding="utf-8")
+
+    report("build, full, cold caches", time_command(build, root, before=cold, env=env), 1.5)
+    report("build, full (site/ removed, warm cache)", time_command(build, root, before=fresh_site, env=env), 1.5)
+    report("build, no-op rebuild", time_command(build, root, env=env), 0.5)
+    report("build, rebuild after editing one activity", time_command(build, root, before=edit_one, env=env), 0.5)
+    edited.write_text(original, encoding="utf-8")
+    bench_in_process(root, edited, original)
+
+
+def bench_in_process(root: Path, edited: Path, original: str) -> None:
+    """Rebuilds as ``cpdgen serve`` does them: one SiteRenderer kept alive, rendering in place."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from cpdgen.build import SiteRenderer
+
+    served = root / "served"
+    shutil.rmtree(served, ignore_errors=True)
+    served.mkdir()
+    renderer = SiteRenderer(root, use_disk_cache=False)
+    as_of = date(2026, 11, 1)
+
+    def rebuild() -> float:
+        started = time.perf_counter()
+        renderer.render_into(served, renderer.prepare(as_of=as_of), previous=served)
+        return time.perf_counter() - started
+
+    first = rebuild()
+    print(f"{'in-process first render (serve start)':<44} {first:6.3f} s")
+    report("in-process no-op rebuild (serve)", [rebuild() for _ in range(RUNS)], 0.5)
+    timings = []
+    for n in range(RUNS):
+        edited.write_text(original.replace("\n\n## Reflection", f" Edit {n}.\n\n## Reflection", 1), encoding="utf-8")
+        timings.append(rebuild())
+    report("in-process rebuild after one edit (serve)", timings, 0.5)
+    edited.write_text(original, encoding="utf-8")
 
 
 if __name__ == "__main__":

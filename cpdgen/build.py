@@ -19,6 +19,8 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -274,13 +276,15 @@ class SiteRenderer:
         stats = RenderStats()
         manifest: dict[str, list] = {}
         made: set[Path] = {folder}
-        first_copy: dict[str, Path] = {}  # evidence key -> its first copy in this build
+        made_lock = threading.Lock()
 
         def target_of(path: str) -> Path:
             target = fsutil.safe_join(folder, path)
-            if target.parent not in made:
-                target.parent.mkdir(parents=True, exist_ok=True)
+            with made_lock:
+                known = target.parent in made
                 made.add(target.parent)
+            if not known:
+                target.parent.mkdir(parents=True, exist_ok=True)
             return target
 
         def reusable(path: str, key: str) -> Path | None:
@@ -293,46 +297,68 @@ class SiteRenderer:
             except OSError:
                 return None
 
+        def write_page(path: str, data: bytes) -> None:
+            self._write(target_of(path), data, in_place)
+
+        def reuse_file(path: str, source: Path) -> None:
+            target = target_of(path)
+            if source != target:
+                self._place(source, target, in_place)
+
+        def copy_group(items: list[SiteFile]) -> list[tuple[str, int]]:
+            """Copy one source file once, then link its other places to that copy."""
+            first = target_of(items[0].path)
+            if items[0].kind == "evidence":
+                if in_place:
+                    temp = first.with_name(f".{first.name}.cpdgen-tmp")
+                    fsutil.copy_evidence(items[0].source, temp)
+                    temp.replace(first)
+                else:
+                    fsutil.copy_evidence(items[0].source, first)
+            else:
+                self._write(first, items[0].source.read_bytes(), in_place)
+            size = first.stat().st_size
+            for item in items[1:]:
+                reuse_file(item.path, first)
+            return [(item.path, size) for item in items]
+
         for path in prepared.records.get("files", []):
             manifest[path] = ["records", fsutil.safe_join(folder, path).stat().st_size]
 
-        for page in plan.pages:
-            key = keys[page.path]
-            target = target_of(page.path)
-            reuse = reusable(page.path, key)
-            if reuse is not None:
-                if not in_place:
-                    fsutil.link_or_copy(reuse, target)
-                manifest[page.path] = [key, old[page.path][1]]
-                stats.reused += 1
-                continue
-            data = self._render(page.template, page.context)
-            self._write(target, data, in_place)
-            manifest[page.path] = [key, len(data)]
-            stats.written += 1
-
-        for item in plan.files:
-            key = keys[item.path]
-            target = target_of(item.path)
-            reuse = reusable(item.path, key) or first_copy.get(key)
-            if reuse is not None and not (in_place and reuse == target):
-                self._place(reuse, target, in_place)
-                stats.reused += 1
-            elif reuse is not None:
-                stats.reused += 1
-            else:
-                if item.kind == "evidence":
-                    if in_place:
-                        temp = target.with_name(f".{target.name}.cpdgen-tmp")
-                        fsutil.copy_evidence(item.source, temp)
-                        temp.replace(target)
-                    else:
-                        fsutil.copy_evidence(item.source, target)
-                else:
-                    self._write(target, item.source.read_bytes(), in_place)
+        # Rendering keeps one core busy; file-system work is done beside it by two threads.
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            jobs = []
+            for page in plan.pages:
+                key = keys[page.path]
+                reuse = reusable(page.path, key)
+                if reuse is not None:
+                    jobs.append(pool.submit(reuse_file, page.path, reuse))
+                    manifest[page.path] = [key, old[page.path][1]]
+                    stats.reused += 1
+                    continue
+                data = self._render(page.template, page.context)
+                jobs.append(pool.submit(write_page, page.path, data))
+                manifest[page.path] = [key, len(data)]
                 stats.written += 1
-            first_copy.setdefault(key, target)
-            manifest[item.path] = [key, target.stat().st_size]
+
+            groups: dict[str, list[SiteFile]] = {}
+            for item in plan.files:
+                key = keys[item.path]
+                reuse = reusable(item.path, key)
+                if reuse is not None:
+                    jobs.append(pool.submit(reuse_file, item.path, reuse))
+                    manifest[item.path] = [key, old[item.path][1]]
+                    stats.reused += 1
+                else:
+                    groups.setdefault(key, []).append(item)
+            copies = {key: pool.submit(copy_group, items) for key, items in groups.items()}
+            for job in jobs:
+                job.result()  # raises the first failure
+            for key, job in copies.items():
+                for path, size in job.result():
+                    manifest[path] = [key, size]
+                stats.written += 1
+                stats.reused += len(groups[key]) - 1
 
         if in_place:
             stats.removed = _remove_stale(folder, old, manifest)
