@@ -96,7 +96,8 @@ def write_records(folder: Path, portfolio: Portfolio, assessment: Assessment, *,
     This is the step where ``diplomas/<id>/<id>.pdf``, ``diplomas/<id>/<id>.csv`` and
     ``activities.csv`` are written. Fill ``records`` in place as files are written:
     ``records["diplomas"][diploma_id] = {"pdf": "diplomas/<slug>/<id>.pdf", "csv": ...}``
-    (paths relative to the site root; an empty string when not written),
+    (paths relative to the site root, with ``<slug>`` from ``html.diploma_slug``; an
+    empty string when not written),
     ``records["activities_csv"] = "activities.csv"``, and append every path written to
     ``records["files"]``. The diploma pages and the dashboard link to exactly what is here.
     Private and draft activities must not appear in anything written into the site.

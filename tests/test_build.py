@@ -153,6 +153,25 @@ def test_a_failure_half_way_leaves_the_old_site_byte_identical(portfolio, monkey
     assert sorted(p.name for p in portfolio.root.iterdir()) == ["content", "site"]
 
 
+def test_a_full_disk_is_a_clear_message_and_the_old_site_stays(portfolio, monkeypatch, capsys):
+    portfolio.many(3)
+    assert build(portfolio).written
+    site = portfolio.root / "site"
+    before = tree_digest(site)
+    portfolio.activity("2026-03-01-new", title="A new activity")
+
+    def full(path, data):
+        raise OSError(28, "No space left on device", str(path))
+
+    monkeypatch.setattr(fsutil, "write_new_file", full)
+    code = main(["build", "--root", str(portfolio.root), "--as-of", "2026-11-28", "--no-pdf"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "No space left on device" in err and "Traceback" not in err
+    assert tree_digest(site) == before
+    assert sorted(p.name for p in portfolio.root.iterdir()) == ["content", "site"]
+
+
 KILL_SCRIPT = """
 import os, signal, sys
 from datetime import date
