@@ -24,15 +24,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from markupsafe import Markup
-
-from cpdgen import __version__, fsutil
-from cpdgen.html import SiteFile, SitePlan, plan_site
-from cpdgen.loader import Portfolio, load_portfolio, resolve_as_of
+from cpdgen import __version__, fsutil, stamp
 from cpdgen.problems import CpdgenError, Problem, has_errors, sort_problems
-from cpdgen.render import THEME_DIR, MarkdownCache, default_cache_dir, make_environment, templates_fingerprint
-from cpdgen.rules import Assessment
+
+if TYPE_CHECKING:  # the heavy modules are imported when a build really renders
+    from cpdgen.html import SiteFile, SitePlan
+    from cpdgen.loader import Portfolio
+    from cpdgen.rules import Assessment
 
 MANIFEST_FORMAT = 1
 # Every page's key holds its whole context, so a change of data re-renders it; the code that
@@ -77,6 +77,7 @@ class BuildResult:
     setup_failed: bool = False
     files: int = 0
     stats: RenderStats | None = None
+    unchanged: bool = False  # nothing to do: the site already was this build's output
 
     @property
     def exit_code(self) -> int:
@@ -147,6 +148,9 @@ class SiteRenderer:
     """
 
     def __init__(self, root: Path, *, cache_dir: Path | None = None, use_disk_cache: bool = True, live_reload: str = ""):
+        from cpdgen.render import MarkdownCache
+
+        default_cache_dir = fsutil.default_cache_dir
         self.root = root.resolve()
         cache_file = None
         if use_disk_cache:
@@ -168,6 +172,11 @@ class SiteRenderer:
         ``plan`` is None when the build must not go ahead: ``problems`` has an error (or,
         with ``strict``, a warning), or ``portfolio.yaml`` could not be used.
         """
+        from markupsafe import Markup
+
+        from cpdgen.html import plan_site
+        from cpdgen.loader import load_portfolio, resolve_as_of
+
         portfolio = load_portfolio(self.root)
         day = resolve_as_of(portfolio.timezone, as_of)
         assessment = portfolio.assess(day)
@@ -190,12 +199,16 @@ class SiteRenderer:
 
     def theme_files(self) -> dict[str, Path]:
         """Files of the theme copied as they are: the stylesheet (the portfolio's own if it has one)."""
+        from cpdgen.render import THEME_DIR
+
         own = self.root / "templates" / "style.css"
         return {"style.css": own if own.is_file() else THEME_DIR / "style.css"}
 
     @property
     def env(self):
         if self._env is None:
+            from cpdgen.render import make_environment
+
             bytecode_dir = self.bytecode_dir
             if bytecode_dir is not None:
                 try:
@@ -228,6 +241,8 @@ class SiteRenderer:
         plan = prepared.plan
         if plan is None:
             raise ValueError("nothing to render: the portfolio has problems that stop the build")
+        from cpdgen.render import templates_fingerprint
+
         fingerprint = _CODE_ID + templates_fingerprint(self.env)
         keys: dict[str, str] = {}
         for page in plan.pages:
@@ -428,20 +443,34 @@ def build_site(
     pdf: bool = True,
     strict: bool = False,
     renderer: SiteRenderer | None = None,
+    reuse_unchanged: bool = True,
 ) -> BuildResult:
     """Build the site of the portfolio in ``root`` into ``out`` (default ``root/site``).
 
     Nothing is written when any problem is an error (or, with ``strict``, a warning): the
     problems are returned. Otherwise the site is rendered into a temporary folder beside
     ``out`` and swapped in; a failure on the way leaves the previous site as it was.
+    When nothing was changed since the last build into ``out`` (see ``stamp.py``), the
+    site is left as it is; ``reuse_unchanged=False`` always builds.
     Raises CpdgenError (exit 2) for an unsafe output folder or a build already running.
     """
     root = root.resolve() if root.exists() else root
-    renderer = renderer or SiteRenderer(root)
     target = out if out is not None else root / "site"
     if not (root / "content").is_dir():
         raise CpdgenError(f"no content/ folder in {root}; run cpdgen in your portfolio's folder, or give --root")
     target = fsutil.check_output_folder(root, target)
+    options = {"pdf": pdf, "strict": strict, "renderer": renderer.live_reload if renderer else ""}
+    stamp_file = stamp.stamp_path(fsutil.default_cache_dir(), root, target)
+    signature = stamp.source_signature(root) if reuse_unchanged else ""
+    if reuse_unchanged:
+        same = stamp.unchanged_build(stamp_file, signature=signature, out=target, as_of=as_of, options=options)
+        if same is not None:
+            day, problems = same
+            files = read_manifest(target)
+            stats = RenderStats(reused=len(files), manifest=files)
+            return BuildResult(target, day, problems, True, False, len(files), stats, unchanged=True)
+
+    renderer = renderer or SiteRenderer(root)
     prepared = renderer.prepare(as_of=as_of, strict=strict)
     result = BuildResult(target, prepared.as_of, prepared.problems, False, prepared.setup_failed)
     if prepared.plan is None or prepared.assessment is None:
@@ -459,6 +488,7 @@ def build_site(
             if previous is not None and renderer.unchanged(previous, prepared, keys):
                 shutil.rmtree(temp)  # nothing changed: leave the site exactly as it is
                 stats = RenderStats(reused=len(keys), manifest=read_manifest(previous))
+                result.unchanged = True
             else:
                 stats = renderer.render_into(temp, prepared, previous=previous, keys=keys)
                 fsutil.swap_in(temp, target)
@@ -466,6 +496,16 @@ def build_site(
             shutil.rmtree(temp, ignore_errors=True)
             raise
     renderer.save_caches()
+    if reuse_unchanged:
+        stamp.save_stamp(
+            stamp_file,
+            signature=signature,
+            out=target,
+            as_of=prepared.as_of,
+            timezone=prepared.portfolio.timezone,
+            options=options,
+            problems=prepared.problems,
+        )
     result.written = True
     result.stats = stats
     result.files = len(stats.manifest)

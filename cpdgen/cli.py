@@ -122,8 +122,11 @@ def cmd_build(args: argparse.Namespace, console: Console) -> int:
         console.out(f"Site not built: fix the {why} above. The previous site, if any, is unchanged.")
         return result.exit_code
     stats = result.stats
-    detail = f" ({stats.written} written, {stats.reused} unchanged)" if stats and console.verbose else ""
-    console.info(f"Built {result.files} files into {result.out}{detail}, as of {result.as_of.isoformat()}.")
+    if result.unchanged:
+        console.info(f"Nothing changed: {result.out} is up to date ({result.files} files), as of {result.as_of.isoformat()}.")
+    else:
+        detail = f" ({stats.written} written, {stats.reused} unchanged)" if stats and console.verbose else ""
+        console.info(f"Built {result.files} files into {result.out}{detail}, as of {result.as_of.isoformat()}.")
     console.info(f"Open {(result.out / 'index.html').as_uri()} in a browser, or publish the folder to any static host.")
     return result.exit_code
 

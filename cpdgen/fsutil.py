@@ -28,6 +28,15 @@ MARKER_TEXT = "This folder is written by cpdgen. Do not edit it: every build rep
 TEMP_PREFIX_SUFFIX = ".tmp-"
 
 
+def default_cache_dir() -> Path:
+    """Where cpdgen keeps caches: ``$CPDGEN_CACHE_DIR``, else the user's cache folder."""
+    explicit = os.environ.get("CPDGEN_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or (os.environ.get("LOCALAPPDATA") if os.name == "nt" else None)
+    return (Path(base) if base else Path.home() / ".cache") / "cpdgen"
+
+
 def safe_join(base: Path, relative: str) -> Path:
     """``base / relative`` for a relative POSIX path that stays inside ``base``; else ValueError."""
     pure = PurePosixPath(relative)

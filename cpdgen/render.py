@@ -28,6 +28,7 @@ import markdown
 import nh3
 from markupsafe import Markup
 
+from cpdgen.fsutil import default_cache_dir  # noqa: F401 - where the Markdown cache lives
 from cpdgen.problems import CpdgenError
 
 RENDER_SECONDS = 10
@@ -182,17 +183,6 @@ RENDERER_ID = hashlib.sha256(
         ]
     ).encode()
 ).hexdigest()[:16]
-
-
-def default_cache_dir() -> Path:
-    """Where cpdgen keeps caches: ``$CPDGEN_CACHE_DIR``, else the user's cache folder."""
-    explicit = os.environ.get("CPDGEN_CACHE_DIR")
-    if explicit:
-        return Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME") or (
-        os.environ.get("LOCALAPPDATA") if os.name == "nt" else None
-    )
-    return (Path(base) if base else Path.home() / ".cache") / "cpdgen"
 
 
 def text_key(text: str) -> str:

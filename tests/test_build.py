@@ -425,3 +425,53 @@ def test_check_does_not_import_the_site_machinery():
 
 def test_yaml_fixture_sanity():
     assert yaml.safe_load("a: 1") == {"a": 1}
+
+
+def test_a_build_with_nothing_changed_is_skipped_without_reading_the_portfolio(portfolio, monkeypatch, capsys):
+    portfolio.many(3)
+    portfolio.activity("2026-01-10-short", reflection="Too short.")  # a warning, reported again
+    args = ["build", "--root", str(portfolio.root), "--as-of", "2026-11-28", "--no-pdf"]
+    assert main(args) == 0
+    first = capsys.readouterr().out
+    assert "short-reflection" in first and "Built" in first
+
+    import cpdgen.loader
+
+    def must_not_load(root):
+        raise AssertionError("the portfolio was read again")
+
+    monkeypatch.setattr(cpdgen.loader, "load_portfolio", must_not_load)
+    assert main(args) == 0
+    again = capsys.readouterr().out
+    assert "Nothing changed" in again
+    assert [line for line in again.splitlines() if "short-reflection" in line] == [
+        line for line in first.splitlines() if "short-reflection" in line
+    ]
+
+
+@pytest.mark.parametrize("change", ["edit", "template", "site-file", "date", "strict", "cache-gone"])
+def test_any_change_makes_the_next_build_a_real_one(portfolio, change):
+    portfolio.many(3)
+    site = portfolio.root / "site"
+    assert build(portfolio).written
+    assert build(portfolio).unchanged
+    options = {}
+    if change == "edit":
+        portfolio.activity("2025-01-06-a0", date="2025-01-06", body="Edited, same length as before?")
+    elif change == "template":
+        (portfolio.root / "templates").mkdir()
+        (portfolio.root / "templates" / "style.css").write_text("body { margin: 0; }\n")
+    elif change == "site-file":
+        (site / "categories/other/index.html").unlink()
+    elif change == "date":
+        options["as_of"] = date(2026, 11, 29)
+    elif change == "strict":
+        options["strict"] = True
+    elif change == "cache-gone":
+        for stamp_file in Path(os.environ["CPDGEN_CACHE_DIR"]).glob("build-*.json"):
+            stamp_file.unlink()
+    result = build(portfolio, **options)
+    assert result.written and not (result.unchanged and change in ("edit", "template", "site-file", "date"))
+    assert (site / "categories/other/index.html").is_file()
+    if change == "template":
+        assert (site / "style.css").read_text() == "body { margin: 0; }\n"
