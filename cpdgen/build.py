@@ -286,6 +286,8 @@ class SiteRenderer:
             raise ValueError("nothing to render: the portfolio has problems that stop the build")
         keys = keys if keys is not None else self.output_keys(prepared)
         in_place = previous is not None and previous.resolve() == folder.resolve()
+        if in_place and self.unchanged(folder, prepared, keys):
+            return RenderStats(reused=len(keys), manifest=read_manifest(folder))  # not even the marker is rewritten
         old = read_manifest(previous) if previous is not None else {}
         stats = RenderStats()
         manifest: dict[str, list] = {}
@@ -346,7 +348,8 @@ class SiteRenderer:
                 key = keys[page.path]
                 reuse = reusable(page.path, key)
                 if reuse is not None:
-                    jobs.append(pool.submit(reuse_file, page.path, reuse))
+                    if not in_place:  # in place, the file is already where it belongs
+                        jobs.append(pool.submit(reuse_file, page.path, reuse))
                     manifest[page.path] = [key, old[page.path][1]]
                     stats.reused += 1
                     continue
@@ -360,7 +363,8 @@ class SiteRenderer:
                 key = keys[item.path]
                 reuse = reusable(item.path, key)
                 if reuse is not None:
-                    jobs.append(pool.submit(reuse_file, item.path, reuse))
+                    if not in_place:
+                        jobs.append(pool.submit(reuse_file, item.path, reuse))
                     manifest[item.path] = [key, old[item.path][1]]
                     stats.reused += 1
                 else:
@@ -405,7 +409,7 @@ class SiteRenderer:
     @staticmethod
     def _write(target: Path, data: bytes, in_place: bool) -> None:
         if in_place:
-            fsutil.atomic_write_bytes(target, data)
+            fsutil.atomic_write_bytes(target, data, durable=False)  # served while it changes: never half-written
         else:
             fsutil.write_new_file(target, data)
 

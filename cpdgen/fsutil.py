@@ -93,7 +93,7 @@ def check_output_folder(root: Path, out: Path) -> Path:
 
 def write_marker(folder: Path, text: str = MARKER_TEXT) -> None:
     """Mark ``folder`` as cpdgen's own, so a later build may replace it."""
-    atomic_write_bytes(folder / MARKER, text.encode("utf-8"))
+    atomic_write_bytes(folder / MARKER, text.encode("utf-8"), durable=False)
 
 
 def make_temp_folder(out: Path) -> Path:
@@ -137,15 +137,20 @@ def swap_in(temp: Path, out: Path) -> None:
     shutil.rmtree(aside, ignore_errors=True)
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``path`` so that it is either complete or untouched: temp file, flush, fsync, rename."""
+def atomic_write_bytes(path: Path, data: bytes, *, durable: bool = True) -> None:
+    """Write ``path`` so that it is either complete or untouched: temp file, flush, fsync, rename.
+
+    ``durable=False`` skips the fsync: readers still never see a half-written file, but
+    after a power cut the file may be lost. Fine for caches and pages that are rebuilt anyway.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temp_name = tempfile.mkstemp(prefix="." + path.name + ".", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
         os.chmod(temp_name, FILE_MODE)  # mkstemp makes it private
         os.replace(temp_name, path)
     except BaseException:

@@ -253,7 +253,7 @@ class MarkdownCache:
         try:
             from cpdgen.fsutil import atomic_write_bytes
 
-            atomic_write_bytes(self.path, data.encode("utf-8"))
+            atomic_write_bytes(self.path, data.encode("utf-8"), durable=False)
             self._dirty = False
         except OSError:
             pass  # a cache that cannot be saved only costs time on the next build

@@ -92,7 +92,7 @@ def save_stamp(path: Path, *, signature: str, out: Path, as_of: date, timezone: 
         "problems": [p.to_dict() for p in problems],
     }
     try:
-        fsutil.atomic_write_bytes(path, json.dumps(data, sort_keys=True).encode("utf-8"))
+        fsutil.atomic_write_bytes(path, json.dumps(data, sort_keys=True).encode("utf-8"), durable=False)
     except OSError:
         pass
 
