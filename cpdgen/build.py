@@ -150,16 +150,14 @@ class SiteRenderer:
     def __init__(self, root: Path, *, cache_dir: Path | None = None, use_disk_cache: bool = True, live_reload: str = ""):
         from cpdgen.render import MarkdownCache
 
-        default_cache_dir = fsutil.default_cache_dir
         self.root = root.resolve()
-        cache_file = None
+        cache_file = self.bytecode_dir = None
         if use_disk_cache:
+            folder = cache_dir or fsutil.default_cache_dir()
             digest = hashlib.sha256(str(self.root).encode("utf-8", "surrogatepass")).hexdigest()[:16]
-            cache_file = (cache_dir or default_cache_dir()) / f"markdown-{digest}.json"
+            cache_file = folder / f"markdown-{digest}.json"
+            self.bytecode_dir = folder / "jinja"
         self.markdown = MarkdownCache(cache_file)
-        self.bytecode_dir = None
-        if use_disk_cache:
-            self.bytecode_dir = (cache_dir or default_cache_dir()) / "jinja"
         self.live_reload = live_reload
         self._env = None
         self._digests: dict[tuple, str] = {}
@@ -222,7 +220,7 @@ class SiteRenderer:
 
     def _digest(self, path: Path) -> str:
         stat = path.stat()
-        marker = (str(path), stat.st_size, stat.st_mtime_ns)
+        marker = (str(path), stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
         known = self._digests.get(marker)
         if known is None:
             digest = hashlib.sha256()
