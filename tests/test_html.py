@@ -105,6 +105,25 @@ def trap_site(tmp_path_factory) -> Path:
     return result.out
 
 
+@pytest.fixture(scope="module")
+def empty_site(tmp_path_factory) -> Path:
+    """A new member's portfolio: no activities and no diplomas listed yet."""
+    from conftest import Builder
+
+    root = tmp_path_factory.mktemp("empty")
+    Builder(root)
+    result = build_site(root, as_of=date(2026, 11, 28), pdf=False)
+    assert result.written, result.problems
+    return result.out
+
+
+def test_a_portfolio_without_activities_still_makes_a_helpful_site(empty_site: Path):
+    dashboard = " ".join(" ".join(Elements((empty_site / "index.html").read_text()).text).split())
+    assert "Not eligible yet: it needs 24 more activities and 3 more categories." in dashboard
+    assert "No published activities yet." in (empty_site / "activities/index.html").read_text()
+    assert (empty_site / "diplomas/diploma-1/index.html").is_file()
+
+
 @pytest.mark.parametrize("name", sorted(TRAPS))
 def test_a_trap_in_markdown_never_reaches_the_page(trap_site: Path, name: str):
     page = next(trap_site.glob(f"activities/*-{name}/index.html"))
@@ -163,11 +182,11 @@ def test_links_are_relative_and_point_at_files(example_site: Path):
 # --- the Nu HTML checker, once over every page -------------------------------------------
 
 
-def test_every_page_passes_the_nu_html_checker(example_site: Path, trap_site: Path, tmp_path: Path):
+def test_every_page_passes_the_nu_html_checker(example_site: Path, trap_site: Path, empty_site: Path):
     require_tool(shutil.which("java") is not None, "Java is not installed (the Nu HTML checker runs on it)")
     require_tool(VNU.is_file(), "the Nu HTML checker is not installed: run `make test` (npm install)")
     done = subprocess.run(
-        ["java", "-jar", str(VNU), "--format", "json", "--also-check-css", "--skip-non-html", str(example_site), str(trap_site)],
+        ["java", "-jar", str(VNU), "--format", "json", "--also-check-css", "--skip-non-html", str(example_site), str(trap_site), str(empty_site)],
         capture_output=True,
         text=True,
         timeout=300,
