@@ -239,7 +239,9 @@ def _evidence(activity: Activity, publish: PublishSettings) -> tuple[list[dict],
     shown, copies = [], []
     for item in activity.evidence:
         if item.url:
-            shown.append({"name": item.url, "href": item.url, "external": True, "image": False})
+            # Characters a URL may not hold (quotes, brackets, spaces) are percent-encoded.
+            href = quote(item.url, safe=":/?#[]@!$&'()*+,;=%~")
+            shown.append({"name": item.url, "href": href, "external": True, "image": False})
         elif item.path is not None:
             name = PurePosixPath(item.rel or item.path.name).name
             shown.append(

@@ -98,7 +98,7 @@ def trap_site(tmp_path_factory) -> Path:
         date="2026-09-10",
         title=HOSTILE,
         tags=[HOSTILE, "x onmouseover=alert(1)"],
-        evidence=["my cert's (1).pdf"],
+        evidence=["my cert's (1).pdf", 'https://example.org/"onmouseover="alert(1)'],
     )
     result = build_site(root, as_of=date(2026, 11, 28), pdf=False)
     assert result.written, result.problems
@@ -155,6 +155,7 @@ def test_hostile_titles_and_tags_are_escaped_everywhere(trap_site: Path):
 
 def test_evidence_file_names_are_escaped_in_links(trap_site: Path):
     html = (trap_site / "activities/2026-09-10-hostile/index.html").read_text()
+    assert 'href="https://example.org/%22onmouseover=%22alert(1)"' in html
     assert 'href="my%20cert%27s%20%281%29.pdf"' in html
     assert (trap_site / "activities/2026-09-10-hostile/my cert's (1).pdf").is_file()
 
