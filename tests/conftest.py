@@ -103,10 +103,18 @@ REPO = Path(__file__).resolve().parent.parent
 EXAMPLE_AS_OF = "2026-11-28"  # the example portfolio's site is compared at this date
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _session_cache(tmp_path_factory):
+    """Builds in tests keep their caches in a temporary folder, never in the user's home."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CPDGEN_CACHE_DIR", str(tmp_path_factory.mktemp("cpdgen-cache")))
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _private_cache(tmp_path_factory, monkeypatch):
-    """Builds in tests keep their caches in a temporary folder, never in the user's home."""
-    monkeypatch.setenv("CPDGEN_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "cpdgen-cache"))
+    """Each test starts with empty caches of its own (outside its portfolio folder)."""
+    monkeypatch.setenv("CPDGEN_CACHE_DIR", str(tmp_path_factory.mktemp("cpdgen-cache")))
 
 
 def require_tool(available: bool, reason: str) -> None:
