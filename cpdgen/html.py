@@ -192,8 +192,10 @@ def _diploma_summary(diploma: DiplomaAssessment) -> dict:
     else:
         since = f"Issued on {day_text(diploma.issued)}"
     period_end = diploma.end - timedelta(days=1) if diploma.end else None
+    numbered = re.fullmatch(r"diploma-(\d+)", diploma.id)
     return {
         "id": diploma.id,
+        "label": f"Diploma {numbered.group(1)}" if numbered else diploma.id,
         "url": diploma_url(diploma.id),
         "status": diploma.status,
         "status_label": STATUS_TEXT[diploma.status],
@@ -348,7 +350,7 @@ def plan_site(
         add(
             diploma_url(diploma.id),
             "diploma.html",
-            f"Diploma {diploma.id}",
+            _diploma_summary(diploma)["label"],
             "content/portfolio.yaml",
             diploma=_diploma_summary(diploma),
             rows=rows,
