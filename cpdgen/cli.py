@@ -128,6 +128,30 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
     return code
 
 
+def cmd_build(args: argparse.Namespace, console: Console) -> int:
+    from cpdgen.build import build_site
+    from cpdgen.problems import format_text
+
+    root = args.root
+    out = args.out if args.out is not None else None
+    result = build_site(root, out, as_of=args.as_of, pdf=not args.no_pdf, strict=args.strict)
+    for problem in result.problems:
+        console.out(console.paint(format_text(problem), problem.severity))
+    if not result.written:
+        errors = sum(p.severity == "error" for p in result.problems)
+        why = f"{errors} error{'s' if errors != 1 else ''}" if errors else "warnings (--strict)"
+        console.out(f"Site not built: fix the {why} above. The previous site, if any, is unchanged.")
+        return result.exit_code
+    stats = result.stats
+    if result.unchanged:
+        console.info(f"Nothing changed: {result.out} is up to date ({result.files} files), as of {result.as_of.isoformat()}.")
+    else:
+        detail = f" ({stats.written} written, {stats.reused} unchanged)" if stats and console.verbose else ""
+        console.info(f"Built {result.files} files into {result.out}{detail}, as of {result.as_of.isoformat()}.")
+    console.info(f"Open {(result.out / 'index.html').as_uri()} in a browser, or publish the folder to any static host.")
+    return result.exit_code
+
+
 def cmd_types(args: argparse.Namespace, console: Console) -> int:
     from cpdgen.categories import ACTIVITY_TYPES, CATEGORIES
 
@@ -228,6 +252,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--format", choices=("text", "json", "github"), default="text", help="output format")
     check.set_defaults(run=cmd_check)
+
+    build = commands.add_parser(
+        "build",
+        help="validate, then write the portfolio site to site/",
+        description="Validate every file, then write the portfolio site (HTML, and the PDF and CSV downloads) "
+        "into a temporary folder and swap it into site/. Nothing is written when a file has an error. "
+        "Exit code 0 when built, 1 when the content has errors, 2 on a set-up error.",
+    )
+    _common(build)
+    build.add_argument("--out", type=Path, metavar="DIR", help="the output folder (default: site/ in the portfolio)")
+    build.add_argument("--no-pdf", action="store_true", help="skip the PDF downloads (faster)")
+    build.add_argument("--strict", action="store_true", help="warnings stop the build too")
+    build.set_defaults(run=cmd_build)
 
     types = commands.add_parser("types", help="list the pre-defined activity types and their categories")
     _output_options(types)

@@ -302,6 +302,15 @@ class PrivacySettings(_Strict):
     allow: Words = Field(default_factory=list)
 
 
+class PublishSettings(_Strict):
+    """What the published site shows (private and draft activities are never shown)."""
+
+    reflections: Flag = True  # false: activities and descriptions, no reflections
+    evidence: Flag = True  # false: no evidence files copied, no evidence links
+    hcpc_number: Flag = True
+    membership_number: Flag = False
+
+
 class PortfolioFile(_Strict):
     """``content/portfolio.yaml``."""
 
@@ -309,6 +318,7 @@ class PortfolioFile(_Strict):
     diplomas: list[DiplomaEntry] = Field(default_factory=list)
     site: SiteSettings = Field(default_factory=SiteSettings)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
+    publish: PublishSettings = Field(default_factory=PublishSettings)
 
 
 # The keys each model accepts, for "did you mean" hints on unknown keys.
@@ -321,6 +331,7 @@ NESTED_MODELS: dict[str, type[BaseModel]] = {
     "diplomas": DiplomaEntry,
     "site": SiteSettings,
     "privacy": PrivacySettings,
+    "publish": PublishSettings,
 }
 
 

@@ -95,3 +95,50 @@ def run_check(portfolio: Builder, capsys) -> Callable[..., tuple[int, str]]:
         return code, captured.out + captured.err
 
     return run
+
+
+# --- the built site (HTML portfolio tests) ----------------------------------------------
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLE_AS_OF = "2026-11-28"  # the example portfolio's site is compared at this date
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _session_cache(tmp_path_factory):
+    """Builds in tests keep their caches in a temporary folder, never in the user's home."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CPDGEN_CACHE_DIR", str(tmp_path_factory.mktemp("cpdgen-cache")))
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path_factory, monkeypatch):
+    """Each test starts with empty caches of its own (outside its portfolio folder)."""
+    monkeypatch.setenv("CPDGEN_CACHE_DIR", str(tmp_path_factory.mktemp("cpdgen-cache")))
+
+
+def require_tool(available: bool, reason: str) -> None:
+    """Skip a test whose tool is missing; on CI (CI=true) a missing tool is a failure instead."""
+    import os
+
+    if available:
+        return
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(f"{reason} (CI must install it: see .ci/run)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def example_site(tmp_path_factory) -> Path:
+    """The example portfolio (content/) built once, as of EXAMPLE_AS_OF, without PDFs."""
+    import shutil
+    from datetime import date
+
+    from cpdgen.build import SiteRenderer, build_site
+
+    root = tmp_path_factory.mktemp("example")
+    shutil.copytree(REPO / "content", root / "content")
+    renderer = SiteRenderer(root, use_disk_cache=False)
+    result = build_site(root, as_of=date.fromisoformat(EXAMPLE_AS_OF), pdf=False, renderer=renderer)
+    assert result.written, result.problems
+    return result.out

@@ -1,0 +1,257 @@
+"""Writing files safely: guarded output folders, atomic writes and swaps, one build at a time.
+
+cpdgen owns an output folder only if it made it (it holds the marker file ``.cpdgen-output``)
+or the folder is empty. It never cleans a folder in place: a build goes into a temporary
+sibling folder, which is swapped in only when everything was written, so a failed or
+killed build leaves the previous site as it was.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path, PurePosixPath
+from typing import Iterator
+
+from cpdgen.problems import CpdgenError
+
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+FILE_MODE = 0o666 & ~_UMASK  # what open() would give a new file
+FOLDER_MODE = 0o777 & ~_UMASK
+
+MARKER = ".cpdgen-output"
+MARKER_TEXT = "This folder is written by cpdgen. Do not edit it: every build replaces it.\n"
+TEMP_PREFIX_SUFFIX = ".tmp-"
+
+
+def default_cache_dir() -> Path:
+    """Where cpdgen keeps caches: ``$CPDGEN_CACHE_DIR``, else the user's cache folder."""
+    explicit = os.environ.get("CPDGEN_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or (os.environ.get("LOCALAPPDATA") if os.name == "nt" else None)
+    return (Path(base) if base else Path.home() / ".cache") / "cpdgen"
+
+
+def safe_join(base: Path, relative: str) -> Path:
+    """``base / relative`` for a relative POSIX path that stays inside ``base``; else ValueError."""
+    pure = PurePosixPath(relative)
+    if (
+        not relative
+        or "\\" in relative
+        or "\x00" in relative
+        or pure.is_absolute()
+        or any(part in ("", ".", "..") for part in relative.split("/"))
+    ):
+        raise ValueError(f"unsafe output path {relative!r}")
+    return base.joinpath(*pure.parts)
+
+
+def _describe(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix() or "."
+    except ValueError:
+        return str(path)
+
+
+def check_output_folder(root: Path, out: Path) -> Path:
+    """The resolved output folder, or CpdgenError (exit 2) when writing there could harm the portfolio.
+
+    Refused: the portfolio root or any folder above it; ``content/`` or ``templates/``,
+    anything inside them or above them; the home folder and the file-system root; and an
+    existing folder that is not empty and was not written by cpdgen (no marker file).
+    """
+    root = root.resolve()
+    target = out.resolve()
+    shown = _describe(target, root)
+    if target == Path(target.anchor) or target == Path.home().resolve():
+        raise CpdgenError(f"refusing to write the site to {target}: choose a folder such as site/")
+    if target == root or root.is_relative_to(target):
+        raise CpdgenError(
+            f"refusing to write the site to {shown}: it holds your portfolio; choose a folder inside it, such as site/"
+        )
+    for name in ("content", "templates"):
+        guarded = (root / name).resolve()
+        if target == guarded or target.is_relative_to(guarded) or guarded.is_relative_to(target):
+            raise CpdgenError(
+                f"refusing to write the site to {shown}: it would mix the site with your {name}/ folder; "
+                "choose a separate folder such as site/"
+            )
+    if target.exists() and not target.is_dir():
+        raise CpdgenError(f"refusing to write the site to {shown}: it is a file, not a folder")
+    if target.is_dir() and not (target / MARKER).is_file() and any(target.iterdir()):
+        raise CpdgenError(
+            f"refusing to write the site to {shown}: the folder holds files cpdgen did not write; "
+            "empty it or choose another folder (cpdgen never deletes files it did not write)"
+        )
+    return target
+
+
+def write_marker(folder: Path, text: str = MARKER_TEXT) -> None:
+    """Mark ``folder`` as cpdgen's own, so a later build may replace it."""
+    atomic_write_bytes(folder / MARKER, text.encode("utf-8"), durable=False)
+
+
+def make_temp_folder(out: Path) -> Path:
+    """A new, marked, empty folder beside ``out`` on the same file system: ``<name>.tmp-XXXX``."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    temp = Path(tempfile.mkdtemp(prefix=out.name + TEMP_PREFIX_SUFFIX, dir=out.parent))
+    os.chmod(temp, FOLDER_MODE)  # mkdtemp makes it private; a site is meant to be read
+    write_marker(temp)  # so a build killed half-way leaves a folder the next build may clean
+    return temp
+
+
+def clean_stale_temp_folders(out: Path) -> list[Path]:
+    """Remove ``<name>.tmp-*`` folders left beside ``out`` by killed builds (only those with the marker)."""
+    removed: list[Path] = []
+    if not out.parent.is_dir():
+        return removed
+    for candidate in sorted(out.parent.glob(out.name + TEMP_PREFIX_SUFFIX + "*")):
+        if candidate.is_dir() and not candidate.is_symlink() and (candidate / MARKER).is_file():
+            shutil.rmtree(candidate, ignore_errors=True)
+            removed.append(candidate)
+    return removed
+
+
+def swap_in(temp: Path, out: Path) -> None:
+    """Replace ``out`` by the finished ``temp`` folder; the old folder is removed only after the swap.
+
+    ``os.replace`` cannot replace a non-empty folder, so the old one is first renamed aside
+    (``<name>.tmp-old-…``, marked, so a crash in between is cleaned by the next build).
+    """
+    if not out.exists():
+        os.replace(temp, out)
+        return
+    aside = Path(tempfile.mkdtemp(prefix=out.name + TEMP_PREFIX_SUFFIX + "old-", dir=out.parent))
+    os.rmdir(aside)
+    os.replace(out, aside)
+    try:
+        os.replace(temp, out)
+    except OSError:
+        os.replace(aside, out)  # put the old site back
+        raise
+    shutil.rmtree(aside, ignore_errors=True)
+
+
+def atomic_write_bytes(path: Path, data: bytes, *, durable: bool = True) -> None:
+    """Write ``path`` so that it is either complete or untouched: temp file, flush, fsync, rename.
+
+    ``durable=False`` skips the fsync: readers still never see a half-written file, but
+    after a power cut the file may be lost. Fine for caches and pages that are rebuilt anyway.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp_name = tempfile.mkstemp(prefix="." + path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            if durable:
+                os.fsync(handle.fileno())
+        os.chmod(temp_name, FILE_MODE)  # mkstemp makes it private
+        os.replace(temp_name, path)
+    except BaseException:
+        try:
+            os.unlink(temp_name)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def write_new_file(path: Path, data: bytes) -> None:
+    """Write a file inside a fresh temporary build folder (the folder swap makes the whole build atomic)."""
+    with open(path, "wb") as handle:
+        handle.write(data)
+
+
+# Bump when copy_evidence changes what it writes, so earlier copies are not reused.
+COPY_EVIDENCE_VERSION = 2
+
+
+def copy_evidence(src: Path, dst: Path) -> None:
+    """Copy one evidence file into the site: the resolved regular file, never a symbolic link.
+
+    This is the one place evidence reaches ``site/``. Images lose their metadata (GPS,
+    camera, dates) on the way; an image that cannot be cleaned stops the build.
+    """
+    from cpdgen.imagemeta import IMAGE_SUFFIXES
+    from cpdgen.privacy import strip_image_metadata
+
+    real = src.resolve(strict=True)
+    if not real.is_file():
+        raise CpdgenError(f"evidence {src} is not a regular file", exit_code=1)
+    if real.suffix.lower() not in IMAGE_SUFFIXES:
+        shutil.copyfile(real, dst, follow_symlinks=True)
+        return
+    try:
+        cleaned = strip_image_metadata(real.read_bytes(), real.suffix)
+    except CpdgenError as exc:
+        raise CpdgenError(f"evidence image {src}: {exc.message}; it was not published", exit_code=1) from None
+    dst.write_bytes(cleaned)
+
+
+def link_or_copy(src: Path, dst: Path) -> None:
+    """Reuse an unchanged file of the previous build: a hard link when possible, else a copy."""
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copyfile(src, dst)
+
+
+class BuildLocked(CpdgenError):
+    """Another cpdgen build is writing the same output folder."""
+
+
+def lock_path(out: Path) -> Path:
+    """The lock file of an output folder: ``.<name>.cpdgen-lock`` beside it."""
+    return out.parent / f".{out.name}.cpdgen-lock"
+
+
+@contextmanager
+def build_lock(out: Path) -> Iterator[None]:
+    """Hold the output folder's lock for one build; fail at once (exit 2) when another build holds it."""
+    path = lock_path(out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for _ in range(5):
+        handle = open(path, "a+")
+        try:
+            _lock(handle)
+        except OSError as exc:
+            handle.close()
+            if exc.errno in (errno.EACCES, errno.EAGAIN, errno.EDEADLK):
+                raise BuildLocked(
+                    f"another cpdgen build is writing {out.name}/ (lock {path.name}); wait for it to finish"
+                ) from None
+            raise
+        try:
+            same = os.stat(path).st_ino == os.fstat(handle.fileno()).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        handle.close()  # the file was removed by the build that held it: lock the new one
+    else:  # pragma: no cover - needs five builds racing
+        raise BuildLocked(f"could not lock {path.name}; another cpdgen build keeps starting")
+    try:
+        yield
+    finally:
+        try:
+            path.unlink()  # while still holding the lock, so no one else can hold this file
+        except OSError:
+            pass
+        handle.close()
+
+
+def _lock(handle) -> None:
+    if os.name == "nt":  # pragma: no cover - exercised on Windows only
+        import msvcrt
+
+        handle.seek(0)
+        msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+    else:
+        import fcntl
+
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)

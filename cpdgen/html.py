@@ -1,0 +1,516 @@
+"""The HTML portfolio: which pages the site has, and the plain data each page's template gets.
+
+Nothing here writes files. :func:`plan_site` turns a judged portfolio into a list of
+:class:`Page` (an output path, a template name, a context of plain data) and
+:class:`SiteFile` (a file copied as it is, such as evidence). Contexts hold only strings,
+numbers, booleans, lists and dicts, so a page's output is a function of its template and
+its context, and an unchanged context means an unchanged page (see ``build.py``).
+
+Only published activities (neither private nor draft) appear in any page; the dashboard
+and diploma pages may say how many others there are.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path, PurePosixPath
+from typing import Callable
+from urllib.parse import quote
+
+from markupsafe import Markup
+
+from cpdgen.categories import CATEGORIES, CATEGORY_BY_ID, TYPE_BY_ID
+from cpdgen.charts import category_chart, timeline
+from cpdgen.loader import Activity, Portfolio
+from cpdgen.models import PublishSettings
+from cpdgen.problems import Problem
+from cpdgen.render import MarkdownTooComplex
+from cpdgen.rules import REASON_TEXT, Assessment, DiplomaAssessment, Judgement, describe_needs
+
+STYLESHEET = "style.css"
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp")
+HCPC_STANDARDS = {
+    1: "Keeps a continuous, up-to-date and accurate record of CPD",
+    2: "A mixture of learning relevant to current or future practice",
+    3: "Contributes to the quality of practice and service delivery",
+    4: "Benefits the service user",
+    5: "Supports a written profile of how the standards are met",
+}
+STATUS_TEXT = {"open": "Open", "submitted": "Submitted", "issued": "Issued"}
+_MONTHS = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
+
+
+@dataclass
+class Page:
+    """One HTML page: where it goes, which template draws it, and the data it gets."""
+
+    path: str  # relative to the site root, with forward slashes
+    template: str
+    context: dict
+    source: str = ""  # the content file it shows, for messages
+
+
+@dataclass
+class SiteFile:
+    """A file copied into the site as it is: evidence, or the theme's stylesheet."""
+
+    path: str
+    source: Path
+    kind: str  # "evidence" or "theme"
+    owner: str  # the file that asked for it, for messages
+
+
+@dataclass
+class SitePlan:
+    pages: list[Page] = field(default_factory=list)
+    files: list[SiteFile] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+# --- names and dates ---------------------------------------------------------------------
+
+
+def url_slug(text: str, fallback: str) -> str:
+    """Lower-case ASCII letters, digits and hyphens, safe as one path segment."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-") or fallback
+
+
+def diploma_slug(diploma_id: str) -> str:
+    """The folder of a diploma's page and downloads: ``diplomas/<slug>/``."""
+    return url_slug(diploma_id, "diploma")
+
+
+def activity_url(activity: Activity) -> str:
+    return f"activities/{activity.slug}/index.html"
+
+
+def diploma_url(diploma_id: str) -> str:
+    return f"diplomas/{diploma_slug(diploma_id)}/index.html"
+
+
+def category_url(category_id: str) -> str:
+    return f"categories/{category_id}/index.html"
+
+
+def tag_url(tag: str) -> str:
+    return f"tags/{url_slug(tag, 'tag')}/index.html"
+
+
+def day_text(day: date | None) -> str:
+    """``21 March 2024``."""
+    return f"{day.day} {day:%B %Y}" if day else ""
+
+
+def date_range(start: date | None, end: date) -> str:
+    """``18–21 March 2024``, ``30 March – 2 April 2024``, or one day."""
+    if start is None or start == end:
+        return day_text(end)
+    if (start.year, start.month) == (end.year, end.month):
+        return f"{start.day}–{day_text(end)}"
+    if start.year == end.year:
+        return f"{start.day} {start:%B} – {day_text(end)}"
+    return f"{day_text(start)} – {day_text(end)}"
+
+
+def short_day(day: date) -> str:
+    """``21 Mar 2024``, for tables."""
+    return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
+
+
+def _plural(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else (many or one + 's')}"
+
+
+def _hours(value: float | None) -> str:
+    if value is None:
+        return ""
+    return f"{value:g} hour" + ("" if value == 1 else "s")
+
+
+# --- plain data for the templates ----------------------------------------------------------
+
+
+def _site_context(portfolio: Portfolio, assessment: Assessment, publish: PublishSettings) -> dict:
+    settings = portfolio.settings
+    assert settings is not None
+    member = settings.member
+    current = assessment.current_diploma
+    return {
+        "title": settings.site.title or f"{member.name} — CPD portfolio",
+        "member": {
+            "name": member.name,
+            "job_title": member.job_title or "",
+            "employer": member.employer or "",
+            "hcpc_number": member.hcpc_number if publish.hcpc_number and member.hcpc_number else "",
+            "membership_number": (
+                member.membership_number if publish.membership_number and member.membership_number else ""
+            ),
+        },
+        "as_of": assessment.as_of.isoformat(),
+        "as_of_text": day_text(assessment.as_of),
+        "current_diploma_url": diploma_url(current.id) if current else "",
+        "categories": [{"id": c.id, "label": c.label, "url": category_url(c.id)} for c in CATEGORIES],
+    }
+
+
+def _judgement_text(diploma: DiplomaAssessment, judgement: Judgement) -> str:
+    if judgement.counted:
+        return f"Counts towards {diploma.id}."
+    assert judgement.reason is not None
+    return f"Does not count towards {diploma.id}: {REASON_TEXT[judgement.reason]}."
+
+
+def _summary(activity: Activity, judged: dict[str, tuple[DiplomaAssessment, Judgement]]) -> dict:
+    """What a list or table shows of one activity."""
+    diploma, judgement = judged[activity.id]
+    return {
+        "id": activity.id,
+        "title": activity.title,
+        "url": activity_url(activity),
+        "date": activity.date.isoformat(),
+        "date_text": short_day(activity.date),
+        "category": activity.category,
+        "category_label": CATEGORY_BY_ID[activity.category].label,
+        "category_url": category_url(activity.category),
+        "diploma": diploma.id,
+        "counted": judgement.counted,
+        "reason": judgement.reason or "",
+        "reason_text": REASON_TEXT[judgement.reason] if judgement.reason else "",
+        "leaves_text": day_text(judgement.leaves_window_on),
+    }
+
+
+def _diploma_summary(diploma: DiplomaAssessment) -> dict:
+    if diploma.status == "open":
+        since = f"Open since {day_text(diploma.start)}" if diploma.start else "Open"
+    elif diploma.status == "submitted":
+        since = f"Submitted on {day_text(diploma.submitted)}"
+    else:
+        since = f"Issued on {day_text(diploma.issued)}"
+    period_end = diploma.end - timedelta(days=1) if diploma.end else None
+    numbered = re.fullmatch(r"diploma-(\d+)", diploma.id)
+    return {
+        "id": diploma.id,
+        "label": f"Diploma {numbered.group(1)}" if numbered else diploma.id,
+        "url": diploma_url(diploma.id),
+        "status": diploma.status,
+        "status_label": STATUS_TEXT[diploma.status],
+        "since_text": since,
+        "assumed": diploma.assumed,
+        "start_text": day_text(diploma.start),
+        "period_end_text": day_text(period_end),
+        "submitted_text": day_text(diploma.submitted),
+        "issued_text": day_text(diploma.issued),
+        "evaluated_on_text": day_text(diploma.evaluated_on),
+        "window_start_text": day_text(diploma.window_start),
+        "counted": diploma.counted,
+        "required": diploma.required,
+        "counted_percent": min(100, round(100 * diploma.counted / diploma.required)),
+        "category_count": len(diploma.categories),
+        "required_categories": diploma.required_categories,
+        "categories_percent": min(100, round(100 * len(diploma.categories) / diploma.required_categories)),
+        "category_labels": [CATEGORY_BY_ID[c].label for c in diploma.categories],
+        "eligible": diploma.eligible,
+        "needs_text": describe_needs(diploma),
+        "surplus": diploma.surplus,
+        "eligible_until_text": day_text(diploma.eligible_until),
+        "earliest_leaves_text": day_text(diploma.earliest_leaves_on),
+    }
+
+
+def _hidden_counts(activities: list[Activity], ids: set[str] | None = None) -> dict:
+    chosen = [a for a in activities if ids is None or a.id in ids]
+    private = sum(1 for a in chosen if a.private and not a.draft)
+    drafts = sum(1 for a in chosen if a.draft)
+    parts = []
+    if private:
+        parts.append(_plural(private, "private activity", "private activities"))
+    if drafts:
+        parts.append(_plural(drafts, "draft"))
+    return {"private": private, "drafts": drafts, "text": " and ".join(parts)}
+
+
+# Files a browser would run as a page of the site (scripts included), and images whose
+# metadata (GPS, camera, dates) cpdgen cannot remove: never published.
+BROWSER_RUN_SUFFIXES = (".html", ".htm", ".xhtml", ".xht", ".svg", ".svgz", ".xml", ".js", ".mjs")
+UNCLEANABLE_IMAGE_SUFFIXES = (".heic", ".heif", ".avif", ".jxl", ".jp2", ".dng", ".cr2", ".nef", ".arw")
+
+
+def _unpublishable(name: str) -> str | None:
+    """Why an evidence file must not be copied into the public site, or None."""
+    lower = name.lower()
+    if lower.endswith(BROWSER_RUN_SUFFIXES):
+        return (
+            f"evidence '{name}' would run as a web page of your site, so it is not published; "
+            "save it as PDF or PNG, or mark the activity private"
+        )
+    if lower.endswith(UNCLEANABLE_IMAGE_SUFFIXES):
+        return (
+            f"evidence '{name}' may carry location and camera details cpdgen cannot remove; "
+            "convert it to JPEG or PNG, or mark the activity private"
+        )
+    return None
+
+
+def _evidence(
+    activity: Activity, publish: PublishSettings, problems: list[Problem]
+) -> tuple[list[dict], list[tuple[str, Path]]]:
+    """The evidence list of a page, and the files to copy beside it (``(file name, source)``)."""
+    if not publish.evidence:
+        return [], []
+    shown, copies = [], []
+    for item in activity.evidence:
+        if item.path is not None:
+            refusal = _unpublishable(item.path.name)
+            if refusal:
+                refs = list(activity.meta.evidence)
+                line = activity.lines.get(("evidence", refs.index(item.ref))) if item.ref in refs else None
+                problems.append(Problem(activity.path, line, "error", "evidence-unpublishable", refusal))
+                continue
+        if item.url:
+            # Characters a URL may not hold (quotes, brackets, spaces) are percent-encoded.
+            href = quote(item.url, safe=":/?#[]@!$&'()*+,;=%~")
+            shown.append({"name": item.url, "href": href, "external": True, "image": False})
+        elif item.path is not None:
+            name = PurePosixPath(item.rel or item.path.name).name
+            shown.append(
+                {
+                    "name": name,
+                    "href": quote(name),
+                    "external": False,
+                    "image": name.lower().endswith(IMAGE_SUFFIXES),
+                }
+            )
+            copies.append((name, item.path))
+    return shown, copies
+
+
+# --- the pages -----------------------------------------------------------------------------
+
+
+def plan_site(
+    portfolio: Portfolio,
+    assessment: Assessment,
+    *,
+    render_markdown: Callable[[str], Markup],
+    records: dict,
+    theme_files: dict[str, Path],
+    extra: dict | None = None,
+) -> SitePlan:
+    """Every page and copied file of the site; Markdown problems are collected, not raised.
+
+    ``records`` maps ``"diplomas"`` to ``{diploma id: {"pdf": path, "csv": path}}`` and
+    ``"activities_csv"`` to a path (or ""), for the download links; it may be filled in
+    after planning, before the pages are rendered. ``extra`` goes into every page's
+    context (the dev server's live-reload snippet).
+    """
+    assert portfolio.settings is not None
+    publish = portfolio.settings.publish
+    plan = SitePlan()
+    site = _site_context(portfolio, assessment, publish)
+    judged = {}
+    for diploma in assessment.diplomas:
+        for judgement in diploma.judgements:
+            judged[judgement.id] = (diploma, judgement)
+    published = [a for a in portfolio.activities if a.published]
+    summaries = {a.id: _summary(a, judged) for a in published}
+    by_date = sorted(published, key=lambda a: (a.date, a.id))
+
+    def add(path: str, template: str, title: str, source: str = "", **context) -> None:
+        depth = path.count("/")
+        context = {"site": site, "root": "../" * depth, "page_title": title, "page_path": path, **(extra or {}), **context}
+        plan.pages.append(Page(path, template, context, source))
+
+    # Activity pages.
+    for index, activity in enumerate(by_date):
+        description, reflection = _markdown(activity, publish, render_markdown, plan.problems)
+        evidence, copies = _evidence(activity, publish, plan.problems)
+        diploma, judgement = judged[activity.id]
+        folder = f"activities/{activity.slug}"
+        for name, source in copies:
+            plan.files.append(SiteFile(f"{folder}/{name}", source, "evidence", activity.path))
+        meta = activity.meta
+        add(
+            f"{folder}/index.html",
+            "activity.html",
+            activity.title,
+            activity.path,
+            activity={
+                **summaries[activity.id],
+                "date_range_text": date_range(meta.start, meta.date),
+                "type_label": TYPE_BY_ID[meta.type].label if meta.type else "",
+                "hours_text": _hours(meta.hours),
+                "tags": [{"label": tag, "url": tag_url(tag)} for tag in meta.tags],
+                "standards": [{"number": n, "text": HCPC_STANDARDS[n]} for n in meta.standards],
+                "description_html": description,
+                "reflection_html": reflection,
+                "reflection_published": publish.reflections,
+                "has_reflection": activity.has_reflection,
+                "evidence": evidence,
+                "judgement_text": _judgement_text(diploma, judgement),
+                "diploma_url": diploma_url(diploma.id),
+                "diploma_status": diploma.status,
+            },
+            previous=summaries[by_date[index - 1].id] if index > 0 else None,
+            next=summaries[by_date[index + 1].id] if index + 1 < len(by_date) else None,
+        )
+
+    # All activities, newest first, by year.
+    years: dict[int, list[dict]] = {}
+    for activity in reversed(by_date):
+        years.setdefault(activity.date.year, []).append(summaries[activity.id])
+    add(
+        "activities/index.html",
+        "activities.html",
+        "All activities",
+        years=[{"year": year, "activities": items} for year, items in years.items()],
+        count=len(by_date),
+        hidden=_hidden_counts(portfolio.activities),
+    )
+
+    # Diplomas.
+    for diploma in assessment.diplomas:
+        ids = {j.id for j in diploma.judgements}
+        rows = [summaries[j.id] for j in diploma.judgements if j.id in summaries]
+        hidden = _hidden_counts(portfolio.activities, ids)
+        hidden_counted = sum(1 for j in diploma.judgements if j.counted and j.id not in summaries)
+        add(
+            diploma_url(diploma.id),
+            "diploma.html",
+            _diploma_summary(diploma)["label"],
+            "content/portfolio.yaml",
+            diploma=_diploma_summary(diploma),
+            rows=rows,
+            hidden=hidden,
+            hidden_counted=hidden_counted,
+            records=records,
+            category_chart=category_chart(diploma),
+        )
+
+    # Categories and tags.
+    for category in CATEGORIES:
+        items = [summaries[a.id] for a in reversed(by_date) if a.category == category.id]
+        add(
+            category_url(category.id),
+            "category.html",
+            category.label,
+            category={"id": category.id, "label": category.label, "description": category.description},
+            activities=items,
+        )
+    tags: dict[str, dict] = {}
+    for activity in reversed(by_date):
+        for tag in activity.meta.tags:
+            entry = tags.setdefault(tag_url(tag), {"label": tag, "activities": []})
+            if summaries[activity.id] not in entry["activities"]:
+                entry["activities"].append(summaries[activity.id])
+    for url, entry in sorted(tags.items()):
+        add(url, "tag.html", f"Tag: {entry['label']}", tag=entry)
+    tag_list = [
+        {"label": entry["label"], "url": url, "count": len(entry["activities"])}
+        for url, entry in sorted(tags.items(), key=lambda item: item[1]["label"].casefold())
+    ]
+
+    # The dashboard.
+    current = assessment.current_diploma
+    dashboard: dict = {"current": None}
+    if current is not None:
+        ids = {j.id for j in current.judgements}
+        shown = [summaries[j.id] for j in current.judgements if j.id in summaries]
+        leaving = sorted(
+            (s for s in shown if s["counted"] and s["leaves_text"]),
+            key=lambda s: (judged[s["id"]][1].leaves_window_on, s["id"]),
+        )
+        dashboard = {
+            "current": _diploma_summary(current),
+            "leaving": leaving[:6],
+            "leaving_more": max(0, len(leaving) - 6),
+            "not_counted": [s for s in shown if not s["counted"]],
+            "hidden": _hidden_counts(portfolio.activities, ids),
+            "hidden_not_counted": sum(1 for j in current.judgements if not j.counted and j.id not in summaries),
+            "category_chart": category_chart(current),
+            "timeline": timeline(current, shown),
+        }
+    add(
+        "index.html",
+        "index.html",
+        site["title"],
+        dashboard=dashboard,
+        earlier=[_diploma_summary(d) for d in reversed(assessment.diplomas) if d is not current],
+        recent=[summaries[a.id] for a in reversed(by_date[-8:])],
+        tags=tag_list,
+        records=records,
+        published_count=len(by_date),
+    )
+    # The 404 page is served at any depth, where a relative stylesheet link would break: inline it.
+    stylesheet = theme_files.get(STYLESHEET)
+    css = stylesheet.read_text(encoding="utf-8") if stylesheet else ""
+    add("404.html", "404.html", "Page not found", stylesheet=Markup(css.replace("</", "<\\/")))
+
+    for name, source in sorted(theme_files.items()):
+        plan.files.append(SiteFile(name, source, "theme", "templates/" + name))
+    plan.problems.extend(find_collisions(plan))
+    return plan
+
+
+_HEADING = re.compile(r"<(/?)h([1-6])>")
+
+
+def shift_headings(html: Markup, top: int = 3) -> Markup:
+    """Put a member's headings under the page's own: the text's highest heading becomes ``<h3>``.
+
+    So each page keeps one ``<h1>`` and no heading level is skipped.
+    """
+    levels = [int(level) for _, level in _HEADING.findall(str(html))]
+    if not levels:
+        return html
+    shift = top - min(levels)
+    return Markup(_HEADING.sub(lambda m: f"<{m.group(1)}h{min(6, int(m.group(2)) + shift)}>", str(html)))
+
+
+def _markdown(
+    activity: Activity,
+    publish: PublishSettings,
+    render: Callable[[str], Markup],
+    problems: list[Problem],
+) -> tuple[Markup, Markup]:
+    """The activity's description and (if published) reflection as safe HTML."""
+    results = []
+    parts = [(activity.description, activity.path, activity.description_line)]
+    if publish.reflections:
+        parts.append((activity.reflection or "", activity.reflection_path or activity.path, activity.reflection_line))
+    for text, where, line in parts:
+        try:
+            results.append(shift_headings(render(text)))
+        except MarkdownTooComplex as exc:
+            problems.append(Problem(where, line, "error", "markdown-too-complex", exc.message))
+            results.append(Markup(""))
+    if len(results) == 1:
+        results.append(Markup(""))
+    return results[0], results[1]
+
+
+def find_collisions(plan: SitePlan) -> list[Problem]:
+    """Two outputs that would be written to the same path (ignoring case): each is an error."""
+    seen: dict[str, str] = {}
+    problems = []
+    outputs = [(p.path, p.source, f"the page of {p.source or p.path}") for p in plan.pages]
+    outputs += [(f.path, f.owner, f"{f.kind} {f.source.name} of {f.owner}") for f in plan.files]
+    for path, owner, what in outputs:
+        key = path.casefold()
+        if key in seen:
+            problems.append(
+                Problem(
+                    owner or "content",
+                    None,
+                    "error",
+                    "output-collision",
+                    f"two files would be written to {path} in the site ({seen[key]}, and {what}); rename one of them",
+                )
+            )
+        else:
+            seen[key] = what
+    return problems
