@@ -1,4 +1,5 @@
-"""cpdgen's benchmarks: whole-process timings on a generated 1,000-activity portfolio.
+"""cpdgen's benchmarks: whole-process timings on a generated 1,000-activity portfolio,
+and the PDF and CSV record measured in-process against WeasyPrint alone.
 
 Run with ``make bench``. Prints the median and spread of several runs of each command;
 the goals are in the README. Nothing here is a pass/fail test.
@@ -45,8 +46,103 @@ def main() -> None:
         print(f"Portfolio: 1,000 activities in {root} (Python {sys.version.split()[0]})")
         report("cpdgen --help", time_command(cpdgen + ["--help"], root), 0.2)
         report("cpdgen check (1,000 activities)", time_command(cpdgen + ["check", "--as-of", "2026-11-01"], root), 0.6)
+        bench_records(work, root)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+# --- the PDF and CSV record (issue 4) -----------------------------------------------------------------
+
+ONE_DIPLOMA = """member:
+  name: Bench Member
+  membership_number: "100001"
+diplomas:
+  - start: 2020-01-01
+"""
+
+
+def time_call(function, runs: int) -> list[float]:
+    timings = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        function()
+        timings.append(time.perf_counter() - started)
+    return timings
+
+
+def weasyprint_alone(job) -> bytes:
+    """The same HTML, stylesheet, attachments and options, laid out by WeasyPrint with its own fetcher."""
+    import io
+
+    import weasyprint
+
+    from cpdgen.pdf import PDF_OPTIONS
+    from cpdgen.resources import virtual_url
+
+    html, css = job.html, job.css
+    for name, folder in job.roots.items():
+        real = folder.resolve().as_uri() + "/"
+        html, css = html.replace(virtual_url(name, ""), real), css.replace(virtual_url(name, ""), real)
+    base = job.roots["content"].resolve().as_uri() + "/"
+    attachments = [
+        weasyprint.Attachment(file_obj=io.BytesIO(a.data), name=a.name, description=a.description,
+                              created=a.when, modified=a.when)  # fmt: skip
+        for a in job.attachments
+    ]
+    return weasyprint.HTML(string=html, base_url=base).write_pdf(
+        stylesheets=[weasyprint.CSS(string=css, base_url=base)], attachments=attachments, **PDF_OPTIONS
+    )
+
+
+def bench_pdf(work: Path, count: int, runs: int) -> None:
+    from datetime import date
+
+    from cpdgen import pdf
+    from cpdgen.loader import load_portfolio
+
+    root = generate(work / f"pdf-{count}", count)
+    (root / "content" / "portfolio.yaml").write_text(ONE_DIPLOMA, encoding="utf-8")
+    portfolio = load_portfolio(root)
+    assessment = portfolio.assess(date(2026, 11, 1))
+    job = pdf.prepare_diploma_pdf(portfolio, assessment, "diploma-1", public=True)
+    assert not job.errors, job.errors
+    pages = len(__import__("pypdf").PdfReader(__import__("io").BytesIO(weasyprint_alone(job))).pages)
+    label = f"PDF, {count}-activity diploma ({pages} pages)"
+    alone = time_call(lambda: weasyprint_alone(job), runs)
+    ours = time_call(lambda: pdf.render_diploma_pdf(portfolio, assessment, "diploma-1", public=True), runs)
+    prepare = time_call(lambda: pdf.prepare_diploma_pdf(portfolio, assessment, "diploma-1", public=True), runs)
+    report(f"{label}: WeasyPrint alone", alone)
+    report(f"{label}: cpdgen", ours)
+    overhead = statistics.median(ours) - statistics.median(alone)
+    share = overhead / statistics.median(alone)
+    print(f"{'':<44} overhead {overhead:+.3f} s = {share:+.1%} of WeasyPrint  (goal < 10%: {'met' if share < 0.10 else 'NOT met'});"
+          f" of which preparing the HTML {statistics.median(prepare):.3f} s")  # fmt: skip
+    cache = work / f"cache-{count}"
+    pdf.render_diploma_pdf(portfolio, assessment, "diploma-1", public=True, cache_dir=cache)
+    rendered = []
+    real_render = pdf._render_bounded
+    pdf._render_bounded = lambda job: rendered.append(job) or real_render(job)
+    try:
+        cached = time_call(lambda: pdf.render_diploma_pdf(portfolio, assessment, "diploma-1", public=True, cache_dir=cache), runs)
+    finally:
+        pdf._render_bounded = real_render
+    report(f"{label}: cached re-render ({len(rendered)} rendered)", cached)
+
+
+def bench_records(work: Path, root: Path) -> None:
+    from datetime import date
+
+    from cpdgen.csvfile import activities_csv
+    from cpdgen.loader import load_portfolio
+
+    portfolio = load_portfolio(root)
+    assessment = portfolio.assess(date(2026, 11, 1))
+    report("CSV of 1,000 activities (in-process)", time_call(lambda: activities_csv(portfolio, assessment, public=True), RUNS))
+    cpdgen = [sys.executable, "-m", "cpdgen"]
+    export = cpdgen + ["export", "csv", "--as-of", "2026-11-01", "--out", str(work / "csv-out"), "--force"]
+    report("cpdgen export csv (1,000 activities)", time_command(export, root, expect=(0,)))
+    bench_pdf(work, 30, 5)
+    bench_pdf(work, 200, 3)
 
 
 if __name__ == "__main__":

@@ -52,7 +52,7 @@ STYLESHEET = "pdf/pdf.css"
 CACHE_FORMAT = 1
 BASE_SECONDS = 60  # the wall-clock limit of one PDF: this, plus PER_ACTIVITY_SECONDS per activity
 PER_ACTIVITY_SECONDS = 1.0
-MEMORY_LIMIT = 3 * 1024**3  # bytes of address space for the rendering process (Linux)
+MEMORY_LIMIT = 4 * 1024**3  # bytes of address space for the rendering process (Linux); 200 activities use ~0.5 GB
 PDF_OPTIONS = {"pdf_variant": "pdf/ua-1", "pdf_identifier": True}  # tagged; /ID from the content, not random
 
 _URL_ATTRIBUTES = {"src", "href", "data", "poster", "srcset", "action", "background", "xlink:href"}
