@@ -147,7 +147,13 @@ def cmd_export(args: argparse.Namespace, console: Console) -> int:
 
     try:
         result = export_records(
-            args.root, args.kind, diploma=args.diploma, out=args.out, as_of=args.as_of, force=args.force, progress=progress
+            args.root,
+            args.kind,
+            diploma=args.diploma,
+            out=args.out,
+            as_of=args.as_of,
+            force=args.force,
+            progress=progress,
         )
     except RecordProblems as exc:
         for problem in exc.problems:

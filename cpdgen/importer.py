@@ -31,6 +31,7 @@ from cpdgen.problems import CpdgenError
 from cpdgen.sections import split_reflection
 
 MAX_CSV_BYTES = 50_000_000
+MAX_CELL_CHARS = 2_000_000  # an activity file may be up to 2 MB
 FIELDS = (
     "id", "title", "date", "start", "category", "type", "hours", "tags", "standards",
     "evidence", "private", "draft", "description", "reflection", "ignore",
@@ -105,6 +106,10 @@ def decode_csv(data: bytes) -> tuple[str, list[str]]:
     """The text of a CSV file and notes on how it was read: UTF-8 (with or without BOM), UTF-16, or Windows-1252."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return data.decode("utf-16"), []
+    if data.startswith(b"PK\x03\x04") or b"\x00" in data[:4096]:
+        raise CpdgenError(
+            "this is not a CSV file (an Excel workbook or another binary file?); save it as 'CSV UTF-8' first"
+        )
     try:
         return data.decode("utf-8-sig"), []
     except UnicodeDecodeError as exc:
@@ -126,6 +131,7 @@ def _delimiter(text: str) -> str:
 
 def read_rows(text: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
     """Headers and ``(row number, cells)`` of every non-empty row; the header is row 1."""
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_CELL_CHARS))  # long reflections are normal
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
     try:
         records = list(reader)
@@ -178,15 +184,14 @@ def map_columns(headers: list[str], maps: dict[str, str]) -> tuple[dict[int, str
             raise CpdgenError(
                 f"columns {', '.join(repr(c) for c in columns)} all look like the {target}; choose one, e.g. {choices}"
             )
-    for needed in ("title", "date"):
-        if needed not in by_field:
-            raise CpdgenError(
-                f"no column holds the activity's {needed} (columns: {', '.join(headers)}); "
-                f"name it with --map 'COLUMN={needed}'"
-            )
+    missing = [name for name in ("title", "date") if name not in by_field]
     if "category" not in by_field and "type" not in by_field:
+        missing.append("category")
+    if missing:
+        fields = " and ".join(missing) if len(missing) < 3 else "title, date and category"
+        example = " ".join(f"--map 'COLUMN={name}'" for name in missing)
         raise CpdgenError(
-            f"no column holds the CPD category (columns: {', '.join(headers)}); name it with --map 'COLUMN=category'"
+            f"no column holds the activity's {fields} (columns: {', '.join(headers)}); name them with {example}"
         )
     return mapping, notes
 
@@ -413,7 +418,9 @@ class Importer:
         identity = tuple(sorted(values.items()))  # a row identical to an earlier one, cell for cell
         if identity in self.seen:
             raise _Skip(f"the same activity as row {self.seen[identity]}")
-        activity_id, text, reflection_text = self._choose_id(values.get("id", ""), front, description, reflection, warnings)
+        activity_id, text, reflection_text = self._choose_id(
+            values.get("id", ""), front, description, reflection, warnings
+        )
         problem = validate_text(text)
         if problem:
             raise RowError(problem)
@@ -432,7 +439,8 @@ class Importer:
             as_type = categories.resolve_type(raw_category)
             if as_type is None:
                 guess = categories.suggest_category(raw_category)
-                hint = f"; did you mean '{guess}'?" if guess else f"; use one of: {', '.join(c.id for c in categories.CATEGORIES)}"
+                known = ", ".join(c.id for c in categories.CATEGORIES)
+                hint = f"; did you mean '{guess}'?" if guess else f"; use one of: {known}"
                 raise RowError(f"category '{raw_category}' is not a CPD category{hint}")
             type_id = type_id or as_type
             category = categories.TYPE_BY_ID[as_type].category

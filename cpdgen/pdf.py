@@ -1,63 +1,39 @@
 """The PDF diploma record: one PDF per diploma, for an assessor or an HCPC audit.
 
 ``render_diploma_pdf`` is the whole story: it selects the diploma's activities (public or
-complete, see ``record.py``), renders the members' Markdown safely, checks every image
-and evidence file the PDF will read, fills ``templates/pdf/diploma.html``, and has
-WeasyPrint lay it out with :class:`RestrictedFetcher` (``fetcher.py``) as its only way to
-read anything. Evidence files are attached to the PDF, so one file is a complete audit pack.
-
-Rendering runs in a forked child process with a wall-clock limit and a memory limit
-(Linux; elsewhere in-process with an alarm on the main thread), because some SVG takes
-WeasyPrint minutes. The same input gives byte-identical bytes (no clock time anywhere),
-and with a ``cache_dir`` an unchanged diploma is not rendered again.
-WeasyPrint is imported only when a PDF is actually rendered.
+complete, ``record.py``), renders the members' Markdown and checks every image it names
+(``references.py``), attaches the evidence files, fills ``templates/pdf/diploma.html``, and
+has WeasyPrint lay it out (``rendering.py``) with :class:`RestrictedFetcher` (``fetcher.py``)
+as its only way to read anything. The same input gives byte-identical bytes (no clock time
+anywhere), and with a ``cache_dir`` an unchanged diploma is not rendered again.
 """
 
 from __future__ import annotations
 
-import hashlib
-import io
-import json
-import logging
 import os
-import re
-import signal
-import sys
-import threading
-import traceback
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from html import escape, unescape
-from html.parser import HTMLParser
-from importlib import metadata
 from pathlib import Path
 from typing import Callable
-from urllib.parse import unquote, urlsplit
 
 from markupsafe import Markup
 
-from cpdgen import __version__, render
+from cpdgen import __version__, rendering
 from cpdgen.categories import CATEGORIES, TYPE_BY_ID, category_label
 from cpdgen.csvfile import format_hours
-from cpdgen.frontmatter import ReadError, read_text
 from cpdgen.loader import Activity, Portfolio
-from cpdgen.problems import CpdgenError, Problem
+from cpdgen.problems import Problem
 from cpdgen.record import RecordProblems, Row, find_diploma, format_day, format_short_day, select
-from cpdgen.resources import IMAGE_TYPES, VIRTUAL, Refused, read_checked, resolve_inside, strip_metadata, virtual_url
+from cpdgen.references import Collector
+from cpdgen.rendering import RenderFailed, render_html  # noqa: F401 - part of this module's interface
+from cpdgen.resources import VIRTUAL, Refused, resolve_inside, strip_metadata, virtual_url
 from cpdgen.rules import REASON_TEXT, REQUIRED_ACTIVITIES, REQUIRED_CATEGORIES, Assessment, DiplomaAssessment
 
 PACKAGE_TEMPLATES = Path(__file__).resolve().parent / "templates"
 TEMPLATE = "pdf/diploma.html"
 STYLESHEET = "pdf/pdf.css"
-CACHE_FORMAT = 1
 BASE_SECONDS = 60  # the wall-clock limit of one PDF: this, plus PER_ACTIVITY_SECONDS per activity
 PER_ACTIVITY_SECONDS = 1.0
-MEMORY_LIMIT = 4 * 1024**3  # bytes of address space for the rendering process (Linux); 200 activities use ~0.5 GB
-PDF_OPTIONS = {"pdf_variant": "pdf/ua-1", "pdf_identifier": True}  # tagged; /ID from the content, not random
-
-_URL_ATTRIBUTES = {"src", "href", "data", "poster", "srcset", "action", "background", "xlink:href"}
-_REMOVED_ELEMENTS = {"link", "object", "embed", "iframe", "frame", "script", "style", "base", "audio", "video", "source"}
-_LINK_SCHEMES = ("http", "https", "mailto")
 SHORT_REASON = {  # for the summary table; the activity pages give REASON_TEXT in full
     "draft": "draft",
     "before-start": "before the diploma started",
@@ -66,7 +42,6 @@ SHORT_REASON = {  # for the summary table; the activity pages give REASON_TEXT i
     "expired": "over two years old",
     "no-reflection": "no reflection",
 }
-_SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*):")
 
 
 def __getattr__(name: str):
@@ -76,13 +51,6 @@ def __getattr__(name: str):
 
         return RestrictedFetcher
     raise AttributeError(name)
-
-
-class RenderFailed(CpdgenError):
-    """WeasyPrint did not finish: too slow, out of memory, or stopped."""
-
-    def __init__(self, message: str):
-        super().__init__(message, exit_code=1)
 
 
 @dataclass(frozen=True)
@@ -122,7 +90,7 @@ class PdfJob:
         """The cached PDF, or None when it must be rendered."""
         if cache_dir is None:
             return None
-        path = _cache_path(cache_dir, self)
+        path = rendering.cache_path(cache_dir, self)
         try:
             return path.read_bytes()
         except OSError:
@@ -135,12 +103,14 @@ class PdfJob:
         hit = self.cached(cache_dir)
         if hit is not None:
             return hit
-        pdf, refused, logged = _render_bounded(self)
-        problems = [self._refusal(*item) for item in refused] + [self._logged(m) for m in logged]
+        pdf, refused, logged = rendering.render_bounded(self)
+        problems = [self._refusal(*item) for item in refused]
+        # WeasyPrint also logs each refusal ("Failed to load image at ..."): say it once.
+        problems += [self._logged(m) for m in logged if not any(url in m for url, _, _ in refused)]
         if problems:
             raise RecordProblems(problems)
         if cache_dir is not None:
-            _store(cache_dir, self, pdf)
+            rendering.store(cache_dir, self, pdf)
         return pdf
 
     def _where(self, url: str) -> tuple[str, int | None]:
@@ -151,9 +121,7 @@ class PdfJob:
         return Problem(path, line, "error", code, f"not in the PDF: {_shorten(message, self.root)}")
 
     def _logged(self, message: str) -> Problem:
-        path, line = next(
-            ((p, n) for url, (p, n) in self.sources.items() if url in message), (self.theme_path, None)
-        )
+        path, line = next(((p, n) for url, (p, n) in self.sources.items() if url in message), (self.theme_path, None))
         return Problem(path, line, "error", "pdf-render", f"WeasyPrint: {_shorten(message, self.root)}")
 
 
@@ -177,7 +145,7 @@ def prepare_diploma_pdf(portfolio: Portfolio, assessment: Assessment, diploma_id
     css_source, css_file, _ = env.loader.get_source(env, STYLESHEET)
     css_folder = Path(css_file).resolve().parent
     css_root = next(name for name, folder in theme_roots.items() if folder == css_folder)
-    collector = _Collector(portfolio.root, content_real)
+    collector = Collector(portfolio.root, content_real)
     attachments = _Attachments()
     rows = [_row_context(n, row, collector, attachments) for n, row in enumerate(selection.rows, start=1)]
     member = portfolio.settings.member if portfolio.settings else None
@@ -224,8 +192,18 @@ def prepare_diploma_pdf(portfolio: Portfolio, assessment: Assessment, diploma_id
         theme_path=theme_path,
         root=portfolio.root,
     )
-    job.key = _cache_key(job, collector.files)
+    job.key = rendering.cache_key(job, {**collector.files, **_theme_files(theme_roots)})
     return job
+
+
+def _theme_files(roots: dict[str, Path]) -> dict[str, bytes]:
+    """Every file of the theme folders (a stylesheet may name an image or font there), for the cache key."""
+    found = {}
+    for name, folder in roots.items():
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and path.stat().st_size <= 20_000_000:
+                found[virtual_url(name, path.relative_to(folder).as_posix())] = path.read_bytes()
+    return found
 
 
 # --- templates -------------------------------------------------------------------------
@@ -294,7 +272,8 @@ def _diploma_facts(diploma: DiplomaAssessment) -> dict:
             parts.append(f"{_plural(diploma.missing_categories, 'more category', 'more categories')}")
         needs = f"{'It still needs' if diploma.status == 'open' else 'It needed'} {' and '.join(parts)}."
     elif diploma.surplus and diploma.status == "open":
-        needs = f"{_plural(diploma.surplus, 'activity', 'activities')} beyond {REQUIRED_ACTIVITIES} will not carry over."
+        surplus = _plural(diploma.surplus, "activity", "activities")
+        needs = f"{surplus} beyond {REQUIRED_ACTIVITIES} will not carry over."
     head = "Eligible" if diploma.eligible else ("Not eligible yet" if diploma.status == "open" else "Not eligible")
     return {
         "id": diploma.id,
@@ -333,7 +312,7 @@ def _dates(activity: Activity) -> str:
     return f"{format_day(start)} to {format_day(end)}"
 
 
-def _row_context(number: int, row: Row, collector: _Collector, attachments: _Attachments) -> dict:
+def _row_context(number: int, row: Row, collector: Collector, attachments: _Attachments) -> dict:
     activity, judgement = row.activity, row.judgement
     meta = activity.meta
     description = collector.markdown(activity.description, activity.source, activity.path, activity.description_line)
@@ -379,7 +358,7 @@ class _Attachments:
         self.items: list[Attachment] = []
         self._by_rel: dict[str, str] = {}
 
-    def add(self, path: Path, rel: str, activity: Activity, collector: _Collector) -> str | None:
+    def add(self, path: Path, rel: str, activity: Activity, collector: Collector) -> str | None:
         if rel in self._by_rel:
             return self._by_rel[rel]
         try:
@@ -398,393 +377,6 @@ class _Attachments:
         self.items.append(Attachment(name, description, data, when))
         self._by_rel[rel] = name
         return name
-
-
-# --- members' Markdown: every URL checked, images made absolute ----------------------------
-
-
-class _Urls(HTMLParser):
-    """Every URL-bearing attribute, and every element the sanitiser removes, in raw HTML."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.found: list[tuple[str, str | None, str | None]] = []
-
-    def handle_starttag(self, tag, attrs):
-        if tag in _REMOVED_ELEMENTS:
-            self.found.append((tag, None, None))
-            return
-        for name, value in attrs:
-            if name in _URL_ATTRIBUTES and value is not None:
-                self.found.append((tag, name, value))
-
-    handle_startendtag = handle_starttag
-
-
-_RAW_MARKDOWN = None
-_RAW_LOCK = threading.Lock()
-
-
-def _raw_html(text: str) -> str:
-    """The Markdown as HTML *before* sanitising, to see what the member meant (and what nh3 removes)."""
-    global _RAW_MARKDOWN
-    with _RAW_LOCK:
-        if _RAW_MARKDOWN is None:
-            _RAW_MARKDOWN = render._new_markdown()  # the same extensions as render_markdown
-        _RAW_MARKDOWN.reset()
-        return _RAW_MARKDOWN.convert(text)
-
-
-_IMG = re.compile(r'<img\b(?:[^>"]|"[^"]*")*>')
-_A = re.compile(r'<a\b(?:[^>"]|"[^"]*")*>')
-_ATTR = re.compile(r'([a-zA-Z_:][-a-zA-Z0-9_:.]*)="([^"]*)"')
-
-
-def _tag(name: str, attrs: dict[str, str]) -> str:
-    return "<" + " ".join([name] + [f'{k}="{v}"' for k, v in attrs.items()]) + ">"
-
-
-class _Collector:
-    """Renders Markdown for the PDF and collects problems, the files read, and where URLs came from."""
-
-    def __init__(self, root: Path, content: Path):
-        self.root = root
-        self.content = content
-        self.problems: list[Problem] = []
-        self.files: dict[str, bytes] = {}  # file URL -> bytes the PDF will read (for the cache key)
-        self.sources: dict[str, tuple[str, int | None]] = {}
-        self._texts: dict[Path, list[str]] = {}
-        self._mentions: dict[tuple[Path, str], int] = {}
-
-    def problem(self, path: str, line: int | None, severity: str, code: str, message: str) -> None:
-        self.problems.append(Problem(path, line, severity, code, message))  # type: ignore[arg-type]
-
-    def url_of(self, file: Path) -> str:
-        """The virtual URL of a checked file inside content/."""
-        return virtual_url("content", file.resolve().relative_to(self.content).as_posix())
-
-    def line_of(self, source: Path, needle: str, fallback: int | None) -> int | None:
-        """The line of ``source`` naming ``needle``: its first mention, then the next one, and so on."""
-        if source not in self._texts:
-            try:
-                self._texts[source] = read_text(source).split("\n")
-            except (ReadError, OSError):
-                self._texts[source] = []
-        hits = [n for n, line in enumerate(self._texts[source], start=1) if needle and needle in line]
-        if not hits:
-            return fallback
-        seen = self._mentions.get((source, needle), 0)
-        self._mentions[(source, needle)] = seen + 1
-        return hits[min(seen, len(hits) - 1)]
-
-    def markdown(self, text: str, source: Path, path: str, line: int | None) -> Markup:
-        """Safe HTML for the PDF; each image resolved to a checked file, each unusable URL a problem."""
-        try:
-            safe = render.render_markdown(text)
-        except render.MarkdownTooComplex as exc:
-            self.problem(path, line, "error", "markdown-too-complex", exc.message)
-            return Markup("")
-        images: dict[str, str] = {}
-        parser = _Urls()
-        parser.feed(_raw_html(text))
-        for tag, attribute, value in parser.found:
-            where = self.line_of(source, value or f"<{tag}", line)
-            if attribute is None:
-                self.problem(path, where, "warning", "pdf-html-removed", f"the <{tag}> element is left out of the PDF")
-            elif tag == "img" and attribute == "src":
-                url = self._image(value, source.parent, path, where)
-                if url:
-                    images[value] = url
-            elif attribute == "href" and tag == "a":
-                self._link(value, path, where)
-            else:
-                self.problem(path, where, "warning", "pdf-html-removed", f"the {attribute} of <{tag}> is left out of the PDF")
-        return Markup(self._localise(str(safe), images, path, line))
-
-    def _image(self, src: str, folder: Path, path: str, line: int | None) -> str | None:
-        value = src.strip()
-        scheme = _SCHEME.match(value)
-        if scheme:
-            name = scheme.group(1).lower()
-            if name in ("http", "https"):
-                self.problem(
-                    path, line, "error", "pdf-image-remote",
-                    f"image '{value}' is on the web; the PDF reads no web address. "
-                    "Save the image in content/ and give its file name",
-                )  # fmt: skip
-            else:
-                self.problem(
-                    path, line, "error", "pdf-image-refused",
-                    f"image '{value}' is not allowed: an image must be a file inside content/",
-                )  # fmt: skip
-            return None
-        relative = unquote(urlsplit(value).path)
-        parts = relative.replace("\\", "/").split("/")
-        if not relative or relative.startswith(("/", "\\", "~")) or ".." in parts or re.match(r"^[A-Za-z]:", relative):
-            self.problem(
-                path, line, "error", "pdf-image-outside",
-                f"image '{value}' is outside content/; give a path inside content/ without '..'",
-            )  # fmt: skip
-            return None
-        candidates = [folder / relative, self.content / "evidence" / relative]
-        found = next((c for c in candidates if os.path.lexists(c)), None)
-        if found is None:
-            self.problem(
-                path, line, "error", "pdf-image-missing",
-                f"image '{value}' not found next to this file or in content/evidence/",
-            )  # fmt: skip
-            return None
-        try:
-            data, _ = read_checked(found, [self.content], value)
-        except Refused as exc:
-            self.problem(path, line, "error", exc.code, f"image {exc.message}")
-            return None
-        url = self.url_of(found)
-        self.files[url] = data
-        self.sources.setdefault(url, (path, line))
-        return url
-
-    def _link(self, href: str, path: str, line: int | None) -> None:
-        value = href.strip()
-        scheme = _SCHEME.match(value)
-        if scheme and scheme.group(1).lower() in _LINK_SCHEMES:
-            return
-        parts = value.split("#", 1)[0].replace("\\", "/").split("/")
-        if scheme or value.startswith(("/", "\\", "~")) or ".." in parts:
-            self.problem(
-                path, line, "warning", "pdf-link-refused",
-                f"link '{value}' is left out of the PDF: links must be https://, mailto: or inside content/",
-            )  # fmt: skip
-
-    def evidence_image(self, file: Path, ref: str, activity: Activity) -> str | None:
-        """A file URL to show an evidence image on the page, or None (it is still attached)."""
-        if file.suffix.lower() not in IMAGE_TYPES:
-            return None
-        try:
-            data, _ = read_checked(file, [self.content], ref)
-        except Refused as exc:
-            self.problem(activity.path, None, "warning", exc.code, f"evidence {exc.message}; it is attached but not shown")
-            return None
-        url = self.url_of(file)
-        self.files[url] = data
-        self.sources.setdefault(url, (activity.path, None))
-        return url
-
-    def _localise(self, html: str, images: dict[str, str], path: str, line: int | None) -> str:
-        def image(match: re.Match) -> str:
-            attrs = dict(_ATTR.findall(match.group(0)))
-            src = unescape(attrs.get("src", ""))
-            url = images.get(src)
-            if url is None:
-                if src and not any(p.path == path and src in p.message for p in self.problems):
-                    self.problem(path, line, "error", "pdf-image-missing", f"image '{src}' could not be included")
-                return ""
-            attrs["src"] = escape(url)
-            if not attrs.get("alt"):
-                attrs["alt"] = escape(Path(unquote(urlsplit(src).path)).name)
-            return _tag("img", attrs)
-
-        def link(match: re.Match) -> str:
-            attrs = dict(_ATTR.findall(match.group(0)))
-            href = unescape(attrs.get("href", ""))
-            scheme = _SCHEME.match(href)
-            if href and not (scheme and scheme.group(1).lower() in _LINK_SCHEMES) and not href.startswith("#"):
-                del attrs["href"]  # a file of the portfolio: a link from the PDF cannot reach it
-            return _tag("a", attrs)
-
-        return _A.sub(link, _IMG.sub(image, html))
-
-
-def _shorten(message: str, root: Path) -> str:
-    """Messages name files relative to the portfolio, never by the machine's absolute path."""
-    for prefix in ("file://" + VIRTUAL, root.resolve().as_uri() + "/", str(root.resolve()) + os.sep):
-        message = message.replace(prefix, "")
-    return message
-
-
-# --- the cache ------------------------------------------------------------------------------
-
-
-def _cache_key(job: PdfJob, files: dict[str, bytes]) -> str:
-    try:
-        weasyprint_version = metadata.version("weasyprint")
-    except metadata.PackageNotFoundError:  # pragma: no cover - weasyprint is a dependency
-        weasyprint_version = "?"
-    digest = hashlib.sha256()
-    header = {
-        "format": CACHE_FORMAT,
-        "cpdgen": __version__,
-        "weasyprint": weasyprint_version,
-        "options": PDF_OPTIONS,
-        "public": job.public,
-        "css_base_url": job.css_base_url,
-        "base_url": job.base_url,
-    }
-    for part in (json.dumps(header, sort_keys=True), job.html, job.css):
-        digest.update(part.encode("utf-8"))
-        digest.update(b"\0")
-    for url in sorted(files):
-        digest.update(url.encode("utf-8") + b"\0" + hashlib.sha256(files[url]).digest())
-    for item in job.attachments:
-        digest.update(f"{item.name}\0{item.description}\0{item.when.isoformat()}\0".encode())
-        digest.update(hashlib.sha256(item.data).digest())
-    return digest.hexdigest()
-
-
-def _cache_stem(job: PdfJob) -> str:
-    variant = "public" if job.public else "complete"
-    return f"{variant}-{hashlib.sha256(job.diploma_id.encode('utf-8')).hexdigest()[:12]}"
-
-
-def _cache_path(cache_dir: Path, job: PdfJob) -> Path:
-    return cache_dir / "pdf" / f"{_cache_stem(job)}-{job.key[:40]}.pdf"
-
-
-def _store(cache_dir: Path, job: PdfJob, pdf: bytes) -> None:
-    """Keep one PDF per diploma and variant: the new one replaces the one it supersedes."""
-    folder = cache_dir / "pdf"
-    folder.mkdir(parents=True, exist_ok=True)
-    ignore = cache_dir / ".gitignore"
-    if not ignore.exists():
-        ignore.write_text("# Created by cpdgen: this folder is a cache, never committed.\n*\n", encoding="utf-8")
-    target = _cache_path(cache_dir, job)
-    temporary = target.with_name(target.name + ".tmp")
-    with open(temporary, "wb") as handle:
-        handle.write(pdf)
-    os.replace(temporary, target)
-    for old in folder.glob(f"{_cache_stem(job)}-*.pdf"):
-        if old != target:
-            old.unlink(missing_ok=True)
-
-
-# --- rendering, bounded -----------------------------------------------------------------------
-
-
-class _Collect(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(level=logging.ERROR)
-        self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
-
-
-def render_html(job: PdfJob) -> tuple[bytes, list[tuple[str, str, str]], list[str]]:
-    """Lay out the job with WeasyPrint in this process: (pdf, fetcher refusals, logged errors)."""
-    import weasyprint
-
-    from cpdgen.fetcher import RestrictedFetcher
-
-    fetcher = RestrictedFetcher(job.roots)
-    collect = _Collect()
-    logger = logging.getLogger("weasyprint")
-    logger.addHandler(collect)
-    try:
-        document = weasyprint.HTML(string=job.html, base_url=job.base_url, url_fetcher=fetcher)
-        stylesheet = weasyprint.CSS(string=job.css, base_url=job.css_base_url, url_fetcher=fetcher)
-        attachments = [
-            weasyprint.Attachment(
-                file_obj=io.BytesIO(item.data),
-                name=item.name,
-                description=item.description,
-                created=item.when,
-                modified=item.when,
-                url_fetcher=fetcher,
-            )
-            for item in job.attachments
-        ]
-        pdf = document.write_pdf(stylesheets=[stylesheet], attachments=attachments, **PDF_OPTIONS)
-    finally:
-        logger.removeHandler(collect)
-    return pdf, fetcher.refused, collect.messages
-
-
-def _child(connection, job: PdfJob) -> None:  # pragma: no cover - runs in the forked process
-    try:
-        try:
-            import resource
-
-            resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
-        except (ImportError, ValueError, OSError):
-            pass
-        connection.send(("ok", render_html(job)))
-    except MemoryError:
-        connection.send(("memory", None))
-    except BaseException:
-        connection.send(("bug", traceback.format_exc()))
-    finally:
-        connection.close()
-        os._exit(0)
-
-
-def _render_bounded(job: PdfJob) -> tuple[bytes, list[tuple[str, str, str]], list[str]]:
-    """Render under a wall-clock limit: a forked child on Linux, an alarm on other main threads."""
-    if sys.platform.startswith("linux"):
-        return _render_forked(job)
-    if hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread():
-        return _render_with_alarm(job)
-    return render_html(job)  # pragma: no cover - no way to bound it here
-
-
-def _too_slow(job: PdfJob) -> RenderFailed:
-    return RenderFailed(
-        f"the PDF of {job.diploma_id} took more than {job.timeout:.0f} s and was stopped; "
-        "an image (often an SVG) is probably too complex"
-    )
-
-
-def _render_forked(job: PdfJob):
-    import multiprocessing
-
-    import weasyprint  # noqa: F401 - imported once here, so each child starts with it loaded
-
-    context = multiprocessing.get_context("fork")
-    receive, send = context.Pipe(duplex=False)
-    process = context.Process(target=_child, args=(send, job), daemon=True)
-    process.start()
-    send.close()
-    try:
-        if not receive.poll(job.timeout):
-            raise _too_slow(job)
-        try:
-            status, payload = receive.recv()
-        except EOFError:
-            process.join(5)
-            raise RenderFailed(
-                f"the PDF of {job.diploma_id} could not be made: the renderer stopped (exit code {process.exitcode})"
-            ) from None
-    finally:
-        if process.is_alive():
-            process.kill()
-        process.join()
-        receive.close()
-    if status == "memory":
-        raise RenderFailed(
-            f"the PDF of {job.diploma_id} needed more than {MEMORY_LIMIT // 1024**3} GB of memory; "
-            "an image is probably too large"
-        )
-    if status == "bug":
-        raise RuntimeError(f"WeasyPrint failed while rendering {job.diploma_id}:\n{payload}")
-    return payload
-
-
-class _Alarm(BaseException):
-    """Raised by the alarm: a BaseException, so WeasyPrint's ``except Exception`` cannot swallow it."""
-
-
-def _render_with_alarm(job: PdfJob):  # pragma: no cover - used where fork is not
-    def expire(signum, frame):
-        raise _Alarm()
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, job.timeout)
-    try:
-        return render_html(job)
-    except _Alarm:
-        raise _too_slow(job) from None
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def render_diploma_pdfs(
@@ -814,3 +406,10 @@ def render_diploma_pdfs(
             progress(n, len(jobs), job.diploma_id, job.cached(cache_dir) is not None)
         result[job.diploma_id] = job.render(cache_dir)
     return result
+
+
+def _shorten(message: str, root: Path) -> str:
+    """Messages name files relative to the portfolio, never by the machine's absolute path."""
+    for prefix in ("file://" + VIRTUAL, root.resolve().as_uri() + "/", str(root.resolve()) + os.sep):
+        message = message.replace(prefix, "")
+    return message

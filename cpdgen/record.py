@@ -38,7 +38,7 @@ class Selection:
         return self.left_out_private + self.left_out_drafts
 
     def left_out_sentence(self) -> str | None:
-        """"2 private activities and 1 draft are left out of this public record." or None."""
+        """The sentence "2 private activities and 1 draft are left out of this public record.", or None."""
         if not self.left_out:
             return None
         parts = []

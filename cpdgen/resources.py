@@ -73,7 +73,9 @@ def resolve_inside(path: Path, roots: Iterable[Path], shown: str) -> Path:
     return real
 
 
-def read_checked(path: Path, roots: Iterable[Path], shown: str, types: dict[str, str] = IMAGE_TYPES) -> tuple[bytes, str]:
+def read_checked(
+    path: Path, roots: Iterable[Path], shown: str, types: dict[str, str] = IMAGE_TYPES
+) -> tuple[bytes, str]:
     """The bytes (metadata stripped) and media type of a file the PDF may read, or Refused."""
     real = resolve_inside(path, roots, shown)
     suffix = real.suffix.lower()
@@ -129,7 +131,8 @@ def check_raster(data: bytes, shown: str) -> bytes:
             with Image.open(io.BytesIO(data)) as image:
                 width, height = image.size
                 if width * height > MAX_PIXELS:
-                    raise Refused("pdf-image-too-large", f"'{shown}' has {width * height / 1e6:.0f} MP; save a smaller copy")
+                    megapixels = width * height / 1e6
+                    raise Refused("pdf-image-too-large", f"'{shown}' has {megapixels:.0f} MP; save a smaller copy")
                 image.verify()
     except Refused:
         raise

@@ -10,7 +10,6 @@ from pypdf import PdfReader
 from pypdf.generic import StreamObject
 
 
-
 def png(width: int = 40, height: int = 20, colour: str = "steelblue") -> bytes:
     from PIL import Image
 

@@ -1,4 +1,4 @@
-"""The CSV record: one row per activity, safe in a spreadsheet, readable by Excel and LibreOffice (threats C-01..C-03)."""
+"""The CSV record: one row per activity, safe in a spreadsheet, read by Excel and LibreOffice (threats C-01..C-03)."""
 
 from __future__ import annotations
 
@@ -57,7 +57,7 @@ def test_ordinary_cells_are_untouched(text):
 def test_neutralising_can_always_be_undone_and_never_leaves_a_trigger(text):
     cell = neutralise(text)
     assert unneutralise(cell) == text
-    assert not cell[:1] in ("=", "+", "-", "@", "\t", "\r", "\n", "\x00")
+    assert cell[:1] not in ("=", "+", "-", "@", "\t", "\r", "\n", "\x00")
     assert not (cell[:1] == " " and cell.lstrip(" ")[:1] in ("=", "+", "-", "@"))
 
 
@@ -100,8 +100,8 @@ def test_formula_titles_and_reflections_arrive_neutralised(portfolio):
     for row in rows:
         for column in ("title", "reflection"):
             value = row[column]
-            assert not value[:1] in "=+-@\t\r" or value == "", value
-            assert not value.lstrip(" ")[:1] in "=+-@" or value.startswith("'"), value
+            assert value[:1] not in "=+-@\t\r" or value == "", value
+            assert value.lstrip(" ")[:1] not in "=+-@" or value.startswith("'"), value
     assert {row["hours"] for row in rows} == {""}
 
 
@@ -119,7 +119,10 @@ def test_public_csv_leaves_out_private_and_drafts_and_says_so(portfolio):
     portfolio.activity("d", date="2025-03-04", title="Not yet", draft=True)
     data = diploma_csv(*judged(portfolio.root), "diploma-1", public=True)
     rows = read(data)
-    assert [r["title"] for r in rows] == ["Shown", "2 private activities and 1 draft are left out of this public record."]
+    assert [r["title"] for r in rows] == [
+        "Shown",
+        "2 private activities and 1 draft are left out of this public record.",
+    ]
     assert rows[1]["id"] == ""
     assert b"Hidden" not in data and b"Not yet" not in data
     complete = read(diploma_csv(*judged(portfolio.root), "diploma-1", public=False))
@@ -139,7 +142,7 @@ def test_libreoffice_reads_one_row_per_activity_and_runs_no_formula(portfolio, t
             f"f{n}",
             title=f"{text} title",
             date=f"2025-03-{n + 1:02}",
-            body=f"{text}\nsecond line, with comma and \"quotes\"\n\nthird paragraph: café – “smart” 😀",
+            body=f'{text}\nsecond line, with comma and "quotes"\n\nthird paragraph: café – “smart” 😀',
         )
     source = tmp_path / "in" / "activities.csv"
     source.parent.mkdir()
@@ -155,7 +158,9 @@ def test_libreoffice_reads_one_row_per_activity_and_runs_no_formula(portfolio, t
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    seen = list(csv.reader(io.StringIO((out / "activities.csv").read_text(encoding="utf-8"), newline=""), delimiter="\t"))
+    seen = list(
+        csv.reader(io.StringIO((out / "activities.csv").read_text(encoding="utf-8"), newline=""), delimiter="\t")
+    )
     written = list(csv.reader(io.StringIO(source.read_bytes().decode("utf-8-sig"), newline="")))
     assert len(seen) == 1 + len(FORMULAS)
     assert seen == written  # every cell read back as the text written: one row per activity, nothing evaluated

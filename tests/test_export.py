@@ -18,7 +18,10 @@ from cpdgen.export import export_records
 AS_OF = "2025-07-01"
 TWO_DIPLOMAS = {
     "member": {"name": "Alex Morgan"},
-    "diplomas": [{"id": "diploma-1", "start": "2022-01-01", "submitted": "2024-01-10"}, {"id": "diploma-2", "start": "2024-02-01"}],
+    "diplomas": [
+        {"id": "diploma-1", "start": "2022-01-01", "submitted": "2024-01-10"},
+        {"id": "diploma-2", "start": "2024-02-01"},
+    ],
 }
 
 
@@ -42,7 +45,12 @@ def test_csv_export_is_the_complete_record_in_a_git_ignored_records_folder(small
     records = small.root / "records"
     assert "wrote: " in out and "activities.csv" in out
     assert (records / ".gitignore").read_text(encoding="utf-8").endswith("\n*\n")
-    assert sorted(p.name for p in records.iterdir()) == [".cpdgen-records.json", ".gitignore", "activities.csv", "diploma-1.csv"]
+    assert sorted(p.name for p in records.iterdir()) == [
+        ".cpdgen-records.json",
+        ".gitignore",
+        "activities.csv",
+        "diploma-1.csv",
+    ]
     rows = list(csv.DictReader(io.StringIO((records / "diploma-1.csv").read_bytes().decode("utf-8-sig"))))
     assert [r["title"] for r in rows] == ["Shown activity", "Private activity", "Draft activity"]
     manifest = json.loads((records / ".cpdgen-records.json").read_text(encoding="utf-8"))
@@ -135,7 +143,11 @@ def test_out_may_name_one_file_and_diploma_picks_one(portfolio, capsys, tmp_path
     assert [r["id"] for r in rows] == ["2023-05-01-old"]
     code, out = run(portfolio, capsys, "csv", "--out", str(tmp_path / "folder"))
     assert code == 0
-    assert sorted(p.name for p in (tmp_path / "folder").glob("*.csv")) == ["activities.csv", "diploma-1.csv", "diploma-2.csv"]
+    assert sorted(p.name for p in (tmp_path / "folder").glob("*.csv")) == [
+        "activities.csv",
+        "diploma-1.csv",
+        "diploma-2.csv",
+    ]
 
 
 def test_export_needs_pdf_or_csv(portfolio, capsys):

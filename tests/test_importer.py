@@ -20,7 +20,9 @@ from cpdgen.loader import load_portfolio
 AS_OF = date(2026, 11, 28)
 
 
-def write_csv(path: Path, headers: list[str], rows: list[list[str]], encoding: str = "utf-8-sig", delimiter=",") -> Path:
+def write_csv(
+    path: Path, headers: list[str], rows: list[list[str]], encoding: str = "utf-8-sig", delimiter=","
+) -> Path:
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
     writer.writerow(headers)
@@ -70,7 +72,9 @@ def test_each_header_variant_imports_and_passes_check(portfolio, capsys, tmp_pat
     files = written(portfolio)
     assert sorted(files) == ["2024/2024-03-21-journal-club-sepsis-markers.md", "2024/2024-04-02-haematology-webinar.md"]
     first = files["2024/2024-03-21-journal-club-sepsis-markers.md"]
-    assert first.startswith('---\ntitle: "Journal club: sepsis markers"\ndate: 2024-03-21\ncategory: work-based-learning\n---\n')
+    assert first.startswith(
+        '---\ntitle: "Journal club: sepsis markers"\ndate: 2024-03-21\ncategory: work-based-learning\n---\n'
+    )
     assert first.endswith(f"We read a paper.\n\n## Reflection\n{REFLECTION}\n")
     assert check_content(portfolio, capsys)[0] == 0
     activities = load_portfolio(portfolio.root).activities
@@ -97,7 +101,9 @@ def test_map_names_unusual_columns(portfolio, capsys, tmp_path):
 
 
 def test_unknown_columns_are_reported_not_lost_silently(portfolio, capsys, tmp_path):
-    source = write_csv(tmp_path / "x.csv", ["Title", "Date", "Category", "Assessor"], [["A", "2024-01-02", "other", "Dr X"]])
+    source = write_csv(
+        tmp_path / "x.csv", ["Title", "Date", "Category", "Assessor"], [["A", "2024-01-02", "other", "Dr X"]]
+    )
     code, out = run_import(portfolio, capsys, str(source))
     assert code == 0
     assert "column 'Assessor' is not imported; to keep it, add --map 'Assessor=FIELD'" in out
@@ -126,7 +132,9 @@ def test_bad_dates_and_unknown_categories_are_reported_by_row(portfolio, capsys,
     assert "x.csv: row 4: not imported: date '2024-13-01' is not a date: there is no month 13" in lines
     assert any(line.startswith("x.csv: row 5: not imported: date '21/03/24' has a two-digit year") for line in lines)
     assert any(line.startswith("x.csv: row 6: not imported: date 'yesterday' is not a date") for line in lines)
-    assert any("row 7: not imported: category 'Formal edu' is not a CPD category; did you mean" in line for line in lines)
+    assert any(
+        "row 7: not imported: category 'Formal edu' is not a CPD category; did you mean" in line for line in lines
+    )
     assert any("row 8: not imported: category 'Gardening' is not a CPD category; use one of" in line for line in lines)
     assert "x.csv: row 9: not imported: it has no title" in lines
     assert "2 activities imported; 7 rows not imported." in out
@@ -145,7 +153,9 @@ def test_duplicate_rows_and_reimport_are_skipped(portfolio, capsys, tmp_path):
     assert len(written(portfolio)) == 1
     code, out = run_import(portfolio, capsys, str(source))
     assert code == 0
-    assert "x.csv: row 2: skipped: already imported as content/activities/2024/2024-02-01-audit-of-blood-films.md" in out
+    assert (
+        "x.csv: row 2: skipped: already imported as content/activities/2024/2024-02-01-audit-of-blood-films.md" in out
+    )
     assert len(written(portfolio)) == 1
 
 
@@ -158,15 +168,20 @@ def test_an_existing_file_in_the_way_is_never_overwritten(portfolio, capsys, tmp
     assert mine.read_text(encoding="utf-8") == "my own words\n"
     assert (portfolio.content / "activities/2024/2024-02-01-audit-2.md").is_file()
     # A given id does not step aside: the row is refused and the file kept.
-    source = write_csv(tmp_path / "y.csv", ["Title", "Date", "Category", "id"], [["Audit", "2024-02-01", "other", "2024-02-01-audit"]])
+    source = write_csv(
+        tmp_path / "y.csv", ["Title", "Date", "Category", "id"], [["Audit", "2024-02-01", "other", "2024-02-01-audit"]]
+    )
     code, out = run_import(portfolio, capsys, str(source))
     assert code == 1
-    assert "y.csv: row 2: not imported: content/activities/2024/2024-02-01-audit.md is in the way (cpdgen never overwrites a file)" in out
+    in_the_way = "content/activities/2024/2024-02-01-audit.md is in the way (cpdgen never overwrites a file)"
+    assert f"y.csv: row 2: not imported: {in_the_way}" in out
     assert mine.read_text(encoding="utf-8") == "my own words\n"
 
 
 def test_dry_run_writes_nothing(portfolio, capsys, tmp_path):
-    source = write_csv(tmp_path / "x.csv", ["Title", "Date", "Category"], [["A", "2024-01-02", "other"], ["B", "bad", "other"]])
+    source = write_csv(
+        tmp_path / "x.csv", ["Title", "Date", "Category"], [["A", "2024-01-02", "other"], ["B", "bad", "other"]]
+    )
     code, out = run_import(portfolio, capsys, str(source), "--dry-run")
     assert code == 1
     assert "x.csv: row 2: would write content/activities/2024/2024-01-02-a.md" in out
@@ -192,7 +207,9 @@ def test_evidence_is_kept_when_found_and_listed_when_not(portfolio, capsys, tmp_
 
 def test_a_reflection_with_its_own_sections_gets_its_own_file(portfolio, capsys, tmp_path):
     reflection = "What happened.\n\n## So what\nIt mattered.\n\n## Now what\nI will change the SOP."
-    source = write_csv(tmp_path / "x.csv", ["Title", "Date", "Category", "Reflection"], [["SOP", "2024-01-02", "other", reflection]])
+    source = write_csv(
+        tmp_path / "x.csv", ["Title", "Date", "Category", "Reflection"], [["SOP", "2024-01-02", "other", reflection]]
+    )
     code, out = run_import(portfolio, capsys, str(source))
     assert code == 0, out
     assert "content/reflections/2024-01-02-sop.md" in out
@@ -201,11 +218,12 @@ def test_a_reflection_with_its_own_sections_gets_its_own_file(portfolio, capsys,
 
 
 def test_utf16_tab_separated_and_windows_1252_files(portfolio, capsys, tmp_path):
-    utf16 = write_csv(tmp_path / "u.csv", ["Title", "Date", "Category"], [["Café – “smart”", "2024-01-02", "other"]],
-                      encoding="utf-16", delimiter="\t")  # fmt: skip
+    headers = ["Title", "Date", "Category"]
+    utf16 = write_csv(
+        tmp_path / "u.csv", headers, [["Café – “smart”", "2024-01-02", "other"]], encoding="utf-16", delimiter="\t"
+    )
     assert run_import(portfolio, capsys, str(utf16))[0] == 0
-    cp1252 = write_csv(tmp_path / "w.csv", ["Title", "Date", "Category"], [["Patient’s pathway", "2024-01-03", "other"]],
-                       encoding="cp1252")  # fmt: skip
+    cp1252 = write_csv(tmp_path / "w.csv", headers, [["Patient’s pathway", "2024-01-03", "other"]], encoding="cp1252")
     code, out = run_import(portfolio, capsys, str(cp1252))
     assert code == 0
     assert "read as Windows-1252" in out
@@ -257,7 +275,9 @@ ACTIVITY = st.fixed_dictionaries(
         "standards": st.lists(st.integers(1, 5), max_size=3, unique=True),
         "private": st.booleans(),
         "draft": st.booleans(),
-        "evidence": st.lists(st.sampled_from(["https://example.org/a", "https://example.org/b?x=1;y=2"]), max_size=2, unique=True),
+        "evidence": st.lists(
+            st.sampled_from(["https://example.org/a", "https://example.org/b?x=1;y=2"]), max_size=2, unique=True
+        ),
         "body": TEXT,
         "reflection": st.one_of(st.none(), TEXT),
     }
@@ -277,9 +297,10 @@ def test_export_import_export_gives_the_same_file(activities):
     with tempfile.TemporaryDirectory() as folder:
         first = Builder(Path(folder) / "first")
         for n, item in enumerate(activities):
-            fields = {k: v for k, v in item.items() if v not in (None, [], False) and k not in ("date", "body")}
-            first.activity(f"{item['date'].isoformat()}-a{n}", date=item["date"].isoformat(), body=item["body"],
-                           reflection=item["reflection"], **{k: v for k, v in fields.items() if k != "reflection"})  # fmt: skip
+            day = item["date"].isoformat()
+            skip = ("date", "body", "reflection")
+            extra = {k: v for k, v in item.items() if v not in (None, [], False) and k not in skip}
+            first.activity(f"{day}-a{n}", date=day, body=item["body"], reflection=item["reflection"], **extra)
         exported = export_csv(first.root)
         source = Path(folder) / "record.csv"
         source.write_bytes(exported)

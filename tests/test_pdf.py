@@ -1,4 +1,4 @@
-"""The PDF diploma record, read back: its facts, its activities, its metadata and attachments; the same bytes every time."""
+"""The PDF diploma record, read back: facts, activities, metadata, attachments; the same bytes every time."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from PIL import Image
 
 import pdfkit
 from conftest import REFLECTION, Builder
-from cpdgen import pdf as pdfmodule
+from cpdgen import rendering
 from cpdgen.loader import load_portfolio
 from cpdgen.pdf import prepare_diploma_pdf, render_diploma_pdf
 from cpdgen.problems import CpdgenError
@@ -151,7 +151,9 @@ def test_public_record_leaves_out_private_activities_and_drafts_and_says_so(reco
 def test_summary_rows_are_never_split_across_pages(tmp_path):
     portfolio = Builder(tmp_path)
     portfolio.settings(MEMBER)
-    titles = [f"Activity number {n} with a title long enough to wrap onto a second line of its table cell" for n in range(45)]
+    titles = [
+        f"Activity number {n} with a title long enough to wrap onto a second line of its table cell" for n in range(45)
+    ]
     for n, title in enumerate(titles):
         portfolio.activity(f"a{n:02}", title=title, date=f"2025-0{1 + n % 6}-{1 + n % 27:02}", reflection=None)
     job = prepare_diploma_pdf(*judged(tmp_path), "diploma-1", public=False)
@@ -179,7 +181,7 @@ def test_an_unchanged_diploma_is_not_rendered_again(tmp_path, monkeypatch):
     def no_rendering(job):
         raise AssertionError("rendered although nothing changed")
 
-    monkeypatch.setattr(pdfmodule, "_render_bounded", no_rendering)
+    monkeypatch.setattr(rendering, "render_bounded", no_rendering)
     assert render_diploma_pdf(*judged(portfolio.root), "diploma-1", public=True, cache_dir=cache) == first
     portfolio.activity("a", date="2025-03-01", reflection=REFLECTION + " One more sentence.")
     job = prepare_diploma_pdf(*judged(portfolio.root), "diploma-1", public=True)

@@ -22,7 +22,7 @@ from weasyprint.urls import URLFetcher
 import pdfkit
 from conftest import Builder
 from cpdgen import pdf as pdfmodule
-from cpdgen import resources
+from cpdgen import rendering, resources
 from cpdgen.loader import load_portfolio
 from cpdgen.pdf import PACKAGE_TEMPLATES, PdfJob, RenderFailed, prepare_diploma_pdf, render_html
 from cpdgen.record import RecordProblems
@@ -186,10 +186,23 @@ def test_the_fetcher_reads_only_checked_files_inside_content(tmp_path, outside):
     assert pdfkit.reader(fetched).attachments == {}
     assert pdfkit.file_annotations(fetched) == []
     refused_urls = " ".join(url for url, _, _ in refused)
+    assert "ok.png" not in refused_urls and len(pdfkit.reader(fetched).pages[0].images) == 1  # the good image is drawn
     for needle in ("secret.txt", "secret.png", "/etc/passwd", "link.png", "evilhost", "/attachment", "/style.css",
                    "/font.woff", "/background.png", "/image.png", "data:", "notes.txt"):  # fmt: skip
         assert needle in refused_urls, needle
     assert logged  # WeasyPrint logged the failed loads: the caller turns them into problems
+
+
+def test_a_refusal_while_rendering_is_a_problem_of_the_activity_that_named_it(tmp_path):
+    content = tmp_path / "content"
+    content.mkdir()
+    job = raw_job(content, '<p>Chart:</p><img src="gone.png" alt="chart">')
+    job.sources = {virtual_url("content", "gone.png"): ("content/activities/a.md", 7)}
+    with pytest.raises(RecordProblems) as raised:
+        job.render()
+    problems = {(p.path, p.line, p.code) for p in raised.value.problems}
+    assert ("content/activities/a.md", 7, "pdf-image-missing") in problems
+    assert all(str(tmp_path) not in p.message for p in raised.value.problems)
 
 
 def test_the_fetcher_serves_a_good_image(tmp_path):
@@ -231,7 +244,10 @@ def test_nested_use_svg_is_refused_quickly():
 @pytest.mark.parametrize(
     "svg, message",
     [
-        (b'<!DOCTYPE svg [<!ENTITY x SYSTEM "file:///etc/passwd">]><svg xmlns="http://www.w3.org/2000/svg">&x;</svg>', "DOCTYPE"),
+        (
+            b'<!DOCTYPE svg [<!ENTITY x SYSTEM "file:///etc/passwd">]><svg xmlns="http://www.w3.org/2000/svg">&x;</svg>',
+            "DOCTYPE",
+        ),
         (b'<svg xmlns="http://www.w3.org/2000/svg"><g id="a"><use href="#a"/></g></svg>', "expands to more than"),
         (b"<svg", "not valid SVG"),
     ],
@@ -251,7 +267,7 @@ def test_rendering_is_bounded_in_wall_clock_time(tmp_path, monkeypatch):
     job.timeout = 1.5
     started = time.perf_counter()
     with pytest.raises(RenderFailed, match="took more than 2 s and was stopped"):
-        pdfmodule._render_bounded(job)
+        rendering.render_bounded(job)
     assert time.perf_counter() - started < 10
 
 
