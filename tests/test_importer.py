@@ -238,6 +238,18 @@ def test_no_content_folder_or_missing_file_is_a_setup_error(tmp_path, capsys):
     assert "cannot read" in capsys.readouterr().err
 
 
+def test_a_workbook_or_a_file_without_the_needed_columns_is_refused(portfolio, capsys, tmp_path):
+    workbook = tmp_path / "record.xlsx"
+    workbook.write_bytes(b"PK\x03\x04" + bytes(200))
+    code, out = run_import(portfolio, capsys, str(workbook))
+    assert code == 2 and "not a CSV file (an Excel workbook or another binary file?)" in out
+    source = write_csv(tmp_path / "x.csv", ["Name", "When", "Notes"], [["A", "2024-01-02", "x"]])
+    code, out = run_import(portfolio, capsys, str(source))
+    assert code == 2
+    assert "no column holds the activity's date and category (columns: Name, When, Notes)" in out
+    assert written(portfolio) == {}
+
+
 def test_public_record_note_row_is_not_an_activity(portfolio, capsys, tmp_path):
     portfolio.many(2)
     portfolio.activity("hidden", date="2025-02-01", private=True)
