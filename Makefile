@@ -31,4 +31,4 @@ bench: $(INSTALLED)
 	$(BIN)/python bench/bench.py
 
 clean:
-	rm -rf $(VENV) site records .pytest_cache .hypothesis
+	rm -rf $(VENV) site records .cpdgen-cache .pytest_cache .hypothesis
