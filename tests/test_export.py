@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-import pdfkit
+import pdfread
 from conftest import Builder
 from cpdgen.cli import main
 from cpdgen.export import export_records
@@ -65,7 +65,7 @@ def test_pdf_export_renders_once_then_comes_from_the_cache(small, capsys):
                             progress=lambda *a: calls.append(a))  # fmt: skip
     pdf = small.root / "records" / "diploma-1.pdf"
     assert [w.status for w in result.written] == ["written"]
-    text = pdfkit.text(pdf.read_bytes())
+    text = pdfread.text(pdf.read_bytes())
     assert "Private activity" in text and "Draft activity" in text and "Complete record." in text
     export_records(small.root, "pdf", as_of=date(2025, 7, 1), progress=lambda *a: calls.append(a))
     assert calls == [(1, 1, "diploma-1", False), (1, 1, "diploma-1", True)]

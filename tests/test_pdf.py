@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-import pdfkit
+import pdfread
 from conftest import REFLECTION, Builder
 from cpdgen import rendering
 from cpdgen.loader import load_portfolio
@@ -42,7 +42,7 @@ def build_record(root: Path) -> Builder:
     portfolio = Builder(root)
     portfolio.settings(MEMBER)
     portfolio.write("evidence/certificate.pdf", b"%PDF-1.4\n% the certificate of attendance\n")
-    portfolio.write("evidence/chart.png", pdfkit.png(120, 60))
+    portfolio.write("evidence/chart.png", pdfread.png(120, 60))
     portfolio.activity(
         "2025-01-10-rca",
         title="Root-cause analysis of a WBIT incident",
@@ -75,7 +75,7 @@ def record(tmp_path_factory):
 
 
 def test_cover_states_the_member_the_diploma_and_the_result(record):
-    cover = " ".join(pdfkit.page_texts(record["complete"])[0].split())
+    cover = " ".join(pdfread.page_texts(record["complete"])[0].split())
     for fact in (
         "Alex Morgan", "IBMS membership number 123456", "HCPC registration BS12345",
         "Specialist Biomedical Scientist", "Example NHS Foundation Trust",
@@ -89,7 +89,7 @@ def test_cover_states_the_member_the_diploma_and_the_result(record):
 
 
 def test_every_activity_and_reflection_is_in_the_complete_record(record):
-    found = pdfkit.text(record["complete"])
+    found = pdfread.text(record["complete"])
     for title in ("Root-cause analysis of a WBIT incident", "Appraisal and personal plan", "Half-written course notes",
                   "Webinar without reflection yet", "A very long reflection"):  # fmt: skip
         assert found.count(title) >= 2, title  # in the summary table and as the activity's heading
@@ -102,7 +102,7 @@ def test_every_activity_and_reflection_is_in_the_complete_record(record):
 
 
 def test_pages_are_numbered_and_the_long_reflection_breaks_across_pages(record):
-    pages = pdfkit.page_texts(record["complete"])
+    pages = pdfread.page_texts(record["complete"])
     total = len(pages)
     assert total >= 5
     for number, page in enumerate(pages, start=1):
@@ -114,7 +114,7 @@ def test_pages_are_numbered_and_the_long_reflection_breaks_across_pages(record):
 
 
 def test_metadata_is_set_and_carries_no_clock_time(record):
-    info = pdfkit.reader(record["complete"]).metadata
+    info = pdfread.reader(record["complete"]).metadata
     assert info["/Title"] == "CPD Diploma record: Alex Morgan, diploma-1"
     assert info["/Author"] == "Alex Morgan"
     assert info["/Subject"].startswith("IBMS CPD Diploma record of Alex Morgan: diploma diploma-1")
@@ -123,14 +123,14 @@ def test_metadata_is_set_and_carries_no_clock_time(record):
 
 
 def test_the_pdf_is_tagged_for_accessibility(record):
-    root = pdfkit.reader(record["complete"]).trailer["/Root"]
+    root = pdfread.reader(record["complete"]).trailer["/Root"]
     assert bool(root["/MarkInfo"]["/Marked"])
     assert "/StructTreeRoot" in root
     assert root["/Lang"] == "en-GB"
 
 
 def test_evidence_files_are_attached(record, tmp_path):
-    attachments = pdfkit.reader(record["complete"]).attachments
+    attachments = pdfread.reader(record["complete"]).attachments
     assert sorted(attachments) == ["certificate.pdf", "chart.png"]
     assert attachments["certificate.pdf"] == [b"%PDF-1.4\n% the certificate of attendance\n"]
     with Image.open(io.BytesIO(attachments["chart.png"][0])) as image:
@@ -138,14 +138,14 @@ def test_evidence_files_are_attached(record, tmp_path):
 
 
 def test_public_record_leaves_out_private_activities_and_drafts_and_says_so(record):
-    found = pdfkit.text(record["public"])
+    found = pdfread.text(record["public"])
     assert "Appraisal and personal plan" not in found and "Private thoughts" not in found
     assert "Half-written course notes" not in found
     assert "1 private activity and 1 draft are left out of this public record." in found
     assert "Root-cause analysis of a WBIT incident" in found
     # The private activity still counts: the figures do not change.
     assert "3 activities count (24 are needed)" in found
-    assert pdfkit.reader(record["public"]).metadata["/Subject"].endswith("public record as of 1 July 2025")
+    assert pdfread.reader(record["public"]).metadata["/Subject"].endswith("public record as of 1 July 2025")
 
 
 def test_summary_rows_are_never_split_across_pages(tmp_path):
@@ -157,7 +157,7 @@ def test_summary_rows_are_never_split_across_pages(tmp_path):
     for n, title in enumerate(titles):
         portfolio.activity(f"a{n:02}", title=title, date=f"2025-0{1 + n % 6}-{1 + n % 27:02}", reflection=None)
     job = prepare_diploma_pdf(*judged(tmp_path), "diploma-1", public=False)
-    pages = [" ".join(p.split()) for p in pdfkit.page_texts(job.render())]
+    pages = [" ".join(p.split()) for p in pdfread.page_texts(job.render())]
     table_pages = [p for p in pages if "No. Date Activity Category Counts?" in p]
     assert len(table_pages) >= 2  # the table runs over pages, its header repeated
     for title in titles:
@@ -211,7 +211,7 @@ def test_a_portfolio_template_can_extend_cpdgens(tmp_path):
         '{% extends "default/pdf/diploma.html" %}{% block summary %}<p>Our lab’s own summary page</p>{% endblock %}',
         encoding="utf-8",
     )
-    found = pdfkit.text(render_diploma_pdf(*judged(tmp_path), "diploma-1", public=False))
+    found = pdfread.text(render_diploma_pdf(*judged(tmp_path), "diploma-1", public=False))
     assert "Our lab’s own summary page" in found and "Activities by category" not in found
 
 

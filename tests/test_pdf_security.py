@@ -19,7 +19,7 @@ import weasyprint
 from PIL import Image
 from weasyprint.urls import URLFetcher
 
-import pdfkit
+import pdfread
 from conftest import Builder
 from cpdgen import pdf as pdfmodule
 from cpdgen import rendering, resources
@@ -80,7 +80,7 @@ def test_every_bad_image_reference_is_reported_with_file_and_line_and_nothing_is
     os.symlink(outside / "secret.png", portfolio.content / "evidence-link.png")
     (portfolio.content / "evidence").mkdir()
     os.symlink(outside / "secret.png", portfolio.content / "evidence" / "linked.png")
-    with pdfkit.RecordingServer() as server:
+    with pdfread.RecordingServer() as server:
         body = "\n".join([
             "Images:",
             "![passwd](file:///etc/passwd)",
@@ -128,9 +128,9 @@ def test_raw_html_that_the_sanitiser_drops_is_reported_and_nothing_reaches_the_p
     codes = sorted(p.code for p in job.problems)
     assert codes == ["pdf-html-removed"] * 3 + ["pdf-link-refused"], job.problems
     pdf = job.render()
-    assert TOKEN.encode() not in pdfkit.decoded(pdf)
-    assert pdfkit.reader(pdf).attachments == {}
-    assert pdfkit.file_annotations(pdf) == []
+    assert TOKEN.encode() not in pdfread.decoded(pdf)
+    assert pdfread.reader(pdf).attachments == {}
+    assert pdfread.file_annotations(pdf) == []
 
 
 # --- raw HTML straight into WeasyPrint: the fetcher alone ---------------------------------------------
@@ -153,11 +153,11 @@ def raw_job(content: Path, html: str, css: str = "") -> PdfJob:
 def test_the_fetcher_reads_only_checked_files_inside_content(tmp_path, outside):
     content = tmp_path / "content"
     (content / "evidence").mkdir(parents=True)
-    (content / "ok.png").write_bytes(pdfkit.png())
+    (content / "ok.png").write_bytes(pdfread.png())
     os.symlink(outside / "secret.png", content / "evidence" / "link.png")
     (content / "notes.txt").write_text(TOKEN, encoding="utf-8")
     secret_png, secret_txt = outside / "secret.png", outside / "secret.txt"
-    with pdfkit.RecordingServer() as server:
+    with pdfread.RecordingServer() as server:
         svg = (
             '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="10" height="10">'
             f'<image xlink:href="file://{secret_png}" width="10" height="10"/></svg>'
@@ -181,12 +181,12 @@ def test_the_fetcher_reads_only_checked_files_inside_content(tmp_path, outside):
         </body></html>"""
         fetched, refused, logged = render_html(raw_job(content, html))
         assert server.requests == []
-    everything = pdfkit.decoded(fetched)
+    everything = pdfread.decoded(fetched)
     assert TOKEN.encode() not in everything
-    assert pdfkit.reader(fetched).attachments == {}
-    assert pdfkit.file_annotations(fetched) == []
+    assert pdfread.reader(fetched).attachments == {}
+    assert pdfread.file_annotations(fetched) == []
     refused_urls = " ".join(url for url, _, _ in refused)
-    assert "ok.png" not in refused_urls and len(pdfkit.reader(fetched).pages[0].images) == 1  # the good image is drawn
+    assert "ok.png" not in refused_urls and len(pdfread.reader(fetched).pages[0].images) == 1  # the good image is drawn
     for needle in ("secret.txt", "secret.png", "/etc/passwd", "link.png", "evilhost", "/attachment", "/style.css",
                    "/font.woff", "/background.png", "/image.png", "data:", "notes.txt"):  # fmt: skip
         assert needle in refused_urls, needle
@@ -208,7 +208,7 @@ def test_a_refusal_while_rendering_is_a_problem_of_the_activity_that_named_it(tm
 def test_the_fetcher_serves_a_good_image(tmp_path):
     content = tmp_path / "content"
     content.mkdir()
-    (content / "ok.png").write_bytes(pdfkit.png())
+    (content / "ok.png").write_bytes(pdfread.png())
     fetcher = pdfmodule.RestrictedFetcher({"content": content})
     response = fetcher.fetch(virtual_url("content", "ok.png"))
     assert response.read().startswith(b"\x89PNG") and response.content_type == "image/png"
@@ -297,8 +297,8 @@ def test_camera_metadata_never_reaches_the_pdf(tmp_path):
     job = prepare_diploma_pdf(*judged(portfolio.root), "diploma-1", public=False)
     assert job.problems == []
     pdf = job.render()
-    assert b"SECRET-EXIF" not in pdfkit.decoded(pdf)
-    attached = pdfkit.reader(pdf).attachments["photo.jpg"][0]
+    assert b"SECRET-EXIF" not in pdfread.decoded(pdf)
+    attached = pdfread.reader(pdf).attachments["photo.jpg"][0]
     with Image.open(io.BytesIO(attached)) as image:
         assert image.getexif().get(0x0112) == 6
         assert 0x010E not in image.getexif() and 0x8825 not in image.getexif()
