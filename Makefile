@@ -50,4 +50,4 @@ bench: $(INSTALLED)
 	$(BIN)/python bench/bench.py
 
 clean:
-	rm -rf $(VENV) site records .pytest_cache .hypothesis node_modules
+	rm -rf $(VENV) site records .cpdgen-cache .pytest_cache .hypothesis node_modules

@@ -24,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from cpdgen import __version__, fsutil, stamp
 from cpdgen.problems import CpdgenError, Problem, blocks_publishing, sort_problems
@@ -50,6 +50,7 @@ class Prepared:
     problems: list[Problem]
     plan: SitePlan | None
     records: dict = field(default_factory=dict)
+    pdf_jobs: dict = field(default_factory=dict)  # diploma id -> pdf.PdfJob, checked before anything is written
 
     @property
     def setup_failed(self) -> bool:
@@ -91,21 +92,49 @@ def empty_records() -> dict:
     return {"diplomas": {}, "activities_csv": "", "files": []}
 
 
-def write_records(folder: Path, portfolio: Portfolio, assessment: Assessment, *, as_of: date, pdf: bool, records: dict) -> None:
-    """Write the downloads (PDF and CSV) into ``folder``, the temporary build folder.
+def write_records(
+    folder: Path,
+    prepared: Prepared,
+    *,
+    cache_dir: Path | None,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> None:
+    """Write the downloads into ``folder`` (the temporary build folder) and fill ``prepared.records``.
 
-    This is the step where ``diplomas/<id>/<id>.pdf``, ``diplomas/<id>/<id>.csv`` and
-    ``activities.csv`` are written. Fill ``records`` in place as files are written:
-    ``records["diplomas"][diploma_id] = {"pdf": "diplomas/<slug>/<id>.pdf", "csv": ...}``
-    (paths relative to the site root, with ``<slug>`` from ``html.diploma_slug``; an
-    empty string when not written),
-    ``records["activities_csv"] = "activities.csv"``, and append every path written to
-    ``records["files"]``. The diploma pages and the dashboard link to exactly what is here.
-    Private and draft activities must not appear in anything written into the site.
-
-    Nothing is written yet: the PDF and CSV outputs are added by their own module.
+    ``diplomas/<slug>/<id>.csv`` for every diploma, ``diplomas/<slug>/<id>.pdf`` when the
+    build makes PDFs (their jobs were checked in ``prepare``), and ``activities.csv``. All
+    are public: private and draft activities are left out, and each file says how many.
+    An unchanged PDF comes from ``cache_dir`` instead of being rendered again.
     """
-    del folder, portfolio, assessment, as_of, pdf, records
+    from cpdgen import csvfile
+    from cpdgen.export import file_name
+    from cpdgen.html import diploma_slug
+
+    assessment, portfolio, records = prepared.assessment, prepared.portfolio, prepared.records
+    assert assessment is not None
+
+    def put(path: str, data: bytes) -> str:
+        target = fsutil.safe_join(folder, path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        records["files"].append(path)
+        return path
+
+    jobs = prepared.pdf_jobs
+    for n, diploma in enumerate(assessment.diplomas, start=1):
+        base = f"diplomas/{diploma_slug(diploma.id)}/{file_name(diploma.id)}"
+        entry = {"csv": put(f"{base}.csv", csvfile.diploma_csv(portfolio, assessment, diploma.id, public=True))}
+        entry["pdf"] = ""
+        job = jobs.get(diploma.id)
+        if job is not None:
+            data = job.cached(cache_dir)
+            if data is None:
+                if progress is not None:
+                    progress(n, len(assessment.diplomas), diploma.id)
+                data = job.render(cache_dir)
+            entry["pdf"] = put(f"{base}.pdf", data)
+        records["diplomas"][diploma.id] = entry
+    records["activities_csv"] = put("activities.csv", csvfile.activities_csv(portfolio, assessment, public=True))
 
 
 def read_manifest(folder: Path) -> dict[str, list]:
@@ -164,7 +193,7 @@ class SiteRenderer:
 
     # -- planning ----------------------------------------------------------------------
 
-    def prepare(self, *, as_of: date | None = None, strict: bool = False) -> Prepared:
+    def prepare(self, *, as_of: date | None = None, strict: bool = False, pdf: bool = False) -> Prepared:
         """Read and judge the portfolio and plan every page; nothing is written.
 
         ``plan`` is None when the build must not go ahead: ``problems`` has an error (or,
@@ -192,8 +221,15 @@ class SiteRenderer:
             extra=extra,
         )
         problems.extend(plan.problems)
+        jobs = {}
+        if pdf and not blocks_publishing(problems, strict):
+            from cpdgen.pdf import prepare_diploma_pdf
+
+            for diploma in assessment.diplomas:
+                jobs[diploma.id] = job = prepare_diploma_pdf(portfolio, assessment, diploma.id, public=True)
+                problems.extend(job.problems)
         ok = not blocks_publishing(problems, strict)
-        return Prepared(portfolio, day, assessment, sort_problems(problems), plan if ok else None, records)
+        return Prepared(portfolio, day, assessment, sort_problems(problems), plan if ok else None, records, jobs)
 
     def theme_files(self) -> dict[str, Path]:
         """Files of the theme copied as they are: the stylesheet (the portfolio's own if it has one)."""
@@ -446,6 +482,7 @@ def build_site(
     strict: bool = False,
     renderer: SiteRenderer | None = None,
     reuse_unchanged: bool = True,
+    progress: Callable[[int, int, str], None] | None = None,
 ) -> BuildResult:
     """Build the site of the portfolio in ``root`` into ``out`` (default ``root/site``).
 
@@ -473,7 +510,7 @@ def build_site(
             return BuildResult(target, day, problems, True, False, len(files), stats, unchanged=True)
 
     renderer = renderer or SiteRenderer(root)
-    prepared = renderer.prepare(as_of=as_of, strict=strict)
+    prepared = renderer.prepare(as_of=as_of, strict=strict, pdf=pdf)
     result = BuildResult(target, prepared.as_of, prepared.problems, False, prepared.setup_failed)
     if prepared.plan is None or prepared.assessment is None:
         return result
@@ -482,9 +519,9 @@ def build_site(
         fsutil.clean_stale_temp_folders(target)
         temp = fsutil.make_temp_folder(target)
         try:
-            write_records(
-                temp, prepared.portfolio, prepared.assessment, as_of=prepared.as_of, pdf=pdf, records=prepared.records
-            )
+            from cpdgen.export import cache_dir
+
+            write_records(temp, prepared, cache_dir=cache_dir(root), progress=progress)
             previous = target if (target / fsutil.MARKER).is_file() else None
             keys = renderer.output_keys(prepared)
             if previous is not None and renderer.unchanged(previous, prepared, keys):

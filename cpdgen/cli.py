@@ -134,7 +134,11 @@ def cmd_build(args: argparse.Namespace, console: Console) -> int:
 
     root = args.root
     out = args.out if args.out is not None else None
-    result = build_site(root, out, as_of=args.as_of, pdf=not args.no_pdf, strict=args.strict)
+    def progress(n: int, total: int, diploma_id: str) -> None:
+        if console.stream.isatty() and not console.quiet:
+            console.out(f"Rendering the PDF of {diploma_id} ({n} of {total})…")
+
+    result = build_site(root, out, as_of=args.as_of, pdf=not args.no_pdf, strict=args.strict, progress=progress)
     for problem in result.problems:
         console.out(console.paint(format_text(problem), problem.severity))
     if not result.written:
@@ -227,6 +231,78 @@ def cmd_schema(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK
 
 
+def _shown(path: Path) -> str:
+    """A path as the member would type it: relative to the current folder when it is inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def cmd_export(args: argparse.Namespace, console: Console) -> int:
+    from cpdgen.export import export_records
+    from cpdgen.problems import format_text
+    from cpdgen.record import RecordProblems
+
+    progress = None
+    if sys.stderr.isatty() and not console.quiet:
+
+        def progress(n: int, total: int, diploma_id: str, cached: bool) -> None:
+            state = "unchanged, from the cache" if cached else "rendering"
+            print(f"PDF {n} of {total}: {diploma_id} ({state})", file=sys.stderr, flush=True)
+
+    try:
+        result = export_records(
+            args.root,
+            args.kind,
+            diploma=args.diploma,
+            out=args.out,
+            as_of=args.as_of,
+            force=args.force,
+            progress=progress,
+        )
+    except RecordProblems as exc:
+        for problem in exc.problems:
+            console.out(console.paint(format_text(problem), problem.severity))
+        console.out(f"Nothing exported: fix the {len(exc.problems)} problem(s) above first.")
+        return exc.exit_code
+    for problem in result.warnings:
+        console.out(console.paint(format_text(problem), problem.severity))
+    verbs = {"written": "wrote", "unchanged": "unchanged", "replaced": "replaced (it was not written by cpdgen)"}
+    for item in result.written:
+        console.info(f"{verbs[item.status]}: {_shown(item.path)}")
+    console.info("This is the complete record, private activities included: keep it out of git and of site/.")
+    return EXIT_OK
+
+
+def cmd_import(args: argparse.Namespace, console: Console) -> int:
+    from cpdgen.importer import import_csv
+
+    result = import_csv(args.root, args.file, maps=args.map, dry_run=args.dry_run)
+    name = args.file.name
+    for note in result.notes:
+        console.out(console.paint(f"{name}: note: {note}", "warning"))
+    for outcome in result.outcomes:
+        style = {"failed": "error", "skipped": "warning"}.get(outcome.status, "")
+        if outcome.status == "failed" or not console.quiet:
+            console.out(console.paint(f"{name}: row {outcome.row}: {outcome.message}", style))
+        for warning in outcome.warnings:
+            console.out(console.paint(f"{name}: row {outcome.row}: warning: {warning}", "warning"))
+    done = result.count("would-write" if args.dry_run else "written")
+    noun = "activity" if done == 1 else "activities"
+    parts = [f"{done} {noun} {'would be imported' if args.dry_run else 'imported'}"]
+    if result.failed:
+        parts.append(f"{result.failed} {'row' if result.failed == 1 else 'rows'} not imported")
+    if result.count("skipped"):
+        parts.append(f"{result.count('skipped')} skipped")
+    console.out(("Dry run, nothing written: " if args.dry_run else "") + "; ".join(parts) + ".")
+    if result.failed:
+        console.info("Fix those rows in the CSV and import it again: rows already imported are skipped.")
+    elif done and not args.dry_run:
+        console.info("Run 'cpdgen check' to see where your diploma stands.")
+    return EXIT_FAILED if result.failed else EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cpdgen",
@@ -265,6 +341,42 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--no-pdf", action="store_true", help="skip the PDF downloads (faster)")
     build.add_argument("--strict", action="store_true", help="warnings stop the build too")
     build.set_defaults(run=cmd_build)
+
+    export = commands.add_parser(
+        "export",
+        help="write the complete record (private activities included) as PDF or CSV",
+        description="Write the complete record of your diplomas, private activities and drafts included, "
+        "as one PDF per diploma or as CSV (all activities, and one file per diploma). "
+        "Default folder: records/ in the portfolio. Refuses while a file in content/ is invalid.",
+    )
+    _common(export)
+    export.add_argument("kind", choices=("pdf", "csv"), help="pdf: one PDF per diploma; csv: spreadsheets")
+    export.add_argument("--diploma", metavar="ID", help="only this diploma (default: every diploma)")
+    export.add_argument(
+        "--out", type=Path, metavar="PATH", help="a folder (default: records/), or a file name ending in .pdf or .csv"
+    )
+    export.add_argument("--force", action="store_true", help="replace files in the way that cpdgen did not write")
+    export.set_defaults(run=cmd_export)
+
+    import_ = commands.add_parser(
+        "import",
+        help="turn a CSV of activities into activity files",
+        description="Write one activity file per row of a CSV: cpdgen's own, or another ePortfolio's export "
+        "(headers such as Title/Activity, Date/Date completed, Category/CPD category, Description, Reflection "
+        "are recognised). Never overwrites a file.",
+    )
+    _common(import_, as_of=False)
+    import_.add_argument("file", type=Path, metavar="FILE.csv", help="the CSV to import")
+    import_.add_argument("--dry-run", action="store_true", help="say what would be written; write nothing")
+    import_.add_argument(
+        "--map",
+        action="append",
+        default=[],
+        metavar="COLUMN=FIELD",
+        help="read COLUMN as FIELD (title, date, start, category, type, hours, tags, standards, evidence, "
+        "private, draft, description, reflection, id, or ignore); repeat for several",
+    )
+    import_.set_defaults(run=cmd_import)
 
     types = commands.add_parser("types", help="list the pre-defined activity types and their categories")
     _output_options(types)

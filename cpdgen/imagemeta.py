@@ -14,6 +14,8 @@ from __future__ import annotations
 import io
 import struct
 import warnings
+from contextlib import contextmanager
+from typing import Iterator
 
 from cpdgen.problems import CpdgenError
 
@@ -42,6 +44,11 @@ def sniff(data: bytes) -> str | None:
 
 def strip_metadata(data: bytes, suffix: str) -> bytes:
     """The cleaned image (see the module's docstring); CpdgenError when it cannot be cleaned."""
+    with strict_decoding():
+        return _strip_metadata(data, suffix)
+
+
+def _strip_metadata(data: bytes, suffix: str) -> bytes:
     name = suffix.lower() if suffix.startswith(".") else "." + suffix.lower()
     if name not in IMAGE_SUFFIXES:
         raise CpdgenError(f"cpdgen cannot remove metadata from '{name}' images; use JPEG, PNG, WebP, GIF or TIFF", 1)
@@ -269,6 +276,25 @@ def _gif(data: bytes) -> bytes:
 
 
 # --- TIFF (and the final check) --------------------------------------------------------
+
+
+@contextmanager
+def strict_decoding() -> Iterator[None]:
+    """Decode images strictly: damaged or cut-off image data is an error, never half a picture.
+
+    WeasyPrint, once imported, tells Pillow to accept truncated images for the whole
+    process; for the time of our own checks that must not hold.
+    """
+    from PIL import Image, ImageFile
+
+    previous = ImageFile.LOAD_TRUNCATED_IMAGES
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            yield
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = previous
 
 
 def _open(data: bytes):

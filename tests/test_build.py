@@ -528,3 +528,33 @@ def test_evidence_a_browser_would_run_or_that_cannot_be_cleaned_is_not_published
     result = build(portfolio)
     assert result.written, result.problems
     assert name not in site_text(result.out)
+
+
+def test_the_sites_pdf_and_csv_are_public_and_follow_the_publish_settings(portfolio):
+    from pdfread import decoded, reader, text
+
+    portfolio.write("evidence/cert.pdf", b"%PDF-1.4 cert")
+    portfolio.activity("2026-01-10-a", reflection="REFLECTIONTEXT " * 60, evidence=["cert.pdf"])
+    portfolio.activity("2026-01-11-b", date="2026-01-11", title="PRIVATETITLE", private=True)
+    member = {"name": "Alex Morgan", "hcpc_number": "BS11111", "membership_number": "999888"}
+    portfolio.settings(
+        {"member": member, "publish": {"reflections": False, "evidence": False, "hcpc_number": False}}
+    )
+    result = build(portfolio, pdf=True)
+    assert result.written, result.problems
+    site = result.out
+    pdf_bytes = (site / "diplomas/diploma-1/diploma-1.pdf").read_bytes()
+    words = text(pdf_bytes)
+    assert "Alex Morgan" in words
+    assert "1 private activity is left out of this public record." in words
+    assert "Reflections and evidence are not published." in words
+    for secret in (b"REFLECTIONTEXT", b"PRIVATETITLE", b"BS11111", b"999888", b"cert.pdf"):
+        assert secret not in decoded(pdf_bytes), secret
+    assert not reader(pdf_bytes).attachments
+    for csv_file in ("activities.csv", "diplomas/diploma-1/diploma-1.csv"):
+        data = (site / csv_file).read_text(encoding="utf-8-sig")
+        assert "REFLECTIONTEXT" not in data and "PRIVATETITLE" not in data and "cert.pdf" not in data
+        assert "1 private activity is left out of this public record." in data
+    page = (site / "diplomas/diploma-1/index.html").read_text()
+    assert 'href="../../diplomas/diploma-1/diploma-1.pdf"' in page
+    assert 'href="../../diplomas/diploma-1/diploma-1.csv"' in page

@@ -139,3 +139,17 @@ def test_the_example_portfolio_images_can_be_cleaned():
     for path in images:
         cleaned = strip_image_metadata(path.read_bytes(), path.suffix)
         assert pixels(cleaned) == pixels(path.read_bytes())
+
+
+def test_damaged_data_is_refused_even_after_weasyprint_relaxed_pillow():
+    from PIL import ImageFile
+
+    import weasyprint  # noqa: F401 - importing it sets ImageFile.LOAD_TRUNCATED_IMAGES for the process
+
+    ImageFile.LOAD_TRUNCATED_IMAGES = True
+    original = saved(picture(), "PNG")
+    start = original.index(b"IDAT") + 4
+    broken = original[:start] + bytes(b ^ 0xFF for b in original[start : start + 40]) + original[start + 40 :]
+    with pytest.raises(CpdgenError):
+        strip_image_metadata(broken, ".png")
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is True  # left as it was found

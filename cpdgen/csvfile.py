@@ -1,0 +1,121 @@
+"""The CSV record: one row per activity, for Excel, LibreOffice and ``cpdgen import``.
+
+UTF-8 with a byte-order mark (so Excel shows accents), CRLF line ends, RFC 4180 quoting,
+and text cells that a spreadsheet would run as a formula neutralised with a leading
+apostrophe (threats C-01..C-03). Markdown is kept as the member wrote it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+from cpdgen.loader import Activity, Portfolio
+from cpdgen.record import Selection, select
+from cpdgen.rules import Assessment
+
+# The columns, in order. README "The CSV columns" documents each one; add columns at the end.
+COLUMNS: tuple[str, ...] = (
+    "id",
+    "title",
+    "start",
+    "date",
+    "category",
+    "type",
+    "hours",
+    "tags",
+    "standards",
+    "private",
+    "draft",
+    "diploma",
+    "counts",
+    "reason",
+    "description",
+    "reflection",
+    "evidence",
+)
+LIST_SEPARATOR = "; "  # tags and standards
+EVIDENCE_SEPARATOR = "\n"  # one evidence file or link a line: names and links may hold ';' or ','
+
+# A cell a spreadsheet would evaluate: it starts with = + - @, a tab, CR, LF or NUL, or with
+# spaces before = + - @. Apostrophes first are looked through, so the escape can be undone exactly.
+_TRIGGER = re.compile(r"'*(?:[=+\-@\t\r\n\x00]| +[=+\-@])")
+
+
+def neutralise(text: str) -> str:
+    """A text cell that no spreadsheet runs as a formula: prefix ``'`` when it could be one."""
+    return "'" + text if _TRIGGER.match(text) else text
+
+
+def unneutralise(text: str) -> str:
+    """Undo :func:`neutralise` (also the ``'`` that other tools put before a formula-like cell)."""
+    return text[1:] if text.startswith("'") and _TRIGGER.match(text[1:]) else text
+
+
+def normalise_text(text: str) -> str:
+    """Markdown as written, without the blank lines and spaces at its ends (the same on export and import)."""
+    return text.replace("\r\n", "\n").replace("\r", "\n").strip("\n").rstrip()
+
+
+def format_hours(hours: float | None) -> str:
+    if hours is None:
+        return ""
+    return f"{hours:.2f}".rstrip("0").rstrip(".")
+
+
+def _yes(flag: bool) -> str:
+    return "yes" if flag else "no"
+
+
+def activity_cells(activity: Activity, diploma_id: str, counted: bool, reason: str | None) -> dict[str, str]:
+    """The cells of one activity, before neutralisation."""
+    meta = activity.meta
+    return {
+        "id": activity.id,
+        "title": meta.title,
+        "start": meta.start.isoformat() if meta.start else "",
+        "date": meta.date.isoformat(),
+        "category": activity.category,
+        "type": meta.type or "",
+        "hours": format_hours(meta.hours),
+        "tags": LIST_SEPARATOR.join(meta.tags),
+        "standards": LIST_SEPARATOR.join(str(s) for s in meta.standards),
+        "private": _yes(meta.private),
+        "draft": _yes(meta.draft),
+        "diploma": diploma_id,
+        "counts": _yes(counted),
+        "reason": reason or "",
+        "description": normalise_text(activity.description),
+        "reflection": normalise_text(activity.reflection or ""),
+        "evidence": EVIDENCE_SEPARATOR.join(e.ref for e in activity.evidence),
+    }
+
+
+def selection_csv(selection: Selection) -> bytes:
+    """The CSV bytes of a record's rows; a public record ends with a note row saying what it left out."""
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    writer.writerow(COLUMNS)
+    for row in selection.rows:
+        cells = activity_cells(row.activity, row.diploma.id, row.judgement.counted, row.judgement.reason)
+        writer.writerow([neutralise(cells[column]) for column in COLUMNS])
+    note = selection.left_out_sentence()
+    if note:
+        writer.writerow(["", note] + [""] * (len(COLUMNS) - 2))
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+def activities_csv(
+    portfolio: Portfolio, assessment: Assessment, activities: list[Activity] | None = None, *, public: bool
+) -> bytes:
+    """The CSV of ``activities`` (default: every activity), oldest first."""
+    return selection_csv(select(portfolio, assessment, activities=activities, public=public))
+
+
+def diploma_csv(portfolio: Portfolio, assessment: Assessment, diploma_id: str, *, public: bool) -> bytes:
+    """The CSV of one diploma's activities."""
+    return selection_csv(select(portfolio, assessment, diploma_id, public=public))
+
+
+NOTE_PATTERN = re.compile(r"^\d+ (private activit|draft).* left out of this public record\.$")

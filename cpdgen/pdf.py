@@ -1,0 +1,420 @@
+"""The PDF diploma record: one PDF per diploma, for an assessor or an HCPC audit.
+
+``render_diploma_pdf`` is the whole story: it selects the diploma's activities (public or
+complete, ``record.py``), renders the members' Markdown and checks every image it names
+(``references.py``), attaches the evidence files, fills ``templates/pdf/diploma.html``, and
+has WeasyPrint lay it out (``rendering.py``) with :class:`RestrictedFetcher` (``fetcher.py``)
+as its only way to read anything. The same input gives byte-identical bytes (no clock time
+anywhere), and with a ``cache_dir`` an unchanged diploma is not rendered again.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Callable
+
+from markupsafe import Markup
+
+from cpdgen import __version__, rendering
+from cpdgen.categories import CATEGORIES, TYPE_BY_ID, category_label
+from cpdgen.csvfile import format_hours
+from cpdgen.loader import Activity, Portfolio
+from cpdgen.problems import Problem
+from cpdgen.record import RecordProblems, Row, find_diploma, format_day, format_short_day, select
+from cpdgen.references import Collector
+from cpdgen.rendering import RenderFailed, render_html  # noqa: F401 - part of this module's interface
+from cpdgen.resources import VIRTUAL, Refused, resolve_inside, strip_metadata, virtual_url
+from cpdgen.rules import REASON_TEXT, REQUIRED_ACTIVITIES, REQUIRED_CATEGORIES, Assessment, DiplomaAssessment
+
+PACKAGE_TEMPLATES = Path(__file__).resolve().parent / "templates"
+TEMPLATE = "pdf/diploma.html"
+STYLESHEET = "pdf/pdf.css"
+BASE_SECONDS = 60  # the wall-clock limit of one PDF: this, plus PER_ACTIVITY_SECONDS per activity
+PER_ACTIVITY_SECONDS = 1.0
+SHORT_REASON = {  # for the summary table; the activity pages give REASON_TEXT in full
+    "draft": "draft",
+    "before-start": "before the diploma started",
+    "after-submission": "after submission",
+    "future": "after the evaluation date",
+    "expired": "over two years old",
+    "no-reflection": "no reflection",
+}
+
+
+def __getattr__(name: str):
+    # The fetcher subclasses WeasyPrint's; importing it lazily keeps a cached build from importing WeasyPrint.
+    if name == "RestrictedFetcher":
+        from cpdgen.fetcher import RestrictedFetcher
+
+        return RestrictedFetcher
+    raise AttributeError(name)
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """An evidence file to embed in the PDF."""
+
+    name: str
+    description: str
+    data: bytes
+    when: datetime  # the activity's date: attachment dates must not come from the clock
+
+
+@dataclass
+class PdfJob:
+    """Everything one PDF depends on, ready to render; ``key`` identifies it in the cache."""
+
+    diploma_id: str
+    public: bool
+    html: str
+    css: str
+    css_base_url: str
+    base_url: str
+    roots: dict[str, Path]  # the folders the PDF may read, by their name in virtual URLs
+    attachments: tuple[Attachment, ...]
+    timeout: float
+    problems: list[Problem] = field(default_factory=list)
+    sources: dict[str, tuple[str, int | None]] = field(default_factory=dict)  # file URL -> where it was named
+    theme_path: str = "templates/pdf"
+    root: Path = Path(".")
+    key: str = ""
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    def cached(self, cache_dir: Path | None) -> bytes | None:
+        """The cached PDF, or None when it must be rendered."""
+        if cache_dir is None:
+            return None
+        path = rendering.cache_path(cache_dir, self)
+        try:
+            return path.read_bytes()
+        except OSError:
+            return None
+
+    def render(self, cache_dir: Path | None = None) -> bytes:
+        """The PDF bytes: from the cache when nothing changed, else rendered (and cached)."""
+        if self.errors:
+            raise RecordProblems(self.errors)
+        hit = self.cached(cache_dir)
+        if hit is not None:
+            return hit
+        pdf, refused, logged = rendering.render_bounded(self)
+        problems = [self._refusal(*item) for item in refused]
+        # WeasyPrint also logs each refusal ("Failed to load image at ..."): say it once.
+        problems += [self._logged(m) for m in logged if not any(url in m for url, _, _ in refused)]
+        if problems:
+            raise RecordProblems(problems)
+        if cache_dir is not None:
+            rendering.store(cache_dir, self, pdf)
+        return pdf
+
+    def _where(self, url: str) -> tuple[str, int | None]:
+        return self.sources.get(url, (self.theme_path, None))
+
+    def _refusal(self, url: str, code: str, message: str) -> Problem:
+        path, line = self._where(url)
+        return Problem(path, line, "error", code, f"not in the PDF: {_shorten(message, self.root)}")
+
+    def _logged(self, message: str) -> Problem:
+        path, line = next(((p, n) for url, (p, n) in self.sources.items() if url in message), (self.theme_path, None))
+        return Problem(path, line, "error", "pdf-render", f"WeasyPrint: {_shorten(message, self.root)}")
+
+
+def render_diploma_pdf(
+    portfolio: Portfolio, assessment: Assessment, diploma_id: str, *, public: bool, cache_dir: Path | None = None
+) -> bytes:
+    """The PDF of one diploma; raises RecordProblems listing every image or file it could not include."""
+    return prepare_diploma_pdf(portfolio, assessment, diploma_id, public=public).render(cache_dir)
+
+
+def prepare_diploma_pdf(portfolio: Portfolio, assessment: Assessment, diploma_id: str, *, public: bool) -> PdfJob:
+    """Render the HTML and check every file the PDF will read; nothing is laid out yet.
+
+    ``job.problems`` lists what would be missing from the PDF (errors) or left out of it
+    (warnings); ``job.render()`` refuses while there are errors.
+    """
+    diploma = find_diploma(assessment, diploma_id)
+    selection = select(portfolio, assessment, diploma_id, public=public)
+    content_real = portfolio.content.resolve()
+    env, theme_roots, theme_path = _environment(portfolio.root)
+    css_source, css_file, _ = env.loader.get_source(env, STYLESHEET)
+    css_folder = Path(css_file).resolve().parent
+    css_root = next(name for name, folder in theme_roots.items() if folder == css_folder)
+    collector = Collector(portfolio.root, content_real)
+    attachments = _Attachments()
+    rows = [_row_context(n, row, collector, attachments) for n, row in enumerate(selection.rows, start=1)]
+    member = portfolio.settings.member if portfolio.settings else None
+    member_name = member.name if member else "CPD record"
+    publish = portfolio.settings.publish if portfolio.settings else None
+    show_hcpc = not public or publish is None or publish.hcpc_number
+    show_membership = not public or publish is None or publish.membership_number
+    facts = _diploma_facts(diploma)
+    context = {
+        "member": {
+            "name": member_name,
+            "membership_number": member.membership_number if member and show_membership else None,
+            "hcpc_number": member.hcpc_number if member and show_hcpc else None,
+            "job_title": member.job_title if member else None,
+            "employer": member.employer if member else None,
+        },
+        "diploma": facts,
+        "rows": rows,
+        "categories": _category_counts(diploma, selection.rows),
+        "public": public,
+        "left_out": selection.left_out_sentence(),
+        "left_out_count": selection.left_out,
+        "reflections_withheld": "reflections" in selection.withheld,
+        "attachments": attachments.items,
+        "as_of": format_day(assessment.as_of),
+        "version": __version__,
+        "meta": {
+            "title": f"CPD Diploma record: {member_name}, {diploma.id}",
+            "author": member_name,
+            "subject": f"IBMS CPD Diploma record of {member_name}: diploma {diploma.id}, {facts['period']}; "
+            f"{'public record' if public else 'complete record'} as of {format_day(assessment.as_of)}",
+            "keywords": ["CPD", "CPD Diploma", "IBMS", "HCPC", "biomedical science", diploma.id],
+            "generator": f"cpdgen {__version__}",
+        },
+    }
+    html = env.get_template(TEMPLATE).render(context)
+    job = PdfJob(
+        diploma_id=diploma.id,
+        public=public,
+        html=html,
+        css=css_source,
+        css_base_url=virtual_url(css_root, ""),
+        base_url=virtual_url("content", ""),
+        roots={"content": content_real, **theme_roots},
+        attachments=tuple(attachments.items),
+        timeout=BASE_SECONDS + PER_ACTIVITY_SECONDS * len(rows),
+        problems=collector.problems,
+        sources=collector.sources,
+        theme_path=theme_path,
+        root=portfolio.root,
+    )
+    job.key = rendering.cache_key(job, {**collector.files, **_theme_files(theme_roots)})
+    return job
+
+
+def _theme_files(roots: dict[str, Path]) -> dict[str, bytes]:
+    """Every file of the theme folders (a stylesheet may name an image or font there), for the cache key."""
+    found = {}
+    for name, folder in roots.items():
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and path.stat().st_size <= 20_000_000:
+                found[virtual_url(name, path.relative_to(folder).as_posix())] = path.read_bytes()
+    return found
+
+
+# --- templates -------------------------------------------------------------------------
+
+
+def _environment(root: Path):
+    """The PDF's Jinja environment: the portfolio's ``templates/`` first, then cpdgen's own."""
+    import jinja2
+
+    own = root / "templates"
+    loaders = []
+    roots: dict[str, Path] = {}
+    theme_path = "cpdgen/templates/pdf"
+    if (own / "pdf").is_dir():
+        loaders.append(jinja2.FileSystemLoader(str(own)))
+        roots["templates"] = (own / "pdf").resolve()
+        theme_path = "templates/pdf"
+    loaders.append(jinja2.FileSystemLoader(str(PACKAGE_TEMPLATES)))
+    # "default/pdf/diploma.html" is always cpdgen's own, so an override can extend it.
+    loaders.append(jinja2.PrefixLoader({"default": jinja2.FileSystemLoader(str(PACKAGE_TEMPLATES))}))
+    roots["cpdgen"] = PACKAGE_TEMPLATES / "pdf"
+    env = jinja2.Environment(
+        loader=jinja2.ChoiceLoader(loaders),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    return env, roots, theme_path
+
+
+# --- the diploma and its activities, as the template shows them --------------------------
+
+
+def _plural(n: int, word: str, plural: str | None = None) -> str:
+    return f"{n} {word if n == 1 else (plural or word + 's')}"
+
+
+def _diploma_facts(diploma: DiplomaAssessment) -> dict:
+    last_day = diploma.end - timedelta(days=1) if diploma.end else None
+    if diploma.start and last_day:
+        period = f"{format_day(diploma.start)} to {format_day(last_day)}"
+    elif diploma.start:
+        period = f"from {format_day(diploma.start)}"
+    else:
+        period = f"up to {format_day(last_day)}" if last_day else "no start date"
+    if diploma.status == "issued":
+        status = f"Issued on {format_day(diploma.issued)} (submitted on {format_day(diploma.submitted)})"
+    elif diploma.status == "submitted":
+        status = f"Submitted on {format_day(diploma.submitted)}"
+    else:
+        status = "Open: not yet submitted"
+        if diploma.assumed:
+            status += " (started when the previous diploma was issued)"
+    categories = [category_label(c) for c in diploma.categories]
+    counted = _plural(diploma.counted, "activity", "activities")
+    text = (
+        f"{counted} {'counts' if diploma.counted == 1 else 'count'} ({REQUIRED_ACTIVITIES} are needed), in "
+        f"{_plural(len(categories), 'category', 'categories')} ({REQUIRED_CATEGORIES} are needed)"
+    )
+    text += f": {', '.join(categories)}." if categories else "."
+    needs = None
+    if not diploma.eligible:
+        parts = []
+        if diploma.missing_activities:
+            parts.append(f"{_plural(diploma.missing_activities, 'more activity', 'more activities')}")
+        if diploma.missing_categories:
+            parts.append(f"{_plural(diploma.missing_categories, 'more category', 'more categories')}")
+        needs = f"{'It still needs' if diploma.status == 'open' else 'It needed'} {' and '.join(parts)}."
+    elif diploma.surplus and diploma.status == "open":
+        surplus = _plural(diploma.surplus, "activity", "activities")
+        needs = f"{surplus} beyond {REQUIRED_ACTIVITIES} will not carry over."
+    head = "Eligible" if diploma.eligible else ("Not eligible yet" if diploma.status == "open" else "Not eligible")
+    return {
+        "id": diploma.id,
+        "period": period,
+        "status_text": status,
+        "evaluated_on": format_day(diploma.evaluated_on),
+        "evaluated_because": "the day it was submitted" if diploma.submitted else "the date of this record",
+        "window_start": format_day(diploma.window_start),
+        "eligible": diploma.eligible,
+        "counted": diploma.counted,
+        "result_head": head,
+        "result_text": text,
+        "needs": needs,
+    }
+
+
+def _category_counts(diploma: DiplomaAssessment, rows: tuple[Row, ...]) -> list[dict]:
+    counted = {c.id: 0 for c in CATEGORIES}
+    for judgement in diploma.judgements:
+        if judgement.counted:
+            counted[judgement.category] += 1
+    recorded = {c.id: 0 for c in CATEGORIES}
+    for row in rows:
+        recorded[row.activity.category] += 1
+    return [{"label": c.label, "counted": counted[c.id], "recorded": recorded[c.id]} for c in CATEGORIES]
+
+
+def _dates(activity: Activity) -> str:
+    start, end = activity.meta.start, activity.date
+    if not start or start == end:
+        return format_day(end)
+    if (start.year, start.month) == (end.year, end.month):
+        return f"{start.day} to {format_day(end)}"
+    if start.year == end.year:
+        return f"{start.day} {start:%B} to {format_day(end)}"
+    return f"{format_day(start)} to {format_day(end)}"
+
+
+def _row_context(number: int, row: Row, collector: Collector, attachments: _Attachments) -> dict:
+    activity, judgement = row.activity, row.judgement
+    meta = activity.meta
+    description = collector.markdown(activity.description, activity.source, activity.path, activity.description_line)
+    reflection = Markup("")
+    if activity.has_reflection and activity.reflection is not None:
+        reflection_path = activity.reflection_path or activity.path
+        reflection = collector.markdown(
+            activity.reflection, collector.root / reflection_path, reflection_path, activity.reflection_line
+        )
+    evidence = []
+    for item in activity.evidence:
+        entry = {"name": item.name, "url": item.url, "attachment": None, "image": None}
+        if item.path is not None:
+            entry["attachment"] = attachments.add(item.path, item.rel or item.ref, activity, collector)
+            entry["image"] = collector.evidence_image(item.path, item.ref, activity)
+        evidence.append(entry)
+    return {
+        "number": number,
+        "anchor": f"activity-{activity.slug}",
+        "title": meta.title,
+        "short_date": format_short_day(activity.date),
+        "dates": _dates(activity),
+        "category": category_label(activity.category),
+        "type": TYPE_BY_ID[meta.type].label if meta.type else None,
+        "hours": f"{format_hours(meta.hours)} h" if meta.hours is not None else None,
+        "standards": ", ".join(str(s) for s in meta.standards),
+        "tags": ", ".join(meta.tags),
+        "private": meta.private,
+        "draft": meta.draft,
+        "counted": judgement.counted,
+        "reason": REASON_TEXT[judgement.reason] if judgement.reason else None,
+        "short_reason": SHORT_REASON[judgement.reason] if judgement.reason else None,
+        "description": description,
+        "reflection": reflection,
+        "evidence": evidence,
+    }
+
+
+class _Attachments:
+    """Evidence files to embed, each once, under names that do not clash."""
+
+    def __init__(self) -> None:
+        self.items: list[Attachment] = []
+        self._by_rel: dict[str, str] = {}
+
+    def add(self, path: Path, rel: str, activity: Activity, collector: Collector) -> str | None:
+        if rel in self._by_rel:
+            return self._by_rel[rel]
+        try:
+            real = resolve_inside(path, [collector.content], rel)
+            data = strip_metadata(real.read_bytes())
+        except (Refused, OSError) as exc:
+            message = exc.message if isinstance(exc, Refused) else str(exc)
+            collector.problem(activity.path, None, "error", "pdf-evidence", f"evidence not attached: {message}")
+            return None
+        name = path.name
+        taken = {a.name.casefold() for a in self.items}
+        if name.casefold() in taken:
+            name = f"{activity.id}-{path.name}"
+        when = datetime(activity.date.year, activity.date.month, activity.date.day, tzinfo=timezone.utc)
+        description = f"Evidence for “{activity.title}” ({format_day(activity.date)})"
+        self.items.append(Attachment(name, description, data, when))
+        self._by_rel[rel] = name
+        return name
+
+
+def render_diploma_pdfs(
+    portfolio: Portfolio,
+    assessment: Assessment,
+    diploma_ids: list[str],
+    *,
+    public: bool,
+    cache_dir: Path | None = None,
+    progress: Callable[[int, int, str, bool], None] | None = None,
+    warnings: list[Problem] | None = None,
+) -> dict[str, bytes]:
+    """Several diplomas' PDFs; every problem of every diploma is raised together, before any rendering.
+
+    ``progress(n, total, diploma_id, cached)`` is called before each one, for a progress line;
+    problems that do not stop the PDF (a link left out) are added to ``warnings``.
+    """
+    jobs = [prepare_diploma_pdf(portfolio, assessment, d, public=public) for d in diploma_ids]
+    errors = [p for job in jobs for p in job.errors]
+    if errors:
+        raise RecordProblems(errors)
+    if warnings is not None:
+        warnings.extend(p for job in jobs for p in job.problems if p.severity != "error")
+    result = {}
+    for n, job in enumerate(jobs, start=1):
+        if progress:
+            progress(n, len(jobs), job.diploma_id, job.cached(cache_dir) is not None)
+        result[job.diploma_id] = job.render(cache_dir)
+    return result
+
+
+def _shorten(message: str, root: Path) -> str:
+    """Messages name files relative to the portfolio, never by the machine's absolute path."""
+    for prefix in ("file://" + VIRTUAL, root.resolve().as_uri() + "/", str(root.resolve()) + os.sep):
+        message = message.replace(prefix, "")
+    return message

@@ -1,0 +1,246 @@
+"""The local files a PDF may read, checked before WeasyPrint sees them (threats W-01, W-04, W-06).
+
+Only regular files inside the allowed folders (the portfolio's ``content/`` and the theme)
+are read, after symlinks are resolved; only image, stylesheet and font types; images are
+bounded in bytes and pixels, SVG in the shapes it expands to; photos lose their camera
+metadata (location, device) but keep their orientation. Nothing here imports WeasyPrint.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import struct
+from pathlib import Path
+from typing import Iterable
+from urllib.parse import quote
+from xml.etree import ElementTree
+
+from cpdgen.imagemeta import strict_decoding
+
+MAX_BYTES = 20_000_000
+MAX_PIXELS = 50_000_000
+MAX_SVG_BYTES = 2_000_000
+MAX_SVG_SHAPES = 10_000  # elements drawn once every <use> is expanded (WeasyPrint: about 0.25 ms each)
+
+IMAGE_TYPES = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".svg": "image/svg+xml",
+}
+THEME_TYPES = {
+    **IMAGE_TYPES,
+    ".css": "text/css",
+    ".woff": "font/woff",
+    ".woff2": "font/woff2",
+    ".ttf": "font/ttf",
+    ".otf": "font/otf",
+}
+
+
+VIRTUAL = "/_cpdgen/"  # files reach WeasyPrint as file:///_cpdgen/<folder name>/<path>: no machine path
+
+
+def virtual_url(name: str, relative: str) -> str:
+    """The URL under which the fetcher serves ``relative`` (a POSIX path) of the folder called ``name``."""
+    return "file://" + VIRTUAL + quote(name) + "/" + quote(relative)
+
+
+class Refused(Exception):
+    """A file the PDF may not read, with a problem code and a message for the member."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def inside(path: Path, roots: Iterable[Path]) -> bool:
+    return any(path.is_relative_to(root) for root in roots)
+
+
+def resolve_inside(path: Path, roots: Iterable[Path], shown: str) -> Path:
+    """The real file behind ``path``, which must be a regular file inside one of ``roots``."""
+    roots = list(roots)
+    if not path.is_absolute() or not (path.exists() or path.is_symlink()):
+        raise Refused("pdf-image-missing", f"'{shown}' not found")
+    real = path.resolve()
+    if not inside(real, roots):
+        raise Refused("pdf-image-outside", f"'{shown}' is outside content/ (through a link); copy the file in instead")
+    if not real.is_file():
+        raise Refused("pdf-image-missing", f"'{shown}' is not a file")
+    return real
+
+
+def read_checked(
+    path: Path, roots: Iterable[Path], shown: str, types: dict[str, str] = IMAGE_TYPES
+) -> tuple[bytes, str]:
+    """The bytes (metadata stripped) and media type of a file the PDF may read, or Refused."""
+    real = resolve_inside(path, roots, shown)
+    suffix = real.suffix.lower()
+    media_type = types.get(suffix)
+    if media_type is None:
+        allowed = ", ".join(sorted({s.lstrip(".") for s in types}))
+        raise Refused("pdf-image-type", f"'{shown}' is not a file type the PDF can show ({allowed})")
+    size = real.stat().st_size
+    limit = MAX_SVG_BYTES if suffix == ".svg" else MAX_BYTES
+    if size > limit:
+        raise Refused("pdf-image-too-large", f"'{shown}' is {size:,} bytes (limit {limit:,})")
+    data = real.read_bytes()
+    if suffix == ".svg":
+        check_svg(data, shown)
+    elif media_type.startswith("image/"):
+        data = check_raster(data, shown)
+    return data, media_type
+
+
+def dimensions(data: bytes) -> tuple[int, int] | None:
+    """Width and height from a PNG, GIF or JPEG header, read without decoding anything."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n") and data[12:16] == b"IHDR":
+        return struct.unpack(">II", data[16:24])
+    if data[:6] in (b"GIF87a", b"GIF89a") and len(data) >= 10:
+        return struct.unpack("<HH", data[6:10])
+    if data.startswith(b"\xff\xd8"):
+        pos = 2
+        while pos + 9 <= len(data) and data[pos] == 0xFF:
+            marker = data[pos + 1]
+            length = struct.unpack(">H", data[pos + 2 : pos + 4])[0]
+            if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):  # start of frame
+                height, width = struct.unpack(">HH", data[pos + 5 : pos + 9])
+                return width, height
+            pos += 2 + length
+    return None
+
+
+def check_raster(data: bytes, shown: str) -> bytes:
+    """Refuse unreadable or enormous images; return the bytes without camera metadata."""
+    from PIL import Image
+
+    size = dimensions(data)
+    if size and size[0] * size[1] > MAX_PIXELS:
+        width, height = size
+        raise Refused(
+            "pdf-image-too-large",
+            f"'{shown}' is {width:,} x {height:,} pixels ({width * height / 1e6:.0f} MP; "
+            f"limit {MAX_PIXELS / 1e6:.0f} MP); save a smaller copy",
+        )
+    try:
+        with strict_decoding():
+            with Image.open(io.BytesIO(data)) as image:
+                width, height = image.size
+                if width * height > MAX_PIXELS:
+                    megapixels = width * height / 1e6
+                    raise Refused("pdf-image-too-large", f"'{shown}' has {megapixels:.0f} MP; save a smaller copy")
+                image.verify()
+    except Refused:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise Refused("pdf-image-too-large", f"'{shown}' has too many pixels; save a smaller copy") from None
+    except Exception as exc:  # Pillow raises many kinds for a damaged file
+        raise Refused("pdf-image-unreadable", f"'{shown}' is not a readable image ({type(exc).__name__})") from None
+    return strip_metadata(data)
+
+
+_SVG_BANNED = re.compile(rb"<!DOCTYPE|<!ENTITY", re.IGNORECASE)
+_XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
+
+
+def check_svg(data: bytes, shown: str) -> None:
+    """Refuse SVG that declares entities or expands (through nested ``<use>``) into too many shapes."""
+    if _SVG_BANNED.search(data):
+        raise Refused("pdf-image-unsafe", f"'{shown}' declares a DOCTYPE or entities, which the PDF does not allow")
+    try:
+        root = ElementTree.fromstring(data)
+    except ElementTree.ParseError as exc:
+        raise Refused("pdf-image-unreadable", f"'{shown}' is not valid SVG ({exc})") from None
+    by_id = {element.get("id"): element for element in root.iter() if element.get("id")}
+    costs: dict[int, int] = {}
+
+    def cost(element: ElementTree.Element, depth: int) -> int:
+        key = id(element)
+        if key in costs:
+            return costs[key]
+        if depth > 200:
+            raise Refused("pdf-image-unsafe", f"'{shown}' nests <use> too deeply")
+        costs[key] = MAX_SVG_SHAPES + 1  # a <use> that reaches itself expands without end
+        total = 1 + sum(cost(child, depth + 1) for child in element)
+        if element.tag.rsplit("}", 1)[-1] == "use":
+            target = (element.get("href") or element.get(_XLINK_HREF) or "").lstrip("#")
+            if target in by_id:
+                total += cost(by_id[target], depth + 1)
+        total = min(total, MAX_SVG_SHAPES + 1)
+        costs[key] = total
+        return total
+
+    if cost(root, 0) > MAX_SVG_SHAPES:
+        raise Refused(
+            "pdf-image-unsafe",
+            f"'{shown}' expands to more than {MAX_SVG_SHAPES:,} shapes (nested <use>); it would take too long to draw",
+        )
+
+
+def strip_metadata(data: bytes) -> bytes:
+    """JPEG and PNG without text and camera metadata (EXIF, XMP, comments); pixels untouched."""
+    if data.startswith(b"\xff\xd8"):
+        return _strip_jpeg(data)
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return _strip_png(data)
+    return data
+
+
+def _orientation_exif(segment: bytes) -> bytes | None:
+    """A minimal APP1 segment keeping only the EXIF orientation, when it is not the default."""
+    from PIL import Image
+
+    try:
+        exif = Image.Exif()
+        exif.load(segment[4 + 6 :])  # after length and b"Exif\0\0"
+        orientation = exif.get(0x0112)
+    except Exception:  # a damaged EXIF block: drop it
+        return None
+    if orientation in (None, 1):
+        return None
+    minimal = Image.Exif()
+    minimal[0x0112] = orientation
+    payload = b"Exif\x00\x00" + minimal.tobytes()
+    return b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload
+
+
+def _strip_jpeg(data: bytes) -> bytes:
+    out = [data[:2]]
+    pos = 2
+    while pos + 4 <= len(data) and data[pos] == 0xFF:
+        marker = data[pos + 1]
+        if marker == 0xDA:  # start of scan: the rest is image data
+            break
+        length = struct.unpack(">H", data[pos + 2 : pos + 4])[0]
+        segment = data[pos : pos + 2 + length]
+        if marker == 0xE1 and segment[4:10] == b"Exif\x00\x00":
+            kept = _orientation_exif(segment)
+            if kept:
+                out.append(kept)
+        elif marker not in (0xE1, 0xED, 0xFE):  # drop other APP1 (XMP), APP13 (IPTC), comments
+            out.append(segment)
+        pos += 2 + length
+    out.append(data[pos:])
+    return b"".join(out)
+
+
+_PNG_DROPPED = {b"tEXt", b"zTXt", b"iTXt", b"eXIf", b"tIME"}
+
+
+def _strip_png(data: bytes) -> bytes:
+    out = [data[:8]]
+    pos = 8
+    while pos + 8 <= len(data):
+        length = struct.unpack(">I", data[pos : pos + 4])[0]
+        kind = data[pos + 4 : pos + 8]
+        end = pos + 12 + length
+        if kind not in _PNG_DROPPED:
+            out.append(data[pos:end])
+        pos = end
+        if kind == b"IEND":
+            break
+    return b"".join(out)

@@ -1,0 +1,230 @@
+"""The PDF diploma record, read back: facts, activities, metadata, attachments; the same bytes every time."""
+
+from __future__ import annotations
+
+import io
+import shutil
+from datetime import date
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+import pdfread
+from conftest import REFLECTION, Builder
+from cpdgen import rendering
+from cpdgen.loader import load_portfolio
+from cpdgen.pdf import prepare_diploma_pdf, render_diploma_pdf
+from cpdgen.problems import CpdgenError
+
+AS_OF = date(2025, 7, 1)
+MEMBER = {
+    "member": {
+        "name": "Alex Morgan",
+        "membership_number": "123456",
+        "hcpc_number": "BS12345",
+        "job_title": "Specialist Biomedical Scientist",
+        "employer": "Example NHS Foundation Trust",
+    },
+    "diplomas": [{"id": "diploma-1", "start": "2024-09-01"}],
+}
+LONG_REFLECTION = " ".join(f"Sentence {n} of a long reflection about the laboratory." for n in range(1, 401))
+
+
+def judged(root: Path, as_of: date = AS_OF):
+    portfolio = load_portfolio(root)
+    assert not [p for p in portfolio.problems if p.severity == "error"], portfolio.problems
+    return portfolio, portfolio.assess(as_of)
+
+
+def build_record(root: Path) -> Builder:
+    """A small diploma with evidence, a private activity, a draft, one without reflection and a long reflection."""
+    portfolio = Builder(root)
+    portfolio.settings(MEMBER)
+    portfolio.write("evidence/certificate.pdf", b"%PDF-1.4\n% the certificate of attendance\n")
+    portfolio.write("evidence/chart.png", pdfread.png(120, 60))
+    portfolio.activity(
+        "2025-01-10-rca",
+        title="Root-cause analysis of a WBIT incident",
+        date="2025-01-10",
+        evidence=["certificate.pdf", "chart.png", "https://www.shotuk.org/"],
+        body="Led the **laboratory** part of the RCA.\n\n- timeline\n- labels",
+        reflection="The two-sample rule caught it before any blood was issued.",
+    )
+    portfolio.activity("2025-02-11-private", title="Appraisal and personal plan", date="2025-02-11", private=True,
+                       reflection="Private thoughts about my development plan.")  # fmt: skip
+    portfolio.activity("2025-03-12-draft", title="Half-written course notes", date="2025-03-12", draft=True)
+    portfolio.activity("2025-04-13-none", title="Webinar without reflection yet", date="2025-04-13",
+                       category="formal-educational", reflection=None)  # fmt: skip
+    portfolio.activity("2025-05-14-long", title="A very long reflection", date="2025-05-14", category="other",
+                       reflection=LONG_REFLECTION)  # fmt: skip
+    return portfolio
+
+
+@pytest.fixture(scope="module")
+def record(tmp_path_factory):
+    """The complete and the public PDF of one small diploma, rendered once for the tests below."""
+    root = tmp_path_factory.mktemp("record")
+    build_record(root)
+    portfolio, assessment = judged(root)
+    return {
+        "root": root,
+        "complete": render_diploma_pdf(portfolio, assessment, "diploma-1", public=False),
+        "public": render_diploma_pdf(portfolio, assessment, "diploma-1", public=True),
+    }
+
+
+def test_cover_states_the_member_the_diploma_and_the_result(record):
+    cover = " ".join(pdfread.page_texts(record["complete"])[0].split())
+    for fact in (
+        "Alex Morgan", "IBMS membership number 123456", "HCPC registration BS12345",
+        "Specialist Biomedical Scientist", "Example NHS Foundation Trust",
+        "Period from 1 September 2024", "Status Open: not yet submitted",
+        "Evaluation date 1 July 2025 (the date of this record)",
+        "dated 1 July 2023 to 1 July 2025, with a reflection",
+        "Not eligible yet", "3 activities count (24 are needed), in 2 categories (3 are needed)",
+        "It still needs 21 more activities and 1 more category.", "Complete record.",
+    ):  # fmt: skip
+        assert fact in cover, fact
+
+
+def test_every_activity_and_reflection_is_in_the_complete_record(record):
+    found = pdfread.text(record["complete"])
+    for title in ("Root-cause analysis of a WBIT incident", "Appraisal and personal plan", "Half-written course notes",
+                  "Webinar without reflection yet", "A very long reflection"):  # fmt: skip
+        assert found.count(title) >= 2, title  # in the summary table and as the activity's heading
+    assert "The two-sample rule caught it before any blood was issued." in found
+    assert "Private thoughts about my development plan." in found
+    assert "Sentence 1 of a long reflection" in found and "Sentence 400 of a long reflection" in found
+    assert "No reflection recorded: this activity cannot count until it has one." in found
+    assert "No: no reflection" in found and "No: draft" in found
+    assert "certificate.pdf (attached to this PDF)" in found and "https://www.shotuk.org/ (web link)" in found
+
+
+def test_pages_are_numbered_and_the_long_reflection_breaks_across_pages(record):
+    pages = pdfread.page_texts(record["complete"])
+    total = len(pages)
+    assert total >= 5
+    for number, page in enumerate(pages, start=1):
+        assert f"Page {number} of {total}" in page
+    holding = [n for n, page in enumerate(pages) if "of a long reflection about the laboratory" in page]
+    assert len(holding) >= 2 and holding == list(range(holding[0], holding[-1] + 1))
+    for page in pages[1:]:
+        assert "Alex Morgan · CPD Diploma record" in page  # the running header, on every page but the cover
+
+
+def test_metadata_is_set_and_carries_no_clock_time(record):
+    info = pdfread.reader(record["complete"]).metadata
+    assert info["/Title"] == "CPD Diploma record: Alex Morgan, diploma-1"
+    assert info["/Author"] == "Alex Morgan"
+    assert info["/Subject"].startswith("IBMS CPD Diploma record of Alex Morgan: diploma diploma-1")
+    assert info["/Keywords"] == "CPD, CPD Diploma, IBMS, HCPC, biomedical science, diploma-1"
+    assert "/CreationDate" not in info and "/ModDate" not in info
+
+
+def test_the_pdf_is_tagged_for_accessibility(record):
+    root = pdfread.reader(record["complete"]).trailer["/Root"]
+    assert bool(root["/MarkInfo"]["/Marked"])
+    assert "/StructTreeRoot" in root
+    assert root["/Lang"] == "en-GB"
+
+
+def test_evidence_files_are_attached(record, tmp_path):
+    attachments = pdfread.reader(record["complete"]).attachments
+    assert sorted(attachments) == ["certificate.pdf", "chart.png"]
+    assert attachments["certificate.pdf"] == [b"%PDF-1.4\n% the certificate of attendance\n"]
+    with Image.open(io.BytesIO(attachments["chart.png"][0])) as image:
+        assert image.size == (120, 60)
+
+
+def test_public_record_leaves_out_private_activities_and_drafts_and_says_so(record):
+    found = pdfread.text(record["public"])
+    assert "Appraisal and personal plan" not in found and "Private thoughts" not in found
+    assert "Half-written course notes" not in found
+    assert "1 private activity and 1 draft are left out of this public record." in found
+    assert "Root-cause analysis of a WBIT incident" in found
+    # The private activity still counts: the figures do not change.
+    assert "3 activities count (24 are needed)" in found
+    assert pdfread.reader(record["public"]).metadata["/Subject"].endswith("public record as of 1 July 2025")
+
+
+def test_summary_rows_are_never_split_across_pages(tmp_path):
+    portfolio = Builder(tmp_path)
+    portfolio.settings(MEMBER)
+    titles = [
+        f"Activity number {n} with a title long enough to wrap onto a second line of its table cell" for n in range(45)
+    ]
+    for n, title in enumerate(titles):
+        portfolio.activity(f"a{n:02}", title=title, date=f"2025-0{1 + n % 6}-{1 + n % 27:02}", reflection=None)
+    job = prepare_diploma_pdf(*judged(tmp_path), "diploma-1", public=False)
+    pages = [" ".join(p.split()) for p in pdfread.page_texts(job.render())]
+    table_pages = [p for p in pages if "No. Date Activity Category Counts?" in p]
+    assert len(table_pages) >= 2  # the table runs over pages, its header repeated
+    for title in titles:
+        assert any(title in page for page in table_pages), title
+
+
+def test_the_same_input_gives_the_same_bytes_wherever_the_portfolio_is(record, tmp_path):
+    copy = tmp_path / "elsewhere" / "portfolio"
+    shutil.copytree(record["root"], copy)
+    portfolio, assessment = judged(copy)
+    assert render_diploma_pdf(portfolio, assessment, "diploma-1", public=False) == record["complete"]
+
+
+def test_an_unchanged_diploma_is_not_rendered_again(tmp_path, monkeypatch):
+    portfolio = Builder(tmp_path / "p")
+    portfolio.activity("a", date="2025-03-01")
+    cache = tmp_path / "p" / ".cpdgen-cache"
+    first = render_diploma_pdf(*judged(portfolio.root), "diploma-1", public=True, cache_dir=cache)
+    assert (cache / ".gitignore").read_text(encoding="utf-8").endswith("*\n")
+
+    def no_rendering(job):
+        raise AssertionError("rendered although nothing changed")
+
+    monkeypatch.setattr(rendering, "render_bounded", no_rendering)
+    assert render_diploma_pdf(*judged(portfolio.root), "diploma-1", public=True, cache_dir=cache) == first
+    portfolio.activity("a", date="2025-03-01", reflection=REFLECTION + " One more sentence.")
+    job = prepare_diploma_pdf(*judged(portfolio.root), "diploma-1", public=True)
+    assert job.cached(cache) is None
+    with pytest.raises(AssertionError, match="rendered although"):
+        job.render(cache)
+    monkeypatch.undo()
+    job.render(cache)
+    assert len(list((cache / "pdf").glob("*.pdf"))) == 1  # the superseded PDF was dropped
+
+
+def test_a_changed_evidence_file_is_a_change(tmp_path):
+    portfolio = Builder(tmp_path)
+    portfolio.write("evidence/cert.pdf", b"%PDF-1.4 first")
+    portfolio.activity("a", date="2025-03-01", evidence=["cert.pdf"])
+    before = prepare_diploma_pdf(*judged(tmp_path), "diploma-1", public=False).key
+    portfolio.write("evidence/cert.pdf", b"%PDF-1.4 second")
+    assert prepare_diploma_pdf(*judged(tmp_path), "diploma-1", public=False).key != before
+
+
+def test_a_portfolio_template_can_extend_cpdgens(tmp_path):
+    portfolio = Builder(tmp_path)
+    portfolio.activity("a", date="2025-03-01")
+    override = tmp_path / "templates" / "pdf" / "diploma.html"
+    override.parent.mkdir(parents=True)
+    override.write_text(
+        '{% extends "default/pdf/diploma.html" %}{% block summary %}<p>Our lab’s own summary page</p>{% endblock %}',
+        encoding="utf-8",
+    )
+    found = pdfread.text(render_diploma_pdf(*judged(tmp_path), "diploma-1", public=False))
+    assert "Our lab’s own summary page" in found and "Activities by category" not in found
+
+
+def test_unknown_diploma_is_a_clear_error(tmp_path):
+    Builder(tmp_path)
+    with pytest.raises(CpdgenError, match="no diploma is called 'nope' \\(diplomas: diploma-1\\)"):
+        prepare_diploma_pdf(*judged(tmp_path), "nope", public=False)
+
+
+def test_example_portfolio_renders_without_problems():
+    root = Path(__file__).resolve().parents[1]
+    portfolio, assessment = judged(root, date(2026, 11, 28))
+    for diploma in assessment.diplomas:
+        job = prepare_diploma_pdf(portfolio, assessment, diploma.id, public=True)
+        assert job.problems == [], job.problems
+    assert "Jordan Hale" in job.html
