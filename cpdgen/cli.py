@@ -156,6 +156,14 @@ def cmd_build(args: argparse.Namespace, console: Console) -> int:
     return result.exit_code
 
 
+def cmd_serve(args: argparse.Namespace, console: Console) -> int:
+    from cpdgen.serve import serve
+
+    if args.port is not None and not 0 <= args.port <= 65535:
+        raise CpdgenError(f"--port {args.port} is not a port number (0 to 65535)")
+    return serve(args.root, host=args.host, port=args.port, as_of=args.as_of, out=console.stream)
+
+
 def cmd_types(args: argparse.Namespace, console: Console) -> int:
     from cpdgen.categories import ACTIVITY_TYPES, CATEGORIES
 
@@ -341,6 +349,20 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--no-pdf", action="store_true", help="skip the PDF downloads (faster)")
     build.add_argument("--strict", action="store_true", help="warnings stop the build too")
     build.set_defaults(run=cmd_build)
+
+    serve = commands.add_parser(
+        "serve",
+        help="preview the portfolio in your browser, rebuilt as you save",
+        description="Build the site into a private folder (not site/), serve it on http://127.0.0.1 and "
+        "rebuild whenever a file in content/ or templates/ changes; open pages reload by themselves, and "
+        "show the problems when a file has a mistake. Ctrl-C stops it.",
+    )
+    _common(serve)
+    serve.add_argument("--port", type=int, metavar="N", help="the port (default: 8000, or the next free one)")
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="the address to listen on (default 127.0.0.1: this computer only)"
+    )
+    serve.set_defaults(run=cmd_serve)
 
     export = commands.add_parser(
         "export",

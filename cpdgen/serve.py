@@ -17,13 +17,17 @@ import json
 import mimetypes
 import socket
 import sys
+import shutil
+import signal
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import date
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Iterable, Sequence
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from cpdgen.problems import CpdgenError, Problem, format_text
@@ -263,13 +267,6 @@ def url_of(server: DevServer) -> str:
     return f"http://{shown}:{server.port}/"
 
 
-def run_server_forever(server: DevServer) -> threading.Thread:
-    """Serve in a background thread; the caller's thread watches files."""
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
-    thread.start()
-    return thread
-
-
 def stop_server(server: DevServer) -> None:
     server.stopping.set()
     with server.state.condition:
@@ -278,8 +275,108 @@ def stop_server(server: DevServer) -> None:
     server.server_close()
 
 
-def print_problems(problems: Sequence[Problem], stream=None) -> None:
-    stream = stream or sys.stderr
-    for problem in problems:
-        print(format_text(problem), file=stream)
+class _Filter:
+    """What a rebuild needs to see: no editor swap and temp files, no hidden files, no output."""
 
+    def __init__(self, ignored: Sequence[Path]):
+        from watchfiles import DefaultFilter
+
+        self.default = DefaultFilter()
+        self.ignored = [str(path) for path in ignored]
+
+    def __call__(self, change: object, path: str) -> bool:
+        from cpdgen.loader import is_ignored
+
+        if any(path == folder or path.startswith(folder + "/") for folder in self.ignored):
+            return False
+        return self.default(change, path) and not is_ignored(Path(path).name)
+
+
+class Session:
+    """One ``cpdgen serve``: a private build folder kept up to date, and what the server shows."""
+
+    def __init__(self, root: Path, as_of: date | None = None, out=None):
+        from cpdgen.build import SiteRenderer
+        from cpdgen.loader import LoadCache
+
+        self.root = root.resolve()
+        self.as_of = as_of
+        self.out = out or sys.stdout
+        self.folder = Path(tempfile.mkdtemp(prefix="cpdgen-serve-"))
+        self.cache = LoadCache()
+        self.renderer = SiteRenderer(self.root, load_cache=self.cache)
+        self.state = BuildState()
+
+    def rebuild(self, changed: Iterable[str] = ()) -> bool:
+        """Bring the build folder up to date; on problems keep the last good pages and say why."""
+        changed = list(changed)
+        if any(not path.endswith(".md") for path in changed):
+            self.cache.invalidate_evidence()  # an evidence file (or the settings) came, went or changed
+        started = time.perf_counter()
+        try:
+            prepared = self.renderer.prepare(as_of=self.as_of)
+            if prepared.plan is not None:
+                # The pages of the files just saved come first, so the open tab shows them soonest.
+                edited = {str(Path(path).resolve()) for path in changed}
+                prepared.plan.pages.sort(key=lambda page: str(self.root / page.source) not in edited)
+                self.renderer.render_into(self.folder, prepared, previous=self.folder)
+        except CpdgenError as exc:
+            self.state.publish(False, [Problem("content", None, "error", "build-failed", exc.message)])
+            print(f"cpdgen: {exc.message}", file=self.out, flush=True)
+            return False
+        ok = prepared.plan is not None
+        self.state.publish(ok, [] if ok else prepared.problems)
+        for problem in prepared.problems:
+            print(format_text(problem), file=self.out, flush=True)
+        if ok:
+            print(f"Rebuilt in {time.perf_counter() - started:.2f} s.", file=self.out, flush=True)
+        else:
+            print("Not rebuilt: fix the problems above; the pages show them until you do.", file=self.out, flush=True)
+        return ok
+
+    def close(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def serve(root: Path, host: str = "127.0.0.1", port: int | None = None, as_of: date | None = None, out=None) -> int:
+    """Build, serve on ``host``, and rebuild on every change until Ctrl-C."""
+    from watchfiles import watch
+
+    out = out or sys.stdout
+    if not (root / "content").is_dir():
+        raise CpdgenError(f"no content/ folder in {root.resolve()}; run cpdgen in your portfolio's folder, or give --root")
+    session = Session(root, as_of, out)
+    # A terminal closing or a process manager stopping us is Ctrl-C too: the private build is removed.
+    previous_term = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        session.rebuild()
+        server = open_server(host, port, session.folder, session.state)
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True).start()
+        if host not in ("127.0.0.1", "localhost", "::1"):
+            print(
+                f"Warning: serving on {host}: other computers on this network can read your portfolio, "
+                "private activities' pages aside. Use the default (127.0.0.1) unless you mean it.",
+                file=out,
+                flush=True,
+            )
+        print(f"Serving your portfolio at {url_of(server)}  (Ctrl-C to stop)", file=out, flush=True)
+        watched = [session.root / "content"]
+        if (session.root / "templates").is_dir():
+            watched.append(session.root / "templates")
+        ignored = [session.root / "site", session.folder]
+        try:
+            for changes in watch(*watched, watch_filter=_Filter(ignored), debounce=400, step=20):
+                names = sorted({path for _, path in changes})
+                # Editors' and tools' short-lived temporary files are not worth a mention.
+                named = [Path(n).name for n in names if n.endswith((".md", ".yaml")) or Path(n).exists()]
+                shown = ", ".join(named[:3]) + (" …" if len(named) > 3 else "")
+                print(f"Changed: {shown}", file=out, flush=True)
+                session.rebuild(names)
+        except KeyboardInterrupt:
+            pass
+        stop_server(server)
+        print("Stopped.", file=out, flush=True)
+        return 0
+    finally:
+        signal.signal(signal.SIGTERM, previous_term)
+        session.close()

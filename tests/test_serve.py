@@ -1,0 +1,207 @@
+"""``cpdgen serve`` as a member runs it: a real process, real HTTP, real file edits."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import activity_text
+
+REPO = Path(__file__).resolve().parents[1]
+DEADLINE = 30  # seconds: generous for a busy CI machine; every wait polls and returns as soon as it can
+
+
+class Served:
+    """A running ``cpdgen serve`` and what it printed."""
+
+    def __init__(self, root: Path, *args: str, env: dict | None = None):
+        env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1", "NO_COLOR": "1", **(env or {})}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "cpdgen", "serve", "--root", str(root), "--port", "0", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+        )
+        self.lines: list[str] = []
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+        match = self.wait_for_line(r"http://127\.0\.0\.1:(\d+)/")
+        self.port = int(match.group(1))
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def wait_for_line(self, pattern: str) -> re.Match:
+        deadline = time.monotonic() + DEADLINE
+        while time.monotonic() < deadline:
+            for line in list(self.lines):
+                match = re.search(pattern, line)
+                if match:
+                    return match
+            if self.process.poll() is not None and not self.reader.is_alive():
+                break
+            time.sleep(0.02)
+        raise AssertionError(f"no line matching {pattern!r} in: {self.lines}")
+
+    def get(self, path: str, host: str | None = None) -> tuple[int, str]:
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=DEADLINE)
+        connection.putrequest("GET", path, skip_host=True)
+        connection.putheader("Host", host or f"127.0.0.1:{self.port}")
+        connection.endheaders()
+        response = connection.getresponse()
+        body = response.read().decode("utf-8", "replace")
+        connection.close()
+        return response.status, body
+
+    def version(self) -> int:
+        return json.loads(self.get("/__cpdgen/wait?since=-2")[1])["version"]
+
+    def wait_until(self, path: str, predicate) -> str:
+        deadline = time.monotonic() + DEADLINE
+        body = ""
+        while time.monotonic() < deadline:
+            body = self.get(path)[1]
+            if predicate(body):
+                return body
+            time.sleep(0.02)
+        raise AssertionError(f"{path} never matched; last body: {body[:500]}")
+
+    def stop(self, sig: int = signal.SIGINT) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        try:
+            return self.process.wait(timeout=DEADLINE)
+        finally:
+            self.reader.join(timeout=5)
+
+
+@pytest.fixture
+def served(portfolio):
+    portfolio.many(3, start="2026-01-05")
+    portfolio.activity("2026-02-02-eqa", title="EQA review", date="2026-02-02")
+    server = Served(portfolio.root, "--as-of", "2026-11-28")
+    yield server
+    server.stop()
+
+
+def test_serves_the_portfolio_with_live_reload_and_never_into_site(served, portfolio):
+    status, page = served.get("/")
+    assert status == 200
+    assert "/__cpdgen/wait" in page
+    status, page = served.get("/activities/2026-02-02-eqa/")
+    assert status == 200 and "EQA review" in page
+    assert not (portfolio.root / "site").exists()  # serve builds privately, never into site/
+
+
+def test_an_edit_rebuilds_the_page_and_signals_open_tabs(served, portfolio):
+    before = served.version()
+    waiting: dict = {}
+    poll = threading.Thread(target=lambda: waiting.update(json.loads(served.get(f"/__cpdgen/wait?since={before}")[1])))
+    poll.start()
+    portfolio.activity("2026-02-02-eqa", title="EQA review, with the trend chart", date="2026-02-02")
+    served.wait_until("/activities/2026-02-02-eqa/", lambda body: "with the trend chart" in body)
+    poll.join(DEADLINE)
+    assert waiting["version"] > before and waiting["ok"] is True
+
+
+def test_a_broken_file_shows_its_problem_and_fixing_it_brings_the_page_back(served, portfolio):
+    good = activity_text(title="EQA review", date="2026-02-02")
+    portfolio.activity("2026-02-02-eqa", good.replace("date: 2026-02-02", "date: 2026-02-30"))
+    page = served.wait_until("/activities/2026-02-02-eqa/", lambda body: "could not rebuild" in body)
+    assert "content/activities/2026-02-02-eqa.md:3: error: date: &#x27;2026-02-30&#x27; is not a date" in page
+    assert "EQA review" in page  # the last good page is still underneath
+    served.wait_for_line(r"2026-02-02-eqa\.md:3: error: .*\[invalid-date\]")
+    portfolio.activity("2026-02-02-eqa", good)
+    served.wait_until("/activities/2026-02-02-eqa/", lambda body: "could not rebuild" not in body)
+
+
+def test_a_new_activity_appears_and_a_deleted_one_goes(served, portfolio):
+    portfolio.activity("2026-03-03-new", title="Brand new activity", date="2026-03-03")
+    served.wait_until("/activities/2026-03-03-new/", lambda body: "Brand new activity" in body)
+    (portfolio.content / "activities" / "2026-03-03-new.md").unlink()
+    deadline = time.monotonic() + DEADLINE
+    while served.get("/activities/2026-03-03-new/")[0] != 404:
+        assert time.monotonic() < deadline, served.lines
+        time.sleep(0.02)
+
+
+def test_writes_outside_content_and_editor_files_do_not_rebuild(served, portfolio):
+    version = served.version()
+    (portfolio.root / "site").mkdir()
+    (portfolio.root / "site" / "index.html").write_text("not ours")
+    (portfolio.content / "activities" / ".2026-02-02-eqa.md.swp").write_bytes(b"\x00swap")
+    (portfolio.content / "activities" / "2026-02-02-eqa.md~").write_text("backup")
+    portfolio.activity("2026-02-02-eqa", title="EQA review again", date="2026-02-02")
+    served.wait_until("/activities/2026-02-02-eqa/", lambda body: "EQA review again" in body)
+    served.get(f"/__cpdgen/wait?since={version}")  # returns once this rebuild is announced
+    assert served.version() == version + 1  # only the real edit rebuilt
+    changed = [line for line in served.lines if line.startswith("Changed:")]
+    assert changed == ["Changed: 2026-02-02-eqa.md"]
+
+
+@pytest.mark.parametrize("path", ["/../conftest.py", "/%2e%2e/content/portfolio.yaml", "/.cpdgen-output", "/%2ecpdgen-output"])
+def test_refuses_paths_outside_the_build_and_dotfiles(served, path):
+    assert served.get(path)[0] == 404
+
+
+def test_refuses_a_foreign_host_header(served):
+    status, body = served.get("/", host="attacker.example")
+    assert status == 421 and "EQA" not in body
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_stopping_is_clean_and_removes_the_private_build(portfolio, tmp_path, sig):
+    portfolio.many(1, start="2026-01-05")
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    server = Served(portfolio.root, env={"TMPDIR": str(temp)})
+    (build,) = temp.glob("cpdgen-serve-*")
+    assert (build / "index.html").is_file()
+    assert server.stop(sig) == 0
+    assert "Stopped." in server.lines
+    assert "Traceback" not in "\n".join(server.lines)
+    assert not build.exists()
+
+
+def test_a_busy_port_is_refused_clearly_when_asked_for(portfolio):
+    import socket
+
+    blocker = socket.socket()
+    blocker.bind(("127.0.0.1", 0))
+    blocker.listen()
+    port = blocker.getsockname()[1]
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "cpdgen", "serve", "--root", str(portfolio.root), "--port", str(port)],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+            timeout=DEADLINE,
+        )
+    finally:
+        blocker.close()
+    assert result.returncode == 2
+    assert f"port {port} in use" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_another_host_is_announced_with_a_warning(portfolio):
+    server = Served(portfolio.root, "--host", "0.0.0.0")
+    try:
+        server.wait_for_line(r"^Warning: serving on 0\.0\.0\.0")
+        assert server.get("/")[0] == 200
+    finally:
+        assert server.stop() == 0
