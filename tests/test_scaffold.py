@@ -321,6 +321,12 @@ def test_init_writes_a_portfolio_that_checks(tmp_path, capsys, monkeypatch):
     assert code == 1 and "Not eligible yet: it needs 23 more activities and 2 more categories." in out
     assert "error" not in out and "warning" not in out
 
+    # It builds at once, PDF included, into the folder the GitHub workflow publishes.
+    code, out, _ = run(capsys, "build", "--root", str(target), "--out", str(target / "site"))
+    assert code == 0, out
+    assert (target / "site" / "index.html").is_file()
+    assert (target / "site" / "diplomas" / "diploma-1" / "diploma-1.pdf").read_bytes().startswith(b"%PDF")
+
 
 def test_init_files_say_what_they_are_for(tmp_path):
     init_portfolio(tmp_path / "p", "Alex Morgan", DAY)
