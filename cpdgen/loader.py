@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
+import stat
 import unicodedata
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -149,10 +150,15 @@ def slugify(text: str) -> str:
 class _Collector:
     def __init__(self, root: Path):
         self.root = root
+        self._prefix = os.path.join(os.fspath(root), "")  # the root with a trailing separator
         self.problems: list[Problem] = []
         self.texts: dict[Path, str] = {}
 
     def rel(self, path: Path) -> str:
+        # A plain string cut for the usual case (a file under the root): relative_to is slow in loops.
+        text = os.fspath(path)
+        if text.startswith(self._prefix) and len(text) > len(self._prefix):
+            return text[len(self._prefix) :].replace(os.sep, "/")
         try:
             return path.relative_to(self.root).as_posix()
         except ValueError:
@@ -223,7 +229,30 @@ def _describe(error: dict, model: type[BaseModel]) -> tuple[str, str]:
     return "invalid-value", f"'{name}' has a value cpdgen cannot use"
 
 
-def _resolve_evidence(ref: str, folder: Path, content: Path, content_real: Path) -> Evidence | tuple[str, str]:
+class _RealPaths:
+    """The real path of files, resolving each folder's symbolic links once per load.
+
+    ``os.path.realpath`` looks at every component of a path; evidence files share a few
+    folders, so a folder's real path is kept and only the file itself is looked at.
+    """
+
+    def __init__(self) -> None:
+        self._folders: dict[str, str] = {}
+
+    def real(self, path: str, info: os.stat_result) -> str:
+        """The real path of ``path``, whose ``os.lstat`` is ``info``."""
+        if stat.S_ISLNK(info.st_mode):
+            return os.path.realpath(path)
+        folder, name = os.path.split(path)
+        real_folder = self._folders.get(folder)
+        if real_folder is None:
+            real_folder = self._folders[folder] = os.path.realpath(folder)
+        return os.path.join(real_folder, name)
+
+
+def _resolve_evidence(
+    ref: str, folder: Path, content: Path, content_real: Path, real_paths: _RealPaths | None = None
+) -> Evidence | tuple[str, str]:
     """An Evidence, or ``(code, message)`` when the reference is unusable or unsafe."""
     text = ref.strip()
     if not text or "\x00" in text:
@@ -241,21 +270,34 @@ def _resolve_evidence(ref: str, folder: Path, content: Path, content_real: Path)
     posix = text.replace("\\", "/")
     if posix.startswith(("/", "~")) or _DRIVE.match(text):
         return "evidence-outside", f"evidence '{text}' is an absolute path; give a path inside content/"
-    if ".." in posix.split("/"):
+    parts = posix.split("/")
+    if ".." in parts:
         return "evidence-outside", f"evidence '{text}' leaves content/ ('..' is not allowed)"
-    for base in (folder, content / "evidence"):
-        candidate = base / posix
-        if not os.path.lexists(candidate):
+    parts = [part for part in parts if part not in ("", ".")]  # as pathlib reads "a/./b//c/"
+    real_paths = real_paths if real_paths is not None else _RealPaths()
+    content_text = os.fspath(content_real)
+    for base in (os.fspath(folder), os.path.join(content, "evidence")):
+        candidate = os.path.join(base, *parts)
+        try:
+            info = os.lstat(candidate)
+        except (OSError, ValueError):
             continue
-        real = candidate.resolve()
-        if not real.is_relative_to(content_real):
+        real = real_paths.real(candidate, info) if parts else os.path.realpath(candidate)
+        real_case, content_case = os.path.normcase(real), os.path.normcase(content_text)
+        if real_case != content_case and not real_case.startswith(os.path.join(content_case, "")):
             return "evidence-outside", f"evidence '{text}' is a link to a file outside content/"
-        if not real.is_file():
+        if real != candidate or not stat.S_ISREG(info.st_mode):
+            try:
+                info = os.stat(real)
+            except OSError:
+                info = None
+        if info is None or not stat.S_ISREG(info.st_mode):
             return "evidence-invalid", f"evidence '{text}' is not a file"
-        size = real.stat().st_size
+        size = info.st_size
         if size > MAX_EVIDENCE_BYTES:
             return "evidence-too-large", f"evidence '{text}' is {size:,} bytes (limit {MAX_EVIDENCE_BYTES:,})"
-        return Evidence(ref=text, path=real, rel=real.relative_to(content_real).as_posix())
+        rel = real[len(content_text) + 1 :].replace(os.sep, "/")
+        return Evidence(ref=text, path=Path(real), rel=rel)
     return "evidence-missing", f"evidence file '{text}' not found next to this file or in content/evidence/"
 
 
@@ -331,10 +373,10 @@ class LoadCache:
 
     def get(self, kind: str, path: Path, compute: Callable[[], object]) -> object:
         try:
-            stat = path.stat()
+            info = path.stat()
         except OSError:
             return compute()
-        key = (stat.st_mtime_ns, stat.st_size, stat.st_ino, self._epoch)
+        key = (info.st_mtime_ns, info.st_size, info.st_ino, self._epoch)
         hit = self._files.get((kind, path))
         if hit is not None and hit[0] == key:
             return hit[1]
@@ -344,14 +386,15 @@ class LoadCache:
 
 
 def _per_file(collect: _Collector, cache: LoadCache | None, kind: str, path: Path, read: Callable) -> object:
-    """Run ``read(collector)`` for one file (or reuse its cached result), keeping its problems."""
+    """Run ``read(collector)`` for one file (or reuse its cached result), keeping its problems and text."""
 
-    def compute() -> tuple[object, list[Problem]]:
+    def compute() -> tuple[object, list[Problem], dict[Path, str]]:
         local = _Collector(collect.root)
-        return read(local), local.problems
+        return read(local), local.problems, local.texts
 
-    result, problems = cache.get(kind, path, compute) if cache else compute()  # type: ignore[misc]
+    result, problems, texts = cache.get(kind, path, compute) if cache else compute()  # type: ignore[misc]
     collect.problems.extend(problems)
+    collect.texts.update(texts)
     return result
 
 
@@ -362,6 +405,7 @@ def load_portfolio(root: Path, cache: LoadCache | None = None) -> Portfolio:
     if not content.is_dir():
         raise CpdgenError(f"no content/ folder in {root}; run cpdgen in your portfolio's folder, or give --root")
     content_real = content.resolve()
+    real_paths = _RealPaths()
     collect = _Collector(root)
     settings, setup_failed = _read_settings(collect, content)
     diplomas: list[rules.Diploma] | None = None
@@ -376,7 +420,7 @@ def load_portfolio(root: Path, cache: LoadCache | None = None) -> Portfolio:
     by_slug: dict[str, Activity] = {}
     for path in _markdown_files(content / "activities"):
         activity = _per_file(
-            collect, cache, "activity", path, lambda c, p=path: _read_activity(c, p, content, content_real)
+            collect, cache, "activity", path, lambda c, p=path: _read_activity(c, p, content, content_real, real_paths)
         )
         if not isinstance(activity, Activity):
             continue
@@ -429,7 +473,9 @@ def load_portfolio(root: Path, cache: LoadCache | None = None) -> Portfolio:
     return portfolio
 
 
-def _read_activity(collect: _Collector, path: Path, content: Path, content_real: Path) -> Activity | None:
+def _read_activity(
+    collect: _Collector, path: Path, content: Path, content_real: Path, real_paths: _RealPaths | None = None
+) -> Activity | None:
     if path.is_symlink() and not path.resolve().is_relative_to(content_real):
         collect.add(path, None, "outside-content", "this file is a link to a file outside content/; copy it in instead")
         return None
@@ -445,7 +491,7 @@ def _read_activity(collect: _Collector, path: Path, content: Path, content_real:
     refs = meta.evidence if isinstance(meta, ActivityFrontMatter) else _raw_refs(front.data)
     evidence: list[Evidence] = []
     for index, ref in enumerate(refs):
-        found = _resolve_evidence(ref, path.parent, content, content_real)
+        found = _resolve_evidence(ref, path.parent, content, content_real, real_paths)
         if isinstance(found, Evidence):
             evidence.append(found)
         else:

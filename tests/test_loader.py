@@ -274,6 +274,28 @@ class TestEvidence:
         portfolio.activity("a", activity_text(evidence=["alias.pdf"]))
         assert problems_of(portfolio) == []
 
+    def test_paths_through_linked_folders_resolve_to_the_real_file(self, portfolio, tmp_path):
+        # The loader keeps each folder's real path: a file reached through a linked folder,
+        # or written with './' and '//', is the same real file; a folder linked to outside is refused.
+        portfolio.write("evidence/real/cert.pdf", b"%PDF")
+        os.symlink(portfolio.content / "evidence" / "real", portfolio.content / "activities" / "alias")
+        (tmp_path / "outside").mkdir()
+        (tmp_path / "outside" / "cert.pdf").write_text("x")
+        os.symlink(tmp_path / "outside", portfolio.content / "evidence" / "away")
+        portfolio.activity("a", activity_text(evidence=["alias/cert.pdf", "./real//cert.pdf", "away/cert.pdf"]))
+        loaded = load_portfolio(portfolio.root)
+        assert [(p.line, p.code) for p in loaded.problems] == [(5, "evidence-outside")]
+        [first, second] = loaded.activities[0].evidence
+        assert first.rel == second.rel == "evidence/real/cert.pdf"
+        assert first.path == second.path == (portfolio.content / "evidence" / "real" / "cert.pdf").resolve()
+
+    def test_a_link_loop_or_a_folder_is_not_a_file(self, portfolio):
+        (portfolio.content / "evidence").mkdir()
+        os.symlink("loop.pdf", portfolio.content / "evidence" / "loop.pdf")
+        os.symlink(portfolio.content, portfolio.content / "evidence" / "everything")
+        portfolio.activity("a", activity_text(evidence=["loop.pdf", "everything", "."]))
+        assert problems_of(portfolio) == [(A, 5, "evidence-invalid")] * 3
+
     def test_activity_file_linked_from_outside_is_refused(self, portfolio, tmp_path):
         outside = tmp_path / "outside.md"
         outside.write_text(activity_text())
