@@ -177,16 +177,19 @@ class SiteRenderer:
     """
 
     def __init__(self, root: Path, *, cache_dir: Path | None = None, use_disk_cache: bool = True, live_reload: str = ""):
+        from cpdgen.loader import LoadCache
         from cpdgen.render import MarkdownCache
 
         self.root = root.resolve()
-        cache_file = self.bytecode_dir = None
+        cache_file = load_file = self.bytecode_dir = None
         if use_disk_cache:
             folder = cache_dir or fsutil.default_cache_dir()
             digest = hashlib.sha256(str(self.root).encode("utf-8", "surrogatepass")).hexdigest()[:16]
             cache_file = folder / f"markdown-{digest}.json"
+            load_file = folder / f"load-{digest}.pickle"
             self.bytecode_dir = folder / "jinja"
         self.markdown = MarkdownCache(cache_file)
+        self.load_cache = LoadCache(load_file)  # each file parsed once while it does not change
         self.live_reload = live_reload
         self._env = None
         self._digests: dict[tuple, str] = {}
@@ -204,7 +207,7 @@ class SiteRenderer:
         from cpdgen.html import plan_site
         from cpdgen.loader import load_portfolio, resolve_as_of
 
-        portfolio = load_portfolio(self.root)
+        portfolio = load_portfolio(self.root, self.load_cache)
         day = resolve_as_of(portfolio.timezone, as_of)
         assessment = portfolio.assess(day)
         problems = list(portfolio.problems)
@@ -448,8 +451,9 @@ class SiteRenderer:
             fsutil.write_new_file(target, data)
 
     def save_caches(self) -> None:
-        """Keep the rendered Markdown for the next build (on disk, when enabled)."""
+        """Keep the rendered Markdown and the parsed files for the next build (on disk, when enabled)."""
         self.markdown.save()
+        self.load_cache.save()
 
 
 def _remove_stale(folder: Path, old: dict[str, list], new: dict[str, list]) -> int:

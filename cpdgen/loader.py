@@ -6,6 +6,7 @@ import difflib
 import os
 import re
 import stat
+import sys
 import unicodedata
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -29,7 +30,7 @@ from cpdgen.models import (
     diploma_ids,
 )
 from cpdgen.problems import CpdgenError, Problem
-from cpdgen.sections import count_words, has_words, split_reflection
+from cpdgen.sections import Sections, count_words, has_words, split_reflection
 
 MAX_EVIDENCE_BYTES = 20_000_000
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
@@ -360,29 +361,91 @@ def _read_settings(collect: _Collector, content: Path) -> tuple[PortfolioFile | 
 
 
 class LoadCache:
-    """Per-file results kept while a file does not change, so a long-running process
-    (the dev server) re-reads only what was edited. Keyed by each file's stat."""
+    """Per-file results kept while a file does not change, so a rebuild re-reads only what was edited.
 
-    def __init__(self) -> None:
-        self._files: dict[tuple[str, Path], tuple[tuple, object]] = {}
-        self._epoch = 0
+    Keyed by each file's stat (modification and change times, size, inode). What a file
+    is parsed into is kept; what depends on other files (its evidence) is looked at again
+    on every load. In memory for a long-running process (the dev server); with ``path``,
+    also saved to disk for the next ``cpdgen build`` (see :meth:`save`). A saved cache is
+    used only by the same cpdgen code and libraries that wrote it; a damaged one is ignored.
+    """
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path
+        self._files: dict[tuple[str, str], tuple[tuple, object]] = {}
+        self._used: set[tuple[str, str]] = set()
+        self._dirty = False
+        if path is not None:
+            self._files = _read_saved_cache(path)
 
     def invalidate_evidence(self) -> None:
-        """A non-Markdown file changed: every activity's evidence must be resolved again."""
-        self._epoch += 1
+        """A non-Markdown file changed. Nothing to do: evidence is resolved again on every load."""
 
     def get(self, kind: str, path: Path, compute: Callable[[], object]) -> object:
         try:
             info = path.stat()
         except OSError:
             return compute()
-        key = (info.st_mtime_ns, info.st_size, info.st_ino, self._epoch)
-        hit = self._files.get((kind, path))
+        key = (info.st_mtime_ns, info.st_ctime_ns, info.st_size, info.st_ino)
+        name = (kind, os.fspath(path))
+        self._used.add(name)
+        hit = self._files.get(name)
         if hit is not None and hit[0] == key:
             return hit[1]
         value = compute()
-        self._files[(kind, path)] = (key, value)
+        self._files[name] = (key, value)
+        self._dirty = True
         return value
+
+    def save(self) -> None:
+        """Write the entries used since the last save to disk (others are dropped), if anything changed."""
+        if self.path is None:
+            return
+        pruned = len(self._files) != len(self._used)
+        self._files = {name: entry for name, entry in self._files.items() if name in self._used}
+        self._used = set()
+        if not (self._dirty or pruned):
+            return
+        import pickle
+
+        from cpdgen.fsutil import atomic_write_bytes
+
+        data = _cache_header() + pickle.dumps(self._files, protocol=pickle.HIGHEST_PROTOCOL)
+        try:
+            atomic_write_bytes(self.path, data, durable=False)
+            self._dirty = False
+        except OSError:
+            pass  # a cache that cannot be saved only costs time on the next build
+
+
+def _cache_header() -> bytes:
+    """The first line of a saved LoadCache: what wrote it (cpdgen's code, Python, the libraries)."""
+    import hashlib
+
+    import pydantic
+    import pydantic_core
+    import yaml
+
+    digest = hashlib.sha256("\0".join([sys.version, pydantic.VERSION, pydantic_core.__version__, yaml.__version__]).encode())
+    package = Path(__file__).resolve().parent
+    for source in sorted(package.glob("*.py")):
+        digest.update(source.name.encode() + b"\0" + source.read_bytes() + b"\0")
+    return b"cpdgen-load-cache " + digest.hexdigest().encode() + b"\n"
+
+
+def _read_saved_cache(path: Path) -> dict:
+    import pickle
+
+    try:
+        with open(path, "rb") as handle:
+            if handle.readline() != _cache_header():
+                return {}  # written by other code: its results may differ
+            files = pickle.load(handle)
+    except OSError:
+        return {}
+    except Exception:  # noqa: BLE001 - a truncated or damaged cache fails in many ways; it is only ignored
+        return {}
+    return files if isinstance(files, dict) else {}
 
 
 def _per_file(collect: _Collector, cache: LoadCache | None, kind: str, path: Path, read: Callable) -> object:
@@ -419,9 +482,7 @@ def load_portfolio(root: Path, cache: LoadCache | None = None) -> Portfolio:
     activities: dict[str, Activity] = {}
     by_slug: dict[str, Activity] = {}
     for path in _markdown_files(content / "activities"):
-        activity = _per_file(
-            collect, cache, "activity", path, lambda c, p=path: _read_activity(c, p, content, content_real, real_paths)
-        )
+        activity = _read_activity(collect, cache, path, content, content_real, real_paths)
         if not isinstance(activity, Activity):
             continue
         clash = by_slug.get(activity.slug.casefold())
@@ -474,11 +535,25 @@ def load_portfolio(root: Path, cache: LoadCache | None = None) -> Portfolio:
 
 
 def _read_activity(
-    collect: _Collector, path: Path, content: Path, content_real: Path, real_paths: _RealPaths | None = None
+    collect: _Collector,
+    cache: LoadCache | None,
+    path: Path,
+    content: Path,
+    content_real: Path,
+    real_paths: _RealPaths | None = None,
 ) -> Activity | None:
-    if path.is_symlink() and not path.resolve().is_relative_to(content_real):
-        collect.add(path, None, "outside-content", "this file is a link to a file outside content/; copy it in instead")
-        return None
+    local = _Collector(collect.root)  # this file's problems
+    try:
+        return _check_activity(local, cache, path, content, content_real, real_paths)
+    finally:
+        collect.problems.extend(local.problems)
+        collect.texts.update(local.texts)
+
+
+def _parse_activity(
+    collect: _Collector, path: Path
+) -> tuple[FrontMatter, int, ActivityFrontMatter | None, Sections] | None:
+    """What one activity file says on its own: front matter, validated fields, sections (cacheable)."""
     parsed = collect.read(path)
     if parsed is None:
         return None
@@ -487,8 +562,26 @@ def _read_activity(
     sections = split_reflection(body)
     for extra in sections.extra_headings:
         collect.add(path, body_line + extra - 1, "duplicate-reflection", "a second 'Reflection' section; keep one")
+    return front, body_line, meta if isinstance(meta, ActivityFrontMatter) else None, sections
+
+
+def _check_activity(
+    collect: _Collector,
+    cache: LoadCache | None,
+    path: Path,
+    content: Path,
+    content_real: Path,
+    real_paths: _RealPaths | None,
+) -> Activity | None:
+    if path.is_symlink() and not path.resolve().is_relative_to(content_real):
+        collect.add(path, None, "outside-content", "this file is a link to a file outside content/; copy it in instead")
+        return None
+    parsed = _per_file(collect, cache, "activity", path, lambda c: _parse_activity(c, path))
+    if parsed is None:
+        return None
+    front, body_line, meta, sections = parsed  # type: ignore[misc]
     # Evidence is checked even when another key is wrong, so one run reports everything.
-    refs = meta.evidence if isinstance(meta, ActivityFrontMatter) else _raw_refs(front.data)
+    refs = meta.evidence if meta is not None else _raw_refs(front.data)
     evidence: list[Evidence] = []
     for index, ref in enumerate(refs):
         found = _resolve_evidence(ref, path.parent, content, content_real, real_paths)
@@ -496,7 +589,7 @@ def _read_activity(
             evidence.append(found)
         else:
             collect.add(path, front.line_of(("evidence", index)), found[0], found[1])
-    if not isinstance(meta, ActivityFrontMatter):
+    if meta is None:
         # The model's cross-field check runs only once every field is valid; say it now too.
         said = any(p.code == "missing-category" and p.path == collect.rel(path) for p in collect.problems)
         if isinstance(front.data, dict) and not {"category", "type"} & front.data.keys() and not said:
