@@ -124,9 +124,11 @@ def write_records(
         return path
 
     jobs = prepared.pdf_jobs
+    lines: dict = {}  # each activity's CSV row, formatted once for all the CSVs
     for n, diploma in enumerate(assessment.diplomas, start=1):
         base = f"diplomas/{diploma_slug(diploma.id)}/{file_name(diploma.id)}"
-        entry = {"csv": put(f"{base}.csv", csvfile.diploma_csv(portfolio, assessment, diploma.id, public=True))}
+        data = csvfile.diploma_csv(portfolio, assessment, diploma.id, public=True, lines=lines)
+        entry = {"csv": put(f"{base}.csv", data)}
         entry["pdf"] = ""
         job = jobs.get(diploma.id)
         if job is not None:
@@ -137,7 +139,7 @@ def write_records(
                 data = job.render(cache_dir)
             entry["pdf"] = put(f"{base}.pdf", data)
         records["diplomas"][diploma.id] = entry
-    records["activities_csv"] = put("activities.csv", csvfile.activities_csv(portfolio, assessment, public=True))
+    records["activities_csv"] = put("activities.csv", csvfile.activities_csv(portfolio, assessment, public=True, lines=lines))
 
 
 def read_manifest(folder: Path) -> dict[str, list]:
