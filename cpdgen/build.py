@@ -139,7 +139,8 @@ def write_records(
                 data = job.render(cache_dir)
             entry["pdf"] = put(f"{base}.pdf", data)
         records["diplomas"][diploma.id] = entry
-    records["activities_csv"] = put("activities.csv", csvfile.activities_csv(portfolio, assessment, public=True, lines=lines))
+    everything = csvfile.activities_csv(portfolio, assessment, public=True, lines=lines)
+    records["activities_csv"] = put("activities.csv", everything)
 
 
 def read_manifest(folder: Path) -> dict[str, list]:

@@ -426,7 +426,8 @@ def _cache_header() -> bytes:
     import pydantic_core
     import yaml
 
-    digest = hashlib.sha256("\0".join([sys.version, pydantic.VERSION, pydantic_core.__version__, yaml.__version__]).encode())
+    versions = [sys.version, pydantic.VERSION, pydantic_core.__version__, yaml.__version__]
+    digest = hashlib.sha256("\0".join(versions).encode())
     package = Path(__file__).resolve().parent
     for source in sorted(package.glob("*.py")):
         digest.update(source.name.encode() + b"\0" + source.read_bytes() + b"\0")
