@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
+import stat
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -31,7 +33,7 @@ from cpdgen.problems import CpdgenError, Problem, blocks_publishing, sort_proble
 
 if TYPE_CHECKING:  # the heavy modules are imported when a build really renders
     from cpdgen.html import SiteFile, SitePlan
-    from cpdgen.loader import LoadCache, Portfolio
+    from cpdgen.loader import Portfolio
     from cpdgen.rules import Assessment
 
 MANIFEST_FORMAT = 1
@@ -116,14 +118,17 @@ def write_records(
     def put(path: str, data: bytes) -> str:
         target = fsutil.safe_join(folder, path)
         target.parent.mkdir(parents=True, exist_ok=True)
+        target.unlink(missing_ok=True)  # a recycled folder's file may be linked from the site: write a new one
         target.write_bytes(data)
         records["files"].append(path)
         return path
 
     jobs = prepared.pdf_jobs
+    lines: dict = {}  # each activity's CSV row, formatted once for all the CSVs
     for n, diploma in enumerate(assessment.diplomas, start=1):
         base = f"diplomas/{diploma_slug(diploma.id)}/{file_name(diploma.id)}"
-        entry = {"csv": put(f"{base}.csv", csvfile.diploma_csv(portfolio, assessment, diploma.id, public=True))}
+        data = csvfile.diploma_csv(portfolio, assessment, diploma.id, public=True, lines=lines)
+        entry = {"csv": put(f"{base}.csv", data)}
         entry["pdf"] = ""
         job = jobs.get(diploma.id)
         if job is not None:
@@ -134,7 +139,8 @@ def write_records(
                 data = job.render(cache_dir)
             entry["pdf"] = put(f"{base}.pdf", data)
         records["diplomas"][diploma.id] = entry
-    records["activities_csv"] = put("activities.csv", csvfile.activities_csv(portfolio, assessment, public=True))
+    everything = csvfile.activities_csv(portfolio, assessment, public=True, lines=lines)
+    records["activities_csv"] = put("activities.csv", everything)
 
 
 def read_manifest(folder: Path) -> dict[str, list]:
@@ -176,27 +182,21 @@ class SiteRenderer:
     give it only for pages served by the dev server, never for ``site/``.
     """
 
-    def __init__(
-        self,
-        root: Path,
-        *,
-        cache_dir: Path | None = None,
-        use_disk_cache: bool = True,
-        live_reload: str = "",
-        load_cache: LoadCache | None = None,
-    ):
+    def __init__(self, root: Path, *, cache_dir: Path | None = None, use_disk_cache: bool = True, live_reload: str = ""):
+        from cpdgen.loader import LoadCache
         from cpdgen.render import MarkdownCache
 
         self.root = root.resolve()
-        cache_file = self.bytecode_dir = None
+        cache_file = load_file = self.bytecode_dir = None
         if use_disk_cache:
             folder = cache_dir or fsutil.default_cache_dir()
             digest = hashlib.sha256(str(self.root).encode("utf-8", "surrogatepass")).hexdigest()[:16]
             cache_file = folder / f"markdown-{digest}.json"
+            load_file = folder / f"load-{digest}.pickle"
             self.bytecode_dir = folder / "jinja"
         self.markdown = MarkdownCache(cache_file)
+        self.load_cache = LoadCache(load_file)  # each file parsed once while it does not change
         self.live_reload = live_reload
-        self.load_cache = load_cache  # keeps unchanged files' parse results between renders (the dev server)
         self._env = None
         self._digests: dict[tuple, str] = {}
 
@@ -315,7 +315,13 @@ class SiteRenderer:
         return True
 
     def render_into(
-        self, folder: Path, prepared: Prepared, *, previous: Path | None = None, keys: dict[str, str] | None = None
+        self,
+        folder: Path,
+        prepared: Prepared,
+        *,
+        previous: Path | None = None,
+        keys: dict[str, str] | None = None,
+        update: bool = False,
     ) -> RenderStats:
         """Write the planned site into ``folder``.
 
@@ -323,15 +329,20 @@ class SiteRenderer:
         did not change are not rendered again: when ``previous`` is ``folder`` itself they
         are left untouched (and files cpdgen no longer needs are removed), otherwise they
         are hard-linked (or copied) from it. Writes into ``folder`` in place are atomic.
+        With ``update``, ``folder`` holds an older build (a recycled spare, see
+        :func:`recycle_spare`): its files whose key did not change stay, the others are
+        replaced by new files (never written into: they may be linked from ``previous``).
         """
         plan = prepared.plan
         if plan is None:
             raise ValueError("nothing to render: the portfolio has problems that stop the build")
         keys = keys if keys is not None else self.output_keys(prepared)
-        in_place = previous is not None and previous.resolve() == folder.resolve()
-        if in_place and self.unchanged(folder, prepared, keys):
+        same = previous is not None and previous.resolve() == folder.resolve()
+        in_place = same or update
+        if same and self.unchanged(folder, prepared, keys):
             return RenderStats(reused=len(keys), manifest=read_manifest(folder))  # not even the marker is rewritten
         old = read_manifest(previous) if previous is not None else {}
+        here = read_manifest(folder) if update else {}
         stats = RenderStats()
         manifest: dict[str, list] = {}
         made: set[Path] = {folder}
@@ -345,6 +356,17 @@ class SiteRenderer:
             if not known:
                 target.parent.mkdir(parents=True, exist_ok=True)
             return target
+
+        def kept(path: str, key: str) -> list | None:
+            """The manifest entry of an up-to-date file already in the recycled ``folder``."""
+            entry = here.get(path)
+            if not entry or entry[0] != key:
+                return None
+            try:
+                info = os.lstat(fsutil.safe_join(folder, path))
+            except OSError:
+                return None
+            return entry if stat.S_ISREG(info.st_mode) and info.st_size == entry[1] else None
 
         def reusable(path: str, key: str) -> Path | None:
             entry = old.get(path)
@@ -389,9 +411,14 @@ class SiteRenderer:
             jobs = []
             for page in plan.pages:
                 key = keys[page.path]
+                entry = kept(page.path, key) if update else None
+                if entry is not None:
+                    manifest[page.path] = [key, entry[1]]
+                    stats.reused += 1
+                    continue
                 reuse = reusable(page.path, key)
                 if reuse is not None:
-                    if not in_place:  # in place, the file is already where it belongs
+                    if not same:  # rendering into previous itself: the file is already where it belongs
                         jobs.append(pool.submit(reuse_file, page.path, reuse))
                     manifest[page.path] = [key, old[page.path][1]]
                     stats.reused += 1
@@ -404,9 +431,14 @@ class SiteRenderer:
             groups: dict[str, list[SiteFile]] = {}
             for item in plan.files:
                 key = keys[item.path]
+                entry = kept(item.path, key) if update else None
+                if entry is not None:
+                    manifest[item.path] = [key, entry[1]]
+                    stats.reused += 1
+                    continue
                 reuse = reusable(item.path, key)
                 if reuse is not None:
-                    if not in_place:
+                    if not same:
                         jobs.append(pool.submit(reuse_file, item.path, reuse))
                     manifest[item.path] = [key, old[item.path][1]]
                     stats.reused += 1
@@ -422,7 +454,7 @@ class SiteRenderer:
                 stats.reused += len(groups[key]) - 1
 
         if in_place:
-            stats.removed = _remove_stale(folder, old, manifest)
+            stats.removed = _remove_stale(folder, here if update else old, manifest)
         fsutil.write_marker(folder, manifest_text(manifest))
         stats.manifest = manifest
         return stats
@@ -457,8 +489,42 @@ class SiteRenderer:
             fsutil.write_new_file(target, data)
 
     def save_caches(self) -> None:
-        """Keep the rendered Markdown for the next build (on disk, when enabled)."""
+        """Keep the rendered Markdown and the parsed files for the next build (on disk, when enabled)."""
         self.markdown.save()
+        self.load_cache.save()
+
+
+def recycle_spare(spare: Path, out: Path) -> Path | None:
+    """The site replaced by the previous build, moved beside ``out`` to be updated as this build's
+    temporary folder, holding nothing but the regular files its marker lists; None when there is none."""
+    folder = fsutil.take_spare(spare, out)
+    if folder is None:
+        return None
+    listed = read_manifest(folder)
+    if not listed:
+        shutil.rmtree(folder, ignore_errors=True)
+        return None
+    folders = set()
+    for path in listed:
+        while "/" in path:
+            path = path.rsplit("/", 1)[0]
+            folders.add(path)
+    # Anything else (a file a member put into site/, a link) must not reach the new site.
+    _prune(os.fspath(folder), "", {fsutil.MARKER, *listed}, folders)
+    return folder
+
+
+def _prune(folder: str, prefix: str, files: set[str], folders: set[str]) -> None:
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            name = prefix + entry.name
+            if entry.is_dir(follow_symlinks=False):
+                if name in folders:
+                    _prune(entry.path, name + "/", files, folders)
+                else:
+                    shutil.rmtree(entry.path)
+            elif name not in files or not entry.is_file(follow_symlinks=False):
+                os.unlink(entry.path)
 
 
 def _remove_stale(folder: Path, old: dict[str, list], new: dict[str, list]) -> int:
@@ -523,10 +589,12 @@ def build_site(
     result = BuildResult(target, prepared.as_of, prepared.problems, False, prepared.setup_failed)
     if prepared.plan is None or prepared.assessment is None:
         return result
+    spare = fsutil.spare_path(fsutil.default_cache_dir(), root, target) if reuse_unchanged else None
     with fsutil.build_lock(target):
         fsutil.check_output_folder(root, target)  # again, now that no other build can change it
         fsutil.clean_stale_temp_folders(target)
-        temp = fsutil.make_temp_folder(target)
+        recycled = recycle_spare(spare, target) if spare is not None else None
+        temp = recycled or fsutil.make_temp_folder(target)
         try:
             from cpdgen.export import cache_dir
 
@@ -534,12 +602,14 @@ def build_site(
             previous = target if (target / fsutil.MARKER).is_file() else None
             keys = renderer.output_keys(prepared)
             if previous is not None and renderer.unchanged(previous, prepared, keys):
-                shutil.rmtree(temp)  # nothing changed: leave the site exactly as it is
+                # Nothing changed: leave the site exactly as it is.
+                if recycled is None or spare is None or not fsutil.keep_spare(temp, spare):
+                    shutil.rmtree(temp)
                 stats = RenderStats(reused=len(keys), manifest=read_manifest(previous))
                 result.unchanged = True
             else:
-                stats = renderer.render_into(temp, prepared, previous=previous, keys=keys)
-                fsutil.swap_in(temp, target)
+                stats = renderer.render_into(temp, prepared, previous=previous, keys=keys, update=recycled is not None)
+                fsutil.swap_in(temp, target, spare)
         except BaseException:
             shutil.rmtree(temp, ignore_errors=True)
             raise

@@ -92,14 +92,28 @@ def activity_cells(activity: Activity, diploma_id: str, counted: bool, reason: s
     }
 
 
-def selection_csv(selection: Selection) -> bytes:
-    """The CSV bytes of a record's rows; a public record ends with a note row saying what it left out."""
+def selection_csv(selection: Selection, lines: dict | None = None) -> bytes:
+    """The CSV bytes of a record's rows; a public record ends with a note row saying what it left out.
+
+    ``lines`` keeps each row's CSV text between calls, so the several CSVs of one judged
+    portfolio (a build writes one per diploma and one of everything) format each row once.
+    """
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
     writer.writerow(COLUMNS)
+    lines = lines if lines is not None else {}
     for row in selection.rows:
+        # Everything a row's cells are made of (the activity is the same one in every record).
+        key = (row.activity.id, row.diploma.id, row.judgement.counted, row.judgement.reason, selection.withheld)
+        line = lines.get(key)
+        if line is not None:
+            buffer.write(line)
+            continue
+        start = buffer.tell()
         cells = activity_cells(row.activity, row.diploma.id, row.judgement.counted, row.judgement.reason)
         writer.writerow([neutralise(cells[column]) for column in COLUMNS])
+        buffer.seek(start)
+        lines[key] = buffer.read()
     note = selection.left_out_sentence()
     if note:
         writer.writerow(["", note] + [""] * (len(COLUMNS) - 2))
@@ -107,15 +121,22 @@ def selection_csv(selection: Selection) -> bytes:
 
 
 def activities_csv(
-    portfolio: Portfolio, assessment: Assessment, activities: list[Activity] | None = None, *, public: bool
+    portfolio: Portfolio,
+    assessment: Assessment,
+    activities: list[Activity] | None = None,
+    *,
+    public: bool,
+    lines: dict | None = None,
 ) -> bytes:
     """The CSV of ``activities`` (default: every activity), oldest first."""
-    return selection_csv(select(portfolio, assessment, activities=activities, public=public))
+    return selection_csv(select(portfolio, assessment, activities=activities, public=public), lines)
 
 
-def diploma_csv(portfolio: Portfolio, assessment: Assessment, diploma_id: str, *, public: bool) -> bytes:
+def diploma_csv(
+    portfolio: Portfolio, assessment: Assessment, diploma_id: str, *, public: bool, lines: dict | None = None
+) -> bytes:
     """The CSV of one diploma's activities."""
-    return selection_csv(select(portfolio, assessment, diploma_id, public=public))
+    return selection_csv(select(portfolio, assessment, diploma_id, public=public), lines)
 
 
 NOTE_PATTERN = re.compile(r"^\d+ (private activit|draft).* left out of this public record\.$")

@@ -54,6 +54,22 @@ _MAP = "tag:yaml.org,2002:map"
 class _Resolver(BaseResolver):
     """YAML 1.2 core-schema scalars, minus the surprises (no inf/nan, no leading-zero ints)."""
 
+    # BaseResolver's methods, without path resolvers (there are none): they run for every node.
+    def resolve(self, kind: type, value: str | None, implicit: tuple[bool, bool]) -> str:
+        if kind is ScalarNode:
+            if implicit[0]:
+                for tag, regexp in self.yaml_implicit_resolvers.get(value[:1], ()):  # type: ignore[index]
+                    if regexp.match(value):
+                        return tag
+            return _STR
+        return _SEQ if kind is SequenceNode else _MAP
+
+    def descend_resolver(self, current_node: object, current_index: object) -> None:
+        pass
+
+    def ascend_resolver(self) -> None:
+        pass
+
 
 _Resolver.yaml_implicit_resolvers = {}
 _Resolver.add_implicit_resolver(_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
@@ -189,7 +205,8 @@ def split(text: str) -> Document:
 
 def parse_yaml(source: str, first_line: int = 1) -> FrontMatter:
     """Parse strict YAML; ``first_line`` is the file line of ``source``'s first line."""
-    if len(source.encode("utf-8")) > MAX_FRONT_MATTER_BYTES:
+    # A character is at most 4 bytes of UTF-8: most front matter is measured without encoding it.
+    if len(source) * 4 > MAX_FRONT_MATTER_BYTES and len(source.encode("utf-8")) > MAX_FRONT_MATTER_BYTES:
         raise ReadError(
             "front-matter-too-large",
             f"front matter is larger than {MAX_FRONT_MATTER_BYTES:,} bytes; "
@@ -309,7 +326,7 @@ class _Builder:
         if tag == _BOOL:
             return value.lower() == "true"
         if tag in (_INT, _FLOAT):
-            if sum(ch.isdigit() for ch in value) > MAX_NUMBER_DIGITS:
+            if len(value) > MAX_NUMBER_DIGITS and sum(ch.isdigit() for ch in value) > MAX_NUMBER_DIGITS:
                 raise self.fail(
                     "invalid-number",
                     f"the number {value[:20]}… has too many digits; if it is text, put it in quotes",

@@ -117,11 +117,12 @@ def clean_stale_temp_folders(out: Path) -> list[Path]:
     return removed
 
 
-def swap_in(temp: Path, out: Path) -> None:
+def swap_in(temp: Path, out: Path, spare: Path | None = None) -> None:
     """Replace ``out`` by the finished ``temp`` folder; the old folder is removed only after the swap.
 
     ``os.replace`` cannot replace a non-empty folder, so the old one is first renamed aside
     (``<name>.tmp-old-…``, marked, so a crash in between is cleaned by the next build).
+    With ``spare``, the old folder is kept there instead of being removed (see :func:`take_spare`).
     """
     if not out.exists():
         os.replace(temp, out)
@@ -134,7 +135,55 @@ def swap_in(temp: Path, out: Path) -> None:
     except OSError:
         os.replace(aside, out)  # put the old site back
         raise
-    shutil.rmtree(aside, ignore_errors=True)
+    if spare is None or not keep_spare(aside, spare):
+        shutil.rmtree(aside, ignore_errors=True)
+
+
+# Spare folders: creating a folder or a file costs far more than renaming or linking one on
+# some file systems, so a build recycles the site it replaced instead of making every folder
+# again. The previous site is moved into the cache folder after a swap; the next build moves
+# it back beside the output folder, brings it up to date as its temporary folder (unchanged
+# files stay, others are replaced by new files, never written into) and swaps it in. The
+# output folder itself is never touched before the swap.
+
+
+def spare_path(cache_dir: Path, root: Path, out: Path) -> Path:
+    """Where the site replaced by the last build of ``root`` into ``out`` is kept."""
+    import hashlib
+
+    key = hashlib.sha256(f"{root}\0{out}".encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return cache_dir / f"site-{key}"
+
+
+def keep_spare(folder: Path, spare: Path) -> bool:
+    """Move ``folder`` (a marked output folder) to ``spare``; False when it cannot go there."""
+    try:
+        spare.parent.mkdir(parents=True, exist_ok=True)
+        if os.path.lexists(spare):
+            shutil.rmtree(spare)
+        os.replace(folder, spare)
+    except OSError:
+        return False  # e.g. the cache folder is on another file system
+    return True
+
+
+def take_spare(spare: Path, out: Path) -> Path | None:
+    """Move the kept ``spare`` folder beside ``out`` as a temporary build folder (``<name>.tmp-XXXX``).
+
+    None when there is no usable spare: the build starts from an empty folder. If the build
+    is killed, the folder is a marked temporary folder that the next build removes.
+    """
+    if spare.is_symlink() or not (spare / MARKER).is_file():
+        return None
+    out.parent.mkdir(parents=True, exist_ok=True)
+    temp = Path(tempfile.mkdtemp(prefix=out.name + TEMP_PREFIX_SUFFIX, dir=out.parent))
+    os.rmdir(temp)  # only its unique name is needed
+    try:
+        os.replace(spare, temp)
+    except OSError:
+        shutil.rmtree(spare, ignore_errors=True)  # on another file system: of no use
+        return None
+    return temp
 
 
 def atomic_write_bytes(path: Path, data: bytes, *, durable: bool = True) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import difflib
 import os
 import re
+import stat
+import sys
 import unicodedata
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -28,7 +30,7 @@ from cpdgen.models import (
     diploma_ids,
 )
 from cpdgen.problems import CpdgenError, Problem
-from cpdgen.sections import count_words, has_words, split_reflection
+from cpdgen.sections import Sections, count_words, has_words, split_reflection
 
 MAX_EVIDENCE_BYTES = 20_000_000
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
@@ -149,10 +151,15 @@ def slugify(text: str) -> str:
 class _Collector:
     def __init__(self, root: Path):
         self.root = root
+        self._prefix = os.path.join(os.fspath(root), "")  # the root with a trailing separator
         self.problems: list[Problem] = []
         self.texts: dict[Path, str] = {}
 
     def rel(self, path: Path) -> str:
+        # A plain string cut for the usual case (a file under the root): relative_to is slow in loops.
+        text = os.fspath(path)
+        if text.startswith(self._prefix) and len(text) > len(self._prefix):
+            return text[len(self._prefix) :].replace(os.sep, "/")
         try:
             return path.relative_to(self.root).as_posix()
         except ValueError:
@@ -223,7 +230,30 @@ def _describe(error: dict, model: type[BaseModel]) -> tuple[str, str]:
     return "invalid-value", f"'{name}' has a value cpdgen cannot use"
 
 
-def _resolve_evidence(ref: str, folder: Path, content: Path, content_real: Path) -> Evidence | tuple[str, str]:
+class _RealPaths:
+    """The real path of files, resolving each folder's symbolic links once per load.
+
+    ``os.path.realpath`` looks at every component of a path; evidence files share a few
+    folders, so a folder's real path is kept and only the file itself is looked at.
+    """
+
+    def __init__(self) -> None:
+        self._folders: dict[str, str] = {}
+
+    def real(self, path: str, info: os.stat_result) -> str:
+        """The real path of ``path``, whose ``os.lstat`` is ``info``."""
+        if stat.S_ISLNK(info.st_mode):
+            return os.path.realpath(path)
+        folder, name = os.path.split(path)
+        real_folder = self._folders.get(folder)
+        if real_folder is None:
+            real_folder = self._folders[folder] = os.path.realpath(folder)
+        return os.path.join(real_folder, name)
+
+
+def _resolve_evidence(
+    ref: str, folder: Path, content: Path, content_real: Path, real_paths: _RealPaths | None = None
+) -> Evidence | tuple[str, str]:
     """An Evidence, or ``(code, message)`` when the reference is unusable or unsafe."""
     text = ref.strip()
     if not text or "\x00" in text:
@@ -241,21 +271,34 @@ def _resolve_evidence(ref: str, folder: Path, content: Path, content_real: Path)
     posix = text.replace("\\", "/")
     if posix.startswith(("/", "~")) or _DRIVE.match(text):
         return "evidence-outside", f"evidence '{text}' is an absolute path; give a path inside content/"
-    if ".." in posix.split("/"):
+    parts = posix.split("/")
+    if ".." in parts:
         return "evidence-outside", f"evidence '{text}' leaves content/ ('..' is not allowed)"
-    for base in (folder, content / "evidence"):
-        candidate = base / posix
-        if not os.path.lexists(candidate):
+    parts = [part for part in parts if part not in ("", ".")]  # as pathlib reads "a/./b//c/"
+    real_paths = real_paths if real_paths is not None else _RealPaths()
+    content_text = os.fspath(content_real)
+    for base in (os.fspath(folder), os.path.join(content, "evidence")):
+        candidate = os.path.join(base, *parts)
+        try:
+            info = os.lstat(candidate)
+        except (OSError, ValueError):
             continue
-        real = candidate.resolve()
-        if not real.is_relative_to(content_real):
+        real = real_paths.real(candidate, info) if parts else os.path.realpath(candidate)
+        real_case, content_case = os.path.normcase(real), os.path.normcase(content_text)
+        if real_case != content_case and not real_case.startswith(os.path.join(content_case, "")):
             return "evidence-outside", f"evidence '{text}' is a link to a file outside content/"
-        if not real.is_file():
+        if real != candidate or not stat.S_ISREG(info.st_mode):
+            try:
+                info = os.stat(real)
+            except OSError:
+                info = None
+        if info is None or not stat.S_ISREG(info.st_mode):
             return "evidence-invalid", f"evidence '{text}' is not a file"
-        size = real.stat().st_size
+        size = info.st_size
         if size > MAX_EVIDENCE_BYTES:
             return "evidence-too-large", f"evidence '{text}' is {size:,} bytes (limit {MAX_EVIDENCE_BYTES:,})"
-        return Evidence(ref=text, path=real, rel=real.relative_to(content_real).as_posix())
+        rel = real[len(content_text) + 1 :].replace(os.sep, "/")
+        return Evidence(ref=text, path=Path(real), rel=rel)
     return "evidence-missing", f"evidence file '{text}' not found next to this file or in content/evidence/"
 
 
@@ -318,40 +361,101 @@ def _read_settings(collect: _Collector, content: Path) -> tuple[PortfolioFile | 
 
 
 class LoadCache:
-    """Per-file results kept while a file does not change, so a long-running process
-    (the dev server) re-reads only what was edited. Keyed by each file's stat."""
+    """Per-file results kept while a file does not change, so a rebuild re-reads only what was edited.
 
-    def __init__(self) -> None:
-        self._files: dict[tuple[str, Path], tuple[tuple, object]] = {}
-        self._epoch = 0
+    Keyed by each file's stat (modification and change times, size, inode). What a file
+    is parsed into is kept; what depends on other files (its evidence) is looked at again
+    on every load. In memory for a long-running process (the dev server); with ``path``,
+    also saved to disk for the next ``cpdgen build`` (see :meth:`save`). A saved cache is
+    used only by the same cpdgen code and libraries that wrote it; a damaged one is ignored.
+    """
 
-    def invalidate_evidence(self) -> None:
-        """A non-Markdown file changed: every activity's evidence must be resolved again."""
-        self._epoch += 1
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path
+        self._files: dict[tuple[str, str], tuple[tuple, object]] = {}
+        self._used: set[tuple[str, str]] = set()
+        self._dirty = False
+        if path is not None:
+            self._files = _read_saved_cache(path)
 
     def get(self, kind: str, path: Path, compute: Callable[[], object]) -> object:
         try:
-            stat = path.stat()
+            info = path.stat()
         except OSError:
             return compute()
-        key = (stat.st_mtime_ns, stat.st_size, stat.st_ino, self._epoch)
-        hit = self._files.get((kind, path))
+        key = (info.st_mtime_ns, info.st_ctime_ns, info.st_size, info.st_ino)
+        name = (kind, os.fspath(path))
+        self._used.add(name)
+        hit = self._files.get(name)
         if hit is not None and hit[0] == key:
             return hit[1]
         value = compute()
-        self._files[(kind, path)] = (key, value)
+        self._files[name] = (key, value)
+        self._dirty = True
         return value
+
+    def save(self) -> None:
+        """Write the entries used since the last save to disk (others are dropped), if anything changed."""
+        if self.path is None:
+            return
+        pruned = len(self._files) != len(self._used)
+        self._files = {name: entry for name, entry in self._files.items() if name in self._used}
+        self._used = set()
+        if not (self._dirty or pruned):
+            return
+        import pickle
+
+        from cpdgen.fsutil import atomic_write_bytes
+
+        data = _cache_header() + pickle.dumps(self._files, protocol=pickle.HIGHEST_PROTOCOL)
+        try:
+            atomic_write_bytes(self.path, data, durable=False)
+            self._dirty = False
+        except OSError:
+            pass  # a cache that cannot be saved only costs time on the next build
+
+
+def _cache_header() -> bytes:
+    """The first line of a saved LoadCache: what wrote it (cpdgen's code, Python, the libraries)."""
+    import hashlib
+
+    import pydantic
+    import pydantic_core
+    import yaml
+
+    versions = [sys.version, pydantic.VERSION, pydantic_core.__version__, yaml.__version__]
+    digest = hashlib.sha256("\0".join(versions).encode())
+    package = Path(__file__).resolve().parent
+    for source in sorted(package.glob("*.py")):
+        digest.update(source.name.encode() + b"\0" + source.read_bytes() + b"\0")
+    return b"cpdgen-load-cache " + digest.hexdigest().encode() + b"\n"
+
+
+def _read_saved_cache(path: Path) -> dict:
+    import pickle
+
+    try:
+        with open(path, "rb") as handle:
+            if handle.readline() != _cache_header():
+                return {}  # written by other code: its results may differ
+            files = pickle.load(handle)
+    except OSError:
+        return {}
+    except Exception:  # noqa: BLE001 - a truncated or damaged cache fails in many ways; it is only ignored
+        return {}
+    return files if isinstance(files, dict) else {}
 
 
 def _per_file(collect: _Collector, cache: LoadCache | None, kind: str, path: Path, read: Callable) -> object:
-    """Run ``read(collector)`` for one file (or reuse its cached result), keeping its problems."""
+    """Run ``read(collector)`` for one file (or reuse its cached result), keeping its problems and text."""
 
-    def compute() -> tuple[object, list[Problem]]:
+    def compute() -> tuple[object, list[Problem], dict[Path, str]]:
         local = _Collector(collect.root)
-        return read(local), local.problems
+        return read(local), local.problems, local.texts
 
-    result, problems = cache.get(kind, path, compute) if cache else compute()  # type: ignore[misc]
+    result, problems, texts = cache.get(kind, path, compute) if cache else compute()  # type: ignore[misc]
     collect.problems.extend(problems)
+    collect.texts.update(texts)
     return result
 
 
@@ -362,6 +466,7 @@ def load_portfolio(root: Path, cache: LoadCache | None = None) -> Portfolio:
     if not content.is_dir():
         raise CpdgenError(f"no content/ folder in {root}; run cpdgen in your portfolio's folder, or give --root")
     content_real = content.resolve()
+    real_paths = _RealPaths()
     collect = _Collector(root)
     settings, setup_failed = _read_settings(collect, content)
     diplomas: list[rules.Diploma] | None = None
@@ -375,9 +480,7 @@ def load_portfolio(root: Path, cache: LoadCache | None = None) -> Portfolio:
     activities: dict[str, Activity] = {}
     by_slug: dict[str, Activity] = {}
     for path in _markdown_files(content / "activities"):
-        activity = _per_file(
-            collect, cache, "activity", path, lambda c, p=path: _read_activity(c, p, content, content_real)
-        )
+        activity = _read_activity(collect, cache, path, content, content_real, real_paths)
         if not isinstance(activity, Activity):
             continue
         clash = by_slug.get(activity.slug.casefold())
@@ -429,10 +532,26 @@ def load_portfolio(root: Path, cache: LoadCache | None = None) -> Portfolio:
     return portfolio
 
 
-def _read_activity(collect: _Collector, path: Path, content: Path, content_real: Path) -> Activity | None:
-    if path.is_symlink() and not path.resolve().is_relative_to(content_real):
-        collect.add(path, None, "outside-content", "this file is a link to a file outside content/; copy it in instead")
-        return None
+def _read_activity(
+    collect: _Collector,
+    cache: LoadCache | None,
+    path: Path,
+    content: Path,
+    content_real: Path,
+    real_paths: _RealPaths | None = None,
+) -> Activity | None:
+    local = _Collector(collect.root)  # this file's problems
+    try:
+        return _check_activity(local, cache, path, content, content_real, real_paths)
+    finally:
+        collect.problems.extend(local.problems)
+        collect.texts.update(local.texts)
+
+
+def _parse_activity(
+    collect: _Collector, path: Path
+) -> tuple[FrontMatter, int, ActivityFrontMatter | None, Sections] | None:
+    """What one activity file says on its own: front matter, validated fields, sections (cacheable)."""
     parsed = collect.read(path)
     if parsed is None:
         return None
@@ -441,16 +560,34 @@ def _read_activity(collect: _Collector, path: Path, content: Path, content_real:
     sections = split_reflection(body)
     for extra in sections.extra_headings:
         collect.add(path, body_line + extra - 1, "duplicate-reflection", "a second 'Reflection' section; keep one")
+    return front, body_line, meta if isinstance(meta, ActivityFrontMatter) else None, sections
+
+
+def _check_activity(
+    collect: _Collector,
+    cache: LoadCache | None,
+    path: Path,
+    content: Path,
+    content_real: Path,
+    real_paths: _RealPaths | None,
+) -> Activity | None:
+    if path.is_symlink() and not path.resolve().is_relative_to(content_real):
+        collect.add(path, None, "outside-content", "this file is a link to a file outside content/; copy it in instead")
+        return None
+    parsed = _per_file(collect, cache, "activity", path, lambda c: _parse_activity(c, path))
+    if parsed is None:
+        return None
+    front, body_line, meta, sections = parsed  # type: ignore[misc]
     # Evidence is checked even when another key is wrong, so one run reports everything.
-    refs = meta.evidence if isinstance(meta, ActivityFrontMatter) else _raw_refs(front.data)
+    refs = meta.evidence if meta is not None else _raw_refs(front.data)
     evidence: list[Evidence] = []
     for index, ref in enumerate(refs):
-        found = _resolve_evidence(ref, path.parent, content, content_real)
+        found = _resolve_evidence(ref, path.parent, content, content_real, real_paths)
         if isinstance(found, Evidence):
             evidence.append(found)
         else:
             collect.add(path, front.line_of(("evidence", index)), found[0], found[1])
-    if not isinstance(meta, ActivityFrontMatter):
+    if meta is None:
         # The model's cross-field check runs only once every field is valid; say it now too.
         said = any(p.code == "missing-category" and p.path == collect.rel(path) for p in collect.problems)
         if isinstance(front.data, dict) and not {"category", "type"} & front.data.keys() and not said:

@@ -334,19 +334,16 @@ class _PortfolioScan:
     def scan_values(self, activities: list[Activity]) -> None:
         """The front-matter values as YAML parsed them (escapes decoded, folded lines joined).
 
-        Whatever the scan of the file itself found is not reported twice."""
+        Whatever the scan of the file itself found is not reported twice. Every value is
+        scanned, even one written verbatim in the file: on its own it has no neighbours, and
+        a neighbour can hide it in the file (``tags: [hospital, SW1A 1AA]``)."""
         values: list[tuple[Activity, tuple, str]] = []
-        texts = self.portfolio.texts
         for activity in activities:
             meta = activity.meta
-            text = texts.get(activity.source, "")
-            # A value written verbatim in the file has been seen by the scan of the file.
-            if meta.title not in text:
-                values.append((activity, ("title",), meta.title))
+            values.append((activity, ("title",), meta.title))
             for key, items in (("tags", meta.tags), ("evidence", meta.evidence)):
                 for index, value in enumerate(items):
-                    if value not in text:
-                        values.append((activity, (key, index), value))
+                    values.append((activity, (key, index), value))
         if not values:
             return
         findings = find_identifiers("\n".join(value for _, _, value in values), self.patterns)

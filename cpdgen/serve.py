@@ -297,21 +297,17 @@ class Session:
 
     def __init__(self, root: Path, as_of: date | None = None, out=None):
         from cpdgen.build import SiteRenderer
-        from cpdgen.loader import LoadCache
 
         self.root = root.resolve()
         self.as_of = as_of
         self.out = out or sys.stdout
         self.folder = Path(tempfile.mkdtemp(prefix="cpdgen-serve-"))
-        self.cache = LoadCache()
-        self.renderer = SiteRenderer(self.root, load_cache=self.cache)
+        self.renderer = SiteRenderer(self.root)  # keeps each unchanged file's parse between rebuilds
         self.state = BuildState()
 
     def rebuild(self, changed: Iterable[str] = ()) -> bool:
         """Bring the build folder up to date; on problems keep the last good pages and say why."""
         changed = list(changed)
-        if any(not path.endswith(".md") for path in changed):
-            self.cache.invalidate_evidence()  # an evidence file (or the settings) came, went or changed
         started = time.perf_counter()
         try:
             prepared = self.renderer.prepare(as_of=self.as_of)

@@ -558,3 +558,112 @@ def test_the_sites_pdf_and_csv_are_public_and_follow_the_publish_settings(portfo
     page = (site / "diplomas/diploma-1/index.html").read_text()
     assert 'href="../../diplomas/diploma-1/diploma-1.pdf"' in page
     assert 'href="../../diplomas/diploma-1/diploma-1.csv"' in page
+
+
+# --- recycling the replaced site (a spare folder in the cache) ----------------------------------
+
+
+def _edit(path: Path, n: int) -> None:
+    path.write_text(activity_text(date="2025-02-10", title=f"Edited {n}", body=f"Edit number {n}.", evidence=["cert.txt"]))
+
+
+def _spare(portfolio) -> Path:
+    root = portfolio.root.resolve()
+    return fsutil.spare_path(fsutil.default_cache_dir(), root, root / "site")
+
+
+def test_rebuilds_recycle_the_replaced_site_and_match_a_fresh_build(portfolio, tmp_path):
+    portfolio.many(6)
+    portfolio.write("evidence/cert.txt", "certificate\n")
+    edited = portfolio.activity("2025-02-10-a5")
+    _edit(edited, 0)
+    site = portfolio.root / "site"
+    assert build(portfolio).written
+    for n in range(1, 5):
+        _edit(edited, n)
+        if n == 3:
+            (portfolio.content / "activities" / "2025-01-06-a0.md").unlink()  # a page that must go
+        before = tree_digest(site)
+        result = build(portfolio)
+        assert result.written
+        assert _spare(portfolio).is_dir() and tree_digest(_spare(portfolio)) == before  # the replaced site, kept
+        fresh = build(portfolio, out=tmp_path / f"fresh-{n}", reuse_unchanged=False)
+        assert tree_digest(site) == tree_digest(fresh.out), n
+    assert not (site / "activities/2025-01-06-a0").exists()
+    assert not [p for p in portfolio.root.iterdir() if p.name.startswith("site.tmp-")]
+
+
+def test_files_put_into_site_never_come_back_through_the_spare(portfolio, tmp_path):
+    portfolio.many(4)
+    edited = portfolio.activity("2025-02-10-a5")
+    portfolio.write("evidence/cert.txt", "certificate\n")
+    _edit(edited, 0)
+    site = portfolio.root / "site"
+    assert build(portfolio).written
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not for the web")
+    page = site / "activities/2025-01-06-a0/index.html"
+    size = page.stat().st_size
+    page.unlink()
+    os.symlink(secret, page)  # a link where a page was
+    (site / "CNAME").write_text("example.org\n")
+    (site / "extra").mkdir()
+    (site / "extra" / "notes.txt").write_text("notes\n")
+    os.symlink(tmp_path, site / "activities" / "linked")
+    for n in (1, 2, 3):  # the first build keeps that site as the spare, the next ones recycle it
+        _edit(edited, n)
+        assert build(portfolio).written
+        fresh = build(portfolio, out=tmp_path / f"fresh-{n}", reuse_unchanged=False)
+        assert tree_digest(site) == tree_digest(fresh.out)
+        assert not [p for p in site.rglob("*") if p.is_symlink()]
+        assert "not for the web" not in site_text(site)
+    assert page.stat().st_size == size
+
+
+def test_a_failed_rebuild_from_the_spare_leaves_the_site_and_the_next_build_works(portfolio, monkeypatch):
+    portfolio.many(6)
+    portfolio.write("evidence/cert.txt", "certificate\n")
+    edited = portfolio.activity("2025-02-10-a5")
+    _edit(edited, 0)
+    site = portfolio.root / "site"
+    assert build(portfolio).written
+    _edit(edited, 1)
+    assert build(portfolio).written and _spare(portfolio).is_dir()
+    before = tree_digest(site)
+    inodes = {p: p.stat().st_ino for p in site.rglob("*")}
+    _edit(edited, 2)
+    original = SiteRenderer._render
+
+    def fail(self, template, context):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(SiteRenderer, "_render", fail)
+    with pytest.raises(OSError):
+        build(portfolio)
+    assert tree_digest(site) == before
+    assert {p: p.stat().st_ino for p in site.rglob("*")} == inodes
+    assert sorted(p.name for p in portfolio.root.iterdir()) == ["content", "site"]
+    monkeypatch.setattr(SiteRenderer, "_render", original)
+    assert build(portfolio).written
+    assert "Edit number 2." in (site / "activities/2025-02-10-a5/index.html").read_text()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
+def test_a_rebuild_from_the_spare_killed_half_way_leaves_the_site_as_it_was(portfolio):
+    portfolio.many(6)
+    portfolio.write("evidence/cert.txt", "certificate\n")
+    edited = portfolio.activity("2025-02-10-a5")
+    _edit(edited, 0)
+    site = portfolio.root / "site"
+    assert build(portfolio).written
+    _edit(edited, 1)
+    assert build(portfolio).written and _spare(portfolio).is_dir()
+    before = tree_digest(site)
+    for n in (2, 3, 4, 5):  # every page changes, so the killed build is writing into the recycled folder
+        portfolio.activity(f"2026-03-0{n}-new", title=f"New {n}")
+    killed = subprocess.run([sys.executable, "-c", KILL_SCRIPT, str(portfolio.root)], capture_output=True)
+    assert killed.returncode == -9
+    assert tree_digest(site) == before
+    assert build(portfolio).written
+    assert not [p for p in portfolio.root.iterdir() if p.name.startswith("site.tmp-")]
+    assert (site / "activities/2026-03-05-new/index.html").is_file()

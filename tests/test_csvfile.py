@@ -168,3 +168,32 @@ def test_libreoffice_reads_one_row_per_activity_and_runs_no_formula(portfolio, t
     assert all(title.startswith("'") for title in titles)
     description = seen[1][COLUMNS.index("description")]
     assert 'second line, with comma and "quotes"' in description and "café – “smart” 😀" in description
+
+
+@pytest.mark.parametrize("publish", [{}, {"reflections": False, "evidence": False}])
+def test_rows_formatted_once_for_several_csvs_are_the_same_bytes(portfolio, publish):
+    portfolio.settings(
+        {"member": {"name": "A"}, "diplomas": [{"start": "2024-01-01"}], **({"publish": publish} if publish else {})}
+    )
+    portfolio.write("evidence/cert.txt", "x")
+    portfolio.activity("2025-01-10-a", date="2025-01-10", title="=1+1", evidence=["cert.txt"])
+    portfolio.activity("2025-02-10-b", date="2025-02-10", private=True)
+    portfolio.activity("2025-03-10-c", date="2025-03-10", draft=True, reflection=None)
+    loaded, assessment = judged(portfolio.root)
+    lines: dict = {}
+    shared = [
+        diploma_csv(loaded, assessment, "diploma-1", public=True, lines=lines),
+        activities_csv(loaded, assessment, public=True, lines=lines),
+        activities_csv(loaded, assessment, public=False, lines=lines),
+        diploma_csv(loaded, assessment, "diploma-1", public=False, lines=lines),
+        activities_csv(loaded, assessment, loaded.activities[:1], public=True, lines=lines),
+    ]
+    alone = [
+        diploma_csv(loaded, assessment, "diploma-1", public=True),
+        activities_csv(loaded, assessment, public=True),
+        activities_csv(loaded, assessment, public=False),
+        diploma_csv(loaded, assessment, "diploma-1", public=False),
+        activities_csv(loaded, assessment, loaded.activities[:1], public=True),
+    ]
+    assert shared == alone
+    assert lines  # the rows were kept for reuse

@@ -274,6 +274,28 @@ class TestEvidence:
         portfolio.activity("a", activity_text(evidence=["alias.pdf"]))
         assert problems_of(portfolio) == []
 
+    def test_paths_through_linked_folders_resolve_to_the_real_file(self, portfolio, tmp_path):
+        # The loader keeps each folder's real path: a file reached through a linked folder,
+        # or written with './' and '//', is the same real file; a folder linked to outside is refused.
+        portfolio.write("evidence/real/cert.pdf", b"%PDF")
+        os.symlink(portfolio.content / "evidence" / "real", portfolio.content / "activities" / "alias")
+        (tmp_path / "outside").mkdir()
+        (tmp_path / "outside" / "cert.pdf").write_text("x")
+        os.symlink(tmp_path / "outside", portfolio.content / "evidence" / "away")
+        portfolio.activity("a", activity_text(evidence=["alias/cert.pdf", "./real//cert.pdf", "away/cert.pdf"]))
+        loaded = load_portfolio(portfolio.root)
+        assert [(p.line, p.code) for p in loaded.problems] == [(5, "evidence-outside")]
+        [first, second] = loaded.activities[0].evidence
+        assert first.rel == second.rel == "evidence/real/cert.pdf"
+        assert first.path == second.path == (portfolio.content / "evidence" / "real" / "cert.pdf").resolve()
+
+    def test_a_link_loop_or_a_folder_is_not_a_file(self, portfolio):
+        (portfolio.content / "evidence").mkdir()
+        os.symlink("loop.pdf", portfolio.content / "evidence" / "loop.pdf")
+        os.symlink(portfolio.content, portfolio.content / "evidence" / "everything")
+        portfolio.activity("a", activity_text(evidence=["loop.pdf", "everything", "."]))
+        assert problems_of(portfolio) == [(A, 5, "evidence-invalid")] * 3
+
     def test_activity_file_linked_from_outside_is_refused(self, portfolio, tmp_path):
         outside = tmp_path / "outside.md"
         outside.write_text(activity_text())
@@ -372,12 +394,74 @@ class TestLoadCache:
         assert reads == ["portfolio.yaml", "portfolio.yaml", "a.md"]  # only the edited file
         assert [a.title for a in third.activities] == ["Edited, and longer"]
 
-    def test_evidence_is_resolved_again_after_invalidation(self, portfolio):
+    def test_evidence_is_resolved_again_on_every_load(self, portfolio):
+        from cpdgen.loader import LoadCache
+
+        portfolio.activity("a", activity_text(evidence=["cert.pdf"]))
+        cache = LoadCache()
+        assert [p.code for p in load_portfolio(portfolio.root, cache).problems] == ["evidence-missing"]
+        portfolio.write("evidence/cert.pdf", b"%PDF")  # no invalidation: the activity file is unchanged
+        assert load_portfolio(portfolio.root, cache).problems == []
+        (portfolio.content / "evidence" / "cert.pdf").unlink()
+        assert [p.code for p in load_portfolio(portfolio.root, cache).problems] == ["evidence-missing"]
+
+    def test_saved_cache_gives_the_same_portfolio_and_sees_every_change(self, portfolio, tmp_path, monkeypatch):
+        from cpdgen import loader
+        from cpdgen.loader import LoadCache
+
+        saved = tmp_path / "cache" / "load.pickle"
+        portfolio.activity("a", activity_text(title="First"))
+        portfolio.activity("b", activity_text(title="Bad", category="nope"))
+        portfolio.write("reflections/c.md", "---\nactivity: a\n---\nAgain.\n")
+        first = LoadCache(saved)
+        uncached = load_portfolio(portfolio.root)
+        assert load_portfolio(portfolio.root, first) == uncached
+        first.save()
+        assert saved.is_file()
+
+        reads: list[str] = []
+        real = loader.read_text
+        monkeypatch.setattr(loader, "read_text", lambda path: reads.append(path.name) or real(path))
+        again = load_portfolio(portfolio.root, LoadCache(saved))  # a new process
+        assert reads == ["portfolio.yaml"]
+        assert again == uncached
+        assert again.texts == uncached.texts  # the privacy scan sees the same texts
+
+        # An edit that keeps the size and the modification time is still seen (the change time moves).
+        path = portfolio.content / "activities" / "a.md"
+        before = path.stat()
+        path.write_text(path.read_text().replace("First", "Fir5t"))
+        os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+        edited = load_portfolio(portfolio.root, LoadCache(saved))
+        assert reads[-1] == "a.md"
+        assert [a.title for a in edited.activities] == ["Fir5t"]
+
+    def test_a_damaged_or_foreign_saved_cache_is_ignored(self, portfolio, tmp_path, monkeypatch):
+        from cpdgen import loader
+        from cpdgen.loader import LoadCache
+
+        saved = tmp_path / "load.pickle"
+        portfolio.activity("a", activity_text(title="First"))
+        cache = LoadCache(saved)
+        load_portfolio(portfolio.root, cache)
+        cache.save()
+        good = saved.read_bytes()
+        header, body = good.split(b"\n", 1)
+        reads: list[str] = []
+        real = loader.read_text
+        monkeypatch.setattr(loader, "read_text", lambda path: reads.append(path.name) or real(path))
+        for damaged in (good[: len(good) // 2], header + b"\n" + b"\x80\x05garbage", b"other-code\n" + body, b""):
+            saved.write_bytes(damaged)
+            reads.clear()
+            loaded = load_portfolio(portfolio.root, LoadCache(saved))
+            assert [a.title for a in loaded.activities] == ["First"]
+            assert "a.md" in reads  # parsed afresh, not served from the damaged file
+
+    def test_evidence_is_resolved_again_on_every_load(self, portfolio):
         from cpdgen.loader import LoadCache
 
         portfolio.activity("a", activity_text(evidence=["cert.pdf"]))
         cache = LoadCache()
         assert [p.code for p in load_portfolio(portfolio.root, cache).problems] == ["evidence-missing"]
         portfolio.write("evidence/cert.pdf", b"%PDF")
-        cache.invalidate_evidence()
         assert load_portfolio(portfolio.root, cache).problems == []

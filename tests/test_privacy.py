@@ -317,6 +317,16 @@ def test_front_matter_values_are_scanned_as_yaml_reads_them(portfolio):
     assert (problem.line, problem.code) == (2, "nhs-number")
 
 
+def test_a_value_is_scanned_on_its_own_even_when_written_as_it_is(portfolio):
+    # In the file, 'hospital' before it makes the postcode look like a hospital's address;
+    # the tag on its own is a postcode. The file's text is kept for the scan (not read twice).
+    portfolio.activity("a", text=front_matter("title: T", "tags: [hospital, SW1A 1AA]"))
+    loaded = load_portfolio(portfolio.root)
+    assert portfolio.content / "activities" / "a.md" in loaded.texts
+    [problem] = [p for p in loaded.problems if p.code == "postcode"]
+    assert problem.line == 3
+
+
 def front_matter(*lines: str, body: str = "What I did.\n\n## Reflection\nWhat I learnt.\n") -> str:
     return "---\n" + "\n".join([*lines, "date: 2026-01-10", "category: other"]) + "\n---\n" + body
 
