@@ -423,7 +423,7 @@ class SiteRenderer:
                     manifest[page.path] = [key, old[page.path][1]]
                     stats.reused += 1
                     continue
-                data = self._render(page.template, page.context)
+                data = self.render_page(page.template, page.context)
                 jobs.append(pool.submit(write_page, page.path, data))
                 manifest[page.path] = [key, len(data)]
                 stats.written += 1
@@ -459,7 +459,8 @@ class SiteRenderer:
         stats.manifest = manifest
         return stats
 
-    def _render(self, template: str, context: dict) -> bytes:
+    def render_page(self, template: str, context: dict) -> bytes:
+        """One page: ``template`` filled with ``context``, as UTF-8 bytes."""
         import jinja2
 
         try:

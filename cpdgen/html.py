@@ -292,6 +292,37 @@ def _evidence(
 # --- the pages -----------------------------------------------------------------------------
 
 
+def activity_context(
+    activity: Activity,
+    judged: dict[str, tuple[DiplomaAssessment, Judgement]],
+    publish: PublishSettings,
+    render_markdown: Callable[[str], Markup],
+    problems: list[Problem],
+) -> tuple[dict, list[tuple[str, Path]]]:
+    """What an activity's page shows of it, and the evidence files to copy beside the page."""
+    description, reflection = _markdown(activity, publish, render_markdown, problems)
+    evidence, copies = _evidence(activity, publish, problems)
+    diploma, judgement = judged[activity.id]
+    meta = activity.meta
+    context = {
+        **_summary(activity, judged),
+        "date_range_text": date_range(meta.start, meta.date),
+        "type_label": TYPE_BY_ID[meta.type].label if meta.type else "",
+        "hours_text": _hours(meta.hours),
+        "tags": [{"label": tag, "url": tag_url(tag)} for tag in meta.tags],
+        "standards": [{"number": n, "text": HCPC_STANDARDS[n]} for n in meta.standards],
+        "description_html": description,
+        "reflection_html": reflection,
+        "reflection_published": publish.reflections,
+        "has_reflection": activity.has_reflection,
+        "evidence": evidence,
+        "judgement_text": _judgement_text(diploma, judgement),
+        "diploma_url": diploma_url(diploma.id),
+        "diploma_status": diploma.status,
+    }
+    return context, copies
+
+
 def plan_site(
     portfolio: Portfolio,
     assessment: Assessment,
@@ -327,34 +358,16 @@ def plan_site(
 
     # Activity pages.
     for index, activity in enumerate(by_date):
-        description, reflection = _markdown(activity, publish, render_markdown, plan.problems)
-        evidence, copies = _evidence(activity, publish, plan.problems)
-        diploma, judgement = judged[activity.id]
         folder = f"activities/{activity.slug}"
+        context, copies = activity_context(activity, judged, publish, render_markdown, plan.problems)
         for name, source in copies:
             plan.files.append(SiteFile(f"{folder}/{name}", source, "evidence", activity.path))
-        meta = activity.meta
         add(
             f"{folder}/index.html",
             "activity.html",
             activity.title,
             activity.path,
-            activity={
-                **summaries[activity.id],
-                "date_range_text": date_range(meta.start, meta.date),
-                "type_label": TYPE_BY_ID[meta.type].label if meta.type else "",
-                "hours_text": _hours(meta.hours),
-                "tags": [{"label": tag, "url": tag_url(tag)} for tag in meta.tags],
-                "standards": [{"number": n, "text": HCPC_STANDARDS[n]} for n in meta.standards],
-                "description_html": description,
-                "reflection_html": reflection,
-                "reflection_published": publish.reflections,
-                "has_reflection": activity.has_reflection,
-                "evidence": evidence,
-                "judgement_text": _judgement_text(diploma, judgement),
-                "diploma_url": diploma_url(diploma.id),
-                "diploma_status": diploma.status,
-            },
+            activity=context,
             previous=summaries[by_date[index - 1].id] if index > 0 else None,
             next=summaries[by_date[index + 1].id] if index + 1 < len(by_date) else None,
         )

@@ -532,6 +532,19 @@ def load_portfolio(root: Path, cache: LoadCache | None = None) -> Portfolio:
     return portfolio
 
 
+def read_activity(root: Path, path: Path, cache: LoadCache | None = None) -> tuple[Activity | None, list[Problem], str]:
+    """One activity file on its own: the activity (None when it has an error), its problems, its text.
+
+    What depends on other files (its id being unique, a reflection kept in content/reflections/,
+    privacy allow lists) is not checked here: :func:`load_portfolio` does that.
+    """
+    root = root.resolve()
+    content = root / "content"
+    collect = _Collector(root)
+    activity = _read_activity(collect, cache, path, content, content.resolve())
+    return activity, collect.problems, collect.texts.get(path, "")
+
+
 def _read_activity(
     collect: _Collector,
     cache: LoadCache | None,

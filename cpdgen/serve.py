@@ -37,14 +37,16 @@ PORT_ATTEMPTS = 20
 WAIT_SECONDS = 25  # a long poll returns at least this often, so proxies and browsers keep it open
 EVENTS_PATH = "/__cpdgen/wait"
 
+# A page asks for the next build and reloads only when that build changed it (or failed,
+# or was fixed: the problems are shown on every page).
 RELOAD_SCRIPT = """<script>
 (function () {
-  var version = %(version)d;
+  var version = %(version)d, page = %(page)s;
   function wait() {
-    fetch("%(path)s?since=" + version, {cache: "no-store"})
+    fetch("%(path)s?since=" + version + "&page=" + encodeURIComponent(page), {cache: "no-store"})
       .then(function (r) { return r.json(); })
       .then(function (state) {
-        if (state.version !== version) { location.reload(); } else { wait(); }
+        if (state.reload) { location.reload(); } else { version = state.version; wait(); }
       })
       .catch(function () { setTimeout(wait, 1000); });
   }
@@ -60,26 +62,41 @@ OVERLAY = """<div id="cpdgen-problems" role="alertdialog" aria-labelledby="cpdge
 </div>"""
 
 
+HISTORY = 200  # builds remembered for the question "did any build since mine change my page?"
+
+
 @dataclass
 class BuildState:
-    """What the server knows of the latest build; long polls wait on it."""
+    """What the server knows of the latest build, and which pages each recent build changed."""
 
     version: int = 0
     ok: bool = True
     problems: list[Problem] = field(default_factory=list)
     condition: threading.Condition = field(default_factory=threading.Condition)
+    history: list[tuple[int, frozenset[str] | None]] = field(default_factory=list)  # (version, pages or all)
 
-    def publish(self, ok: bool, problems: Sequence[Problem]) -> None:
+    def publish(self, ok: bool, problems: Sequence[Problem], pages: Iterable[str] | None = None) -> None:
+        """A new build: ``pages`` it changed (site paths), or None for every page."""
         with self.condition:
+            every = pages is None or ok != self.ok or not ok  # problems appear on, or leave, every page
             self.version += 1
             self.ok = ok
             self.problems = list(problems)
+            self.history.append((self.version, None if every else frozenset(pages or ())))
+            del self.history[:-HISTORY]
             self.condition.notify_all()
 
     def wait(self, since: int, timeout: float) -> tuple[int, bool]:
         with self.condition:
             self.condition.wait_for(lambda: self.version != since, timeout=timeout)
             return self.version, self.ok
+
+    def changed_since(self, since: int, page: str) -> bool:
+        """Whether a build after version ``since`` changed ``page`` (True when it cannot tell)."""
+        with self.condition:
+            if not self.history or since < self.history[0][0] - 1 or since > self.version:
+                return since != self.version
+            return any(pages is None or page in pages for version, pages in self.history if version > since)
 
 
 def _host_allowed(host_header: str | None, port: int, extra: str | None) -> bool:
@@ -149,9 +166,10 @@ class Handler(BaseHTTPRequestHandler):
         if parts.path == EVENTS_PATH:
             self.long_poll(parts.query, head)
             return
+        page = self.page_of(parts.path)
         target = self.translate(parts.path)
         if target is None:
-            self.send_page(self.not_found_page(), HTTPStatus.NOT_FOUND, "text/html", head)
+            self.send_page(self.not_found_page(), HTTPStatus.NOT_FOUND, "text/html", head, page)
             return
         if target.is_dir():
             if not parts.path.endswith("/"):
@@ -162,15 +180,21 @@ class Handler(BaseHTTPRequestHandler):
                 return
             target = target / "index.html"
             if not target.is_file():
-                self.send_page(self.not_found_page(), HTTPStatus.NOT_FOUND, "text/html", head)
+                self.send_page(self.not_found_page(), HTTPStatus.NOT_FOUND, "text/html", head, page)
                 return
         content_type = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
         try:
             data = target.read_bytes()
         except OSError:
-            self.send_page(self.not_found_page(), HTTPStatus.NOT_FOUND, "text/html", head)
+            self.send_page(self.not_found_page(), HTTPStatus.NOT_FOUND, "text/html", head, page)
             return
-        self.send_page(data, HTTPStatus.OK, content_type, head)
+        self.send_page(data, HTTPStatus.OK, content_type, head, page)
+
+    @staticmethod
+    def page_of(url_path: str) -> str:
+        """The site path a URL shows: ``/activities/x/`` is ``activities/x/index.html``."""
+        path = unquote(url_path).lstrip("/")
+        return path + "index.html" if path == "" or path.endswith("/") else path
 
     def translate(self, url_path: str) -> Path | None:
         """The file for a URL path inside the build, or None for anything outside or hidden."""
@@ -196,10 +220,11 @@ class Handler(BaseHTTPRequestHandler):
             return page.read_bytes()
         return b"<!doctype html><title>Not found</title><h1>Not found</h1>"
 
-    def decorate(self, data: bytes) -> bytes:
+    def decorate(self, data: bytes, page: str) -> bytes:
         """Add the live-reload script, and the problems when the last rebuild failed."""
         state = self.server.state
-        extra = RELOAD_SCRIPT % {"version": state.version, "path": EVENTS_PATH}
+        name = json.dumps(page).replace("<", "\\u003c")  # safe inside <script>
+        extra = RELOAD_SCRIPT % {"version": state.version, "path": EVENTS_PATH, "page": name}
         if not state.ok:
             items = "".join(f"<li>{html.escape(format_text(p))}</li>" for p in state.problems)
             extra = OVERLAY % {"items": items} + extra
@@ -208,9 +233,9 @@ class Handler(BaseHTTPRequestHandler):
         text = text[:marker] + extra + text[marker:] if marker >= 0 else text + extra
         return text.encode("utf-8")
 
-    def send_page(self, data: bytes, status: HTTPStatus, content_type: str, head: bool) -> None:
+    def send_page(self, data: bytes, status: HTTPStatus, content_type: str, head: bool, page: str = "") -> None:
         if content_type == "text/html":
-            data = self.decorate(data)
+            data = self.decorate(data, page)
             content_type = "text/html; charset=utf-8"
         self.send_response(status)
         self.send_header("Content-Type", content_type)
@@ -222,10 +247,14 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(data)
 
     def long_poll(self, query: str, head: bool) -> None:
+        """Answer when a build newer than ``since`` exists (or after WAIT_SECONDS), saying
+        whether ``page`` must reload."""
+        fields = parse_qs(query)
         try:
-            since = int(parse_qs(query).get("since", ["-1"])[0])
+            since = int(fields.get("since", ["-1"])[0])
         except ValueError:
             since = -1
+        page = fields.get("page", [""])[0]
         deadline = time.monotonic() + WAIT_SECONDS
         version, ok = self.server.state.version, self.server.state.ok
         while version == since and not self.server.stopping.is_set():
@@ -233,7 +262,8 @@ class Handler(BaseHTTPRequestHandler):
             if remaining <= 0:
                 break
             version, ok = self.server.state.wait(since, min(remaining, 0.5))
-        body = json.dumps({"version": version, "ok": ok}).encode()
+        reload = version != since and self.server.state.changed_since(since, page)
+        body = json.dumps({"version": version, "ok": ok, "reload": reload}).encode()
         self.send_response(HTTPStatus.OK)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
@@ -304,24 +334,42 @@ class Session:
         self.folder = Path(tempfile.mkdtemp(prefix="cpdgen-serve-"))
         self.renderer = SiteRenderer(self.root)  # keeps each unchanged file's parse between rebuilds
         self.state = BuildState()
+        self.last = None  # the last good build's Prepared: the base of quick pages
+        self.quick: dict[str, bytes] = {}  # pages written ahead of the full rebuild, by site path
 
     def rebuild(self, changed: Iterable[str] = ()) -> bool:
-        """Bring the build folder up to date; on problems keep the last good pages and say why."""
+        """Bring the build folder up to date; on problems keep the last good pages and say why.
+
+        A lone edit of one activity's file first gets its own page written and announced
+        (``quick_page``), then everything is rebuilt as usual.
+        """
+        from cpdgen.build import read_manifest
+
         changed = list(changed)
         started = time.perf_counter()
+        if len(changed) == 1:
+            quick = self.quick_page(Path(changed[0]))
+            if quick is not None:
+                self.state.publish(True, [], [quick])
+        before = read_manifest(self.folder)
         try:
             prepared = self.renderer.prepare(as_of=self.as_of)
             if prepared.plan is not None:
-                # The pages of the files just saved come first, so the open tab shows them soonest.
-                edited = {str(Path(path).resolve()) for path in changed}
-                prepared.plan.pages.sort(key=lambda page: str(self.root / page.source) not in edited)
-                self.renderer.render_into(self.folder, prepared, previous=self.folder)
+                stats = self.renderer.render_into(self.folder, prepared, previous=self.folder)
         except CpdgenError as exc:
             self.state.publish(False, [Problem("content", None, "error", "build-failed", exc.message)])
             print(f"cpdgen: {exc.message}", file=self.out, flush=True)
             return False
         ok = prepared.plan is not None
-        self.state.publish(ok, [] if ok else prepared.problems)
+        if ok:
+            self.last = prepared
+            after = stats.manifest
+            pages = {path for path in after if before.get(path) != after[path]} | (set(before) - set(after))
+            pages -= self.settle_quick_pages(prepared)
+            self.state.publish(True, [], pages)
+        else:
+            self.quick.clear()
+            self.state.publish(False, prepared.problems)
         for problem in prepared.problems:
             print(format_text(problem), file=self.out, flush=True)
         if ok:
@@ -329,6 +377,92 @@ class Session:
         else:
             print("Not rebuilt: fix the problems above; the pages show them until you do.", file=self.out, flush=True)
         return ok
+
+    def quick_page(self, path: Path) -> str | None:
+        """Write the page of the one activity file just saved, from the last good build; its site path.
+
+        Only when nothing but that page's own text could have changed: the file has no
+        problem and no possible patient identifier, and its id, date, category, privacy,
+        draft state, reflection and evidence are as before. Otherwise None: the full
+        rebuild (which always follows) does the work and reports the problems.
+        """
+        from dataclasses import replace
+
+        from cpdgen.html import activity_context
+        from cpdgen.identifiers import compile_pattern, find_identifiers
+        from cpdgen.loader import read_activity
+
+        last = self.last
+        if last is None or last.plan is None or last.assessment is None or last.portfolio.settings is None:
+            return None
+        try:
+            source = path.resolve()
+            where = source.relative_to(self.root).as_posix()
+        except (OSError, ValueError):
+            return None
+        old = next((a for a in last.portfolio.activities if a.path == where), None)
+        page = next((p for p in last.plan.pages if p.source == where and p.template == "activity.html"), None)
+        if old is None or page is None or not source.is_file():
+            return None
+        activity, problems, text = read_activity(self.root, source, self.renderer.load_cache)
+        if activity is None or problems:
+            return None
+        if old.reflection_path != old.path:  # the reflection lives in content/reflections/
+            if activity.reflection is not None:
+                return None
+            activity = replace(
+                activity,
+                reflection=old.reflection,
+                reflection_path=old.reflection_path,
+                reflection_line=old.reflection_line,
+            )
+        facts = ("id", "date", "category", "draft", "private", "has_reflection", "evidence")
+        if any(getattr(activity, name) != getattr(old, name) for name in facts):
+            return None
+        settings = last.portfolio.settings
+        patterns = {}
+        for name, regex in settings.privacy.patterns.items():
+            try:
+                patterns[name] = compile_pattern(regex)
+            except ValueError:
+                return None
+        if find_identifiers(text, patterns):
+            return None  # whatever it is, the full rebuild decides and says so
+        judged = {j.id: (d, j) for d in last.assessment.diplomas for j in d.judgements}
+        found: list[Problem] = []
+        context, _ = activity_context(activity, judged, settings.publish, self.renderer.markdown.render, found)
+        if found:
+            return None
+        data = self.renderer.render_page(page.template, {**page.context, "activity": context, "page_title": activity.title})
+        target = self.folder / page.path
+        temp = target.with_name(f".{target.name}.cpdgen-quick")
+        temp.write_bytes(data)
+        temp.replace(target)
+        self.quick[page.path] = data
+        return page.path
+
+    def settle_quick_pages(self, prepared) -> set[str]:
+        """After a full rebuild: make each quick page exactly what the build says it is.
+
+        Returns the quick pages that needed nothing more (already announced), so their
+        open tabs are not reloaded a second time.
+        """
+        announced: set[str] = set()
+        pages = {page.path: page for page in prepared.plan.pages}
+        for path, data in self.quick.items():
+            page = pages.get(path)
+            if page is None:
+                continue  # gone from the site: the rebuild removed it
+            target = self.folder / path
+            wanted = self.renderer.render_page(page.template, page.context)
+            if wanted == data and target.read_bytes() == wanted:
+                announced.add(path)
+            else:
+                temp = target.with_name(f".{target.name}.cpdgen-quick")
+                temp.write_bytes(wanted)
+                temp.replace(target)
+        self.quick.clear()
+        return announced
 
     def close(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)

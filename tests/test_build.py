@@ -137,7 +137,7 @@ def test_a_failure_half_way_leaves_the_old_site_byte_identical(portfolio, monkey
     before = tree_digest(site)
     portfolio.activity("2026-03-01-new", title="A new activity")
     calls = []
-    original = SiteRenderer._render
+    original = SiteRenderer.render_page
 
     def fail_on_third(self, template, context):
         calls.append(template)
@@ -145,7 +145,7 @@ def test_a_failure_half_way_leaves_the_old_site_byte_identical(portfolio, monkey
             raise OSError(28, "No space left on device")
         return original(self, template, context)
 
-    monkeypatch.setattr(SiteRenderer, "_render", fail_on_third)
+    monkeypatch.setattr(SiteRenderer, "render_page", fail_on_third)
     with pytest.raises(OSError):
         build(portfolio)
     assert len(calls) == 3
@@ -177,14 +177,14 @@ import os, signal, sys
 from datetime import date
 from pathlib import Path
 from cpdgen.build import SiteRenderer, build_site
-original = SiteRenderer._render
+original = SiteRenderer.render_page
 count = []
 def render(self, template, context):
     count.append(1)
     if len(count) == 4:
         os.kill(os.getpid(), signal.SIGKILL)
     return original(self, template, context)
-SiteRenderer._render = render
+SiteRenderer.render_page = render
 build_site(Path(sys.argv[1]), as_of=date(2026, 11, 28), pdf=False)
 """
 
@@ -632,18 +632,18 @@ def test_a_failed_rebuild_from_the_spare_leaves_the_site_and_the_next_build_work
     before = tree_digest(site)
     inodes = {p: p.stat().st_ino for p in site.rglob("*")}
     _edit(edited, 2)
-    original = SiteRenderer._render
+    original = SiteRenderer.render_page
 
     def fail(self, template, context):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(SiteRenderer, "_render", fail)
+    monkeypatch.setattr(SiteRenderer, "render_page", fail)
     with pytest.raises(OSError):
         build(portfolio)
     assert tree_digest(site) == before
     assert {p: p.stat().st_ino for p in site.rglob("*")} == inodes
     assert sorted(p.name for p in portfolio.root.iterdir()) == ["content", "site"]
-    monkeypatch.setattr(SiteRenderer, "_render", original)
+    monkeypatch.setattr(SiteRenderer, "render_page", original)
     assert build(portfolio).written
     assert "Edit number 2." in (site / "activities/2025-02-10-a5/index.html").read_text()
 

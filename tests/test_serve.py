@@ -56,6 +56,12 @@ class Served:
             time.sleep(0.02)
         raise AssertionError(f"no line matching {pattern!r} in: {self.lines}")
 
+    def wait_for_lines(self, pattern: str, count: int) -> None:
+        deadline = time.monotonic() + DEADLINE
+        while sum(bool(re.search(pattern, line)) for line in list(self.lines)) < count:
+            assert time.monotonic() < deadline, f"fewer than {count} lines matching {pattern!r}: {self.lines}"
+            time.sleep(0.02)
+
     def get(self, path: str, host: str | None = None) -> tuple[int, str]:
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=DEADLINE)
         connection.putrequest("GET", path, skip_host=True)
@@ -139,15 +145,15 @@ def test_a_new_activity_appears_and_a_deleted_one_goes(served, portfolio):
 
 
 def test_writes_outside_content_and_editor_files_do_not_rebuild(served, portfolio):
-    version = served.version()
     (portfolio.root / "site").mkdir()
     (portfolio.root / "site" / "index.html").write_text("not ours")
     (portfolio.content / "activities" / ".2026-02-02-eqa.md.swp").write_bytes(b"\x00swap")
     (portfolio.content / "activities" / "2026-02-02-eqa.md~").write_text("backup")
     portfolio.activity("2026-02-02-eqa", title="EQA review again", date="2026-02-02")
     served.wait_until("/activities/2026-02-02-eqa/", lambda body: "EQA review again" in body)
-    served.get(f"/__cpdgen/wait?since={version}")  # returns once this rebuild is announced
-    assert served.version() == version + 1  # only the real edit rebuilt
+    served.wait_for_lines(r"^Rebuilt in", 2)
+    rebuilds = [line for line in served.lines if line.startswith("Rebuilt in")]
+    assert len(rebuilds) == 2  # the first build, then the real edit: nothing else rebuilt
     changed = [line for line in served.lines if line.startswith("Changed:")]
     assert changed == ["Changed: 2026-02-02-eqa.md"]
 
@@ -205,3 +211,80 @@ def test_another_host_is_announced_with_a_warning(portfolio):
         assert server.get("/")[0] == 200
     finally:
         assert server.stop() == 0
+
+
+def test_only_tabs_whose_page_changed_reload_and_the_quick_page_matches_a_full_build(portfolio, tmp_path):
+    from datetime import date
+
+    from cpdgen.build import build_site
+
+    portfolio.many(6, start="2026-01-05")
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    server = Served(portfolio.root, "--as-of", "2026-11-28", env={"TMPDIR": str(temp)})
+    page = "activities/2026-01-26-a3/index.html"
+    other = "activities/2026-01-05-a0/index.html"  # not a neighbour: nothing on it changes
+    try:
+        (served_folder,) = temp.glob("cpdgen-serve-*")
+        version = server.version()
+        edited = portfolio.content / "activities" / "2026-01-26-a3.md"
+        edited.write_text(edited.read_text().replace("What I did.", "What I did, and a new sentence."))
+        server.wait_for_lines(r"^Rebuilt in", 2)
+        answer = json.loads(server.get(f"/__cpdgen/wait?since={version}&page={page}")[1])
+        assert answer["reload"] is True and answer["version"] > version
+        answer = json.loads(server.get(f"/__cpdgen/wait?since={version}&page={other}")[1])
+        assert answer["reload"] is False and answer["version"] > version
+        served_page = (served_folder / page).read_bytes()
+    finally:
+        assert server.stop() == 0
+    assert b"a new sentence" in served_page
+    result = build_site(portfolio.root, tmp_path / "built", as_of=date(2026, 11, 28), pdf=False, reuse_unchanged=False)
+    assert result.written
+    assert (tmp_path / "built" / page).read_bytes() == served_page  # the quick page, settled, is the real one
+
+
+class TestQuickPage:
+    """The saved activity's page is written before the full rebuild, only when that is safe."""
+
+    @pytest.fixture
+    def session(self, portfolio):
+        from datetime import date
+
+        from cpdgen.serve import Session
+
+        portfolio.many(4, start="2026-01-05")
+        session = Session(portfolio.root, date(2026, 11, 28), out=open(os.devnull, "w"))
+        assert session.rebuild()
+        yield session
+        session.close()
+
+    def edit(self, portfolio, old: str, new: str) -> Path:
+        path = portfolio.content / "activities" / "2026-01-12-a1.md"
+        path.write_text(path.read_text().replace(old, new))
+        return path
+
+    def test_a_text_edit_is_written_at_once(self, session, portfolio):
+        path = self.edit(portfolio, "What I did.", "What I did, quickly.")
+        assert session.quick_page(path) == "activities/2026-01-12-a1/index.html"
+        assert "What I did, quickly." in (session.folder / "activities/2026-01-12-a1/index.html").read_text()
+
+    @pytest.mark.parametrize(
+        "old, new",
+        [
+            ("date: 2026-01-12", "date: 2026-01-13"),  # the judgement and the neighbours may change
+            ("category: formal-educational", "category: other"),
+            ("date: 2026-01-12", "date: 2026-02-30"),  # a problem: the full rebuild reports it
+            ("What I did.", "What I did for NHS number 943 476 5919."),  # never published ahead of the guard
+            ("What I did.", "What I did.\n\nprivate: true"),  # body text only: still fine
+        ],
+    )
+    def test_anything_beyond_its_own_text_waits_for_the_full_rebuild(self, session, portfolio, old, new):
+        page = session.folder / "activities/2026-01-12-a1/index.html"
+        before = page.read_bytes()
+        path = self.edit(portfolio, old, new)
+        quick = session.quick_page(path)
+        if "private: true" in new:
+            assert quick is not None
+        else:
+            assert quick is None
+            assert page.read_bytes() == before

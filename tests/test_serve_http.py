@@ -98,7 +98,7 @@ def test_long_poll_returns_when_a_build_is_published(served):
     threading.Timer(0.2, served.state.publish, args=(True, [])).start()
     status, _, body = get(served, "/__cpdgen/wait?since=0")
     assert status == 200
-    assert json.loads(body) == {"version": 1, "ok": True}
+    assert json.loads(body) == {"version": 1, "ok": True, "reload": True}
     assert time.monotonic() - started < 5
 
 
