@@ -10,12 +10,10 @@ from datetime import date, timedelta
 
 from cpdgen.categories import CATEGORIES
 from cpdgen.rules import DiplomaAssessment
+from cpdgen.words import SHORT_MONTHS, short_date
 
-_MONTHS = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
 
 
-def _short_day(day: date) -> str:
-    return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
 
 
 def category_chart(diploma: DiplomaAssessment) -> dict:
@@ -60,7 +58,7 @@ def timeline(diploma: DiplomaAssessment, shown: list[dict]) -> dict:
     month = date(begin.year, begin.month, 1)
     while month <= end:
         if month >= begin and month.month in (1, 4, 7, 10):
-            ticks.append({"x": x(month), "label": f"{_MONTHS[month.month - 1]} {month.year}" if month.month in (1, 7) else ""})
+            ticks.append({"x": x(month), "label": f"{SHORT_MONTHS[month.month - 1]} {month.year}" if month.month in (1, 7) else ""})
         month = date(month.year + (month.month == 12), month.month % 12 + 1, 1)
     rows = {c.id: n for n, c in enumerate(CATEGORIES)}
     dots = []
@@ -86,8 +84,8 @@ def timeline(diploma: DiplomaAssessment, shown: list[dict]) -> dict:
         "window_x": x(diploma.window_start),
         "window_width": round(x(diploma.evaluated_on) - x(diploma.window_start), 1),
         "today_x": x(diploma.evaluated_on),
-        "window_start_text": _short_day(diploma.window_start),
-        "evaluated_on_text": _short_day(diploma.evaluated_on),
+        "window_start_text": short_date(diploma.window_start),
+        "evaluated_on_text": short_date(diploma.evaluated_on),
         "ticks": ticks,
         "dots": dots,
         "axis_y": top + len(CATEGORIES) * row,

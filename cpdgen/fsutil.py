@@ -265,7 +265,7 @@ def build_lock(out: Path) -> Iterator[None]:
     path = lock_path(out)
     path.parent.mkdir(parents=True, exist_ok=True)
     for _ in range(5):
-        handle = open(path, "a+")
+        handle = open(path, "a+")  # noqa: SIM115 - held for the whole build, closed below
         try:
             _lock(handle)
         except OSError as exc:

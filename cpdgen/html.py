@@ -29,6 +29,7 @@ from cpdgen.models import PublishSettings
 from cpdgen.problems import Problem
 from cpdgen.render import MarkdownTooComplex
 from cpdgen.rules import REASON_TEXT, Assessment, DiplomaAssessment, Judgement, describe_needs
+from cpdgen.words import long_date, month_name, plural, short_date
 
 STYLESHEET = "style.css"
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp")
@@ -40,7 +41,6 @@ HCPC_STANDARDS = {
     5: "Supports a written profile of how the standards are met",
 }
 STATUS_TEXT = {"open": "Open", "submitted": "Submitted", "issued": "Issued"}
-_MONTHS = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
 
 
 @dataclass
@@ -100,29 +100,15 @@ def tag_url(tag: str) -> str:
     return f"tags/{url_slug(tag, 'tag')}/index.html"
 
 
-def day_text(day: date | None) -> str:
-    """``21 March 2024``."""
-    return f"{day.day} {day:%B %Y}" if day else ""
-
-
 def date_range(start: date | None, end: date) -> str:
     """``18–21 March 2024``, ``30 March – 2 April 2024``, or one day."""
     if start is None or start == end:
-        return day_text(end)
+        return long_date(end)
     if (start.year, start.month) == (end.year, end.month):
-        return f"{start.day}–{day_text(end)}"
+        return f"{start.day}–{long_date(end)}"
     if start.year == end.year:
-        return f"{start.day} {start:%B} – {day_text(end)}"
-    return f"{day_text(start)} – {day_text(end)}"
-
-
-def short_day(day: date) -> str:
-    """``21 Mar 2024``, for tables."""
-    return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
-
-
-def _plural(n: int, one: str, many: str | None = None) -> str:
-    return f"{n} {one if n == 1 else (many or one + 's')}"
+        return f"{start.day} {month_name(start)} – {long_date(end)}"
+    return f"{long_date(start)} – {long_date(end)}"
 
 
 def _hours(value: float | None) -> str:
@@ -151,7 +137,7 @@ def _site_context(portfolio: Portfolio, assessment: Assessment, publish: Publish
             ),
         },
         "as_of": assessment.as_of.isoformat(),
-        "as_of_text": day_text(assessment.as_of),
+        "as_of_text": long_date(assessment.as_of),
         "current_diploma_url": diploma_url(current.id) if current else "",
         "categories": [{"id": c.id, "label": c.label, "url": category_url(c.id)} for c in CATEGORIES],
     }
@@ -172,7 +158,7 @@ def _summary(activity: Activity, judged: dict[str, tuple[DiplomaAssessment, Judg
         "title": activity.title,
         "url": activity_url(activity),
         "date": activity.date.isoformat(),
-        "date_text": short_day(activity.date),
+        "date_text": short_date(activity.date),
         "category": activity.category,
         "category_label": CATEGORY_BY_ID[activity.category].label,
         "category_url": category_url(activity.category),
@@ -180,17 +166,17 @@ def _summary(activity: Activity, judged: dict[str, tuple[DiplomaAssessment, Judg
         "counted": judgement.counted,
         "reason": judgement.reason or "",
         "reason_text": REASON_TEXT[judgement.reason] if judgement.reason else "",
-        "leaves_text": day_text(judgement.leaves_window_on),
+        "leaves_text": long_date(judgement.leaves_window_on),
     }
 
 
 def _diploma_summary(diploma: DiplomaAssessment) -> dict:
     if diploma.status == "open":
-        since = f"Open since {day_text(diploma.start)}" if diploma.start else "Open"
+        since = f"Open since {long_date(diploma.start)}" if diploma.start else "Open"
     elif diploma.status == "submitted":
-        since = f"Submitted on {day_text(diploma.submitted)}"
+        since = f"Submitted on {long_date(diploma.submitted)}"
     else:
-        since = f"Issued on {day_text(diploma.issued)}"
+        since = f"Issued on {long_date(diploma.issued)}"
     period_end = diploma.end - timedelta(days=1) if diploma.end else None
     numbered = re.fullmatch(r"diploma-(\d+)", diploma.id)
     return {
@@ -201,12 +187,12 @@ def _diploma_summary(diploma: DiplomaAssessment) -> dict:
         "status_label": STATUS_TEXT[diploma.status],
         "since_text": since,
         "assumed": diploma.assumed,
-        "start_text": day_text(diploma.start),
-        "period_end_text": day_text(period_end),
-        "submitted_text": day_text(diploma.submitted),
-        "issued_text": day_text(diploma.issued),
-        "evaluated_on_text": day_text(diploma.evaluated_on),
-        "window_start_text": day_text(diploma.window_start),
+        "start_text": long_date(diploma.start),
+        "period_end_text": long_date(period_end),
+        "submitted_text": long_date(diploma.submitted),
+        "issued_text": long_date(diploma.issued),
+        "evaluated_on_text": long_date(diploma.evaluated_on),
+        "window_start_text": long_date(diploma.window_start),
         "counted": diploma.counted,
         "required": diploma.required,
         "counted_percent": min(100, round(100 * diploma.counted / diploma.required)),
@@ -217,8 +203,8 @@ def _diploma_summary(diploma: DiplomaAssessment) -> dict:
         "eligible": diploma.eligible,
         "needs_text": describe_needs(diploma),
         "surplus": diploma.surplus,
-        "eligible_until_text": day_text(diploma.eligible_until),
-        "earliest_leaves_text": day_text(diploma.earliest_leaves_on),
+        "eligible_until_text": long_date(diploma.eligible_until),
+        "earliest_leaves_text": long_date(diploma.earliest_leaves_on),
     }
 
 
@@ -228,9 +214,9 @@ def _hidden_counts(activities: list[Activity], ids: set[str] | None = None) -> d
     drafts = sum(1 for a in chosen if a.draft)
     parts = []
     if private:
-        parts.append(_plural(private, "private activity", "private activities"))
+        parts.append(plural(private, "private activity", "private activities"))
     if drafts:
-        parts.append(_plural(drafts, "draft"))
+        parts.append(plural(drafts, "draft"))
     return {"private": private, "drafts": drafts, "text": " and ".join(parts)}
 
 

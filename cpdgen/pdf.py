@@ -23,11 +23,19 @@ from cpdgen.categories import CATEGORIES, TYPE_BY_ID, category_label
 from cpdgen.csvfile import format_hours
 from cpdgen.loader import Activity, Portfolio
 from cpdgen.problems import Problem
-from cpdgen.record import RecordProblems, Row, find_diploma, format_day, format_short_day, select
+from cpdgen.record import RecordProblems, Row, find_diploma, select
 from cpdgen.references import Collector
 from cpdgen.rendering import RenderFailed, render_html  # noqa: F401 - part of this module's interface
 from cpdgen.resources import VIRTUAL, Refused, resolve_inside, strip_metadata, virtual_url
-from cpdgen.rules import REASON_TEXT, REQUIRED_ACTIVITIES, REQUIRED_CATEGORIES, Assessment, DiplomaAssessment
+from cpdgen.rules import (
+    REASON_TEXT,
+    REQUIRED_ACTIVITIES,
+    REQUIRED_CATEGORIES,
+    Assessment,
+    DiplomaAssessment,
+    describe_needs,
+)
+from cpdgen.words import long_date, plural, short_date
 
 PACKAGE_TEMPLATES = Path(__file__).resolve().parent / "templates"
 TEMPLATE = "pdf/diploma.html"
@@ -170,13 +178,13 @@ def prepare_diploma_pdf(portfolio: Portfolio, assessment: Assessment, diploma_id
         "left_out_count": selection.left_out,
         "reflections_withheld": "reflections" in selection.withheld,
         "attachments": attachments.items,
-        "as_of": format_day(assessment.as_of),
+        "as_of": long_date(assessment.as_of),
         "version": __version__,
         "meta": {
             "title": f"CPD Diploma record: {member_name}, {diploma.id}",
             "author": member_name,
             "subject": f"IBMS CPD Diploma record of {member_name}: diploma {diploma.id}, {facts['period']}; "
-            f"{'public record' if public else 'complete record'} as of {format_day(assessment.as_of)}",
+            f"{'public record' if public else 'complete record'} as of {long_date(assessment.as_of)}",
             "keywords": ["CPD", "CPD Diploma", "IBMS", "HCPC", "biomedical science", diploma.id],
             "generator": f"cpdgen {__version__}",
         },
@@ -241,52 +249,43 @@ def _environment(root: Path):
 # --- the diploma and its activities, as the template shows them --------------------------
 
 
-def _plural(n: int, word: str, plural: str | None = None) -> str:
-    return f"{n} {word if n == 1 else (plural or word + 's')}"
-
-
 def _diploma_facts(diploma: DiplomaAssessment) -> dict:
     last_day = diploma.end - timedelta(days=1) if diploma.end else None
     if diploma.start and last_day:
-        period = f"{format_day(diploma.start)} to {format_day(last_day)}"
+        period = f"{long_date(diploma.start)} to {long_date(last_day)}"
     elif diploma.start:
-        period = f"from {format_day(diploma.start)}"
+        period = f"from {long_date(diploma.start)}"
     else:
-        period = f"up to {format_day(last_day)}" if last_day else "no start date"
+        period = f"up to {long_date(last_day)}" if last_day else "no start date"
     if diploma.status == "issued":
-        status = f"Issued on {format_day(diploma.issued)} (submitted on {format_day(diploma.submitted)})"
+        status = f"Issued on {long_date(diploma.issued)} (submitted on {long_date(diploma.submitted)})"
     elif diploma.status == "submitted":
-        status = f"Submitted on {format_day(diploma.submitted)}"
+        status = f"Submitted on {long_date(diploma.submitted)}"
     else:
         status = "Open: not yet submitted"
         if diploma.assumed:
             status += " (started when the previous diploma was issued)"
     categories = [category_label(c) for c in diploma.categories]
-    counted = _plural(diploma.counted, "activity", "activities")
+    counted = plural(diploma.counted, "activity", "activities")
     text = (
         f"{counted} {'counts' if diploma.counted == 1 else 'count'} ({REQUIRED_ACTIVITIES} are needed), in "
-        f"{_plural(len(categories), 'category', 'categories')} ({REQUIRED_CATEGORIES} are needed)"
+        f"{plural(len(categories), 'category', 'categories')} ({REQUIRED_CATEGORIES} are needed)"
     )
     text += f": {', '.join(categories)}." if categories else "."
     needs = None
     if not diploma.eligible:
-        parts = []
-        if diploma.missing_activities:
-            parts.append(f"{_plural(diploma.missing_activities, 'more activity', 'more activities')}")
-        if diploma.missing_categories:
-            parts.append(f"{_plural(diploma.missing_categories, 'more category', 'more categories')}")
-        needs = f"{'It still needs' if diploma.status == 'open' else 'It needed'} {' and '.join(parts)}."
+        needs = f"{'It still needs' if diploma.status == 'open' else 'It needed'} {describe_needs(diploma)}."
     elif diploma.surplus and diploma.status == "open":
-        surplus = _plural(diploma.surplus, "activity", "activities")
+        surplus = plural(diploma.surplus, "activity", "activities")
         needs = f"{surplus} beyond {REQUIRED_ACTIVITIES} will not carry over."
     head = "Eligible" if diploma.eligible else ("Not eligible yet" if diploma.status == "open" else "Not eligible")
     return {
         "id": diploma.id,
         "period": period,
         "status_text": status,
-        "evaluated_on": format_day(diploma.evaluated_on),
+        "evaluated_on": long_date(diploma.evaluated_on),
         "evaluated_because": "the day it was submitted" if diploma.submitted else "the date of this record",
-        "window_start": format_day(diploma.window_start),
+        "window_start": long_date(diploma.window_start),
         "eligible": diploma.eligible,
         "counted": diploma.counted,
         "result_head": head,
@@ -309,12 +308,12 @@ def _category_counts(diploma: DiplomaAssessment, rows: tuple[Row, ...]) -> list[
 def _dates(activity: Activity) -> str:
     start, end = activity.meta.start, activity.date
     if not start or start == end:
-        return format_day(end)
+        return long_date(end)
     if (start.year, start.month) == (end.year, end.month):
-        return f"{start.day} to {format_day(end)}"
+        return f"{start.day} to {long_date(end)}"
     if start.year == end.year:
-        return f"{start.day} {start:%B} to {format_day(end)}"
-    return f"{format_day(start)} to {format_day(end)}"
+        return f"{start.day} {start:%B} to {long_date(end)}"
+    return f"{long_date(start)} to {long_date(end)}"
 
 
 def _row_context(number: int, row: Row, collector: Collector, attachments: _Attachments) -> dict:
@@ -338,7 +337,7 @@ def _row_context(number: int, row: Row, collector: Collector, attachments: _Atta
         "number": number,
         "anchor": f"activity-{activity.slug}",
         "title": meta.title,
-        "short_date": format_short_day(activity.date),
+        "short_date": short_date(activity.date),
         "dates": _dates(activity),
         "category": category_label(activity.category),
         "type": TYPE_BY_ID[meta.type].label if meta.type else None,
@@ -378,7 +377,7 @@ class _Attachments:
         if name.casefold() in taken:
             name = f"{activity.id}-{path.name}"
         when = datetime(activity.date.year, activity.date.month, activity.date.day, tzinfo=timezone.utc)
-        description = f"Evidence for “{activity.title}” ({format_day(activity.date)})"
+        description = f"Evidence for “{activity.title}” ({long_date(activity.date)})"
         self.items.append(Attachment(name, description, data, when))
         self._by_rel[rel] = name
         return name

@@ -8,7 +8,6 @@ count towards the diploma. A *complete* record (``cpdgen export``) holds everyth
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date
 
 from cpdgen.loader import Activity, Portfolio
 from cpdgen.problems import CpdgenError, Problem, format_text, sort_problems
@@ -117,16 +116,6 @@ def withheld_parts(portfolio: Portfolio) -> tuple[str, ...]:
     if publish is None:
         return ()
     return tuple(part for part, shown in (("reflections", publish.reflections), ("evidence", publish.evidence)) if not shown)
-
-
-def format_day(day: date | None) -> str:
-    """``16 June 2025``."""
-    return f"{day.day} {day:%B %Y}" if day else ""
-
-
-def format_short_day(day: date | None) -> str:
-    """``16 Jun 2025``, for tables."""
-    return f"{day.day} {day:%b %Y}" if day else ""
 
 
 class RecordProblems(CpdgenError):

@@ -8,6 +8,7 @@ from cpdgen.categories import category_label
 from cpdgen.loader import Portfolio
 from cpdgen.problems import Problem, format_github, format_text
 from cpdgen.rules import REASON_TEXT, Assessment, DiplomaAssessment, describe_needs
+from cpdgen.words import long_date, plural
 
 SCHEMA_VERSION = 1
 
@@ -23,11 +24,7 @@ _REASON_SHORT = {
 
 def format_day(day: date | None) -> str:
     """``16 June 2025``: how a member writes a date."""
-    return f"{day.day} {day:%B %Y}" if day else "-"
-
-
-def _plural(n: int, word: str, plural: str | None = None) -> str:
-    return f"{n} {word if n == 1 else (plural or word + 's')}"
+    return long_date(day) or "-"
 
 
 def diploma_summary(diploma: DiplomaAssessment, titles: dict[str, str], verbose: bool = False) -> list[str]:
@@ -53,7 +50,7 @@ def diploma_summary(diploma: DiplomaAssessment, titles: dict[str, str], verbose:
     if diploma.eligible:
         lines.append("  Eligible: it meets the diploma rules.")
         if diploma.surplus:
-            lines.append(f"  {_plural(diploma.surplus, 'activity', 'activities')} beyond 24 will not carry over.")
+            lines.append(f"  {plural(diploma.surplus, 'activity', 'activities')} beyond 24 will not carry over.")
     else:
         lines.append(f"  Not eligible yet: it needs {describe_needs(diploma)}.")
     if diploma.eligible_until:
@@ -111,9 +108,9 @@ def text_report(
         out.extend(diploma_summary(current, titles, verbose))
     errors = sum(p.severity == "error" for p in problems)
     warnings = len(problems) - errors
-    tally = f"{_plural(len(portfolio.activities), 'activity', 'activities')} read"
+    tally = f"{plural(len(portfolio.activities), 'activity', 'activities')} read"
     if problems:
-        tally += f"; {_plural(errors, 'error')}, {_plural(warnings, 'warning')}"
+        tally += f"; {plural(errors, 'error')}, {plural(warnings, 'warning')}"
     out.append("")
     out.append(f"{tally}. {'Check passed.' if ok else 'Check failed.'}")
     return "\n".join(out)

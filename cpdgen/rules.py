@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Iterable, Literal
 
+from cpdgen.words import plural
+
 REQUIRED_ACTIVITIES = 24
 REQUIRED_CATEGORIES = 3
 WINDOW_YEARS = 2
@@ -280,9 +282,7 @@ def describe_needs(diploma: DiplomaAssessment) -> str:
     """"3 more activities and 1 more category", or "nothing more" when eligible."""
     parts = []
     if diploma.missing_activities:
-        n = diploma.missing_activities
-        parts.append(f"{n} more {'activity' if n == 1 else 'activities'}")
+        parts.append(plural(diploma.missing_activities, "more activity", "more activities"))
     if diploma.missing_categories:
-        n = diploma.missing_categories
-        parts.append(f"{n} more {'category' if n == 1 else 'categories'}")
+        parts.append(plural(diploma.missing_categories, "more category", "more categories"))
     return " and ".join(parts) if parts else "nothing more"

@@ -456,12 +456,3 @@ class TestLoadCache:
             loaded = load_portfolio(portfolio.root, LoadCache(saved))
             assert [a.title for a in loaded.activities] == ["First"]
             assert "a.md" in reads  # parsed afresh, not served from the damaged file
-
-    def test_evidence_is_resolved_again_on_every_load(self, portfolio):
-        from cpdgen.loader import LoadCache
-
-        portfolio.activity("a", activity_text(evidence=["cert.pdf"]))
-        cache = LoadCache()
-        assert [p.code for p in load_portfolio(portfolio.root, cache).problems] == ["evidence-missing"]
-        portfolio.write("evidence/cert.pdf", b"%PDF")
-        assert load_portfolio(portfolio.root, cache).problems == []

@@ -17,7 +17,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import activity_text
 from cpdgen import privacy
 from cpdgen.cli import main
 from cpdgen.identifiers import (
@@ -29,7 +28,7 @@ from cpdgen.identifiers import (
 )
 from cpdgen.loader import load_portfolio
 from cpdgen.problems import blocks_publishing
-from cpdgen.privacy import published_parts, scan_portfolio
+from cpdgen.privacy import published_parts
 
 REPO = Path(__file__).resolve().parents[1]
 PRIVACY_CODES = {

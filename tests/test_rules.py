@@ -14,7 +14,6 @@ from cpdgen.rules import (
     Entry,
     add_years,
     assess,
-    assess_diploma,
     describe_needs,
     leaves_window_on,
     window_start,

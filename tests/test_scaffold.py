@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from datetime import date
 from pathlib import Path
@@ -21,7 +20,6 @@ from cpdgen.scaffold import (
     activity_text,
     clean_title,
     init_portfolio,
-    new_activity,
     open_in_editor,
     resolve_kind,
     slug_for,

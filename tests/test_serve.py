@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import io
 import json
 import os
 import re
@@ -253,7 +254,7 @@ class TestQuickPage:
         from cpdgen.serve import Session
 
         portfolio.many(4, start="2026-01-05")
-        session = Session(portfolio.root, date(2026, 11, 28), out=open(os.devnull, "w"))
+        session = Session(portfolio.root, date(2026, 11, 28), out=io.StringIO())
         assert session.rebuild()
         yield session
         session.close()
