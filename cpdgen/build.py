@@ -345,16 +345,26 @@ class SiteRenderer:
         here = read_manifest(folder) if update else {}
         stats = RenderStats()
         manifest: dict[str, list] = {}
-        made: set[Path] = {folder}
+        # Folders are made by whichever thread needs one first; another thread that needs the
+        # same folder waits until it exists (not merely until someone has started making it).
+        made: dict[Path, threading.Event] = {folder: threading.Event()}
+        made[folder].set()
         made_lock = threading.Lock()
 
         def target_of(path: str) -> Path:
             target = fsutil.safe_join(folder, path)
             with made_lock:
-                known = target.parent in made
-                made.add(target.parent)
-            if not known:
-                target.parent.mkdir(parents=True, exist_ok=True)
+                ready = made.get(target.parent)
+                mine = ready is None
+                if mine:
+                    ready = made[target.parent] = threading.Event()
+            if mine:
+                try:
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                finally:
+                    ready.set()
+            else:
+                ready.wait()
             return target
 
         def kept(path: str, key: str) -> list | None:

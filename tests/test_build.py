@@ -667,3 +667,26 @@ def test_a_rebuild_from_the_spare_killed_half_way_leaves_the_site_as_it_was(port
     assert build(portfolio).written
     assert not [p for p in portfolio.root.iterdir() if p.name.startswith("site.tmp-")]
     assert (site / "activities/2026-03-05-new/index.html").is_file()
+
+
+def test_files_for_one_new_folder_never_race_its_making(portfolio, monkeypatch):
+    # Two threads write the site; both may need the same new folder (a page and its evidence).
+    # Making a folder is slowed down here so that the second thread asks while the first is
+    # still making it: it must wait for the folder, not write into nothing.
+    import time
+    from pathlib import Path as RealPath
+
+    for n in range(3):
+        portfolio.write(f"evidence/cert-{n}.txt", f"certificate {n}\n")
+    portfolio.activity("2026-01-10-a", evidence=[f"cert-{n}.txt" for n in range(3)])
+    original = RealPath.mkdir
+
+    def slow_mkdir(self, *args, **kwargs):
+        if self.name == "2026-01-10-a":  # the activity's folder: slower than rendering every other page
+            time.sleep(0.5)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(RealPath, "mkdir", slow_mkdir)
+    result = build(portfolio, reuse_unchanged=False)
+    assert result.written
+    assert (result.out / "activities/2026-01-10-a/cert-2.txt").read_text() == "certificate 2\n"
