@@ -220,6 +220,11 @@ class SiteRenderer:
         if assessment is None or portfolio.settings is None or blocks_publishing(problems, strict):
             return Prepared(portfolio, day, assessment, sort_problems(problems), None)
         records = empty_records()
+        published = [a for a in portfolio.activities if a.published]
+        texts = [a.description for a in published]
+        if portfolio.settings.publish.reflections:
+            texts += [a.reflection or "" for a in published]
+        self.markdown.prefill(texts)  # a first build renders the Markdown on every core
         extra = {"live_reload": Markup(self.live_reload)}
         plan = plan_site(
             portfolio,

@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
+import os
 import re
 import signal
 import threading
 from contextlib import contextmanager
 from importlib.metadata import version as _version
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 import markdown
 import nh3
@@ -189,6 +191,17 @@ def text_key(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+PARALLEL_MIN_TEXTS = 200  # below this, starting worker processes costs more than it saves
+
+
+def _render_or_none(text: str) -> str | None:
+    """A worker's part of :meth:`MarkdownCache.prefill`."""
+    try:
+        return str(render_markdown(text))
+    except CpdgenError:
+        return None
+
+
 class MarkdownCache:
     """Rendered Markdown by content hash: each distinct text is rendered once.
 
@@ -238,6 +251,38 @@ class MarkdownCache:
         self._dirty = True
         return rendered
 
+    def prefill(self, texts: Iterable[str]) -> int:
+        """Render the texts not yet cached on every core at once; the number rendered.
+
+        Only when many texts are missing (a first build), the platform can fork, and no
+        other thread runs (forking a threaded process is unsafe). A text a worker cannot
+        render is left out: :meth:`render` renders it again here and reports its problem.
+        """
+        missing: dict[str, str] = {}
+        for text in texts:
+            if text and text.strip():
+                key = text_key(text)
+                if key not in self._entries:
+                    missing.setdefault(key, text)
+        workers = min(os.cpu_count() or 1, 4)
+        if (
+            len(missing) < PARALLEL_MIN_TEXTS
+            or workers < 2
+            or "fork" not in multiprocessing.get_all_start_methods()
+            or threading.active_count() > 1
+        ):
+            return 0
+        keys = list(missing)
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            results = pool.map(_render_or_none, [missing[key] for key in keys], chunksize=64)
+        done = 0
+        for key, html in zip(keys, results):
+            if html is not None:
+                self._entries[key] = html
+                done += 1
+        self._dirty = self._dirty or bool(done)
+        return done
+
     def save(self) -> None:
         """Write the entries used since the last save to disk (others are dropped), if anything changed."""
         if self.path is None:
@@ -279,7 +324,19 @@ def make_environment(root: Path | None = None, bytecode_dir: Path | None = None)
     if root is not None and (root / "templates").is_dir():
         loaders.append(jinja2.FileSystemLoader(root / "templates"))
     loaders.append(jinja2.FileSystemLoader(THEME_DIR))
-    env = jinja2.Environment(
+    class PlainDataEnvironment(jinja2.Environment):
+        """Pages' contexts are plain dicts: ``page.title`` is looked up as a key first, which
+        spares Jinja a failed attribute lookup (an exception) for every variable it prints."""
+
+        def getattr(self, obj, attribute):
+            if type(obj) is dict:
+                try:
+                    return obj[attribute]
+                except KeyError:
+                    pass
+            return super().getattr(obj, attribute)
+
+    env = PlainDataEnvironment(
         loader=jinja2.ChoiceLoader(loaders),
         autoescape=True,
         undefined=jinja2.StrictUndefined,

@@ -101,3 +101,40 @@ def test_inputs_under_the_limits_render_quickly():
     render_markdown("[" * 1000)
     render_markdown("<a b=" * 1000)
     assert time.perf_counter() - started < 2
+
+
+def test_prefill_renders_on_every_core_exactly_what_render_would(monkeypatch):
+    from cpdgen import render
+    from cpdgen.render import MarkdownCache
+
+    monkeypatch.setattr(render, "PARALLEL_MIN_TEXTS", 2)
+    monkeypatch.setattr(render.os, "cpu_count", lambda: 2)
+    texts = [f"Text {n} with *emphasis* and a [link](https://example.org/{n})." for n in range(40)]
+    texts.append("[" * 5000)  # refused: left for render() to report in this process
+    parallel = MarkdownCache()
+    assert parallel.prefill(texts) == 40
+    assert parallel.misses == 0
+    serial = MarkdownCache()
+    for text in texts[:-1]:
+        assert parallel.render(text) == serial.render(text)
+    assert parallel.misses == 0 and parallel.hits == 40
+    with pytest.raises(MarkdownTooComplex):
+        parallel.render(texts[-1])
+
+
+def test_prefill_never_forks_beside_other_threads(monkeypatch):
+    import threading
+
+    from cpdgen import render
+    from cpdgen.render import MarkdownCache
+
+    monkeypatch.setattr(render, "PARALLEL_MIN_TEXTS", 2)
+    monkeypatch.setattr(render.os, "cpu_count", lambda: 2)
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert MarkdownCache().prefill([f"text {n}" for n in range(10)]) == 0
+    finally:
+        stop.set()
+        other.join()
