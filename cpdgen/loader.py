@@ -112,7 +112,8 @@ class Portfolio:
     activities: list[Activity]
     problems: list[Problem]
     setup_failed: bool = False  # portfolio.yaml missing or unreadable: exit 2
-    texts: dict[Path, str] = field(default_factory=dict, repr=False)  # every Markdown file as read, for the privacy scan
+    texts: dict[Path, str] = field(default_factory=dict, repr=False)  # every file as read, for the privacy scan
+    settings_lines: dict = field(default_factory=dict, repr=False)  # portfolio.yaml's key lines
 
     @property
     def timezone(self) -> str:
@@ -338,26 +339,27 @@ def _stray_markdown(content: Path) -> list[Path]:
     return stray
 
 
-def _read_settings(collect: _Collector, content: Path) -> tuple[PortfolioFile | None, bool]:
+def _read_settings(collect: _Collector, content: Path) -> tuple[PortfolioFile | None, bool, dict]:
     path = content / "portfolio.yaml"
     if not path.is_file():
         alt = content / "portfolio.yml"
         hint = " (rename portfolio.yml to portfolio.yaml)" if alt.is_file() else "; run 'cpdgen init' to start one"
         collect.add(path, None, "no-portfolio", "content/portfolio.yaml is missing" + hint)
-        return None, True
+        return None, True, {}
     try:
-        front = parse_yaml(read_text(path), 1)
+        text = collect.texts[path] = read_text(path)
+        front = parse_yaml(text, 1)
     except ReadError as exc:
         collect.add(path, exc.line, exc.code, exc.message, column=exc.column)
-        return None, True
+        return None, True, {}
     if not isinstance(front.data, dict):
         collect.add(path, 1, "not-mapping", "portfolio.yaml must be keys and values (member:, diplomas:, site:)")
-        return None, True
+        return None, True, front.lines
     settings = collect.validate(path, front, PortfolioFile)
     if settings is not None:
         for loc, code, message in check_diplomas(settings.diplomas):
             collect.add(path, front.line_of(loc), code, message)
-    return settings, False
+    return settings, False, front.lines
 
 
 class LoadCache:
@@ -468,7 +470,7 @@ def load_portfolio(root: Path, cache: LoadCache | None = None) -> Portfolio:
     content_real = content.resolve()
     real_paths = _RealPaths()
     collect = _Collector(root)
-    settings, setup_failed = _read_settings(collect, content)
+    settings, setup_failed, settings_lines = _read_settings(collect, content)
     diplomas: list[rules.Diploma] | None = None
     if settings is not None and not collect.problems:
         diplomas = [
@@ -524,7 +526,9 @@ def load_portfolio(root: Path, cache: LoadCache | None = None) -> Portfolio:
             )
 
     ordered = sorted(activities.values(), key=lambda a: (a.date, a.id))
-    portfolio = Portfolio(root, content, settings, diplomas, ordered, collect.problems, setup_failed, collect.texts)
+    portfolio = Portfolio(
+        root, content, settings, diplomas, ordered, collect.problems, setup_failed, collect.texts, settings_lines
+    )
     # Patient identifiers are problems like any other, so check, build and serve all see them.
     from cpdgen.privacy import scan_portfolio  # here, not at the top: privacy reads the loaded portfolio
 

@@ -23,7 +23,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
-from cpdgen.frontmatter import ReadError, parse_yaml, read_text
+from cpdgen.frontmatter import ReadError, read_text
 from cpdgen.identifiers import (
     RULES,
     Finding,
@@ -123,13 +123,8 @@ class _PortfolioScan:
         self.severity = {name: rule.severity for name, rule in RULES.items()}
         self.severity.update({name: "warning" for name in self.patterns})
         self.settings_path = self.rel(portfolio.content / "portfolio.yaml")
-        self.settings_lines: dict[tuple, int] = {}
+        self.settings_lines: dict[tuple, int] = portfolio.settings_lines  # as the loader parsed it
         self.settings_text = self.read(portfolio.content / "portfolio.yaml")
-        if self.settings_text is not None:
-            try:
-                self.settings_lines = parse_yaml(self.settings_text, 1).lines
-            except ReadError:
-                pass  # the loader has reported it
         entries = list(getattr(privacy, "allow", None) or [])
         self.global_allow = self.parse_allow(
             entries, self.settings_path, lambda i: self.settings_lines.get(("privacy", "allow", i))
