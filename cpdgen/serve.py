@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from cpdgen import fsutil
 from cpdgen.problems import CpdgenError, Problem, format_text
 
 DEFAULT_PORT = 8000
@@ -434,10 +435,7 @@ class Session:
         if found:
             return None
         data = self.renderer.render_page(page.template, {**page.context, "activity": context, "page_title": activity.title})
-        target = self.folder / page.path
-        temp = target.with_name(f".{target.name}.cpdgen-quick")
-        temp.write_bytes(data)
-        temp.replace(target)
+        fsutil.atomic_write_bytes(self.folder / page.path, data, durable=False)
         self.quick[page.path] = data
         return page.path
 
@@ -458,9 +456,7 @@ class Session:
             if wanted == data and target.read_bytes() == wanted:
                 announced.add(path)
             else:
-                temp = target.with_name(f".{target.name}.cpdgen-quick")
-                temp.write_bytes(wanted)
-                temp.replace(target)
+                fsutil.atomic_write_bytes(target, wanted, durable=False)
         self.quick.clear()
         return announced
 
