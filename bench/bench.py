@@ -89,7 +89,7 @@ def bench_privacy(root: Path, check: list[float]) -> None:
     Whole processes are noisy on a shared machine, so the in-process time of the scan is
     compared with the whole check too; both are printed."""
     from cpdgen.loader import load_portfolio
-    from cpdgen.privacy import scan_portfolio
+    from cpdgen.privacy.scan import scan_portfolio
 
     without = time_command([sys.executable, "-c", _CHECK_WITHOUT_PRIVACY, "check", "--as-of", "2026-11-01"], root)
     report("cpdgen check without the privacy scan", without)
@@ -163,12 +163,12 @@ def bench_build(cpdgen: list[str], root: Path, work: Path) -> None:
 def bench_in_process(root: Path, edited: Path, original: str) -> None:
     """Rebuilds as ``cpdgen serve`` does them: one SiteRenderer kept alive, rendering in place."""
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from cpdgen.build import SiteRenderer
+    from cpdgen.site.renderer import SiteRenderer
 
     served = root / "served"
     shutil.rmtree(served, ignore_errors=True)
     served.mkdir()
-    renderer = SiteRenderer(root, use_disk_cache=False)
+    renderer = SiteRenderer(root, use_cache=False)
     as_of = date(2026, 11, 1)
 
     cpu: list[float] = []
@@ -286,8 +286,8 @@ def weasyprint_alone(job) -> bytes:
 
     import weasyprint
 
-    from cpdgen.rendering import PDF_OPTIONS
-    from cpdgen.resources import virtual_url
+    from cpdgen.pdf.layout import PDF_OPTIONS
+    from cpdgen.pdf.resources import virtual_url
 
     html, css = job.html, job.css
     for name, folder in job.roots.items():

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from cpdgen import __version__
-from cpdgen.problems import CpdgenError
+from cpdgen.problems import CpdgenError, exit_code
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = exit_code("ok"), exit_code("failed"), exit_code("usage")
 DEFAULT_NAME = "Your Name"
 
 
@@ -96,12 +96,23 @@ def _common(parser: argparse.ArgumentParser, as_of: bool = True) -> None:
         )
 
 
+def _no_cache(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--no-cache", action="store_true", help="read and keep no cache (parsed files, rendered Markdown, PDFs)"
+    )
+
+
 def cmd_check(args: argparse.Namespace, console: Console) -> int:
-    from cpdgen.loader import load_portfolio, resolve_as_of
+    from cpdgen.cache import Caches, FileMemo
+    from cpdgen.loader import load_portfolio, parse_versions
+    from cpdgen.portfolio import resolve_as_of
     from cpdgen.problems import has_errors, sort_problems
     from cpdgen.report import github_report, json_report, text_report
 
-    portfolio = load_portfolio(args.root)
+    root = args.root.resolve() if args.root.exists() else args.root
+    memo = FileMemo(Caches(root, enabled=not args.no_cache).path("files.pickle"), parse_versions())
+    portfolio = load_portfolio(root, memo)
+    memo.save()
     as_of = resolve_as_of(portfolio.timezone, args.as_of)
     assessment = portfolio.assess(as_of)
     problems = sort_problems(portfolio.problems)
@@ -129,8 +140,8 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_build(args: argparse.Namespace, console: Console) -> int:
-    from cpdgen.build import build_site
     from cpdgen.problems import format_text
+    from cpdgen.site.build import build_site
 
     root = args.root
     out = args.out if args.out is not None else None
@@ -138,7 +149,15 @@ def cmd_build(args: argparse.Namespace, console: Console) -> int:
         if console.stream.isatty() and not console.quiet:
             console.out(f"Rendering the PDF of {diploma_id} ({n} of {total})…")
 
-    result = build_site(root, out, as_of=args.as_of, pdf=not args.no_pdf, strict=args.strict, progress=progress)
+    result = build_site(
+        root,
+        out,
+        as_of=args.as_of,
+        pdf=not args.no_pdf,
+        strict=args.strict,
+        use_cache=not args.no_cache,
+        progress=progress,
+    )
     for problem in result.problems:
         console.out(console.paint(format_text(problem), problem.severity))
     if not result.written:
@@ -157,7 +176,7 @@ def cmd_build(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, console: Console) -> int:
-    from cpdgen.serve import serve
+    from cpdgen.site.serve import serve
 
     if args.port is not None and not 0 <= args.port <= 65535:
         raise CpdgenError(f"--port {args.port} is not a port number (0 to 65535)")
@@ -193,7 +212,7 @@ def cmd_new(args: argparse.Namespace, console: Console) -> int:
     if args.date is not None:
         day = args.date
     else:
-        from cpdgen.loader import resolve_as_of
+        from cpdgen.portfolio import resolve_as_of
 
         day = resolve_as_of(portfolio_timezone(args.root))
     path = new_activity(args.root, args.title, day, kind)
@@ -208,10 +227,10 @@ def cmd_new(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_init(args: argparse.Namespace, console: Console) -> int:
-    from cpdgen.loader import resolve_as_of
+    from cpdgen.portfolio import DEFAULT_TIMEZONE, resolve_as_of
     from cpdgen.scaffold import init_portfolio
 
-    written = init_portfolio(args.dir, args.name, resolve_as_of("Europe/London"))
+    written = init_portfolio(args.dir, args.name, resolve_as_of(DEFAULT_TIMEZONE))
     console.info(f"Started a CPD portfolio in {args.dir} ({len(written)} files).")
     for path in written:
         console.detail(f"  {path}")
@@ -249,8 +268,7 @@ def _shown(path: Path) -> str:
 
 def cmd_export(args: argparse.Namespace, console: Console) -> int:
     from cpdgen.export import export_records
-    from cpdgen.problems import format_text
-    from cpdgen.record import RecordProblems
+    from cpdgen.problems import ProblemsFound, format_text
 
     progress = None
     if sys.stderr.isatty() and not console.quiet:
@@ -267,9 +285,10 @@ def cmd_export(args: argparse.Namespace, console: Console) -> int:
             out=args.out,
             as_of=args.as_of,
             force=args.force,
+            use_cache=not args.no_cache,
             progress=progress,
         )
-    except RecordProblems as exc:
+    except ProblemsFound as exc:
         for problem in exc.problems:
             console.out(console.paint(format_text(problem), problem.severity))
         console.out(f"Nothing exported: fix the {len(exc.problems)} problem(s) above first.")
@@ -335,6 +354,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="check the files only; do not fail because the diploma is not yet eligible (for pre-commit hooks)",
     )
     check.add_argument("--format", choices=("text", "json", "github"), default="text", help="output format")
+    _no_cache(check)
     check.set_defaults(run=cmd_check)
 
     build = commands.add_parser(
@@ -348,6 +368,7 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--out", type=Path, metavar="DIR", help="the output folder (default: site/ in the portfolio)")
     build.add_argument("--no-pdf", action="store_true", help="skip the PDF downloads (faster)")
     build.add_argument("--strict", action="store_true", help="warnings stop the build too")
+    _no_cache(build)
     build.set_defaults(run=cmd_build)
 
     serve = commands.add_parser(
@@ -378,6 +399,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", type=Path, metavar="PATH", help="a folder (default: records/), or a file name ending in .pdf or .csv"
     )
     export.add_argument("--force", action="store_true", help="replace files in the way that cpdgen did not write")
+    _no_cache(export)
     export.set_defaults(run=cmd_export)
 
     import_ = commands.add_parser(
@@ -477,12 +499,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         console.error("interrupted")
-        return 130
+        return exit_code("interrupted")
     except BrokenPipeError:
         # The reader went away (``cpdgen schema | head``): stop quietly, as other tools do.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
-        return 141
+        return exit_code("broken-pipe")
     except OSError as exc:
         where = f" {exc.filename}" if exc.filename else ""
         console.error(f"could not read or write{where}: {exc.strerror or exc}")

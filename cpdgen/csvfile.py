@@ -11,7 +11,7 @@ import csv
 import io
 import re
 
-from cpdgen.loader import Activity, Portfolio
+from cpdgen.portfolio import Activity, Portfolio
 from cpdgen.record import Selection, select
 from cpdgen.rules import Assessment
 

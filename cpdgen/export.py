@@ -3,29 +3,30 @@
 The default output folder is ``records/`` in the portfolio; a folder cpdgen creates gets a
 ``.gitignore`` of ``*``, because a complete record holds private activities. Nothing is
 written into ``site/``, ``content/``, ``templates/`` or ``.git``. cpdgen overwrites only the
-files it wrote itself and that nobody changed since (it keeps their checksums in
-``.cpdgen-records.json`` beside them); any other file in the way stops the export, unless
-``force``. Everything is rendered first and written only when all of it succeeded.
+files it wrote itself and that nobody changed since (it keeps their checksums in the
+manifest ``.cpdgen-records.json`` beside them, in the same format as the site's marker);
+any other file in the way stops the export, unless ``force``. Everything is rendered first
+and written only when all of it succeeded.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
-import os
-import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Callable
 
-from cpdgen.loader import Portfolio, load_portfolio, resolve_as_of
-from cpdgen.problems import CpdgenError, Problem, has_errors
-from cpdgen.record import RecordProblems, find_diploma
+from cpdgen import fsutil
+from cpdgen.cache import BlobStore, Caches
+from cpdgen.loader import load_portfolio
+from cpdgen.portfolio import Portfolio, resolve_as_of
+from cpdgen.problems import CpdgenError, Problem, ProblemsFound, has_errors
+from cpdgen.record import file_name, find_diploma
 from cpdgen.rules import Assessment
 
 MANIFEST = ".cpdgen-records.json"
-CACHE_FOLDER = ".cpdgen-cache"
+MANIFEST_NOTE = "Files written by cpdgen export, with their SHA-256 and size: cpdgen replaces only these."
 KINDS = ("pdf", "csv")
 
 
@@ -41,35 +42,12 @@ class ExportResult:
     warnings: list[Problem]  # things left out of a PDF (a link, raw HTML): reported, not fatal
 
 
-def cache_dir(root: Path) -> Path:
-    """Where rendered PDFs are kept between runs (git-ignored)."""
-    return root / CACHE_FOLDER
-
-
-def file_name(diploma_id: str) -> str:
-    """A diploma id as a file name: letters, digits, '.', '_' and '-' only."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", diploma_id).strip("-.") or "diploma"
-
-
-def check_output(root: Path, folder: Path) -> None:
-    """Refuse an output folder inside the portfolio's own folders (exit 2)."""
-    real = folder.resolve()
-    root_real = root.resolve()
-    for name in ("site", "content", "templates", ".git", CACHE_FOLDER):
-        guarded = (root_real / name).resolve()
-        if real == guarded or real.is_relative_to(guarded):
-            raise CpdgenError(
-                f"cpdgen export does not write into {name}/ ({folder}); "
-                "the complete record goes outside it, by default into records/"
-            )
-
-
 def load_checked(root: Path) -> Portfolio:
     """The portfolio, refusing (with every problem) when a file is invalid: the record would miss it."""
     portfolio = load_portfolio(root)
     if portfolio.setup_failed or has_errors(portfolio.problems):
         errors = [p for p in portfolio.problems if p.severity == "error"]
-        raise RecordProblems(errors, exit_code=2 if portfolio.setup_failed else 1)
+        raise ProblemsFound(errors, "usage" if portfolio.setup_failed else "failed")
     return portfolio
 
 
@@ -81,6 +59,7 @@ def plan_files(
     out: Path | None,
     progress: Callable[[int, int, str, bool], None] | None = None,
     warnings: list[Problem] | None = None,
+    pdfs: BlobStore | None = None,
 ) -> dict[Path, bytes]:
     """Every file to write and its bytes: rendered before anything is written."""
     if kind not in KINDS:
@@ -93,20 +72,14 @@ def plan_files(
             f"--out {target} names one PDF, but there are {len(ids)} diplomas; add --diploma ID, or give a folder"
         )
     if kind == "pdf":
-        from cpdgen.pdf import render_diploma_pdfs
+        from cpdgen.pdf.document import render_diploma_pdfs
 
-        pdfs = render_diploma_pdfs(
-            portfolio,
-            assessment,
-            ids,
-            public=False,
-            cache_dir=cache_dir(portfolio.root),
-            progress=progress,
-            warnings=warnings,
+        made = render_diploma_pdfs(
+            portfolio, assessment, ids, public=False, store=pdfs, progress=progress, warnings=warnings
         )
         if single:
-            return {target: pdfs[ids[0]]}
-        return {target / f"{file_name(i)}.pdf": pdfs[i] for i in ids}
+            return {target: made[ids[0]]}
+        return {target / f"{file_name(i)}.pdf": made[i] for i in ids}
     from cpdgen.csvfile import activities_csv, diploma_csv
 
     if single:
@@ -122,34 +95,12 @@ def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _read_manifest(folder: Path) -> dict[str, str]:
-    try:
-        data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-        written = data.get("written", {})
-        return {str(k): str(v) for k, v in written.items()} if isinstance(written, dict) else {}
-    except (OSError, ValueError, AttributeError):
-        return {}
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    temporary = path.with_name(f".{path.name}.cpdgen-tmp")
-    try:
-        with open(temporary, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-
-
 def write_files(root: Path, files: dict[Path, bytes], *, force: bool = False) -> list[Written]:
     """Write ``files``, overwriting only what cpdgen wrote itself (or anything, with ``force``)."""
     folders = sorted({path.parent for path in files})
     for folder in folders:
-        check_output(root, folder)
-    manifests = {folder: _read_manifest(folder) for folder in folders}
+        fsutil.check_output_folder(root, folder, purpose="records")
+    manifests = {folder: fsutil.read_manifest(folder / MANIFEST) for folder in folders}
     in_the_way = []
     for path, data in files.items():
         if path.is_symlink() or (path.exists() and not path.is_file()):
@@ -157,36 +108,34 @@ def write_files(root: Path, files: dict[Path, bytes], *, force: bool = False) ->
         if not path.exists():
             continue
         current = _digest(path.read_bytes())
-        ours = manifests[path.parent].get(path.name) == current
+        listed = manifests[path.parent].get(path.name)
+        ours = bool(listed) and listed[0] == current
         if not ours and current != _digest(data):
             in_the_way.append(path)
     if in_the_way and not force:
-        listed = "\n".join(f"  {p}" for p in in_the_way)
+        listed_text = "\n".join(f"  {p}" for p in in_the_way)
         raise CpdgenError(
             "these files exist and were not written by cpdgen (or were changed since), so they are left alone:\n"
-            f"{listed}\nmove them away, choose another --out, or add --force to replace them"
+            f"{listed_text}\nmove them away, choose another --out, or add --force to replace them"
         )
     results = []
     for folder in folders:
         if not folder.exists():
             folder.mkdir(parents=True)
-            (folder / ".gitignore").write_text(
-                "# Created by cpdgen export: complete records hold private activities; keep them out of git.\n*\n",
-                encoding="utf-8",
+            fsutil.atomic_write_bytes(
+                folder / ".gitignore",
+                b"# Created by cpdgen export: complete records hold private activities; keep them out of git.\n*\n",
             )
     for path, data in files.items():
-        existed = path.exists()
-        if existed and path.read_bytes() == data:
+        if path.exists() and path.read_bytes() == data:
             status = "unchanged"
         else:
             status = "replaced" if path in in_the_way else "written"
-            _write_atomic(path, data)
-        manifests[path.parent][path.name] = _digest(data)
+            fsutil.atomic_write_bytes(path, data)
+        manifests[path.parent][path.name] = [_digest(data), len(data)]
         results.append(Written(path, status))
     for folder, manifest in manifests.items():
-        text = json.dumps({"about": "files written by cpdgen export, with their SHA-256", "written": manifest},
-                          indent=2, sort_keys=True)  # fmt: skip
-        _write_atomic(folder / MANIFEST, (text + "\n").encode("utf-8"))
+        fsutil.atomic_write_bytes(folder / MANIFEST, fsutil.manifest_bytes(manifest, MANIFEST_NOTE))
     return results
 
 
@@ -198,6 +147,7 @@ def export_records(
     out: Path | None = None,
     as_of: date | None = None,
     force: bool = False,
+    use_cache: bool = True,
     progress: Callable[[int, int, str, bool], None] | None = None,
 ) -> ExportResult:
     """Load and check the portfolio, render the complete record, and write it."""
@@ -205,7 +155,9 @@ def export_records(
     assessment = portfolio.assess(resolve_as_of(portfolio.timezone, as_of))
     assert assessment is not None  # load_checked refused a portfolio.yaml too broken to judge
     if out is not None:
-        check_output(portfolio.root, out.parent if out.suffix.lower() == f".{kind}" else out)
+        folder = out.parent if out.suffix.lower() == f".{kind}" else out
+        fsutil.check_output_folder(portfolio.root, folder, purpose="records")
     warnings: list[Problem] = []
-    files = plan_files(portfolio, assessment, kind, diploma, out, progress, warnings)
+    pdfs = BlobStore(Caches(portfolio.root, enabled=use_cache).path("pdf"), ".pdf")
+    files = plan_files(portfolio, assessment, kind, diploma, out, progress, warnings, pdfs)
     return ExportResult(write_files(portfolio.root, files, force=force), warnings)

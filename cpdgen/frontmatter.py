@@ -17,23 +17,14 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.resolver import BaseResolver
 
+from cpdgen.problems import ReadError
+
 MAX_FILE_BYTES = 2_000_000
 MAX_FRONT_MATTER_BYTES = 64_000
 MAX_DEPTH = 16
 MAX_NUMBER_DIGITS = 15
 
 Loc = tuple  # a path into the data: ("diplomas", 1, "start")
-
-
-class ReadError(Exception):
-    """A file that cannot be read as front matter plus Markdown; carries where and why."""
-
-    def __init__(self, code: str, message: str, line: int | None = None, column: int | None = None):
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.line = line
-        self.column = column
 
 
 class YamlWord(str):

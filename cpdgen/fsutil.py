@@ -9,14 +9,15 @@ killed build leaves the previous site as it was.
 from __future__ import annotations
 
 import errno
+import json
 import os
 import shutil
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
-from typing import Iterator
+from typing import Iterator, Literal
 
-from cpdgen.problems import CpdgenError
+from cpdgen.problems import BuildLocked, CpdgenError
 
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)
@@ -26,15 +27,6 @@ FOLDER_MODE = 0o777 & ~_UMASK
 MARKER = ".cpdgen-output"
 MARKER_TEXT = "This folder is written by cpdgen. Do not edit it: every build replaces it.\n"
 TEMP_PREFIX_SUFFIX = ".tmp-"
-
-
-def default_cache_dir() -> Path:
-    """Where cpdgen keeps caches: ``$CPDGEN_CACHE_DIR``, else the user's cache folder."""
-    explicit = os.environ.get("CPDGEN_CACHE_DIR")
-    if explicit:
-        return Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME") or (os.environ.get("LOCALAPPDATA") if os.name == "nt" else None)
-    return (Path(base) if base else Path.home() / ".cache") / "cpdgen"
 
 
 def safe_join(base: Path, relative: str) -> Path:
@@ -58,32 +50,38 @@ def _describe(path: Path, root: Path) -> str:
         return str(path)
 
 
-def check_output_folder(root: Path, out: Path) -> Path:
+def check_output_folder(root: Path, out: Path, *, purpose: Literal["site", "records"] = "site") -> Path:
     """The resolved output folder, or CpdgenError (exit 2) when writing there could harm the portfolio.
 
-    Refused: the portfolio root or any folder above it; ``content/`` or ``templates/``,
-    anything inside them or above them; the home folder and the file-system root; and an
-    existing folder that is not empty and was not written by cpdgen (no marker file).
+    The one guard of every output. Always refused: the portfolio folder itself or any folder
+    above it; ``content/``, ``templates/``, ``.git/`` or anything inside or above them. For the
+    ``site`` (a folder cpdgen replaces as a whole) also: the home folder, the file-system
+    root, and an existing folder that is not empty and was not written by cpdgen (no
+    marker file). For ``records`` (complete records, written file by file next to other
+    files) also: the site's folder ``site/`` and anything inside it.
     """
     root = root.resolve()
     target = out.resolve()
     shown = _describe(target, root)
-    if target == Path(target.anchor) or target == Path.home().resolve():
-        raise CpdgenError(f"refusing to write the site to {target}: choose a folder such as site/")
+    what = "the site" if purpose == "site" else "the complete record"
+    if target == Path(target.anchor) or (purpose == "site" and target == Path.home().resolve()):
+        raise CpdgenError(f"refusing to write {what} to {target}: choose a folder such as {purpose}/")
     if target == root or root.is_relative_to(target):
         raise CpdgenError(
-            f"refusing to write the site to {shown}: it holds your portfolio; choose a folder inside it, such as site/"
+            f"refusing to write {what} to {shown}: it holds your portfolio; "
+            f"choose a folder inside it, such as {purpose}/"
         )
-    for name in ("content", "templates"):
+    guarded_names = ("content", "templates", ".git") + (("site",) if purpose == "records" else ())
+    for name in guarded_names:
         guarded = (root / name).resolve()
         if target == guarded or target.is_relative_to(guarded) or guarded.is_relative_to(target):
             raise CpdgenError(
-                f"refusing to write the site to {shown}: it would mix the site with your {name}/ folder; "
-                "choose a separate folder such as site/"
+                f"refusing to write {what} to {shown}: it would mix it with your {name}/ folder; "
+                f"choose a separate folder such as {purpose}/"
             )
     if target.exists() and not target.is_dir():
-        raise CpdgenError(f"refusing to write the site to {shown}: it is a file, not a folder")
-    if target.is_dir() and not (target / MARKER).is_file() and any(target.iterdir()):
+        raise CpdgenError(f"refusing to write {what} to {shown}: it is a file, not a folder")
+    if purpose == "site" and target.is_dir() and not (target / MARKER).is_file() and any(target.iterdir()):
         raise CpdgenError(
             f"refusing to write the site to {shown}: the folder holds files cpdgen did not write; "
             "empty it or choose another folder (cpdgen never deletes files it did not write)"
@@ -91,9 +89,53 @@ def check_output_folder(root: Path, out: Path) -> Path:
     return target
 
 
-def write_marker(folder: Path, text: str = MARKER_TEXT) -> None:
-    """Mark ``folder`` as cpdgen's own, so a later build may replace it."""
-    atomic_write_bytes(folder / MARKER, text.encode("utf-8"), durable=False)
+# --- manifests: what cpdgen wrote in a folder ---------------------------------------------------
+# One format for every folder cpdgen writes into: the site's marker file and the records'
+# manifest both hold ``{"note": …, "format": 1, "files": {relative path: [key, size]}}``.
+
+MANIFEST_FORMAT = 1
+
+
+def read_manifest(path: Path) -> dict[str, list]:
+    """The files a manifest lists (``{path: [key, size]}``); empty when there is none or it is unreadable."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    files = data.get("files")
+    if data.get("format") == MANIFEST_FORMAT and isinstance(files, dict):
+        return {str(k): v for k, v in files.items() if isinstance(v, list) and len(v) == 2}
+    written = data.get("written")  # records manifests of cpdgen 0.1: {name: sha256}
+    if isinstance(written, dict):
+        return {str(k): [str(v), None] for k, v in written.items()}
+    return {}
+
+
+def manifest_bytes(files: dict[str, list], note: str) -> bytes:
+    """A manifest's text: a note for people, and the files with their keys and sizes, sorted."""
+    text = json.dumps(
+        {"note": note.strip(), "format": MANIFEST_FORMAT, "files": {path: files[path] for path in sorted(files)}},
+        indent=0,
+        sort_keys=True,
+    )
+    return (text + "\n").encode("utf-8")
+
+
+# --- names cpdgen never reads ---------------------------------------------------------------
+
+_IGNORED_SUFFIXES = ("~", ".swp", ".swo", ".swx", ".tmp", ".bak", ".orig")
+
+
+def is_ignored(name: str) -> bool:
+    """Hidden files and editors' temporary files are never read."""
+    return name.startswith((".", "#", "~$")) or name.endswith(_IGNORED_SUFFIXES)
+
+
+def write_marker(folder: Path, files: dict[str, list] | None = None) -> None:
+    """Mark ``folder`` as cpdgen's own (listing the ``files`` it wrote), so a later build may replace it."""
+    atomic_write_bytes(folder / MARKER, manifest_bytes(files or {}, MARKER_TEXT), durable=False)
 
 
 def make_temp_folder(out: Path) -> Path:
@@ -145,14 +187,6 @@ def swap_in(temp: Path, out: Path, spare: Path | None = None) -> None:
 # it back beside the output folder, brings it up to date as its temporary folder (unchanged
 # files stay, others are replaced by new files, never written into) and swaps it in. The
 # output folder itself is never touched before the swap.
-
-
-def spare_path(cache_dir: Path, root: Path, out: Path) -> Path:
-    """Where the site replaced by the last build of ``root`` into ``out`` is kept."""
-    import hashlib
-
-    key = hashlib.sha256(f"{root}\0{out}".encode("utf-8", "surrogatepass")).hexdigest()[:16]
-    return cache_dir / f"site-{key}"
 
 
 def keep_spare(folder: Path, spare: Path) -> bool:
@@ -216,42 +250,12 @@ def write_new_file(path: Path, data: bytes) -> None:
         handle.write(data)
 
 
-# Bump when copy_evidence changes what it writes, so earlier copies are not reused.
-COPY_EVIDENCE_VERSION = 2
-
-
-def copy_evidence(src: Path, dst: Path) -> None:
-    """Copy one evidence file into the site: the resolved regular file, never a symbolic link.
-
-    This is the one place evidence reaches ``site/``. Images lose their metadata (GPS,
-    camera, dates) on the way; an image that cannot be cleaned stops the build.
-    """
-    from cpdgen.imagemeta import IMAGE_SUFFIXES
-    from cpdgen.privacy import strip_image_metadata
-
-    real = src.resolve(strict=True)
-    if not real.is_file():
-        raise CpdgenError(f"evidence {src} is not a regular file", exit_code=1)
-    if real.suffix.lower() not in IMAGE_SUFFIXES:
-        shutil.copyfile(real, dst, follow_symlinks=True)
-        return
-    try:
-        cleaned = strip_image_metadata(real.read_bytes(), real.suffix)
-    except CpdgenError as exc:
-        raise CpdgenError(f"evidence image {src}: {exc.message}; it was not published", exit_code=1) from None
-    dst.write_bytes(cleaned)
-
-
 def link_or_copy(src: Path, dst: Path) -> None:
     """Reuse an unchanged file of the previous build: a hard link when possible, else a copy."""
     try:
         os.link(src, dst)
     except OSError:
         shutil.copyfile(src, dst)
-
-
-class BuildLocked(CpdgenError):
-    """Another cpdgen build is writing the same output folder."""
 
 
 def lock_path(out: Path) -> Path:

@@ -34,8 +34,10 @@ from cpdgen.csvread import (
     read_rows,
     split_list,
 )
-from cpdgen.frontmatter import ReadError, parse_yaml, split
-from cpdgen.loader import is_ignored, slugify
+from cpdgen.frontmatter import parse_yaml, split
+from cpdgen.problems import ReadError
+from cpdgen.fsutil import is_ignored
+from cpdgen.portfolio import slugify
 from cpdgen.models import ActivityFrontMatter
 from cpdgen.problems import CpdgenError
 from cpdgen.sections import split_reflection

@@ -6,19 +6,17 @@ import difflib
 import os
 import re
 import stat
-import sys
-import unicodedata
-from dataclasses import dataclass, field, replace
-from datetime import date, datetime
-from pathlib import Path, PurePosixPath
-from typing import Callable
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ValidationError
 
 from cpdgen import rules
-from cpdgen.frontmatter import FrontMatter, ReadError, parse_yaml, read_text, split
+from cpdgen.cache import FileMemo
+from cpdgen.frontmatter import FrontMatter, parse_yaml, read_text, split
+from cpdgen.fsutil import is_ignored
 from cpdgen.models import (
     NESTED_MODELS,
     MISSING_CATEGORY,
@@ -29,124 +27,12 @@ from cpdgen.models import (
     check_diplomas,
     diploma_ids,
 )
-from cpdgen.problems import CpdgenError, Problem
-from cpdgen.sections import Sections, count_words, has_words, split_reflection
+from cpdgen.portfolio import URL_SCHEME, Activity, Evidence, Portfolio, slugify
+from cpdgen.problems import CpdgenError, Problem, ReadError
+from cpdgen.sections import Sections, count_words, split_reflection
 
 MAX_EVIDENCE_BYTES = 20_000_000
-_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
 _DRIVE = re.compile(r"^[A-Za-z]:([\\/]|$)")
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """A supporting document: a file inside ``content/`` or an https link."""
-
-    ref: str  # as the member wrote it
-    url: str | None = None
-    path: Path | None = None  # the file, resolved, inside content/
-    rel: str | None = None  # the file relative to content/, with forward slashes
-
-    @property
-    def name(self) -> str:
-        return self.url if self.url else PurePosixPath(self.rel or self.ref).name
-
-
-@dataclass(frozen=True)
-class Activity:
-    """One CPD activity: its front matter, description and reflection."""
-
-    id: str
-    slug: str  # the id made safe for URLs
-    path: str  # the file, relative to the portfolio root
-    source: Path
-    meta: ActivityFrontMatter
-    description: str  # Markdown
-    description_line: int  # file line where the body starts
-    reflection: str | None  # Markdown; None when there is none
-    reflection_path: str | None = None
-    reflection_line: int | None = None
-    evidence: tuple[Evidence, ...] = ()
-    lines: dict = field(default_factory=dict, compare=False, repr=False)
-
-    @property
-    def title(self) -> str:
-        return self.meta.title
-
-    @property
-    def date(self) -> date:
-        return self.meta.date
-
-    @property
-    def category(self) -> str:
-        return self.meta.category_id
-
-    @property
-    def private(self) -> bool:
-        return self.meta.private
-
-    @property
-    def draft(self) -> bool:
-        return self.meta.draft
-
-    @property
-    def published(self) -> bool:
-        """Whether the public site may show it."""
-        return not (self.meta.private or self.meta.draft)
-
-    @property
-    def has_reflection(self) -> bool:
-        return has_words(self.reflection)
-
-    def entry(self) -> rules.Entry:
-        return rules.Entry(self.id, self.date, self.category, self.has_reflection, self.draft)
-
-
-@dataclass
-class Portfolio:
-    """Everything read from ``content/``, and every problem found on the way."""
-
-    root: Path
-    content: Path
-    settings: PortfolioFile | None
-    diplomas: list[rules.Diploma] | None  # None when portfolio.yaml is too broken to judge diplomas
-    activities: list[Activity]
-    problems: list[Problem]
-    setup_failed: bool = False  # portfolio.yaml missing or unreadable: exit 2
-    texts: dict[Path, str] = field(default_factory=dict, repr=False)  # every file as read, for the privacy scan
-    settings_lines: dict = field(default_factory=dict, repr=False)  # portfolio.yaml's key lines
-
-    @property
-    def timezone(self) -> str:
-        return self.settings.site.timezone if self.settings else "Europe/London"
-
-    def entries(self) -> list[rules.Entry]:
-        return [a.entry() for a in self.activities]
-
-    def assess(self, as_of: date) -> rules.Assessment | None:
-        """Judge every diploma on ``as_of``; None when portfolio.yaml is too broken to say."""
-        if self.diplomas is None:
-            return None
-        return rules.assess(self.diplomas, self.entries(), as_of)
-
-
-def resolve_as_of(timezone: str, as_of: date | None = None) -> date:
-    """"Today": ``as_of`` if given, else SOURCE_DATE_EPOCH, else the clock, in the portfolio's time zone."""
-    if as_of is not None:
-        return as_of
-    zone = ZoneInfo(timezone)
-    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    if epoch:
-        try:
-            return datetime.fromtimestamp(int(epoch), tz=zone).date()
-        except (ValueError, OverflowError, OSError):
-            raise CpdgenError(f"SOURCE_DATE_EPOCH={epoch!r} is not a number of seconds") from None
-    return datetime.now(tz=zone).date()
-
-
-def slugify(text: str) -> str:
-    """Lower-case ASCII letters, digits and hyphens, for URLs."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-") or "activity"
 
 
 class _Collector:
@@ -259,7 +145,7 @@ def _resolve_evidence(
     text = ref.strip()
     if not text or "\x00" in text:
         return "evidence-invalid", f"evidence '{ref}' is not a file name or a link"
-    scheme = _SCHEME.match(text)
+    scheme = URL_SCHEME.match(text)
     if scheme and not _DRIVE.match(text):
         if scheme.group(1).lower() == "https":
             parts = urlsplit(text)
@@ -301,14 +187,6 @@ def _resolve_evidence(
         rel = real[len(content_text) + 1 :].replace(os.sep, "/")
         return Evidence(ref=text, path=Path(real), rel=rel)
     return "evidence-missing", f"evidence file '{text}' not found next to this file or in content/evidence/"
-
-
-_IGNORED_SUFFIXES = ("~", ".swp", ".swo", ".swx", ".tmp", ".bak", ".orig")
-
-
-def is_ignored(name: str) -> bool:
-    """Hidden files and editors' temporary files are never read."""
-    return name.startswith((".", "#", "~$")) or name.endswith(_IGNORED_SUFFIXES)
 
 
 def _markdown_files(folder: Path) -> list[Path]:
@@ -362,93 +240,16 @@ def _read_settings(collect: _Collector, content: Path) -> tuple[PortfolioFile | 
     return settings, False, front.lines
 
 
-class LoadCache:
-    """Per-file results kept while a file does not change, so a rebuild re-reads only what was edited.
-
-    Keyed by each file's stat (modification and change times, size, inode). What a file
-    is parsed into is kept; what depends on other files (its evidence) is looked at again
-    on every load. In memory for a long-running process (the dev server); with ``path``,
-    also saved to disk for the next ``cpdgen build`` (see :meth:`save`). A saved cache is
-    used only by the same cpdgen code and libraries that wrote it; a damaged one is ignored.
-    """
-
-    def __init__(self, path: Path | None = None) -> None:
-        self.path = path
-        self._files: dict[tuple[str, str], tuple[tuple, object]] = {}
-        self._used: set[tuple[str, str]] = set()
-        self._dirty = False
-        if path is not None:
-            self._files = _read_saved_cache(path)
-
-    def get(self, kind: str, path: Path, compute: Callable[[], object]) -> object:
-        try:
-            info = path.stat()
-        except OSError:
-            return compute()
-        key = (info.st_mtime_ns, info.st_ctime_ns, info.st_size, info.st_ino)
-        name = (kind, os.fspath(path))
-        self._used.add(name)
-        hit = self._files.get(name)
-        if hit is not None and hit[0] == key:
-            return hit[1]
-        value = compute()
-        self._files[name] = (key, value)
-        self._dirty = True
-        return value
-
-    def save(self) -> None:
-        """Write the entries used since the last save to disk (others are dropped), if anything changed."""
-        if self.path is None:
-            return
-        pruned = len(self._files) != len(self._used)
-        self._files = {name: entry for name, entry in self._files.items() if name in self._used}
-        self._used = set()
-        if not (self._dirty or pruned):
-            return
-        import pickle
-
-        from cpdgen.fsutil import atomic_write_bytes
-
-        data = _cache_header() + pickle.dumps(self._files, protocol=pickle.HIGHEST_PROTOCOL)
-        try:
-            atomic_write_bytes(self.path, data, durable=False)
-            self._dirty = False
-        except OSError:
-            pass  # a cache that cannot be saved only costs time on the next build
-
-
-def _cache_header() -> bytes:
-    """The first line of a saved LoadCache: what wrote it (cpdgen's code, Python, the libraries)."""
-    import hashlib
-
+def parse_versions() -> tuple[str, ...]:
+    """The libraries whose versions decide what a file is parsed into (for the parsed-file cache)."""
     import pydantic
     import pydantic_core
     import yaml
 
-    versions = [sys.version, pydantic.VERSION, pydantic_core.__version__, yaml.__version__]
-    digest = hashlib.sha256("\0".join(versions).encode())
-    package = Path(__file__).resolve().parent
-    for source in sorted(package.glob("*.py")):
-        digest.update(source.name.encode() + b"\0" + source.read_bytes() + b"\0")
-    return b"cpdgen-load-cache " + digest.hexdigest().encode() + b"\n"
+    return (pydantic.VERSION, pydantic_core.__version__, yaml.__version__)
 
 
-def _read_saved_cache(path: Path) -> dict:
-    import pickle
-
-    try:
-        with open(path, "rb") as handle:
-            if handle.readline() != _cache_header():
-                return {}  # written by other code: its results may differ
-            files = pickle.load(handle)
-    except OSError:
-        return {}
-    except Exception:  # noqa: BLE001 - a truncated or damaged cache fails in many ways; it is only ignored
-        return {}
-    return files if isinstance(files, dict) else {}
-
-
-def _per_file(collect: _Collector, cache: LoadCache | None, kind: str, path: Path, read: Callable) -> object:
+def _per_file(collect: _Collector, cache: FileMemo | None, kind: str, path: Path, read: Callable) -> object:
     """Run ``read(collector)`` for one file (or reuse its cached result), keeping its problems and text."""
 
     def compute() -> tuple[object, list[Problem], dict[Path, str]]:
@@ -461,7 +262,7 @@ def _per_file(collect: _Collector, cache: LoadCache | None, kind: str, path: Pat
     return result
 
 
-def load_portfolio(root: Path, cache: LoadCache | None = None) -> Portfolio:
+def load_portfolio(root: Path, cache: FileMemo | None = None) -> Portfolio:
     """Read ``root/content``: settings, activities, reflections. Bad files add problems; loading goes on."""
     root = root.resolve() if root.exists() else root
     content = root / "content"
@@ -530,13 +331,13 @@ def load_portfolio(root: Path, cache: LoadCache | None = None) -> Portfolio:
         root, content, settings, diplomas, ordered, collect.problems, setup_failed, collect.texts, settings_lines
     )
     # Patient identifiers are problems like any other, so check, build and serve all see them.
-    from cpdgen.privacy import scan_portfolio  # here, not at the top: privacy reads the loaded portfolio
+    from cpdgen.privacy.scan import scan_portfolio
 
     portfolio.problems.extend(scan_portfolio(portfolio))
     return portfolio
 
 
-def read_activity(root: Path, path: Path, cache: LoadCache | None = None) -> tuple[Activity | None, list[Problem], str]:
+def read_activity(root: Path, path: Path, cache: FileMemo | None = None) -> tuple[Activity | None, list[Problem], str]:
     """One activity file on its own: the activity (None when it has an error), its problems, its text.
 
     What depends on other files (its id being unique, a reflection kept in content/reflections/,
@@ -551,7 +352,7 @@ def read_activity(root: Path, path: Path, cache: LoadCache | None = None) -> tup
 
 def _read_activity(
     collect: _Collector,
-    cache: LoadCache | None,
+    cache: FileMemo | None,
     path: Path,
     content: Path,
     content_real: Path,
@@ -582,7 +383,7 @@ def _parse_activity(
 
 def _check_activity(
     collect: _Collector,
-    cache: LoadCache | None,
+    cache: FileMemo | None,
     path: Path,
     content: Path,
     content_real: Path,

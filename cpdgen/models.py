@@ -18,7 +18,7 @@ from pydantic_core import PydanticCustomError
 
 from cpdgen import categories
 from cpdgen.frontmatter import YamlWord
-from cpdgen.identifiers import check_pattern_name, compile_pattern
+from cpdgen.privacy.identifiers import check_pattern_name, compile_pattern
 
 MIN_YEAR, MAX_YEAR = 1900, 2999
 _ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")

@@ -1,24 +1,107 @@
-"""Problems found in a portfolio, and the two kinds of failure cpdgen knows."""
+"""Problems found in a portfolio, how they are printed, every exception cpdgen raises, and exit codes.
+
+The exceptions, all here so the vocabulary is drawn once::
+
+    Exception
+     ├── CpdgenError            a member's mistake or set-up: a message, never a traceback;
+     │    │                     carries the outcome that decides the exit code
+     │    ├── BuildLocked          another build holds the output folder          (usage)
+     │    ├── ProblemsFound        problems that stop a record or a PDF; lists them (failed)
+     │    ├── RenderFailed         WeasyPrint did not finish: too slow, out of memory (failed)
+     │    └── MarkdownTooComplex   a text Python-Markdown would take too long on     (failed)
+     ├── ReadError              one file cannot be read as front matter + Markdown; has a
+     │                          code, line and column, and becomes a Problem where it is caught
+     ├── Refused                a file the PDF may not read (outside content/, too large, …);
+     │                          has a code and becomes a Problem
+     └── RowError               one CSV row that cannot be imported; reported with its row
+
+Anything else that escapes is a bug in cpdgen. Only ``cli.py`` catches ``CpdgenError`` and
+turns it into a message; ``ReadError``, ``Refused`` and ``RowError`` never leave the module
+that catches them. A few modules keep a private exception for their own control flow
+(``images._Corrupt``, ``importer._Skip``, ``layout._Alarm``); none of them escapes.
+
+Outcomes and exit codes, for every command (``EXIT_CODES``)::
+
+    ok           0   success (for ``check``: content valid and the current diploma eligible)
+    failed       1   the check failed: invalid content, or the current diploma not eligible
+    usage        2   usage or set-up error: bad option, no content/, unsafe output folder
+    interrupted  130 Ctrl-C
+    broken-pipe  141 the reader of the output went away
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable, Literal
+from typing import Literal
 
 Severity = Literal["error", "warning"]
+Outcome = Literal["ok", "failed", "usage", "interrupted", "broken-pipe"]
+
+EXIT_CODES: dict[Outcome, int] = {"ok": 0, "failed": 1, "usage": 2, "interrupted": 130, "broken-pipe": 141}
+
+
+def exit_code(outcome: Outcome) -> int:
+    """The process exit code of an outcome: the one map every command uses."""
+    return EXIT_CODES[outcome]
 
 
 class CpdgenError(Exception):
     """A mistake of the user's or of their set-up: shown as a message, never a traceback.
 
-    ``exit_code`` is 2 for usage and set-up errors (the SPEC's convention) and 1 when
-    the content itself failed.
+    ``outcome`` is "usage" for usage and set-up errors and "failed" when the content itself failed.
     """
 
-    def __init__(self, message: str, exit_code: int = 2):
+    default_outcome: Outcome = "usage"
+
+    def __init__(self, message: str, outcome: Outcome | None = None):
         super().__init__(message)
         self.message = message
-        self.exit_code = exit_code
+        self.outcome: Outcome = outcome or self.default_outcome
+
+    @property
+    def exit_code(self) -> int:
+        return exit_code(self.outcome)
+
+
+class BuildLocked(CpdgenError):
+    """Another cpdgen build is writing the same output folder."""
+
+
+class RenderFailed(CpdgenError):
+    """WeasyPrint did not finish: too slow, out of memory, or stopped."""
+
+    default_outcome: Outcome = "failed"
+
+
+class MarkdownTooComplex(CpdgenError):
+    """A text that Python-Markdown would take too long to render."""
+
+    default_outcome: Outcome = "failed"
+
+
+class ReadError(Exception):
+    """A file that cannot be read as front matter plus Markdown; carries where and why."""
+
+    def __init__(self, code: str, message: str, line: int | None = None, column: int | None = None):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.line = line
+        self.column = column
+
+
+class Refused(Exception):
+    """A file the PDF may not read, with a problem code and a message for the member."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class RowError(Exception):
+    """Why a row of a CSV cannot be imported."""
 
 
 @dataclass(frozen=True, order=True)
@@ -48,6 +131,16 @@ class Problem:
             "message": self.message,
             "publishes": self.publishes,
         }
+
+
+class ProblemsFound(CpdgenError):
+    """Problems that stop a record from being written (a missing image, a refused file)."""
+
+    default_outcome: Outcome = "failed"
+
+    def __init__(self, problems: Iterable[Problem], outcome: Outcome | None = None):
+        self.problems = sort_problems(problems)
+        super().__init__("\n".join(format_text(p) for p in self.problems), outcome)
 
 
 def sort_problems(problems: Iterable[Problem]) -> list[Problem]:

@@ -7,10 +7,11 @@ count towards the diploma. A *complete* record (``cpdgen export``) holds everyth
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 
-from cpdgen.loader import Activity, Portfolio
-from cpdgen.problems import CpdgenError, Problem, format_text, sort_problems
+from cpdgen.portfolio import Activity, Portfolio
+from cpdgen.problems import CpdgenError
 from cpdgen.rules import Assessment, DiplomaAssessment, Judgement
 
 
@@ -53,6 +54,11 @@ class Selection:
         if self.withheld:
             sentences.append(f"{' and '.join(self.withheld).capitalize()} are not published.")
         return " ".join(sentences) or None
+
+
+def file_name(diploma_id: str) -> str:
+    """A diploma id as a file name (``diploma-2.pdf``): letters, digits, '.', '_' and '-' only."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", diploma_id).strip("-.") or "diploma"
 
 
 def find_diploma(assessment: Assessment, diploma_id: str) -> DiplomaAssessment:
@@ -116,11 +122,3 @@ def withheld_parts(portfolio: Portfolio) -> tuple[str, ...]:
     if publish is None:
         return ()
     return tuple(part for part, shown in (("reflections", publish.reflections), ("evidence", publish.evidence)) if not shown)
-
-
-class RecordProblems(CpdgenError):
-    """Problems that stop a record from being written (a missing image, a refused file)."""
-
-    def __init__(self, problems: list[Problem], exit_code: int = 1):
-        self.problems = sort_problems(problems)
-        super().__init__("\n".join(format_text(p) for p in self.problems), exit_code=exit_code)

@@ -7,8 +7,9 @@ HTML comments are removed). ``attr_list`` and ``extra`` are not enabled, so ``{:
 stays text. Python-Markdown is quadratic on some inputs (long runs of ``[`` or ``<a b=``),
 so texts with too many of those are refused, and rendering runs under a watchdog.
 
-The site renders each text once (:class:`MarkdownCache`) and fills the templates of one
-Jinja environment (:func:`make_environment`).
+Every template, the site's and the PDF's, is filled by the one kind of Jinja environment
+made here (:func:`make_environment`): sandboxed, because a shared or forked theme is
+untrusted input, with autoescaping on and undefined names an error.
 """
 
 from __future__ import annotations
@@ -20,17 +21,19 @@ import os
 import re
 import signal
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib.metadata import version as _version
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Any
 
 import markdown
 import nh3
 from markupsafe import Markup
 
-from cpdgen.fsutil import default_cache_dir  # noqa: F401 - where the Markdown cache lives
-from cpdgen.problems import CpdgenError
+from cpdgen import theme_dir
+from cpdgen.portfolio import URL_SCHEME
+from cpdgen.problems import CpdgenError, MarkdownTooComplex
 
 RENDER_SECONDS = 10
 MAX_OPEN_BRACKETS = 1000
@@ -50,15 +53,7 @@ _ATTRIBUTES = {
     "ol": {"start"},
     "abbr": {"title"},
 }
-_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 _ALLOWED_SCHEMES = {"http", "https", "mailto"}
-
-
-class MarkdownTooComplex(CpdgenError):
-    """A text that Python-Markdown would take too long to render."""
-
-    def __init__(self, message: str):
-        super().__init__(message, exit_code=1)
 
 
 def _filter_attribute(tag: str, attribute: str, value: str) -> str | None:
@@ -66,9 +61,9 @@ def _filter_attribute(tag: str, attribute: str, value: str) -> str | None:
     if attribute not in ("href", "src"):
         return value
     url = value.strip()
-    scheme = _SCHEME.match(url)
+    scheme = URL_SCHEME.match(url)
     if scheme:
-        name = scheme.group(0)[:-1].lower()
+        name = scheme.group(1).lower()
         if name not in _ALLOWED_SCHEMES or (tag == "img" and name == "mailto"):
             return None
         return url
@@ -77,11 +72,11 @@ def _filter_attribute(tag: str, attribute: str, value: str) -> str | None:
     return url
 
 
-def _new_markdown() -> markdown.Markdown:
+def new_markdown() -> markdown.Markdown:
     return markdown.Markdown(extensions=["tables", "fenced_code", "sane_lists"], output_format="html")
 
 
-_MD = _new_markdown()
+_MD = new_markdown()
 _LOCK = threading.Lock()
 
 
@@ -166,10 +161,10 @@ def render_markdown(text: str) -> Markup:
 
 
 # ---------------------------------------------------------------------------------------
-# Rendering once: a cache of rendered Markdown, keyed by the text's hash.
+# Rendering many texts at once.
 
-# Anything that could change the HTML for the same text is part of the cache's identity,
-# so a cache written by another version or configuration is never used.
+# Anything that could change the HTML for the same text is part of the renderer's identity,
+# so rendered Markdown kept by another version or configuration is never used.
 RENDERER_ID = hashlib.sha256(
     json.dumps(
         [
@@ -185,146 +180,60 @@ RENDERER_ID = hashlib.sha256(
     ).encode()
 ).hexdigest()[:16]
 
-
-def text_key(text: str) -> str:
-    """The cache key of a text: its SHA-256."""
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
-
-
 PARALLEL_MIN_TEXTS = 200  # below this, starting worker processes costs more than it saves
 
 
 def _render_or_none(text: str) -> str | None:
-    """A worker's part of :meth:`MarkdownCache.prefill`."""
+    """A worker's part of :func:`render_in_parallel`."""
     try:
         return str(render_markdown(text))
     except CpdgenError:
         return None
 
 
-class MarkdownCache:
-    """Rendered Markdown by content hash: each distinct text is rendered once.
+def render_in_parallel(texts: list[str]) -> list[str | None]:
+    """Each text's safe HTML, rendered on every core at once; None where a text could not be rendered.
 
-    Kept in memory for as long as the object lives (``cpdgen serve`` keeps one across
-    rebuilds) and, when ``path`` is given, saved to disk so the next ``cpdgen build``
-    reuses it. The cache never changes output: an entry is the exact result of
-    :func:`render_markdown` for that text with this renderer (``RENDERER_ID``); a file
-    written by another version, or unreadable, is ignored.
+    Only when there are many texts (a first build), the platform can fork, and no other
+    thread runs (forking a threaded process is unsafe); otherwise every item is None and
+    the caller renders each text itself, reporting its problems.
     """
-
-    def __init__(self, path: Path | None = None):
-        self.path = path
-        self._entries: dict[str, str] = {}
-        self._used: set[str] = set()
-        self._dirty = False
-        self.hits = 0
-        self.misses = 0
-        if path is not None:
-            self._entries = self._read(path)
-
-    @staticmethod
-    def _read(path: Path) -> dict[str, str]:
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return {}  # no cache yet, or a damaged one: start afresh
-        if not isinstance(data, dict) or data.get("renderer") != RENDERER_ID:
-            return {}
-        entries = data.get("entries")
-        if not isinstance(entries, dict):
-            return {}
-        return {k: v for k, v in entries.items() if isinstance(k, str) and isinstance(v, str)}
-
-    def render(self, text: str) -> Markup:
-        """Safe HTML for ``text`` (see :func:`render_markdown`), from the cache when it was seen before."""
-        if not text or not text.strip():
-            return Markup("")
-        key = text_key(text)
-        self._used.add(key)
-        html = self._entries.get(key)
-        if html is not None:
-            self.hits += 1
-            return Markup(html)
-        self.misses += 1
-        rendered = render_markdown(text)
-        self._entries[key] = str(rendered)
-        self._dirty = True
-        return rendered
-
-    def prefill(self, texts: Iterable[str]) -> int:
-        """Render the texts not yet cached on every core at once; the number rendered.
-
-        Only when many texts are missing (a first build), the platform can fork, and no
-        other thread runs (forking a threaded process is unsafe). A text a worker cannot
-        render is left out: :meth:`render` renders it again here and reports its problem.
-        """
-        missing: dict[str, str] = {}
-        for text in texts:
-            if text and text.strip():
-                key = text_key(text)
-                if key not in self._entries:
-                    missing.setdefault(key, text)
-        workers = min(os.cpu_count() or 1, 4)
-        if (
-            len(missing) < PARALLEL_MIN_TEXTS
-            or workers < 2
-            or "fork" not in multiprocessing.get_all_start_methods()
-            or threading.active_count() > 1
-        ):
-            return 0
-        keys = list(missing)
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            results = pool.map(_render_or_none, [missing[key] for key in keys], chunksize=64)
-        done = 0
-        for key, html in zip(keys, results):
-            if html is not None:
-                self._entries[key] = html
-                done += 1
-        self._dirty = self._dirty or bool(done)
-        return done
-
-    def save(self) -> None:
-        """Write the entries used since the last save to disk (others are dropped), if anything changed."""
-        if self.path is None:
-            return
-        pruned = len(self._entries) != len(self._used)
-        if not (self._dirty or pruned):
-            self._used = set()
-            return
-        self._entries = {key: self._entries[key] for key in sorted(self._used) if key in self._entries}
-        self._used = set()
-        data = json.dumps({"renderer": RENDERER_ID, "entries": self._entries}, ensure_ascii=False)
-        try:
-            from cpdgen.fsutil import atomic_write_bytes
-
-            atomic_write_bytes(self.path, data.encode("utf-8"), durable=False)
-            self._dirty = False
-        except OSError:
-            pass  # a cache that cannot be saved only costs time on the next build
+    workers = min(os.cpu_count() or 1, 4)
+    if (
+        len(texts) < PARALLEL_MIN_TEXTS
+        or workers < 2
+        or "fork" not in multiprocessing.get_all_start_methods()
+        or threading.active_count() > 1
+    ):
+        return [None] * len(texts)
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        return pool.map(_render_or_none, texts, chunksize=64)
 
 
 # ---------------------------------------------------------------------------------------
-# Templates: one Jinja environment for the whole site.
-
-THEME_DIR = Path(__file__).resolve().parent / "templates"
+# Templates: one kind of Jinja environment for every output.
 
 
-def make_environment(root: Path | None = None, bytecode_dir: Path | None = None):
-    """The Jinja environment: the portfolio's own ``templates/`` first, then the default theme.
+def make_environment(root: Path | None = None, bytecode_cache: Any = None):
+    """A Jinja environment: the portfolio's own ``templates/`` first, then the default theme.
 
     Any default template can also be reached as ``default/<name>``, so an override can
-    ``{% extends "default/base.html" %}`` and replace only the blocks it needs.
-    Autoescaping is on for every template and undefined variables are errors.
-    ``bytecode_dir`` keeps compiled templates between runs (Jinja checks each template's
-    source before reusing its compiled form).
+    ``{% extends "default/base.html" %}`` and replace only the blocks it needs. Templates
+    run sandboxed (``ImmutableSandboxedEnvironment``): they read the plain data they are
+    given and nothing else (no attributes starting with ``_``, no changing data, no
+    files). Autoescaping is on for every template and undefined variables are errors.
+    ``bytecode_cache`` keeps compiled templates between runs (``cache.bytecode_cache``).
     """
     import jinja2
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-    loaders: list[jinja2.BaseLoader] = [jinja2.PrefixLoader({"default": jinja2.FileSystemLoader(THEME_DIR)})]
+    theme = theme_dir()
+    loaders: list[jinja2.BaseLoader] = [jinja2.PrefixLoader({"default": jinja2.FileSystemLoader(theme)})]
     if root is not None and (root / "templates").is_dir():
         loaders.append(jinja2.FileSystemLoader(root / "templates"))
-    loaders.append(jinja2.FileSystemLoader(THEME_DIR))
-    class PlainDataEnvironment(jinja2.Environment):
+    loaders.append(jinja2.FileSystemLoader(theme))
+
+    class PlainDataEnvironment(ImmutableSandboxedEnvironment):
         """Pages' contexts are plain dicts: ``page.title`` is looked up as a key first, which
         spares Jinja a failed attribute lookup (an exception) for every variable it prints."""
 
@@ -336,7 +245,7 @@ def make_environment(root: Path | None = None, bytecode_dir: Path | None = None)
                     pass
             return super().getattr(obj, attribute)
 
-    env = PlainDataEnvironment(
+    return PlainDataEnvironment(
         loader=jinja2.ChoiceLoader(loaders),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
@@ -344,9 +253,27 @@ def make_environment(root: Path | None = None, bytecode_dir: Path | None = None)
         lstrip_blocks=True,
         keep_trailing_newline=True,
         auto_reload=True,
-        bytecode_cache=jinja2.FileSystemBytecodeCache(str(bytecode_dir)) if bytecode_dir else None,
+        bytecode_cache=bytecode_cache,
     )
-    return env
+
+
+def fill_template(env, name: str, context: dict) -> str:
+    """``name`` filled with ``context``; a CpdgenError naming the template and line when it fails."""
+    import jinja2
+    from jinja2.sandbox import SecurityError
+
+    try:
+        return env.get_template(name).render(context)
+    except jinja2.TemplateSyntaxError as exc:
+        where = f"{exc.filename or exc.name or name}:{exc.lineno}"
+        raise CpdgenError(f"template {where}: {exc.message}") from None
+    except SecurityError as exc:
+        raise CpdgenError(
+            f"template {name} (or one it uses) tried something templates may not do ({exc}); "
+            "a theme can only show the data cpdgen gives it"
+        ) from None
+    except jinja2.TemplateError as exc:
+        raise CpdgenError(f"template {name} (or one it uses) failed: {exc.message or exc}") from None
 
 
 def templates_fingerprint(env) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from cpdgen.categories import category_label
-from cpdgen.loader import Portfolio
+from cpdgen.portfolio import Portfolio
 from cpdgen.problems import Problem, format_github, format_text
 from cpdgen.rules import REASON_TEXT, Assessment, DiplomaAssessment, describe_needs
 from cpdgen.words import long_date, plural

@@ -2,7 +2,7 @@
 
 Both only ever create files: a file that exists is never opened for writing, so
 nothing a member wrote can be overwritten. The file texts come from the templates in
-``cpdgen/templates/scaffold/``.
+``templates/scaffold/``.
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ import string
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
-from importlib import resources
 from pathlib import Path
 
-from cpdgen import __version__, categories
-from cpdgen.frontmatter import ReadError, parse_yaml
+from cpdgen import __version__, categories, theme_dir
+from cpdgen.frontmatter import parse_yaml
+from cpdgen.problems import ReadError
 from cpdgen.problems import CpdgenError
 
 MAX_SLUG = 60
@@ -28,7 +28,7 @@ _YAML11_SPECIAL = {"yes", "no", "on", "off", "y", "n", "true", "false", "null", 
 
 
 def _template(name: str) -> str:
-    return (resources.files("cpdgen") / "templates" / "scaffold" / name).read_text(encoding="utf-8")
+    return (theme_dir() / "scaffold" / name).read_text(encoding="utf-8")
 
 
 def _fill(template: str, **values: str) -> str:
@@ -102,7 +102,7 @@ def _printable(code: int) -> bool:
 
 def slug_for(title: str) -> str:
     """A file-name slug: lower-case ASCII words joined by hyphens, at most MAX_SLUG characters."""
-    from cpdgen.loader import slugify
+    from cpdgen.portfolio import slugify
 
     slug = slugify(title)
     if len(slug) > MAX_SLUG:
@@ -159,7 +159,7 @@ def activity_path(root: Path, title: str, day: date) -> Path:
 
 def _existing_ids(activities: Path) -> dict[str, Path]:
     """Every name under ``activities`` that is or could be an activity id, as the loader compares ids."""
-    from cpdgen.loader import slugify
+    from cpdgen.portfolio import slugify
 
     found: dict[str, Path] = {}
     if not activities.is_dir():
@@ -188,7 +188,7 @@ def require_content(root: Path) -> Path:
 
 def new_activity(root: Path, title: str, day: date, kind: Kind) -> Path:
     """Create a new activity file and return its path; refuse (CpdgenError, exit 2) if its id is taken."""
-    from cpdgen.loader import slugify
+    from cpdgen.portfolio import slugify
 
     content = require_content(root)
     text = activity_text(title, day, kind)
@@ -257,7 +257,7 @@ def open_in_editor(path: Path, environ: dict[str, str] | None = None) -> None:
     except OSError as exc:
         raise CpdgenError(f"cannot start the editor '{argv[0]}': {exc.strerror or exc}; {kept}") from None
     if result.returncode != 0:
-        raise CpdgenError(f"the editor '{argv[0]}' exited with code {result.returncode}; {kept}", exit_code=1)
+        raise CpdgenError(f"the editor '{argv[0]}' exited with code {result.returncode}; {kept}", "failed")
 
 
 # --- cpdgen init -----------------------------------------------------------------------

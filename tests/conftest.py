@@ -134,11 +134,12 @@ def example_site(tmp_path_factory) -> Path:
     import shutil
     from datetime import date
 
-    from cpdgen.build import SiteRenderer, build_site
+    from cpdgen.site.build import build_site
+    from cpdgen.site.renderer import SiteRenderer
 
     root = tmp_path_factory.mktemp("example")
     shutil.copytree(REPO / "content", root / "content")
-    renderer = SiteRenderer(root, use_disk_cache=False)
+    renderer = SiteRenderer(root, use_cache=False)
     result = build_site(root, as_of=date.fromisoformat(EXAMPLE_AS_OF), pdf=False, renderer=renderer)
     assert result.written, result.problems
     return result.out

@@ -54,7 +54,7 @@ def test_csv_export_is_the_complete_record_in_a_git_ignored_records_folder(small
     rows = list(csv.DictReader(io.StringIO((records / "diploma-1.csv").read_bytes().decode("utf-8-sig"))))
     assert [r["title"] for r in rows] == ["Shown activity", "Private activity", "Draft activity"]
     manifest = json.loads((records / ".cpdgen-records.json").read_text(encoding="utf-8"))
-    assert set(manifest["written"]) == {"activities.csv", "diploma-1.csv"}
+    assert set(manifest["files"]) == {"activities.csv", "diploma-1.csv"}
     code, out = run(small, capsys, "csv")
     assert code == 0 and "unchanged: " in out
 
@@ -69,7 +69,7 @@ def test_pdf_export_renders_once_then_comes_from_the_cache(small, capsys):
     assert "Private activity" in text and "Draft activity" in text and "Complete record." in text
     export_records(small.root, "pdf", as_of=date(2025, 7, 1), progress=lambda *a: calls.append(a))
     assert calls == [(1, 1, "diploma-1", False), (1, 1, "diploma-1", True)]
-    assert (small.root / ".cpdgen-cache" / ".gitignore").is_file()
+    assert not (small.root / ".cpdgen-cache").exists()  # caches live outside the portfolio
 
 
 @pytest.mark.parametrize("folder", ["site", "content", "content/evidence", "templates", ".git"])
@@ -77,7 +77,7 @@ def test_export_refuses_to_write_into_the_portfolios_own_folders(small, capsys, 
     target = small.root / folder
     code, out = run(small, capsys, "csv", "--out", str(target))
     assert code == 2
-    assert f"does not write into {folder.split('/')[0]}/" in out
+    assert f"refusing to write the complete record to {folder}: it would mix it with your {folder.split('/')[0]}/ folder" in out
     assert not (target / "activities.csv").exists()
 
 
@@ -133,13 +133,13 @@ def test_out_may_name_one_file_and_diploma_picks_one(portfolio, capsys, tmp_path
     portfolio.settings(TWO_DIPLOMAS)
     portfolio.activity("2023-05-01-old", date="2023-05-01")
     portfolio.activity("2025-03-01-new", date="2025-03-01")
-    code, out = run(portfolio, capsys, "pdf", "--out", str(tmp_path / "one.pdf"))
+    code, out = run(portfolio, capsys, "pdf", "--out", str(tmp_path / "out" / "one.pdf"))
     assert code == 2 and "add --diploma ID" in out
     code, out = run(portfolio, capsys, "csv", "--diploma", "nope")
     assert code == 2 and "no diploma is called 'nope' (diplomas: diploma-1, diploma-2)" in out
-    code, out = run(portfolio, capsys, "csv", "--diploma", "diploma-1", "--out", str(tmp_path / "old.csv"))
+    code, out = run(portfolio, capsys, "csv", "--diploma", "diploma-1", "--out", str(tmp_path / "out" / "old.csv"))
     assert code == 0, out
-    rows = list(csv.DictReader(io.StringIO((tmp_path / "old.csv").read_bytes().decode("utf-8-sig"))))
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "out" / "old.csv").read_bytes().decode("utf-8-sig"))))
     assert [r["id"] for r in rows] == ["2023-05-01-old"]
     code, out = run(portfolio, capsys, "csv", "--out", str(tmp_path / "folder"))
     assert code == 0

@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from cpdgen.frontmatter import MAX_FILE_BYTES, ReadError, YamlWord, decode, parse_yaml, read_text, split
+from cpdgen.frontmatter import MAX_FILE_BYTES, YamlWord, decode, parse_yaml, read_text, split
+from cpdgen.problems import ReadError
 
 
 def parse(text: str, first_line: int = 2):

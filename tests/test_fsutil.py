@@ -142,14 +142,3 @@ def test_a_second_build_is_refused_while_the_lock_is_held(tmp_path: Path):
     with fsutil.build_lock(out):  # released: free again
         pass
     assert not fsutil.lock_path(out).exists()
-
-
-def test_evidence_is_copied_as_the_resolved_file_never_as_a_link(tmp_path: Path):
-    real = tmp_path / "cert.pdf"
-    real.write_bytes(b"%PDF certificate")
-    link = tmp_path / "link.pdf"
-    link.symlink_to(real)
-    target = tmp_path / "out.pdf"
-    fsutil.copy_evidence(link, target)
-    assert not target.is_symlink()
-    assert target.read_bytes() == b"%PDF certificate"

@@ -369,15 +369,15 @@ class TestPortfolioYaml:
         assert [d.id for d in load_portfolio(portfolio.root).diplomas] == ["diploma-1", "diploma-2"]
 
 
-class TestLoadCache:
+class TestParsedFileCache:
     def test_unchanged_files_are_not_read_again_and_results_match(self, portfolio, monkeypatch):
         from cpdgen import loader
-        from cpdgen.loader import LoadCache
+        from cpdgen.cache import FileMemo
 
         portfolio.activity("a", activity_text(title="First"))
         portfolio.activity("b", activity_text(title="Bad", category="nope"))
         portfolio.write("reflections/c.md", "---\nactivity: a\n---\nAgain.\n")
-        cache = LoadCache()
+        cache = FileMemo()
         first = load_portfolio(portfolio.root, cache)
         uncached = load_portfolio(portfolio.root)
         reads: list[str] = []
@@ -395,10 +395,10 @@ class TestLoadCache:
         assert [a.title for a in third.activities] == ["Edited, and longer"]
 
     def test_evidence_is_resolved_again_on_every_load(self, portfolio):
-        from cpdgen.loader import LoadCache
+        from cpdgen.cache import FileMemo
 
         portfolio.activity("a", activity_text(evidence=["cert.pdf"]))
-        cache = LoadCache()
+        cache = FileMemo()
         assert [p.code for p in load_portfolio(portfolio.root, cache).problems] == ["evidence-missing"]
         portfolio.write("evidence/cert.pdf", b"%PDF")  # no invalidation: the activity file is unchanged
         assert load_portfolio(portfolio.root, cache).problems == []
@@ -407,13 +407,14 @@ class TestLoadCache:
 
     def test_saved_cache_gives_the_same_portfolio_and_sees_every_change(self, portfolio, tmp_path, monkeypatch):
         from cpdgen import loader
-        from cpdgen.loader import LoadCache
+        from cpdgen.cache import FileMemo
+        from cpdgen.loader import parse_versions
 
         saved = tmp_path / "cache" / "load.pickle"
         portfolio.activity("a", activity_text(title="First"))
         portfolio.activity("b", activity_text(title="Bad", category="nope"))
         portfolio.write("reflections/c.md", "---\nactivity: a\n---\nAgain.\n")
-        first = LoadCache(saved)
+        first = FileMemo(saved, parse_versions())
         uncached = load_portfolio(portfolio.root)
         assert load_portfolio(portfolio.root, first) == uncached
         first.save()
@@ -422,7 +423,7 @@ class TestLoadCache:
         reads: list[str] = []
         real = loader.read_text
         monkeypatch.setattr(loader, "read_text", lambda path: reads.append(path.name) or real(path))
-        again = load_portfolio(portfolio.root, LoadCache(saved))  # a new process
+        again = load_portfolio(portfolio.root, FileMemo(saved, parse_versions()))  # a new process
         assert reads == ["portfolio.yaml"]
         assert again == uncached
         assert again.texts == uncached.texts  # the privacy scan sees the same texts
@@ -432,17 +433,18 @@ class TestLoadCache:
         before = path.stat()
         path.write_text(path.read_text().replace("First", "Fir5t"))
         os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
-        edited = load_portfolio(portfolio.root, LoadCache(saved))
+        edited = load_portfolio(portfolio.root, FileMemo(saved, parse_versions()))
         assert reads[-1] == "a.md"
         assert [a.title for a in edited.activities] == ["Fir5t"]
 
     def test_a_damaged_or_foreign_saved_cache_is_ignored(self, portfolio, tmp_path, monkeypatch):
         from cpdgen import loader
-        from cpdgen.loader import LoadCache
+        from cpdgen.cache import FileMemo
+        from cpdgen.loader import parse_versions
 
         saved = tmp_path / "load.pickle"
         portfolio.activity("a", activity_text(title="First"))
-        cache = LoadCache(saved)
+        cache = FileMemo(saved, parse_versions())
         load_portfolio(portfolio.root, cache)
         cache.save()
         good = saved.read_bytes()
@@ -453,6 +455,6 @@ class TestLoadCache:
         for damaged in (good[: len(good) // 2], header + b"\n" + b"\x80\x05garbage", b"other-code\n" + body, b""):
             saved.write_bytes(damaged)
             reads.clear()
-            loaded = load_portfolio(portfolio.root, LoadCache(saved))
+            loaded = load_portfolio(portfolio.root, FileMemo(saved, parse_versions()))
             assert [a.title for a in loaded.activities] == ["First"]
             assert "a.md" in reads  # parsed afresh, not served from the damaged file

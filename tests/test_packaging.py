@@ -23,7 +23,7 @@ def test_the_wheel_holds_every_template(tmp_path):
         pytest.fail(f"pip wheel failed: {result.stderr[-2000:]}")
     (wheel,) = tmp_path.glob("cpdgen-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    templates = REPO / "cpdgen" / "templates"
+    templates = REPO / "templates"
     expected = {
         f"cpdgen/templates/{p.relative_to(templates).as_posix()}"
         for p in templates.rglob("*")

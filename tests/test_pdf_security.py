@@ -21,12 +21,15 @@ from weasyprint.urls import URLFetcher
 
 import pdfread
 from conftest import Builder
-from cpdgen import pdf as pdfmodule
-from cpdgen import rendering, resources
+from cpdgen import theme_dir
 from cpdgen.loader import load_portfolio
-from cpdgen.pdf import PACKAGE_TEMPLATES, PdfJob, RenderFailed, prepare_diploma_pdf, render_html
-from cpdgen.record import RecordProblems
-from cpdgen.resources import Refused, check_raster, check_svg, virtual_url
+from cpdgen.pdf import layout as rendering
+from cpdgen.pdf import resources
+from cpdgen.pdf.document import prepare_diploma_pdf
+from cpdgen.pdf.fetcher import RestrictedFetcher
+from cpdgen.pdf.layout import PdfJob, lay_out, pdf_bytes
+from cpdgen.pdf.resources import check_raster, check_svg, virtual_url
+from cpdgen.problems import ProblemsFound, Refused, RenderFailed
 
 AS_OF = date(2025, 7, 1)
 TOKEN = "SECRET-TOKEN-7f3a9c"
@@ -105,8 +108,8 @@ def test_every_bad_image_reference_is_reported_with_file_and_line_and_nothing_is
         messages = " ".join(p.message for p in job.problems)
         assert "'linked.png' is outside content/ (through a link)" in messages
         assert "the PDF reads no web address" in messages
-        with pytest.raises(RecordProblems) as raised:
-            job.render()
+        with pytest.raises(ProblemsFound) as raised:
+            pdf_bytes(job)
         assert len(raised.value.problems) == 5
         assert server.requests == []
     assert str(tmp_path) not in messages  # no machine paths in what the member reads
@@ -127,7 +130,7 @@ def test_raw_html_that_the_sanitiser_drops_is_reported_and_nothing_reaches_the_p
     assert not job.errors
     codes = sorted(p.code for p in job.problems)
     assert codes == ["pdf-html-removed"] * 3 + ["pdf-link-refused"], job.problems
-    pdf = job.render()
+    pdf = pdf_bytes(job)
     assert TOKEN.encode() not in pdfread.decoded(pdf)
     assert pdfread.reader(pdf).attachments == {}
     assert pdfread.file_annotations(pdf) == []
@@ -144,7 +147,7 @@ def raw_job(content: Path, html: str, css: str = "") -> PdfJob:
         css=css,
         css_base_url=virtual_url("cpdgen", ""),
         base_url=virtual_url("content", ""),
-        roots={"content": content, "cpdgen": PACKAGE_TEMPLATES / "pdf"},
+        roots={"content": content, "cpdgen": theme_dir() / "pdf"},
         attachments=(),
         timeout=60,
     )
@@ -179,7 +182,7 @@ def test_the_fetcher_reads_only_checked_files_inside_content(tmp_path, outside):
         <object data="file://{secret_txt}"></object>
         <img src="ok.png" alt="fine">
         </body></html>"""
-        fetched, refused, logged = render_html(raw_job(content, html))
+        fetched, refused, logged = lay_out(raw_job(content, html))
         assert server.requests == []
     everything = pdfread.decoded(fetched)
     assert TOKEN.encode() not in everything
@@ -198,8 +201,8 @@ def test_a_refusal_while_rendering_is_a_problem_of_the_activity_that_named_it(tm
     content.mkdir()
     job = raw_job(content, '<p>Chart:</p><img src="gone.png" alt="chart">')
     job.sources = {virtual_url("content", "gone.png"): ("content/activities/a.md", 7)}
-    with pytest.raises(RecordProblems) as raised:
-        job.render()
+    with pytest.raises(ProblemsFound) as raised:
+        pdf_bytes(job)
     problems = {(p.path, p.line, p.code) for p in raised.value.problems}
     assert ("content/activities/a.md", 7, "pdf-image-missing") in problems
     assert all(str(tmp_path) not in p.message for p in raised.value.problems)
@@ -209,7 +212,7 @@ def test_the_fetcher_serves_a_good_image(tmp_path):
     content = tmp_path / "content"
     content.mkdir()
     (content / "ok.png").write_bytes(pdfread.png())
-    fetcher = pdfmodule.RestrictedFetcher({"content": content})
+    fetcher = RestrictedFetcher({"content": content})
     response = fetcher.fetch(virtual_url("content", "ok.png"))
     assert response.read().startswith(b"\x89PNG") and response.content_type == "image/png"
     assert fetcher.refused == []
@@ -217,7 +220,7 @@ def test_the_fetcher_serves_a_good_image(tmp_path):
 
 def test_weasyprint_is_recent_enough_and_the_fetcher_is_its_class():
     assert tuple(int(part) for part in weasyprint.__version__.split(".")[:1]) >= (70,)
-    assert isinstance(pdfmodule.RestrictedFetcher({}), URLFetcher)
+    assert isinstance(RestrictedFetcher({}), URLFetcher)
 
 
 # --- bounded images (W-04), missing and broken images (W-05), camera metadata (W-06) -----------------------
@@ -296,7 +299,7 @@ def test_camera_metadata_never_reaches_the_pdf(tmp_path):
     portfolio.activity("2025-03-01-photo", date="2025-03-01", evidence=["photo.jpg"], body="![photo](photo.jpg)")
     job = prepare_diploma_pdf(*judged(portfolio.root), "diploma-1", public=False)
     assert job.problems == []
-    pdf = job.render()
+    pdf = pdf_bytes(job)
     assert b"SECRET-EXIF" not in pdfread.decoded(pdf)
     attached = pdfread.reader(pdf).attachments["photo.jpg"][0]
     with Image.open(io.BytesIO(attached)) as image:

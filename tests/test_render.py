@@ -7,7 +7,8 @@ from html.parser import HTMLParser
 
 import pytest
 
-from cpdgen.render import MarkdownTooComplex, render_markdown
+from cpdgen.problems import MarkdownTooComplex
+from cpdgen.render import render_markdown
 
 FORBIDDEN_TAGS = {"script", "iframe", "style", "link", "object", "embed", "svg", "meta", "base", "form"}
 
@@ -103,30 +104,36 @@ def test_inputs_under_the_limits_render_quickly():
     assert time.perf_counter() - started < 2
 
 
-def test_prefill_renders_on_every_core_exactly_what_render_would(monkeypatch):
+def test_rendering_in_parallel_gives_exactly_what_render_would(monkeypatch):
     from cpdgen import render
-    from cpdgen.render import MarkdownCache
 
     monkeypatch.setattr(render, "PARALLEL_MIN_TEXTS", 2)
     monkeypatch.setattr(render.os, "cpu_count", lambda: 2)
     texts = [f"Text {n} with *emphasis* and a [link](https://example.org/{n})." for n in range(40)]
-    texts.append("[" * 5000)  # refused: left for render() to report in this process
-    parallel = MarkdownCache()
-    assert parallel.prefill(texts) == 40
-    assert parallel.misses == 0
-    serial = MarkdownCache()
-    for text in texts[:-1]:
-        assert parallel.render(text) == serial.render(text)
-    assert parallel.misses == 0 and parallel.hits == 40
-    with pytest.raises(MarkdownTooComplex):
-        parallel.render(texts[-1])
+    texts.append("[" * 5000)  # refused: left for the caller to render and report in this process
+    results = render.render_in_parallel(texts)
+    assert results[-1] is None
+    assert results[:-1] == [str(render_markdown(text)) for text in texts[:-1]]
+
+
+def test_a_renderer_uses_what_was_rendered_in_parallel(monkeypatch, tmp_path):
+    from cpdgen import render
+    from cpdgen.site.renderer import SiteRenderer
+
+    monkeypatch.setattr(render, "PARALLEL_MIN_TEXTS", 2)
+    monkeypatch.setattr(render.os, "cpu_count", lambda: 2)
+    texts = [f"Text {n} with *emphasis*." for n in range(10)]
+    renderer = SiteRenderer(tmp_path, use_cache=False)
+    renderer.prefill_markdown(texts)
+    assert len(renderer.markdown.entries) == 10
+    monkeypatch.setattr(render, "render_markdown", lambda text: pytest.fail("rendered again"))
+    assert [renderer.render_markdown(t) for t in texts] == [render.sanitize_html(render.new_markdown().convert(t)) for t in texts]
 
 
 def test_prefill_never_forks_beside_other_threads(monkeypatch):
     import threading
 
     from cpdgen import render
-    from cpdgen.render import MarkdownCache
 
     monkeypatch.setattr(render, "PARALLEL_MIN_TEXTS", 2)
     monkeypatch.setattr(render.os, "cpu_count", lambda: 2)
@@ -134,7 +141,7 @@ def test_prefill_never_forks_beside_other_threads(monkeypatch):
     other = threading.Thread(target=stop.wait)
     other.start()
     try:
-        assert MarkdownCache().prefill([f"text {n}" for n in range(10)]) == 0
+        assert render.render_in_parallel([f"text {n}" for n in range(10)]) == [None] * 10
     finally:
         stop.set()
         other.join()

@@ -385,7 +385,7 @@ def test_init_verbose_lists_every_file(tmp_path, capsys):
 def test_scaffold_templates_are_all_there():
     import cpdgen
 
-    folder = Path(cpdgen.__file__).parent / "templates" / "scaffold"
+    folder = cpdgen.theme_dir() / "scaffold"
     names = {p.name for p in folder.iterdir()}
     assert names >= {"activity.md", "portfolio.yaml", "example-activity.md", "gitignore", "README.md",
                      "requirements.txt", "github-workflow.yml", "gitlab-ci.yml"}

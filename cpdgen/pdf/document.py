@@ -3,30 +3,31 @@
 ``render_diploma_pdf`` is the whole story: it selects the diploma's activities (public or
 complete, ``record.py``), renders the members' Markdown and checks every image it names
 (``references.py``), attaches the evidence files, fills ``templates/pdf/diploma.html``, and
-has WeasyPrint lay it out (``rendering.py``) with :class:`RestrictedFetcher` (``fetcher.py``)
-as its only way to read anything. The same input gives byte-identical bytes (no clock time
-anywhere), and with a ``cache_dir`` an unchanged diploma is not rendered again.
+has WeasyPrint lay it out (``layout.py``) with ``RestrictedFetcher`` (``fetcher.py``) as
+its only way to read anything. The same input gives byte-identical bytes (no clock time
+anywhere), and with a PDF cache an unchanged diploma is not laid out again.
 """
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Callable
 
 from markupsafe import Markup
 
-from cpdgen import __version__, rendering
+from cpdgen import __version__, theme_dir
+from cpdgen.cache import BlobStore
 from cpdgen.categories import CATEGORIES, TYPE_BY_ID, category_label
 from cpdgen.csvfile import format_hours
-from cpdgen.loader import Activity, Portfolio
-from cpdgen.problems import Problem
-from cpdgen.record import RecordProblems, Row, find_diploma, select
-from cpdgen.references import Collector
-from cpdgen.rendering import RenderFailed, render_html  # noqa: F401 - part of this module's interface
-from cpdgen.resources import VIRTUAL, Refused, resolve_inside, strip_metadata, virtual_url
+from cpdgen.pdf import layout
+from cpdgen.pdf.layout import Attachment, PdfJob
+from cpdgen.pdf.references import Collector
+from cpdgen.pdf.resources import Refused, resolve_inside, virtual_url
+from cpdgen.portfolio import Activity, Portfolio
+from cpdgen.privacy.images import clean_evidence
+from cpdgen.problems import CpdgenError, Problem, ProblemsFound
+from cpdgen.record import Row, find_diploma, select
 from cpdgen.rules import (
     REASON_TEXT,
     REQUIRED_ACTIVITIES,
@@ -37,7 +38,6 @@ from cpdgen.rules import (
 )
 from cpdgen.words import long_date, plural, short_date
 
-PACKAGE_TEMPLATES = Path(__file__).resolve().parent / "templates"
 TEMPLATE = "pdf/diploma.html"
 STYLESHEET = "pdf/pdf.css"
 BASE_SECONDS = 60  # the wall-clock limit of one PDF: this, plus PER_ACTIVITY_SECONDS per activity
@@ -52,104 +52,25 @@ SHORT_REASON = {  # for the summary table; the activity pages give REASON_TEXT i
 }
 
 
-def __getattr__(name: str):
-    # The fetcher subclasses WeasyPrint's; importing it lazily keeps a cached build from importing WeasyPrint.
-    if name == "RestrictedFetcher":
-        from cpdgen.fetcher import RestrictedFetcher
-
-        return RestrictedFetcher
-    raise AttributeError(name)
-
-
-@dataclass(frozen=True)
-class Attachment:
-    """An evidence file to embed in the PDF."""
-
-    name: str
-    description: str
-    data: bytes
-    when: datetime  # the activity's date: attachment dates must not come from the clock
-
-
-@dataclass
-class PdfJob:
-    """Everything one PDF depends on, ready to render; ``key`` identifies it in the cache."""
-
-    diploma_id: str
-    public: bool
-    html: str
-    css: str
-    css_base_url: str
-    base_url: str
-    roots: dict[str, Path]  # the folders the PDF may read, by their name in virtual URLs
-    attachments: tuple[Attachment, ...]
-    timeout: float
-    problems: list[Problem] = field(default_factory=list)
-    sources: dict[str, tuple[str, int | None]] = field(default_factory=dict)  # file URL -> where it was named
-    theme_path: str = "templates/pdf"
-    root: Path = Path(".")
-    key: str = ""
-
-    @property
-    def errors(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity == "error"]
-
-    def cached(self, cache_dir: Path | None) -> bytes | None:
-        """The cached PDF, or None when it must be rendered."""
-        if cache_dir is None:
-            return None
-        path = rendering.cache_path(cache_dir, self)
-        try:
-            return path.read_bytes()
-        except OSError:
-            return None
-
-    def render(self, cache_dir: Path | None = None) -> bytes:
-        """The PDF bytes: from the cache when nothing changed, else rendered (and cached)."""
-        if self.errors:
-            raise RecordProblems(self.errors)
-        hit = self.cached(cache_dir)
-        if hit is not None:
-            return hit
-        pdf, refused, logged = rendering.render_bounded(self)
-        problems = [self._refusal(*item) for item in refused]
-        # WeasyPrint also logs each refusal ("Failed to load image at ..."): say it once.
-        problems += [self._logged(m) for m in logged if not any(url in m for url, _, _ in refused)]
-        if problems:
-            raise RecordProblems(problems)
-        if cache_dir is not None:
-            rendering.store(cache_dir, self, pdf)
-        return pdf
-
-    def _where(self, url: str) -> tuple[str, int | None]:
-        return self.sources.get(url, (self.theme_path, None))
-
-    def _refusal(self, url: str, code: str, message: str) -> Problem:
-        path, line = self._where(url)
-        return Problem(path, line, "error", code, f"not in the PDF: {_shorten(message, self.root)}")
-
-    def _logged(self, message: str) -> Problem:
-        path, line = next(((p, n) for url, (p, n) in self.sources.items() if url in message), (self.theme_path, None))
-        return Problem(path, line, "error", "pdf-render", f"WeasyPrint: {_shorten(message, self.root)}")
-
-
 def render_diploma_pdf(
-    portfolio: Portfolio, assessment: Assessment, diploma_id: str, *, public: bool, cache_dir: Path | None = None
+    portfolio: Portfolio, assessment: Assessment, diploma_id: str, *, public: bool, store: BlobStore | None = None
 ) -> bytes:
-    """The PDF of one diploma; raises RecordProblems listing every image or file it could not include."""
-    return prepare_diploma_pdf(portfolio, assessment, diploma_id, public=public).render(cache_dir)
+    """The PDF of one diploma; raises ProblemsFound listing every image or file it could not include."""
+    return layout.pdf_bytes(prepare_diploma_pdf(portfolio, assessment, diploma_id, public=public), store)
 
 
 def prepare_diploma_pdf(portfolio: Portfolio, assessment: Assessment, diploma_id: str, *, public: bool) -> PdfJob:
     """Render the HTML and check every file the PDF will read; nothing is laid out yet.
 
     ``job.problems`` lists what would be missing from the PDF (errors) or left out of it
-    (warnings); ``job.render()`` refuses while there are errors.
+    (warnings); ``layout.pdf_bytes(job)`` refuses while there are errors.
     """
     diploma = find_diploma(assessment, diploma_id)
     selection = select(portfolio, assessment, diploma_id, public=public)
     content_real = portfolio.content.resolve()
     env, theme_roots, theme_path = _environment(portfolio.root)
+    from cpdgen.render import fill_template
+
     css_source, css_file, _ = env.loader.get_source(env, STYLESHEET)
     css_folder = Path(css_file).resolve().parent
     css_root = next(name for name, folder in theme_roots.items() if folder == css_folder)
@@ -189,7 +110,7 @@ def prepare_diploma_pdf(portfolio: Portfolio, assessment: Assessment, diploma_id
             "generator": f"cpdgen {__version__}",
         },
     }
-    html = env.get_template(TEMPLATE).render(context)
+    html = fill_template(env, TEMPLATE, context)
     job = PdfJob(
         diploma_id=diploma.id,
         public=public,
@@ -205,7 +126,7 @@ def prepare_diploma_pdf(portfolio: Portfolio, assessment: Assessment, diploma_id
         theme_path=theme_path,
         root=portfolio.root,
     )
-    job.key = rendering.cache_key(job, {**collector.files, **_theme_files(theme_roots)})
+    job.key = layout.cache_key(job, {**collector.files, **_theme_files(theme_roots)})
     return job
 
 
@@ -223,27 +144,18 @@ def _theme_files(roots: dict[str, Path]) -> dict[str, bytes]:
 
 
 def _environment(root: Path):
-    """The PDF's Jinja environment: the portfolio's ``templates/`` first, then cpdgen's own."""
-    import jinja2
+    """The PDF's Jinja environment (the one kind every output uses), the theme folders the PDF may
+    read (by their name in virtual URLs), and where the PDF's theme is, for messages."""
+    from cpdgen.render import make_environment
 
-    own = root / "templates"
-    loaders = []
+    own = root / "templates" / "pdf"
     roots: dict[str, Path] = {}
     theme_path = "cpdgen/templates/pdf"
-    if (own / "pdf").is_dir():
-        loaders.append(jinja2.FileSystemLoader(str(own)))
-        roots["templates"] = (own / "pdf").resolve()
+    if own.is_dir():
+        roots["templates"] = own.resolve()
         theme_path = "templates/pdf"
-    loaders.append(jinja2.FileSystemLoader(str(PACKAGE_TEMPLATES)))
-    # "default/pdf/diploma.html" is always cpdgen's own, so an override can extend it.
-    loaders.append(jinja2.PrefixLoader({"default": jinja2.FileSystemLoader(str(PACKAGE_TEMPLATES))}))
-    roots["cpdgen"] = PACKAGE_TEMPLATES / "pdf"
-    env = jinja2.Environment(
-        loader=jinja2.ChoiceLoader(loaders),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-    )
-    return env, roots, theme_path
+    roots["cpdgen"] = theme_dir() / "pdf"
+    return make_environment(root), roots, theme_path
 
 
 # --- the diploma and its activities, as the template shows them --------------------------
@@ -367,9 +279,9 @@ class _Attachments:
             return self._by_rel[rel]
         try:
             real = resolve_inside(path, [collector.content], rel)
-            data = strip_metadata(real.read_bytes())
-        except (Refused, OSError) as exc:
-            message = exc.message if isinstance(exc, Refused) else str(exc)
+            data = clean_evidence(real.read_bytes(), real.name)
+        except (Refused, CpdgenError, OSError) as exc:
+            message = exc.message if isinstance(exc, (Refused, CpdgenError)) else str(exc)
             collector.problem(activity.path, None, "error", "pdf-evidence", f"evidence not attached: {message}")
             return None
         name = path.name
@@ -389,7 +301,7 @@ def render_diploma_pdfs(
     diploma_ids: list[str],
     *,
     public: bool,
-    cache_dir: Path | None = None,
+    store: BlobStore | None = None,
     progress: Callable[[int, int, str, bool], None] | None = None,
     warnings: list[Problem] | None = None,
 ) -> dict[str, bytes]:
@@ -401,19 +313,12 @@ def render_diploma_pdfs(
     jobs = [prepare_diploma_pdf(portfolio, assessment, d, public=public) for d in diploma_ids]
     errors = [p for job in jobs for p in job.errors]
     if errors:
-        raise RecordProblems(errors)
+        raise ProblemsFound(errors)
     if warnings is not None:
         warnings.extend(p for job in jobs for p in job.problems if p.severity != "error")
     result = {}
     for n, job in enumerate(jobs, start=1):
         if progress:
-            progress(n, len(jobs), job.diploma_id, job.cached(cache_dir) is not None)
-        result[job.diploma_id] = job.render(cache_dir)
+            progress(n, len(jobs), job.diploma_id, layout.cached(job, store))
+        result[job.diploma_id] = layout.pdf_bytes(job, store)
     return result
-
-
-def _shorten(message: str, root: Path) -> str:
-    """Messages name files relative to the portfolio, never by the machine's absolute path."""
-    for prefix in ("file://" + VIRTUAL, root.resolve().as_uri() + "/", str(root.resolve()) + os.sep):
-        message = message.replace(prefix, "")
-    return message

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from cpdgen.problems import Problem
-from cpdgen.serve import BuildState, open_server, stop_server
+from cpdgen.site.devserver import BuildState, open_server, stop_server
 
 
 @pytest.fixture
@@ -114,7 +114,7 @@ def test_failed_build_shows_problems_over_the_last_good_page(served):
 
 
 def test_busy_default_port_moves_to_the_next(tmp_path, monkeypatch):
-    from cpdgen import serve
+    from cpdgen.site import devserver as serve
 
     blocker = socket.socket()
     blocker.bind(("127.0.0.1", 0))

@@ -8,7 +8,7 @@ import io
 import pytest
 from PIL import Image, PngImagePlugin
 
-from cpdgen.privacy import strip_image_metadata
+from cpdgen.privacy.images import strip_metadata as strip_image_metadata
 from cpdgen.problems import CpdgenError
 
 SECRETS = (b"SECRET", b"CameraModelX", b"2024:03:21", b"xmpmeta")

@@ -1,10 +1,13 @@
-"""``cpdgen serve``: a private build, a small HTTP server on 127.0.0.1, and live reload.
+"""The dev server of ``cpdgen serve``: a small HTTP server on 127.0.0.1, live reload, and a watch loop.
 
-The server serves only its own build folder (never site/): no ``..``, no symlinks out, no
-dotfiles, no directory listings, and no request whose Host header is a domain name other
-than localhost (so a web page cannot reach it by DNS rebinding). The live-reload script is
-added to HTML responses as they are sent, so it never reaches a published file. When a
-rebuild fails, pages show the problems over the last good page; fixing the file reloads
+It knows nothing of the build: it is handed a folder to serve, a :class:`BuildState` that
+the builder updates, and a ``rebuild(changed paths)`` callable to run when files change.
+
+The server serves only its folder (never site/): no ``..``, no symlinks out, no dotfiles,
+no directory listings, and no request whose Host header is a domain name other than
+localhost (so a web page cannot reach it by DNS rebinding). The live-reload script is added
+to HTML responses as they are sent, so it never reaches a published file. When the last
+rebuild failed, pages show the problems over the last good page; fixing the file reloads
 them by itself.
 """
 
@@ -16,21 +19,17 @@ import ipaddress
 import json
 import mimetypes
 import socket
-import sys
-import shutil
-import signal
-import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import TextIO
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from cpdgen import fsutil
+from cpdgen.fsutil import is_ignored
 from cpdgen.problems import CpdgenError, Problem, format_text
 
 DEFAULT_PORT = 8000
@@ -316,193 +315,66 @@ class _Filter:
         self.ignored = [str(path) for path in ignored]
 
     def __call__(self, change: object, path: str) -> bool:
-        from cpdgen.loader import is_ignored
-
         if any(path == folder or path.startswith(folder + "/") for folder in self.ignored):
             return False
         return self.default(change, path) and not is_ignored(Path(path).name)
 
 
-class Session:
-    """One ``cpdgen serve``: a private build folder kept up to date, and what the server shows."""
 
-    def __init__(self, root: Path, as_of: date | None = None, out=None):
-        from cpdgen.build import SiteRenderer
+def _changes(watched: Sequence[Path], ignored: Sequence[Path]) -> Iterator[set]:
+    """Bursts of changed paths under ``watched``; an empty set now and then while nothing changes.
 
-        self.root = root.resolve()
-        self.as_of = as_of
-        self.out = out or sys.stdout
-        self.folder = Path(tempfile.mkdtemp(prefix="cpdgen-serve-"))
-        self.renderer = SiteRenderer(self.root)  # keeps each unchanged file's parse between rebuilds
-        self.state = BuildState()
-        self.last = None  # the last good build's Prepared: the base of quick pages
-        self.quick: dict[str, bytes] = {}  # pages written ahead of the full rebuild, by site path
-
-    def rebuild(self, changed: Iterable[str] = ()) -> bool:
-        """Bring the build folder up to date; on problems keep the last good pages and say why.
-
-        A lone edit of one activity's file first gets its own page written and announced
-        (``quick_page``), then everything is rebuilt as usual.
-        """
-        from cpdgen.build import read_manifest
-
-        changed = list(changed)
-        started = time.perf_counter()
-        if len(changed) == 1:
-            quick = self.quick_page(Path(changed[0]))
-            if quick is not None:
-                self.state.publish(True, [], [quick])
-        before = read_manifest(self.folder)
-        try:
-            prepared = self.renderer.prepare(as_of=self.as_of)
-            if prepared.plan is not None:
-                stats = self.renderer.render_into(self.folder, prepared, previous=self.folder)
-        except CpdgenError as exc:
-            self.state.publish(False, [Problem("content", None, "error", "build-failed", exc.message)])
-            print(f"cpdgen: {exc.message}", file=self.out, flush=True)
-            return False
-        ok = prepared.plan is not None
-        if ok:
-            self.last = prepared
-            after = stats.manifest
-            pages = {path for path in after if before.get(path) != after[path]} | (set(before) - set(after))
-            pages -= self.settle_quick_pages(prepared)
-            self.state.publish(True, [], pages)
-        else:
-            self.quick.clear()
-            self.state.publish(False, prepared.problems)
-        for problem in prepared.problems:
-            print(format_text(problem), file=self.out, flush=True)
-        if ok:
-            print(f"Rebuilt in {time.perf_counter() - started:.2f} s.", file=self.out, flush=True)
-        else:
-            print("Not rebuilt: fix the problems above; the pages show them until you do.", file=self.out, flush=True)
-        return ok
-
-    def quick_page(self, path: Path) -> str | None:
-        """Write the page of the one activity file just saved, from the last good build; its site path.
-
-        Only when nothing but that page's own text could have changed: the file has no
-        problem and no possible patient identifier, and its id, date, category, privacy,
-        draft state, reflection and evidence are as before. Otherwise None: the full
-        rebuild (which always follows) does the work and reports the problems.
-        """
-        from dataclasses import replace
-
-        from cpdgen.html import activity_context
-        from cpdgen.identifiers import compile_pattern, find_identifiers
-        from cpdgen.loader import read_activity
-
-        last = self.last
-        if last is None or last.plan is None or last.assessment is None or last.portfolio.settings is None:
-            return None
-        try:
-            source = path.resolve()
-            where = source.relative_to(self.root).as_posix()
-        except (OSError, ValueError):
-            return None
-        old = next((a for a in last.portfolio.activities if a.path == where), None)
-        page = next((p for p in last.plan.pages if p.source == where and p.template == "activity.html"), None)
-        if old is None or page is None or not source.is_file():
-            return None
-        activity, problems, text = read_activity(self.root, source, self.renderer.load_cache)
-        if activity is None or problems:
-            return None
-        if old.reflection_path != old.path:  # the reflection lives in content/reflections/
-            if activity.reflection is not None:
-                return None
-            activity = replace(
-                activity,
-                reflection=old.reflection,
-                reflection_path=old.reflection_path,
-                reflection_line=old.reflection_line,
-            )
-        facts = ("id", "date", "category", "draft", "private", "has_reflection", "evidence")
-        if any(getattr(activity, name) != getattr(old, name) for name in facts):
-            return None
-        settings = last.portfolio.settings
-        patterns = {}
-        for name, regex in settings.privacy.patterns.items():
-            try:
-                patterns[name] = compile_pattern(regex)
-            except ValueError:
-                return None
-        if find_identifiers(text, patterns):
-            return None  # whatever it is, the full rebuild decides and says so
-        judged = {j.id: (d, j) for d in last.assessment.diplomas for j in d.judgements}
-        found: list[Problem] = []
-        context, _ = activity_context(activity, judged, settings.publish, self.renderer.markdown.render, found)
-        if found:
-            return None
-        data = self.renderer.render_page(page.template, {**page.context, "activity": context, "page_title": activity.title})
-        fsutil.atomic_write_bytes(self.folder / page.path, data, durable=False)
-        self.quick[page.path] = data
-        return page.path
-
-    def settle_quick_pages(self, prepared) -> set[str]:
-        """After a full rebuild: make each quick page exactly what the build says it is.
-
-        Returns the quick pages that needed nothing more (already announced), so their
-        open tabs are not reloaded a second time.
-        """
-        announced: set[str] = set()
-        pages = {page.path: page for page in prepared.plan.pages}
-        for path, data in self.quick.items():
-            page = pages.get(path)
-            if page is None:
-                continue  # gone from the site: the rebuild removed it
-            target = self.folder / path
-            wanted = self.renderer.render_page(page.template, page.context)
-            if wanted == data and target.read_bytes() == wanted:
-                announced.add(path)
-            else:
-                fsutil.atomic_write_bytes(target, wanted, durable=False)
-        self.quick.clear()
-        return announced
-
-    def close(self) -> None:
-        shutil.rmtree(self.folder, ignore_errors=True)
-
-
-def serve(root: Path, host: str = "127.0.0.1", port: int | None = None, as_of: date | None = None, out=None) -> int:
-    """Build, serve on ``host``, and rebuild on every change until Ctrl-C."""
+    The watcher exists once the first (empty) burst has been returned, so a change made after
+    that is never missed.
+    """
     from watchfiles import watch
 
-    out = out or sys.stdout
-    if not (root / "content").is_dir():
-        raise CpdgenError(f"no content/ folder in {root.resolve()}; run cpdgen in your portfolio's folder, or give --root")
-    session = Session(root, as_of, out)
-    # A terminal closing or a process manager stopping us is Ctrl-C too: the private build is removed.
-    previous_term = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    for changes in watch(
+        *watched, watch_filter=_Filter(ignored), debounce=400, step=20, yield_on_timeout=True, rust_timeout=200
+    ):
+        yield {path for _, path in changes}
+
+
+def run_server(
+    folder: Path,
+    state: BuildState,
+    rebuild: Callable[[list[str]], object],
+    *,
+    watched: Sequence[Path],
+    ignored: Sequence[Path],
+    host: str,
+    port: int | None,
+    out: TextIO,
+) -> None:
+    """Build once, serve ``folder`` on ``host``, and rebuild on every change under ``watched`` until Ctrl-C.
+
+    The watcher starts before the first build, so nothing saved while it runs is missed.
+    """
+    changes = _changes(watched, ignored)
+    next(changes)  # the watcher is running
+    rebuild([])
+    server = open_server(host, port, folder, state)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True).start()
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        print(
+            f"Warning: serving on {host}: other computers on this network can read your portfolio, "
+            "private activities' pages aside. Use the default (127.0.0.1) unless you mean it.",
+            file=out,
+            flush=True,
+        )
+    print(f"Serving your portfolio at {url_of(server)}  (Ctrl-C to stop)", file=out, flush=True)
     try:
-        session.rebuild()
-        server = open_server(host, port, session.folder, session.state)
-        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True).start()
-        if host not in ("127.0.0.1", "localhost", "::1"):
-            print(
-                f"Warning: serving on {host}: other computers on this network can read your portfolio, "
-                "private activities' pages aside. Use the default (127.0.0.1) unless you mean it.",
-                file=out,
-                flush=True,
-            )
-        print(f"Serving your portfolio at {url_of(server)}  (Ctrl-C to stop)", file=out, flush=True)
-        watched = [session.root / "content"]
-        if (session.root / "templates").is_dir():
-            watched.append(session.root / "templates")
-        ignored = [session.root / "site", session.folder]
-        try:
-            for changes in watch(*watched, watch_filter=_Filter(ignored), debounce=400, step=20):
-                names = sorted({path for _, path in changes})
-                # Editors' and tools' short-lived temporary files are not worth a mention.
-                named = [Path(n).name for n in names if n.endswith((".md", ".yaml")) or Path(n).exists()]
-                shown = ", ".join(named[:3]) + (" …" if len(named) > 3 else "")
-                print(f"Changed: {shown}", file=out, flush=True)
-                session.rebuild(names)
-        except KeyboardInterrupt:
-            pass
-        stop_server(server)
-        print("Stopped.", file=out, flush=True)
-        return 0
+        for burst in changes:
+            if not burst:
+                continue
+            names = sorted(burst)
+            # Editors' and tools' short-lived temporary files are not worth a mention.
+            named = [Path(n).name for n in names if n.endswith((".md", ".yaml")) or Path(n).exists()]
+            shown = ", ".join(named[:3]) + (" …" if len(named) > 3 else "")
+            print(f"Changed: {shown}", file=out, flush=True)
+            rebuild(names)
+    except KeyboardInterrupt:
+        pass
     finally:
-        signal.signal(signal.SIGTERM, previous_term)
-        session.close()
+        changes.close()
+        stop_server(server)

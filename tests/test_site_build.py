@@ -12,12 +12,19 @@ import pytest
 import yaml
 
 from cpdgen import fsutil
-from cpdgen.build import SiteRenderer, build_site, read_manifest
+from cpdgen.cache import Caches
+from cpdgen.site.build import build_site
+from cpdgen.site.renderer import SiteRenderer, copy_evidence
 from cpdgen.cli import main
 from conftest import PORTFOLIO, activity_text
 from test_fsutil import tree_digest
 
 AS_OF = date(2026, 11, 28)
+
+
+def read_manifest(folder: Path) -> dict[str, list]:
+    """What cpdgen wrote in a built folder, from its marker."""
+    return fsutil.read_manifest(folder / fsutil.MARKER)
 
 
 def build(portfolio, **options):
@@ -64,7 +71,7 @@ def test_a_portfolio_builds_into_site_with_the_contract_layout(portfolio):
 
 def test_the_same_input_gives_byte_identical_sites(portfolio, tmp_path):
     portfolio.many(5)
-    first = build(portfolio, out=tmp_path / "one", renderer=SiteRenderer(portfolio.root, use_disk_cache=False))
+    first = build(portfolio, out=tmp_path / "one", renderer=SiteRenderer(portfolio.root, use_cache=False))
     second = build(portfolio, out=tmp_path / "two")  # with a disk cache, cold
     third = build(portfolio, out=tmp_path / "three")  # with a warm disk cache
     assert first.written and second.written and third.written
@@ -176,7 +183,8 @@ KILL_SCRIPT = """
 import os, signal, sys
 from datetime import date
 from pathlib import Path
-from cpdgen.build import SiteRenderer, build_site
+from cpdgen.site.build import build_site
+from cpdgen.site.renderer import SiteRenderer
 original = SiteRenderer.render_page
 count = []
 def render(self, template, context):
@@ -330,7 +338,8 @@ def test_editing_one_activity_renders_only_the_pages_that_show_it(portfolio):
     inode = other.stat().st_ino
     edited.write_text(activity_text(date="2025-02-10", title="Before the edit", body="Now with more detail."))
     result = build(portfolio)
-    assert result.stats.written == 1, result.stats  # only the edited page: its title, lists and counts did not change
+    # Only the edited page, and the two CSVs that hold its description: its title, lists and counts did not change.
+    assert result.stats.written == 3, result.stats
     assert "Now with more detail." in (site / "activities/2025-02-10-a5/index.html").read_text()
     assert other.stat().st_ino == inode  # reused by hard link, not rewritten
 
@@ -339,7 +348,7 @@ def test_a_cached_rendering_never_differs_from_a_fresh_one(portfolio, tmp_path):
     portfolio.activity("2026-01-10-a", body="Some *Markdown* with a [link](https://example.org).")
     assert build(portfolio, out=tmp_path / "warm-up").written
     cached = build(portfolio, out=tmp_path / "cached")
-    fresh = build(portfolio, out=tmp_path / "fresh", renderer=SiteRenderer(portfolio.root, use_disk_cache=False))
+    fresh = build(portfolio, out=tmp_path / "fresh", renderer=SiteRenderer(portfolio.root, use_cache=False))
     assert cached.written and fresh.written
     assert tree_digest(tmp_path / "cached") == tree_digest(tmp_path / "fresh")
 
@@ -347,9 +356,9 @@ def test_a_cached_rendering_never_differs_from_a_fresh_one(portfolio, tmp_path):
 def test_a_damaged_markdown_cache_is_ignored(portfolio, tmp_path):
     portfolio.activity("2026-01-10-a", body="*Emphasis*")
     assert build(portfolio).written
-    cache_dir = Path(os.environ["CPDGEN_CACHE_DIR"])
-    for cache in cache_dir.glob("markdown-*.json"):
-        cache.write_text("{not json")
+    cache = Caches(portfolio.root.resolve()).path("markdown.json")
+    assert cache is not None and cache.is_file()
+    cache.write_text("{not json")
     assert build(portfolio, out=tmp_path / "again").written
     assert "<em>Emphasis</em>" in (tmp_path / "again/activities/2026-01-10-a/index.html").read_text()
 
@@ -361,7 +370,7 @@ def test_the_dev_server_can_render_in_place_with_live_reload_and_incrementally(p
     served.mkdir()
     (served / "not-ours.txt").write_text("keep me")
     snippet = '<script src="/__livereload.js"></script>'
-    renderer = SiteRenderer(portfolio.root, use_disk_cache=False, live_reload=snippet)
+    renderer = SiteRenderer(portfolio.root, use_cache=False, live_reload=snippet)
     first = renderer.render_into(served, renderer.prepare(as_of=AS_OF), previous=served)
     assert first.written > 0
     assert snippet in (served / "index.html").read_text()
@@ -403,7 +412,7 @@ def test_a_broken_template_override_is_a_clear_error_not_a_traceback(portfolio, 
 
 
 def test_https_evidence_becomes_an_external_link_and_files_are_copied(portfolio):
-    from test_imagemeta import picture, saved
+    from test_privacy_images import picture, saved
 
     poster = saved(picture(), "PNG")
     portfolio.write("activities/2026-01-10-poster/poster.png", poster)
@@ -428,7 +437,7 @@ def test_setup_errors_exit_2(portfolio, capsys):
 def test_check_does_not_import_the_site_machinery():
     code = (
         "import sys; from cpdgen.cli import main; main(['check', '--root', '.', '-q']);"
-        "print(sorted(m for m in ('jinja2', 'markdown', 'nh3', 'weasyprint', 'cpdgen.build', 'cpdgen.html') if m in sys.modules))"
+        "print(sorted(m for m in ('jinja2', 'markdown', 'nh3', 'weasyprint', 'cpdgen.site.build', 'cpdgen.site.plan', 'cpdgen.pdf.document') if m in sys.modules))"
     )
     repo = Path(__file__).resolve().parent.parent
     done = subprocess.run([sys.executable, "-c", code], cwd=repo, capture_output=True, text=True)
@@ -480,7 +489,9 @@ def test_any_change_makes_the_next_build_a_real_one(portfolio, change):
     elif change == "strict":
         options["strict"] = True
     elif change == "cache-gone":
-        for stamp_file in Path(os.environ["CPDGEN_CACHE_DIR"]).glob("build-*.json"):
+        stamps = list(Caches(portfolio.root.resolve()).folder.glob("build-*.json"))
+        assert stamps
+        for stamp_file in stamps:
             stamp_file.unlink()
     result = build(portfolio, **options)
     assert result.written and not (result.unchanged and change in ("edit", "template", "site-file", "date"))
@@ -490,7 +501,7 @@ def test_any_change_makes_the_next_build_a_real_one(portfolio, change):
 
 
 def test_images_copied_into_the_site_lose_their_metadata(portfolio):
-    from test_imagemeta import jpeg_with_everything, pixels
+    from test_privacy_images import jpeg_with_everything, pixels
 
     original = jpeg_with_everything()
     portfolio.write("evidence/bench-photo.jpg", original)
@@ -569,7 +580,7 @@ def _edit(path: Path, n: int) -> None:
 
 def _spare(portfolio) -> Path:
     root = portfolio.root.resolve()
-    return fsutil.spare_path(fsutil.default_cache_dir(), root, root / "site")
+    return Caches(root).for_output("site", root / "site")
 
 
 def test_rebuilds_recycle_the_replaced_site_and_match_a_fresh_build(portfolio, tmp_path):
@@ -690,3 +701,14 @@ def test_files_for_one_new_folder_never_race_its_making(portfolio, monkeypatch):
     result = build(portfolio, reuse_unchanged=False)
     assert result.written
     assert (result.out / "activities/2026-01-10-a/cert-2.txt").read_text() == "certificate 2\n"
+
+
+def test_evidence_is_copied_as_the_resolved_file_never_as_a_link(tmp_path: Path):
+    real = tmp_path / "cert.pdf"
+    real.write_bytes(b"%PDF certificate")
+    link = tmp_path / "link.pdf"
+    link.symlink_to(real)
+    target = tmp_path / "out.pdf"
+    copy_evidence(link, target, in_place=False)
+    assert not target.is_symlink()
+    assert target.read_bytes() == b"%PDF certificate"

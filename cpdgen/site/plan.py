@@ -13,7 +13,6 @@ and diploma pages may say how many others there are.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path, PurePosixPath
@@ -22,13 +21,15 @@ from urllib.parse import quote
 
 from markupsafe import Markup
 
+from cpdgen import csvfile
 from cpdgen.categories import CATEGORIES, CATEGORY_BY_ID, TYPE_BY_ID
-from cpdgen.charts import category_chart, timeline
-from cpdgen.loader import Activity, Portfolio
 from cpdgen.models import PublishSettings
-from cpdgen.problems import Problem
-from cpdgen.render import MarkdownTooComplex
+from cpdgen.portfolio import Activity, Portfolio, slugify
+from cpdgen.privacy.images import UNCLEANABLE_IMAGE_SUFFIXES
+from cpdgen.problems import MarkdownTooComplex, Problem
+from cpdgen.record import file_name
 from cpdgen.rules import REASON_TEXT, Assessment, DiplomaAssessment, Judgement, describe_needs
+from cpdgen.site.charts import category_chart, timeline
 from cpdgen.words import long_date, month_name, plural, short_date
 
 STYLESHEET = "style.css"
@@ -64,24 +65,32 @@ class SiteFile:
 
 
 @dataclass
+class Download:
+    """A public record offered for download: a diploma's PDF or CSV, or the CSV of every activity."""
+
+    path: str
+    kind: str  # "csv" or "pdf"
+    diploma: str | None  # the diploma's id; None for the CSV of every activity
+    data: bytes | None = None  # a CSV's bytes; a PDF is laid out while the site is written
+
+
+@dataclass
 class SitePlan:
+    """Everything a build writes, decided before anything is written."""
+
     pages: list[Page] = field(default_factory=list)
     files: list[SiteFile] = field(default_factory=list)
+    downloads: list[Download] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
 
 
 # --- names and dates ---------------------------------------------------------------------
 
 
-def url_slug(text: str, fallback: str) -> str:
-    """Lower-case ASCII letters, digits and hyphens, safe as one path segment."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-") or fallback
-
-
 def diploma_slug(diploma_id: str) -> str:
     """The folder of a diploma's page and downloads: ``diplomas/<slug>/``."""
-    return url_slug(diploma_id, "diploma")
+    return slugify(diploma_id, "diploma")
+
 
 
 def activity_url(activity: Activity) -> str:
@@ -97,7 +106,7 @@ def category_url(category_id: str) -> str:
 
 
 def tag_url(tag: str) -> str:
-    return f"tags/{url_slug(tag, 'tag')}/index.html"
+    return f"tags/{slugify(tag, 'tag')}/index.html"
 
 
 def date_range(start: date | None, end: date) -> str:
@@ -220,10 +229,8 @@ def _hidden_counts(activities: list[Activity], ids: set[str] | None = None) -> d
     return {"private": private, "drafts": drafts, "text": " and ".join(parts)}
 
 
-# Files a browser would run as a page of the site (scripts included), and images whose
-# metadata (GPS, camera, dates) cpdgen cannot remove: never published.
+# Files a browser would run as a page of the site (scripts included): never published.
 BROWSER_RUN_SUFFIXES = (".html", ".htm", ".xhtml", ".xht", ".svg", ".svgz", ".xml", ".js", ".mjs")
-UNCLEANABLE_IMAGE_SUFFIXES = (".heic", ".heif", ".avif", ".jxl", ".jp2", ".dng", ".cr2", ".nef", ".arw")
 
 
 def _unpublishable(name: str) -> str | None:
@@ -278,14 +285,35 @@ def _evidence(
 # --- the pages -----------------------------------------------------------------------------
 
 
-def activity_context(
+def judged_activities(assessment: Assessment) -> dict[str, tuple[DiplomaAssessment, Judgement]]:
+    """Each activity's diploma and judgement, by the activity's id."""
+    return {j.id: (d, j) for d in assessment.diplomas for j in d.judgements}
+
+
+def page(path: str, template: str, title: str, site: dict, extra: dict, source: str = "", **context) -> Page:
+    """A page whose context holds the site's facts, the way back to the site's root, and ``context``."""
+    depth = path.count("/")
+    full = {"site": site, "root": "../" * depth, "page_title": title, "page_path": path, **extra, **context}
+    return Page(path, template, full, source)
+
+
+def activity_page(
     activity: Activity,
+    *,
     judged: dict[str, tuple[DiplomaAssessment, Judgement]],
     publish: PublishSettings,
     render_markdown: Callable[[str], Markup],
+    site: dict,
+    extra: dict,
+    previous: dict | None,
+    next: dict | None,  # noqa: A002 - the template's own name for it
     problems: list[Problem],
-) -> tuple[dict, list[tuple[str, Path]]]:
-    """What an activity's page shows of it, and the evidence files to copy beside the page."""
+) -> tuple[Page, list[SiteFile]]:
+    """An activity's page, and the evidence files to copy beside it.
+
+    The build plans every activity's page with this; ``cpdgen serve`` calls it again for
+    the one activity file just saved, so its page is the page the build would write.
+    """
     description, reflection = _markdown(activity, publish, render_markdown, problems)
     evidence, copies = _evidence(activity, publish, problems)
     diploma, judgement = judged[activity.id]
@@ -306,7 +334,50 @@ def activity_context(
         "diploma_url": diploma_url(diploma.id),
         "diploma_status": diploma.status,
     }
-    return context, copies
+    folder = f"activities/{activity.slug}"
+    files = [SiteFile(f"{folder}/{name}", source, "evidence", activity.path) for name, source in copies]
+    shown = page(
+        f"{folder}/index.html",
+        "activity.html",
+        activity.title,
+        site,
+        extra,
+        activity.path,
+        activity=context,
+        previous=previous,
+        next=next,
+    )
+    return shown, files
+
+
+def plan_downloads(portfolio: Portfolio, assessment: Assessment, *, pdf: bool) -> list[Download]:
+    """The public records the site offers: each diploma's CSV (and PDF), and the CSV of every activity.
+
+    Each CSV is made here; a PDF is laid out when the site is written. All are public:
+    private and draft activities are left out, and each file says how many.
+    """
+    downloads = []
+    lines: dict = {}  # each activity's CSV row, formatted once for all the CSVs
+    for diploma in assessment.diplomas:
+        base = f"diplomas/{diploma_slug(diploma.id)}/{file_name(diploma.id)}"
+        data = csvfile.diploma_csv(portfolio, assessment, diploma.id, public=True, lines=lines)
+        downloads.append(Download(f"{base}.csv", "csv", diploma.id, data))
+        if pdf:
+            downloads.append(Download(f"{base}.pdf", "pdf", diploma.id))
+    everything = csvfile.activities_csv(portfolio, assessment, public=True, lines=lines)
+    downloads.append(Download("activities.csv", "csv", None, everything))
+    return downloads
+
+
+def _download_links(downloads: list[Download]) -> dict:
+    """What the pages link to: ``{"diplomas": {id: {"csv": path, "pdf": path}}, "activities_csv": path}``."""
+    links: dict = {"diplomas": {}, "activities_csv": ""}
+    for item in downloads:
+        if item.diploma is None:
+            links["activities_csv"] = item.path
+        else:
+            links["diplomas"].setdefault(item.diploma, {"csv": "", "pdf": ""})[item.kind] = item.path
+    return links
 
 
 def plan_site(
@@ -314,49 +385,44 @@ def plan_site(
     assessment: Assessment,
     *,
     render_markdown: Callable[[str], Markup],
-    records: dict,
     theme_files: dict[str, Path],
+    pdf: bool = True,
     extra: dict | None = None,
 ) -> SitePlan:
-    """Every page and copied file of the site; Markdown problems are collected, not raised.
+    """Every page, copied file and download of the site; Markdown problems are collected, not raised.
 
-    ``records`` maps ``"diplomas"`` to ``{diploma id: {"pdf": path, "csv": path}}`` and
-    ``"activities_csv"`` to a path (or ""), for the download links; it may be filled in
-    after planning, before the pages are rendered. ``extra`` goes into every page's
+    ``pdf`` says whether the diplomas' PDFs are offered. ``extra`` goes into every page's
     context (the dev server's live-reload snippet).
     """
     assert portfolio.settings is not None
     publish = portfolio.settings.publish
-    plan = SitePlan()
+    plan = SitePlan(downloads=plan_downloads(portfolio, assessment, pdf=pdf))
+    records = _download_links(plan.downloads)
     site = _site_context(portfolio, assessment, publish)
-    judged = {}
-    for diploma in assessment.diplomas:
-        for judgement in diploma.judgements:
-            judged[judgement.id] = (diploma, judgement)
+    extra = extra or {}
+    judged = judged_activities(assessment)
     published = [a for a in portfolio.activities if a.published]
     summaries = {a.id: _summary(a, judged) for a in published}
     by_date = sorted(published, key=lambda a: (a.date, a.id))
 
     def add(path: str, template: str, title: str, source: str = "", **context) -> None:
-        depth = path.count("/")
-        context = {"site": site, "root": "../" * depth, "page_title": title, "page_path": path, **(extra or {}), **context}
-        plan.pages.append(Page(path, template, context, source))
+        plan.pages.append(page(path, template, title, site, extra, source, **context))
 
     # Activity pages.
     for index, activity in enumerate(by_date):
-        folder = f"activities/{activity.slug}"
-        context, copies = activity_context(activity, judged, publish, render_markdown, plan.problems)
-        for name, source in copies:
-            plan.files.append(SiteFile(f"{folder}/{name}", source, "evidence", activity.path))
-        add(
-            f"{folder}/index.html",
-            "activity.html",
-            activity.title,
-            activity.path,
-            activity=context,
+        shown, files = activity_page(
+            activity,
+            judged=judged,
+            publish=publish,
+            render_markdown=render_markdown,
+            site=site,
+            extra=extra,
             previous=summaries[by_date[index - 1].id] if index > 0 else None,
             next=summaries[by_date[index + 1].id] if index + 1 < len(by_date) else None,
+            problems=plan.problems,
         )
+        plan.pages.append(shown)
+        plan.files.extend(files)
 
     # All activities, newest first, by year.
     years: dict[int, list[dict]] = {}
@@ -498,6 +564,7 @@ def find_collisions(plan: SitePlan) -> list[Problem]:
     problems = []
     outputs = [(p.path, p.source, f"the page of {p.source or p.path}") for p in plan.pages]
     outputs += [(f.path, f.owner, f"{f.kind} {f.source.name} of {f.owner}") for f in plan.files]
+    outputs += [(d.path, "content/portfolio.yaml", f"the {d.kind.upper()} download") for d in plan.downloads]
     for path, owner, what in outputs:
         key = path.casefold()
         if key in seen:

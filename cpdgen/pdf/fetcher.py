@@ -17,7 +17,7 @@ from urllib.parse import unquote, urlsplit
 
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-from cpdgen.resources import THEME_TYPES, VIRTUAL, Refused, read_checked
+from cpdgen.pdf.resources import THEME_TYPES, VIRTUAL, Refused, read_checked
 
 
 class RestrictedFetcher(URLFetcher):

@@ -1,9 +1,10 @@
-"""The local files a PDF may read, checked before WeasyPrint sees them (threats W-01, W-04, W-06).
+"""The local files a PDF may read, checked before WeasyPrint sees them.
 
 Only regular files inside the allowed folders (the portfolio's ``content/`` and the theme)
 are read, after symlinks are resolved; only image, stylesheet and font types; images are
 bounded in bytes and pixels, SVG in the shapes it expands to; photos lose their camera
-metadata (location, device) but keep their orientation. Nothing here imports WeasyPrint.
+metadata (location, device) but keep their orientation, through the same stripper as the
+site's copies (``privacy.images``). Nothing here imports WeasyPrint.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from typing import Iterable
 from urllib.parse import quote
 from xml.etree import ElementTree
 
-from cpdgen.imagemeta import strict_decoding
+from cpdgen.privacy.images import clean_evidence, strict_decoding
+from cpdgen.problems import CpdgenError, Refused
 
 MAX_BYTES = 20_000_000
 MAX_PIXELS = 50_000_000
@@ -46,15 +48,6 @@ VIRTUAL = "/_cpdgen/"  # files reach WeasyPrint as file:///_cpdgen/<folder name>
 def virtual_url(name: str, relative: str) -> str:
     """The URL under which the fetcher serves ``relative`` (a POSIX path) of the folder called ``name``."""
     return "file://" + VIRTUAL + quote(name) + "/" + quote(relative)
-
-
-class Refused(Exception):
-    """A file the PDF may not read, with a problem code and a message for the member."""
-
-    def __init__(self, code: str, message: str):
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 def inside(path: Path, roots: Iterable[Path]) -> bool:
@@ -140,7 +133,10 @@ def check_raster(data: bytes, shown: str) -> bytes:
         raise Refused("pdf-image-too-large", f"'{shown}' has too many pixels; save a smaller copy") from None
     except Exception as exc:  # Pillow raises many kinds for a damaged file
         raise Refused("pdf-image-unreadable", f"'{shown}' is not a readable image ({type(exc).__name__})") from None
-    return strip_metadata(data)
+    try:
+        return clean_evidence(data, shown)
+    except CpdgenError as exc:
+        raise Refused("pdf-image-unreadable", f"'{shown}': {exc.message}") from None
 
 
 _SVG_BANNED = re.compile(rb"<!DOCTYPE|<!ENTITY", re.IGNORECASE)
@@ -179,68 +175,3 @@ def check_svg(data: bytes, shown: str) -> None:
             "pdf-image-unsafe",
             f"'{shown}' expands to more than {MAX_SVG_SHAPES:,} shapes (nested <use>); it would take too long to draw",
         )
-
-
-def strip_metadata(data: bytes) -> bytes:
-    """JPEG and PNG without text and camera metadata (EXIF, XMP, comments); pixels untouched."""
-    if data.startswith(b"\xff\xd8"):
-        return _strip_jpeg(data)
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return _strip_png(data)
-    return data
-
-
-def _orientation_exif(segment: bytes) -> bytes | None:
-    """A minimal APP1 segment keeping only the EXIF orientation, when it is not the default."""
-    from PIL import Image
-
-    try:
-        exif = Image.Exif()
-        exif.load(segment[4 + 6 :])  # after length and b"Exif\0\0"
-        orientation = exif.get(0x0112)
-    except Exception:  # a damaged EXIF block: drop it
-        return None
-    if orientation in (None, 1):
-        return None
-    minimal = Image.Exif()
-    minimal[0x0112] = orientation
-    payload = b"Exif\x00\x00" + minimal.tobytes()
-    return b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload
-
-
-def _strip_jpeg(data: bytes) -> bytes:
-    out = [data[:2]]
-    pos = 2
-    while pos + 4 <= len(data) and data[pos] == 0xFF:
-        marker = data[pos + 1]
-        if marker == 0xDA:  # start of scan: the rest is image data
-            break
-        length = struct.unpack(">H", data[pos + 2 : pos + 4])[0]
-        segment = data[pos : pos + 2 + length]
-        if marker == 0xE1 and segment[4:10] == b"Exif\x00\x00":
-            kept = _orientation_exif(segment)
-            if kept:
-                out.append(kept)
-        elif marker not in (0xE1, 0xED, 0xFE):  # drop other APP1 (XMP), APP13 (IPTC), comments
-            out.append(segment)
-        pos += 2 + length
-    out.append(data[pos:])
-    return b"".join(out)
-
-
-_PNG_DROPPED = {b"tEXt", b"zTXt", b"iTXt", b"eXIf", b"tIME"}
-
-
-def _strip_png(data: bytes) -> bytes:
-    out = [data[:8]]
-    pos = 8
-    while pos + 8 <= len(data):
-        length = struct.unpack(">I", data[pos : pos + 4])[0]
-        kind = data[pos + 4 : pos + 8]
-        end = pos + 12 + length
-        if kind not in _PNG_DROPPED:
-            out.append(data[pos:end])
-        pos = end
-        if kind == b"IEND":
-            break
-    return b"".join(out)

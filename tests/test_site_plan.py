@@ -19,14 +19,14 @@ from pathlib import Path
 
 import pytest
 
-from cpdgen.build import build_site
+from cpdgen.site.build import build_site
 from cpdgen.fsutil import MARKER
 from conftest import REPO, activity_text, require_tool
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "site"
 BINARY_SUMS = "SHA256SUMS"
 TEXT_SUFFIXES = (".html", ".css", ".txt", ".csv", ".json")
-TEMPLATES = REPO / "cpdgen" / "templates"
+TEMPLATES = REPO / "templates"
 VNU = REPO / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
 
 TRAPS = {

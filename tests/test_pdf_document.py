@@ -12,9 +12,10 @@ from PIL import Image
 
 import pdfread
 from conftest import REFLECTION, Builder
-from cpdgen import rendering
+from cpdgen.cache import BlobStore
+from cpdgen.pdf import layout as rendering
 from cpdgen.loader import load_portfolio
-from cpdgen.pdf import prepare_diploma_pdf, render_diploma_pdf
+from cpdgen.pdf.document import prepare_diploma_pdf, render_diploma_pdf
 from cpdgen.problems import CpdgenError
 
 AS_OF = date(2025, 7, 1)
@@ -157,7 +158,7 @@ def test_summary_rows_are_never_split_across_pages(tmp_path):
     for n, title in enumerate(titles):
         portfolio.activity(f"a{n:02}", title=title, date=f"2025-0{1 + n % 6}-{1 + n % 27:02}", reflection=None)
     job = prepare_diploma_pdf(*judged(tmp_path), "diploma-1", public=False)
-    pages = [" ".join(p.split()) for p in pdfread.page_texts(job.render())]
+    pages = [" ".join(p.split()) for p in pdfread.page_texts(rendering.pdf_bytes(job))]
     table_pages = [p for p in pages if "No. Date Activity Category Counts?" in p]
     assert len(table_pages) >= 2  # the table runs over pages, its header repeated
     for title in titles:
@@ -174,23 +175,23 @@ def test_the_same_input_gives_the_same_bytes_wherever_the_portfolio_is(record, t
 def test_an_unchanged_diploma_is_not_rendered_again(tmp_path, monkeypatch):
     portfolio = Builder(tmp_path / "p")
     portfolio.activity("a", date="2025-03-01")
-    cache = tmp_path / "p" / ".cpdgen-cache"
-    first = render_diploma_pdf(*judged(portfolio.root), "diploma-1", public=True, cache_dir=cache)
-    assert (cache / ".gitignore").read_text(encoding="utf-8").endswith("*\n")
+    cache = tmp_path / "cache"
+    store = BlobStore(cache, ".pdf")
+    first = render_diploma_pdf(*judged(portfolio.root), "diploma-1", public=True, store=store)
 
     def no_rendering(job):
         raise AssertionError("rendered although nothing changed")
 
     monkeypatch.setattr(rendering, "render_bounded", no_rendering)
-    assert render_diploma_pdf(*judged(portfolio.root), "diploma-1", public=True, cache_dir=cache) == first
+    assert render_diploma_pdf(*judged(portfolio.root), "diploma-1", public=True, store=store) == first
     portfolio.activity("a", date="2025-03-01", reflection=REFLECTION + " One more sentence.")
     job = prepare_diploma_pdf(*judged(portfolio.root), "diploma-1", public=True)
-    assert job.cached(cache) is None
+    assert not rendering.cached(job, store)
     with pytest.raises(AssertionError, match="rendered although"):
-        job.render(cache)
+        rendering.pdf_bytes(job, store)
     monkeypatch.undo()
-    job.render(cache)
-    assert len(list((cache / "pdf").glob("*.pdf"))) == 1  # the superseded PDF was dropped
+    rendering.pdf_bytes(job, store)
+    assert len(list(cache.glob("*.pdf"))) == 1  # the superseded PDF was dropped
 
 
 def test_a_changed_evidence_file_is_a_change(tmp_path):

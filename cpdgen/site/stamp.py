@@ -7,7 +7,7 @@ judged on, and the problems reported. A later build whose signature, options and
 the same, and whose output folder still holds every file listed in its marker, has
 nothing to do: it reports the same problems and leaves the site as it is.
 
-Only standard-library modules are imported here, so that check costs a few milliseconds.
+Only light modules are imported here, so that check costs a few milliseconds.
 Any doubt (no stamp, an unreadable one, ``SOURCE_DATE_EPOCH`` set) means a full build.
 """
 
@@ -20,24 +20,19 @@ from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from cpdgen import __version__, fsutil
+from cpdgen import fsutil, theme_dir
+from cpdgen.cache import code_fingerprint
 from cpdgen.problems import Problem
 
-STAMP_FORMAT = 1
-_PACKAGE = Path(__file__).resolve().parent
-
-
-def stamp_path(cache_dir: Path, root: Path, out: Path) -> Path:
-    """The stamp file of one portfolio and output folder."""
-    key = hashlib.sha256(f"{root}\0{out}".encode("utf-8", "surrogatepass")).hexdigest()[:16]
-    return cache_dir / f"build-{key}.json"
+STAMP_FORMAT = 2
 
 
 def _code_signature() -> str:
-    digest = hashlib.sha256(__version__.encode())
-    theme = sorted(p for p in (_PACKAGE / "templates").rglob("*") if p.is_file())
-    for path in sorted(_PACKAGE.glob("*.py")) + theme:
-        digest.update(path.relative_to(_PACKAGE).as_posix().encode() + b"\0" + path.read_bytes())
+    """cpdgen's own code and its default theme: a new version of either means a full build."""
+    digest = hashlib.sha256(code_fingerprint().encode())
+    theme = theme_dir()
+    for path in sorted(p for p in theme.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(theme).as_posix().encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 
 
@@ -122,11 +117,13 @@ def unchanged_build(path: Path, *, signature: str, out: Path, as_of: date | None
 
 def _site_intact(out: Path) -> bool:
     """Every file the marker lists is still there with its size (nothing removed or truncated)."""
+    files = fsutil.read_manifest(out / fsutil.MARKER)
+    if not files:
+        return False
     try:
-        files = json.loads((out / fsutil.MARKER).read_text(encoding="utf-8"))["files"]
         for relative, entry in files.items():
             if fsutil.safe_join(out, relative).stat().st_size != entry[1]:
                 return False
-    except (OSError, ValueError, KeyError, TypeError, IndexError):
+    except (OSError, ValueError):
         return False
     return True

@@ -84,7 +84,7 @@ class Served:
             if predicate(body):
                 return body
             time.sleep(0.02)
-        raise AssertionError(f"{path} never matched; last body: {body[:500]}")
+        raise AssertionError(f"{path} never matched; printed: {self.lines}; last body: {body[:300]}")
 
     def stop(self, sig: int = signal.SIGINT) -> int:
         if self.process.poll() is None:
@@ -217,7 +217,7 @@ def test_another_host_is_announced_with_a_warning(portfolio):
 def test_only_tabs_whose_page_changed_reload_and_the_quick_page_matches_a_full_build(portfolio, tmp_path):
     from datetime import date
 
-    from cpdgen.build import build_site
+    from cpdgen.site.build import build_site
 
     portfolio.many(6, start="2026-01-05")
     temp = tmp_path / "tmp"
@@ -251,7 +251,7 @@ class TestQuickPage:
     def session(self, portfolio):
         from datetime import date
 
-        from cpdgen.serve import Session
+        from cpdgen.site.serve import Session
 
         portfolio.many(4, start="2026-01-05")
         session = Session(portfolio.root, date(2026, 11, 28), out=io.StringIO())

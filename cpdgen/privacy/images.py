@@ -19,6 +19,8 @@ from typing import Iterator
 
 from cpdgen.problems import CpdgenError
 
+# Images whose metadata (GPS, camera, dates) cpdgen cannot remove: never published.
+UNCLEANABLE_IMAGE_SUFFIXES = (".heic", ".heif", ".avif", ".jxl", ".jp2", ".dng", ".cr2", ".nef", ".arw")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".gif", ".tif", ".tiff")
 MAX_PIXELS = 80_000_000
 
@@ -48,13 +50,30 @@ def strip_metadata(data: bytes, suffix: str) -> bytes:
         return _strip_metadata(data, suffix)
 
 
+def clean_evidence(data: bytes, name: str) -> bytes:
+    """An evidence file as it may be published: an image (by its name or by its bytes) without its
+    metadata, any other file as it is. The one way evidence reaches the site and the public PDF.
+
+    Raises CpdgenError when an image cannot be cleaned, or is of a kind cpdgen cannot clean.
+    """
+    suffix = "." + name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    if suffix in UNCLEANABLE_IMAGE_SUFFIXES:
+        raise CpdgenError(f"cpdgen cannot remove the location and camera details of '{suffix}' images", "failed")
+    if suffix in IMAGE_SUFFIXES:
+        return strip_metadata(data, suffix)
+    kind = sniff(data)
+    if kind is not None:  # an image under another name: cleaned all the same
+        return strip_metadata(data, "." + ("jpg" if kind == "jpeg" else "tif" if kind == "tiff" else kind))
+    return data
+
+
 def _strip_metadata(data: bytes, suffix: str) -> bytes:
     name = suffix.lower() if suffix.startswith(".") else "." + suffix.lower()
     if name not in IMAGE_SUFFIXES:
-        raise CpdgenError(f"cpdgen cannot remove metadata from '{name}' images; use JPEG, PNG, WebP, GIF or TIFF", 1)
+        raise CpdgenError(f"cpdgen cannot remove metadata from '{name}' images; use JPEG, PNG, WebP, GIF or TIFF", "failed")
     kind = sniff(data)
     if kind is None:
-        raise CpdgenError(f"this '{name}' file is not a JPEG, PNG, WebP, GIF or TIFF image, so it cannot be cleaned", 1)
+        raise CpdgenError(f"this '{name}' file is not a JPEG, PNG, WebP, GIF or TIFF image, so it cannot be cleaned", "failed")
     try:
         if kind == "jpeg":
             cleaned = _jpeg(data)
@@ -68,7 +87,7 @@ def _strip_metadata(data: bytes, suffix: str) -> bytes:
             cleaned = _tiff(data)
     except (_Corrupt, struct.error, IndexError) as exc:
         raise CpdgenError(
-            f"the {kind.upper()} image is damaged ({exc or 'truncated'}), so its metadata cannot be removed", 1
+            f"the {kind.upper()} image is damaged ({exc or 'truncated'}), so its metadata cannot be removed", "failed"
         ) from None
     _check_decodes(cleaned, kind)
     return cleaned
@@ -304,7 +323,7 @@ def _open(data: bytes):
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         image = Image.open(io.BytesIO(data))
         if image.width * image.height > MAX_PIXELS:
-            raise CpdgenError(f"the image is {image.width}×{image.height} pixels, too large to clean safely", 1)
+            raise CpdgenError(f"the image is {image.width}×{image.height} pixels, too large to clean safely", "failed")
         return image
 
 
@@ -344,5 +363,5 @@ def _check_decodes(data: bytes, kind: str) -> None:
     except (OSError, ValueError, SyntaxError, UnidentifiedImageError, Image.DecompressionBombError,
             Image.DecompressionBombWarning) as exc:  # fmt: skip
         raise CpdgenError(
-            f"the {kind.upper()} image cannot be read after cleaning ({exc}), so it is not published", 1
+            f"the {kind.upper()} image cannot be read after cleaning ({exc}), so it is not published", "failed"
         ) from None

@@ -17,9 +17,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cpdgen import privacy
+from cpdgen.privacy import scan as privacy
 from cpdgen.cli import main
-from cpdgen.identifiers import (
+from cpdgen.privacy.identifiers import (
     find_identifiers,
     mod10_check_ok,
     nhs_check_ok,
@@ -28,7 +28,7 @@ from cpdgen.identifiers import (
 )
 from cpdgen.loader import load_portfolio
 from cpdgen.problems import blocks_publishing
-from cpdgen.privacy import published_parts
+from cpdgen.privacy.scan import published_parts
 
 REPO = Path(__file__).resolve().parents[1]
 PRIVACY_CODES = {
@@ -550,7 +550,7 @@ def test_invisible_characters_never_hide_a_number(prefix, number):
 
 
 def test_a_site_build_with_a_finding_fails_and_leaves_site_as_it_was(portfolio, capsys):
-    pytest.importorskip("cpdgen.build")
+    pytest.importorskip("cpdgen.site.build")
     build = ["build", "--root", str(portfolio.root), "--no-pdf", "--as-of", "2026-06-01"]
     portfolio.many(24)
     portfolio.activity("2026-01-10-private", body="NHS 999 000 0018", private=True)

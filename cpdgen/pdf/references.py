@@ -22,17 +22,16 @@ from urllib.parse import unquote, urlsplit
 from markupsafe import Markup
 
 from cpdgen import render
-from cpdgen.frontmatter import ReadError, read_text
-from cpdgen.loader import Activity
-from cpdgen.problems import Problem
-from cpdgen.resources import IMAGE_TYPES, Refused, read_checked, virtual_url
+from cpdgen.frontmatter import read_text
+from cpdgen.pdf.resources import IMAGE_TYPES, read_checked, virtual_url
+from cpdgen.portfolio import URL_SCHEME, Activity
+from cpdgen.problems import MarkdownTooComplex, Problem, ReadError, Refused
 
 _URL_ATTRIBUTES = {"src", "href", "data", "poster", "srcset", "action", "background", "xlink:href"}
 _REMOVED_ELEMENTS = {
     "link", "object", "embed", "iframe", "frame", "script", "style", "base", "audio", "video", "source",
 }  # fmt: skip
 _LINK_SCHEMES = ("http", "https", "mailto")
-_SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*):")
 
 
 class _Urls(HTMLParser):
@@ -62,7 +61,7 @@ def _raw_html(text: str) -> str:
     global _RAW_MARKDOWN
     with _RAW_LOCK:
         if _RAW_MARKDOWN is None:
-            _RAW_MARKDOWN = render._new_markdown()  # the same extensions as render_markdown
+            _RAW_MARKDOWN = render.new_markdown()  # the same extensions as render_markdown
         _RAW_MARKDOWN.reset()
         return _RAW_MARKDOWN.convert(text)
 
@@ -113,7 +112,7 @@ class Collector:
         """Safe HTML for the PDF; each image resolved to a checked file, each unusable URL a problem."""
         try:
             safe = render.render_markdown(text)
-        except render.MarkdownTooComplex as exc:
+        except MarkdownTooComplex as exc:
             self.problem(path, line, "error", "markdown-too-complex", exc.message)
             return Markup("")
         images: dict[str, str] = {}
@@ -136,7 +135,7 @@ class Collector:
 
     def _image(self, src: str, folder: Path, path: str, line: int | None) -> str | None:
         value = src.strip()
-        scheme = _SCHEME.match(value)
+        scheme = URL_SCHEME.match(value)
         if scheme:
             name = scheme.group(1).lower()
             if name in ("http", "https"):
@@ -179,7 +178,7 @@ class Collector:
 
     def _link(self, href: str, path: str, line: int | None) -> None:
         value = href.strip()
-        scheme = _SCHEME.match(value)
+        scheme = URL_SCHEME.match(value)
         if scheme and scheme.group(1).lower() in _LINK_SCHEMES:
             return
         parts = value.split("#", 1)[0].replace("\\", "/").split("/")
@@ -221,7 +220,7 @@ class Collector:
         def link(match: re.Match) -> str:
             attrs = dict(_ATTR.findall(match.group(0)))
             href = unescape(attrs.get("href", ""))
-            scheme = _SCHEME.match(href)
+            scheme = URL_SCHEME.match(href)
             if href and not (scheme and scheme.group(1).lower() in _LINK_SCHEMES) and not href.startswith("#"):
                 del attrs["href"]  # a file of the portfolio: a link from the PDF cannot reach it
             return _tag("a", attrs)

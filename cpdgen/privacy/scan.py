@@ -21,10 +21,11 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable
+from collections.abc import Iterable
 
-from cpdgen.frontmatter import ReadError, read_text
-from cpdgen.identifiers import (
+from cpdgen.frontmatter import read_text
+from cpdgen.fsutil import is_ignored
+from cpdgen.privacy.identifiers import (
     RULES,
     Finding,
     Marker,
@@ -36,12 +37,10 @@ from cpdgen.identifiers import (
     find_markers,
     scan_text,
 )
-from cpdgen.problems import Problem
+from cpdgen.portfolio import Activity, Portfolio
+from cpdgen.problems import Problem, ReadError
 
-if TYPE_CHECKING:
-    from cpdgen.loader import Activity, Portfolio
-
-__all__ = ["scan_portfolio", "scan_text", "Finding", "published_parts", "strip_image_metadata", "PARTS"]
+__all__ = ["scan_portfolio", "scan_text", "Finding", "published_parts", "PARTS"]
 
 # The parts of an activity the public site can show. ``published_parts`` removes the ones
 # the member chose not to publish.
@@ -371,8 +370,6 @@ class _PortfolioScan:
 
     def scan_content_tree(self, known: set[str]) -> None:
         """File and folder names under content/, text evidence files, and Markdown files cpdgen does not read."""
-        from cpdgen.loader import is_ignored
-
         content = self.portfolio.content
         content_real = os.path.realpath(content)
         settings = os.path.join(content, "portfolio.yaml")
@@ -529,14 +526,3 @@ def _reflection_span(text: str, activity: Activity) -> tuple[int, int]:
 def scan_portfolio(portfolio: Portfolio) -> list[Problem]:
     """Every possible patient identifier in the portfolio, masked, as problems with file, line and column."""
     return _PortfolioScan(portfolio).run()
-
-
-def strip_image_metadata(data: bytes, suffix: str) -> bytes:
-    """The image without EXIF, XMP, IPTC, comments or text chunks (GPS, camera, dates), pixels untouched.
-
-    JPEG, PNG, WebP, GIF and TIFF. Deterministic: the same bytes in give the same bytes out.
-    Raises CpdgenError when the image cannot be cleaned (so it must not be published).
-    """
-    from cpdgen.imagemeta import strip_metadata
-
-    return strip_metadata(data, suffix)

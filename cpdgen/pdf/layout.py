@@ -1,0 +1,302 @@
+"""WeasyPrint under limits: a :class:`PdfJob` laid out into PDF bytes, and the cache of what it made.
+
+A PDF is laid out in a forked child process (Linux) with a wall-clock limit and a memory
+limit, because some inputs (an SVG of nested ``<use>``) take WeasyPrint minutes and
+gigabytes; elsewhere it runs in-process under an alarm when on the main thread. WeasyPrint
+is imported only here, and only when a PDF is actually laid out. The cache keeps one PDF per
+diploma and variant, under a key that covers everything the PDF depends on.
+
+The same job gives byte-identical bytes: no clock time anywhere (attachment dates are the
+activity's, and the fonts WeasyPrint embeds get a fixed "modified" date).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+import traceback
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Iterator
+
+from cpdgen import __version__
+from cpdgen.cache import BlobStore
+from cpdgen.problems import Problem, ProblemsFound, RenderFailed
+
+CACHE_FORMAT = 1
+MEMORY_LIMIT = 4 * 1024**3  # bytes of address space for the rendering process (Linux); 200 activities use ~0.5 GB
+PDF_OPTIONS = {"pdf_variant": "pdf/ua-1", "pdf_identifier": True}  # tagged; /ID from the content, not random
+FONT_EPOCH = "0"  # the "modified" date fontTools writes into each embedded font (it reads SOURCE_DATE_EPOCH)
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """An evidence file to embed in the PDF."""
+
+    name: str
+    description: str
+    data: bytes
+    when: datetime  # the activity's date: attachment dates must not come from the clock
+
+
+@dataclass
+class PdfJob:
+    """Everything one PDF depends on, ready to lay out; ``key`` identifies it in the cache."""
+
+    diploma_id: str
+    public: bool
+    html: str
+    css: str
+    css_base_url: str
+    base_url: str
+    roots: dict[str, Path]  # the folders the PDF may read, by their name in virtual URLs
+    attachments: tuple[Attachment, ...]
+    timeout: float
+    problems: list[Problem] = field(default_factory=list)
+    sources: dict[str, tuple[str, int | None]] = field(default_factory=dict)  # file URL -> where it was named
+    theme_path: str = "templates/pdf"
+    root: Path = Path(".")
+    key: str = ""
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def cache_name(self) -> str:
+        """The name of this diploma and variant in the PDF cache (the key is added to it)."""
+        variant = "public" if self.public else "complete"
+        return f"{variant}-{hashlib.sha256(self.diploma_id.encode('utf-8')).hexdigest()[:12]}"
+
+    def _where(self, url: str) -> tuple[str, int | None]:
+        return self.sources.get(url, (self.theme_path, None))
+
+    def refusal(self, url: str, code: str, message: str) -> Problem:
+        path, line = self._where(url)
+        return Problem(path, line, "error", code, f"not in the PDF: {_shorten(message, self.root)}")
+
+    def logged(self, message: str) -> Problem:
+        path, line = next(((p, n) for url, (p, n) in self.sources.items() if url in message), (self.theme_path, None))
+        return Problem(path, line, "error", "pdf-render", f"WeasyPrint: {_shorten(message, self.root)}")
+
+
+def _shorten(message: str, root: Path) -> str:
+    """Messages name files relative to the portfolio, never by the machine's absolute path."""
+    from cpdgen.pdf.resources import VIRTUAL
+
+    for prefix in ("file://" + VIRTUAL, root.resolve().as_uri() + "/", str(root.resolve()) + os.sep):
+        message = message.replace(prefix, "")
+    return message
+
+
+def pdf_bytes(job: PdfJob, store: BlobStore | None = None) -> bytes:
+    """The job's PDF: from ``store`` when nothing changed, else laid out now (and kept in ``store``).
+
+    Raises ProblemsFound while the job has errors, or when WeasyPrint could not read a file.
+    """
+    if job.errors:
+        raise ProblemsFound(job.errors)
+    hit = store.get(job.cache_name, job.key) if store is not None else None
+    if hit is not None:
+        return hit
+    pdf, refused, logged = render_bounded(job)
+    problems = [job.refusal(*item) for item in refused]
+    # WeasyPrint also logs each refusal ("Failed to load image at ..."): say it once.
+    problems += [job.logged(m) for m in logged if not any(url in m for url, _, _ in refused)]
+    if problems:
+        raise ProblemsFound(problems)
+    if store is not None:
+        store.put(job.cache_name, job.key, pdf)
+    return pdf
+
+
+def cached(job: PdfJob, store: BlobStore | None) -> bool:
+    """Whether the job's PDF is in ``store`` (so laying it out takes no time)."""
+    return store is not None and store.get(job.cache_name, job.key) is not None
+
+
+# --- the cache key -----------------------------------------------------------------------------
+
+
+def cache_key(job: PdfJob, files: dict[str, bytes]) -> str:
+    try:
+        weasyprint_version = metadata.version("weasyprint")
+    except metadata.PackageNotFoundError:  # pragma: no cover - weasyprint is a dependency
+        weasyprint_version = "?"
+    digest = hashlib.sha256()
+    header = {
+        "format": CACHE_FORMAT,
+        "cpdgen": __version__,
+        "weasyprint": weasyprint_version,
+        "options": PDF_OPTIONS,
+        "public": job.public,
+        "css_base_url": job.css_base_url,
+        "base_url": job.base_url,
+    }
+    for part in (json.dumps(header, sort_keys=True), job.html, job.css):
+        digest.update(part.encode("utf-8"))
+        digest.update(b"\0")
+    for url in sorted(files):
+        digest.update(url.encode("utf-8") + b"\0" + hashlib.sha256(files[url]).digest())
+    for item in job.attachments:
+        digest.update(f"{item.name}\0{item.description}\0{item.when.isoformat()}\0".encode())
+        digest.update(hashlib.sha256(item.data).digest())
+    return digest.hexdigest()
+
+
+# --- rendering, bounded -----------------------------------------------------------------------
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@contextmanager
+def _fixed_font_dates() -> Iterator[None]:
+    """fontTools stamps each font it subsets with the clock, unless SOURCE_DATE_EPOCH says otherwise."""
+    previous = os.environ.get("SOURCE_DATE_EPOCH")
+    os.environ["SOURCE_DATE_EPOCH"] = FONT_EPOCH
+    try:
+        yield
+    finally:
+        if previous is None:
+            del os.environ["SOURCE_DATE_EPOCH"]
+        else:
+            os.environ["SOURCE_DATE_EPOCH"] = previous
+
+
+def lay_out(job: PdfJob) -> tuple[bytes, list[tuple[str, str, str]], list[str]]:
+    """Lay out the job with WeasyPrint in this process: (PDF bytes, fetcher refusals, logged errors)."""
+    import weasyprint
+
+    from cpdgen.pdf.fetcher import RestrictedFetcher
+
+    fetcher = RestrictedFetcher(job.roots)
+    collect = _Collect()
+    logger = logging.getLogger("weasyprint")
+    logger.addHandler(collect)
+    try:
+        with _fixed_font_dates():
+            pdf = _write_pdf(weasyprint, job, fetcher)
+    finally:
+        logger.removeHandler(collect)
+    return pdf, fetcher.refused, collect.messages
+
+
+def _write_pdf(weasyprint, job: PdfJob, fetcher) -> bytes:
+    document = weasyprint.HTML(string=job.html, base_url=job.base_url, url_fetcher=fetcher)
+    stylesheet = weasyprint.CSS(string=job.css, base_url=job.css_base_url, url_fetcher=fetcher)
+    attachments = [
+        weasyprint.Attachment(
+            file_obj=io.BytesIO(item.data),
+            name=item.name,
+            description=item.description,
+            created=item.when,
+            modified=item.when,
+            url_fetcher=fetcher,
+        )
+        for item in job.attachments
+    ]
+    return document.write_pdf(stylesheets=[stylesheet], attachments=attachments, **PDF_OPTIONS)
+
+
+def _child(connection, job: PdfJob) -> None:  # pragma: no cover - runs in the forked process
+    try:
+        try:
+            import resource
+
+            resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+        except (ImportError, ValueError, OSError):
+            pass
+        connection.send(("ok", lay_out(job)))
+    except MemoryError:
+        connection.send(("memory", None))
+    except BaseException:
+        connection.send(("bug", traceback.format_exc()))
+    finally:
+        connection.close()
+        os._exit(0)
+
+
+def render_bounded(job: PdfJob) -> tuple[bytes, list[tuple[str, str, str]], list[str]]:
+    """Render under a wall-clock limit: a forked child on Linux, an alarm on other main threads."""
+    if sys.platform.startswith("linux"):
+        return _render_forked(job)
+    if hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread():
+        return _render_with_alarm(job)
+    return lay_out(job)  # pragma: no cover - no way to bound it here
+
+
+def _too_slow(job: PdfJob) -> RenderFailed:
+    return RenderFailed(
+        f"the PDF of {job.diploma_id} took more than {job.timeout:.0f} s and was stopped; "
+        "an image (often an SVG) is probably too complex"
+    )
+
+
+def _render_forked(job: PdfJob):
+    import multiprocessing
+
+    import weasyprint  # noqa: F401 - imported once here, so each child starts with it loaded
+
+    context = multiprocessing.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+    process = context.Process(target=_child, args=(send, job), daemon=True)
+    process.start()
+    send.close()
+    try:
+        if not receive.poll(job.timeout):
+            raise _too_slow(job)
+        try:
+            status, payload = receive.recv()
+        except EOFError:
+            process.join(5)
+            raise RenderFailed(
+                f"the PDF of {job.diploma_id} could not be made: the renderer stopped (exit code {process.exitcode})"
+            ) from None
+    finally:
+        if process.is_alive():
+            process.kill()
+        process.join()
+        receive.close()
+    if status == "memory":
+        raise RenderFailed(
+            f"the PDF of {job.diploma_id} needed more than {MEMORY_LIMIT // 1024**3} GB of memory; "
+            "an image is probably too large"
+        )
+    if status == "bug":
+        raise RuntimeError(f"WeasyPrint failed while rendering {job.diploma_id}:\n{payload}")
+    return payload
+
+
+class _Alarm(BaseException):
+    """Raised by the alarm: a BaseException, so WeasyPrint's ``except Exception`` cannot swallow it."""
+
+
+def _render_with_alarm(job: PdfJob):  # pragma: no cover - used where fork is not
+    def expire(signum, frame):
+        raise _Alarm()
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, job.timeout)
+    try:
+        return lay_out(job)
+    except _Alarm:
+        raise _too_slow(job) from None
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)

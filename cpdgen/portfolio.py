@@ -1,0 +1,148 @@
+"""The member's record as plain data that every stage reads: Evidence, Activity, Portfolio.
+
+The loader fills these in; the rules, the privacy scan, the site, the PDF and the CSV only
+read them. Also here: what "today" means for a portfolio, the one slug rule for names in
+URLs and file names, and the one pattern for a URL's scheme.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from cpdgen import rules
+from cpdgen.problems import CpdgenError, Problem
+from cpdgen.sections import has_words
+
+if TYPE_CHECKING:  # pydantic is imported by the loader, which builds these records
+    from cpdgen.models import ActivityFrontMatter, PortfolioFile
+
+DEFAULT_TIMEZONE = "Europe/London"
+
+# A URL's scheme ("https:", "mailto:"), as every part of cpdgen reads one (RFC 3986).
+URL_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
+
+
+def url_scheme(text: str) -> str | None:
+    """The lower-case scheme of a URL (``https``), or None when ``text`` has none."""
+    match = URL_SCHEME.match(text)
+    return match.group(1).lower() if match else None
+
+
+def slugify(text: str, fallback: str = "activity") -> str:
+    """Lower-case ASCII letters, digits and hyphens: safe as one segment of a URL or a file name."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-") or fallback
+
+
+def resolve_as_of(timezone: str, as_of: date | None = None) -> date:
+    """ "Today": ``as_of`` if given, else SOURCE_DATE_EPOCH, else the clock, in the portfolio's time zone."""
+    if as_of is not None:
+        return as_of
+    zone = ZoneInfo(timezone)
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch:
+        try:
+            day = datetime.fromtimestamp(int(epoch), tz=zone).date()
+        except (ValueError, OverflowError, OSError):
+            raise CpdgenError(f"SOURCE_DATE_EPOCH={epoch!r} is not a number of seconds") from None
+        return day
+    return datetime.now(tz=zone).date()
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A supporting document: a file inside ``content/`` or an https link."""
+
+    ref: str  # as the member wrote it
+    url: str | None = None
+    path: Path | None = None  # the file, resolved, inside content/
+    rel: str | None = None  # the file relative to content/, with forward slashes
+
+    @property
+    def name(self) -> str:
+        return self.url if self.url else PurePosixPath(self.rel or self.ref).name
+
+
+@dataclass(frozen=True)
+class Activity:
+    """One CPD activity: its front matter, description and reflection."""
+
+    id: str
+    slug: str  # the id made safe for URLs
+    path: str  # the file, relative to the portfolio root
+    source: Path
+    meta: ActivityFrontMatter
+    description: str  # Markdown
+    description_line: int  # file line where the body starts
+    reflection: str | None  # Markdown; None when there is none
+    reflection_path: str | None = None
+    reflection_line: int | None = None
+    evidence: tuple[Evidence, ...] = ()
+    lines: dict = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def title(self) -> str:
+        return self.meta.title
+
+    @property
+    def date(self) -> date:
+        return self.meta.date
+
+    @property
+    def category(self) -> str:
+        return self.meta.category_id
+
+    @property
+    def private(self) -> bool:
+        return self.meta.private
+
+    @property
+    def draft(self) -> bool:
+        return self.meta.draft
+
+    @property
+    def published(self) -> bool:
+        """Whether the public site may show it."""
+        return not (self.meta.private or self.meta.draft)
+
+    @property
+    def has_reflection(self) -> bool:
+        return has_words(self.reflection)
+
+    def entry(self) -> rules.Entry:
+        return rules.Entry(self.id, self.date, self.category, self.has_reflection, self.draft)
+
+
+@dataclass
+class Portfolio:
+    """Everything read from ``content/``, and every problem found on the way."""
+
+    root: Path
+    content: Path
+    settings: PortfolioFile | None
+    diplomas: list[rules.Diploma] | None  # None when portfolio.yaml is too broken to judge diplomas
+    activities: list[Activity]
+    problems: list[Problem]
+    setup_failed: bool = False  # portfolio.yaml missing or unreadable: exit 2
+    texts: dict[Path, str] = field(default_factory=dict, repr=False)  # every file as read, for the privacy scan
+    settings_lines: dict = field(default_factory=dict, repr=False)  # portfolio.yaml's key lines
+
+    @property
+    def timezone(self) -> str:
+        return self.settings.site.timezone if self.settings else DEFAULT_TIMEZONE
+
+    def entries(self) -> list[rules.Entry]:
+        return [a.entry() for a in self.activities]
+
+    def assess(self, as_of: date) -> rules.Assessment | None:
+        """Judge every diploma on ``as_of``; None when portfolio.yaml is too broken to say."""
+        if self.diplomas is None:
+            return None
+        return rules.assess(self.diplomas, self.entries(), as_of)

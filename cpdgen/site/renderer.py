@@ -1,0 +1,496 @@
+"""Rendering a planned site into a folder, reusing every file whose inputs did not change.
+
+:class:`SiteRenderer` keeps what can be reused between builds (the Jinja environment,
+rendered Markdown, parsed files, file digests) and writes a :class:`~cpdgen.site.plan.SitePlan`
+into any folder: fresh (reusing unchanged files of a previous build by hard link), or in
+place (writing only the files that changed and removing the ones no longer needed). It can
+add a live-reload snippet to every page, for the dev server only.
+
+Every output folder holds a marker file (``.cpdgen-output``) listing what cpdgen wrote
+there, with a key per file: a hash of everything the file was made from. A file whose key
+did not change is not made again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import stat
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from markupsafe import Markup
+
+from cpdgen import __version__, fsutil
+from cpdgen.cache import BlobStore, Caches, FileMemo, TextMemo, text_key
+from cpdgen.privacy.images import IMAGE_SUFFIXES, strip_metadata
+from cpdgen.problems import CpdgenError, Problem, blocks_publishing, sort_problems
+
+if TYPE_CHECKING:
+    from cpdgen.pdf.layout import PdfJob
+    from cpdgen.portfolio import Portfolio
+    from cpdgen.rules import Assessment
+    from cpdgen.site.plan import Download, SiteFile, SitePlan
+
+# Bump when copy_evidence changes what it writes, so earlier copies are not reused.
+COPY_EVIDENCE_VERSION = 2
+# Every page's key holds its whole context, so a change of data re-renders it; the code that
+# turns a context into bytes (the Jinja set-up) and cpdgen's version are part of the key too.
+_CODE_ID = hashlib.sha256(
+    (Path(__file__).parent.parent / "render.py").read_bytes() + __version__.encode()
+).hexdigest()[:16]
+
+
+@dataclass
+class Prepared:
+    """A portfolio read, judged and planned: everything a build needs, before anything is written."""
+
+    portfolio: Portfolio
+    as_of: date
+    assessment: Assessment | None
+    problems: list[Problem]
+    plan: SitePlan | None  # None when the build must not go ahead
+    pdf_jobs: dict[str, PdfJob] = field(default_factory=dict)  # diploma id -> its public PDF, checked
+
+    @property
+    def setup_failed(self) -> bool:
+        return self.portfolio.setup_failed
+
+
+@dataclass
+class RenderStats:
+    """What one render did: files made anew, files reused unchanged, files removed; the manifest."""
+
+    written: int = 0
+    reused: int = 0
+    removed: int = 0
+    manifest: dict = field(default_factory=dict)
+
+
+def _json_default(value: object) -> str:
+    if isinstance(value, (date, Path)):
+        return str(value)
+    raise TypeError(f"page context holds a {type(value).__name__}; contexts must be plain data")
+
+
+def copy_evidence(source: Path, target: Path, *, in_place: bool) -> None:
+    """Copy one evidence file into the site: the resolved regular file, never a symbolic link.
+
+    This is the one place evidence reaches ``site/``. Images lose their metadata (GPS,
+    camera, dates) on the way; an image that cannot be cleaned stops the build.
+    """
+    real = source.resolve(strict=True)
+    if not real.is_file():
+        raise CpdgenError(f"evidence {source} is not a regular file", "failed")
+    data = real.read_bytes()
+    if real.suffix.lower() in IMAGE_SUFFIXES:
+        try:
+            data = strip_metadata(data, real.suffix)
+        except CpdgenError as exc:
+            raise CpdgenError(f"evidence image {source}: {exc.message}; it was not published", "failed") from None
+    if in_place:
+        fsutil.atomic_write_bytes(target, data, durable=False)
+    else:
+        fsutil.write_new_file(target, data)
+
+
+class SiteRenderer:
+    """Renders sites of one portfolio, reusing what did not change since the previous render.
+
+    One object lives as long as its user wants reuse: ``cpdgen build`` makes one per run
+    (its caches are saved between runs unless ``use_cache`` is off), ``cpdgen serve`` keeps
+    one for the whole session. ``live_reload`` is HTML added before ``</body>`` of every
+    page: give it only for pages served by the dev server, never for ``site/``.
+    """
+
+    def __init__(self, root: Path, *, use_cache: bool = True, live_reload: str = ""):
+        from cpdgen.loader import parse_versions
+        from cpdgen.render import RENDERER_ID
+
+        self.root = root.resolve()
+        self.caches = Caches(self.root, enabled=use_cache)
+        self.markdown = TextMemo(RENDERER_ID, self.caches.path("markdown.json"))
+        self.files = FileMemo(self.caches.path("files.pickle"), parse_versions())  # each file parsed once
+        self.pdfs = BlobStore(self.caches.path("pdf"), ".pdf")
+        self.live_reload = live_reload
+        self._env = None
+        self._digests = FileMemo()
+
+    # -- first gather all data ----------------------------------------------------------------
+
+    def prepare(self, *, as_of: date | None = None, strict: bool = False, pdf: bool = False) -> Prepared:
+        """Read and judge the portfolio, plan every page and download, check every PDF; nothing is written.
+
+        ``plan`` is None when the build must not go ahead: ``problems`` has an error (or,
+        with ``strict``, a warning), or ``portfolio.yaml`` could not be used.
+        """
+        from cpdgen.loader import load_portfolio
+        from cpdgen.portfolio import resolve_as_of
+        from cpdgen.site.plan import plan_site
+
+        portfolio = load_portfolio(self.root, self.files)
+        day = resolve_as_of(portfolio.timezone, as_of)
+        assessment = portfolio.assess(day)
+        problems = list(portfolio.problems)
+        if assessment is None or portfolio.settings is None or blocks_publishing(problems, strict):
+            return Prepared(portfolio, day, assessment, sort_problems(problems), None)
+        published = [a for a in portfolio.activities if a.published]
+        texts = [a.description for a in published]
+        if portfolio.settings.publish.reflections:
+            texts += [a.reflection or "" for a in published]
+        self.prefill_markdown(texts)
+        plan = plan_site(
+            portfolio,
+            assessment,
+            render_markdown=self.render_markdown,
+            theme_files=self.theme_files(),
+            pdf=pdf,
+            extra=self.page_extra(),
+        )
+        problems.extend(plan.problems)
+        jobs = {}
+        if pdf and not blocks_publishing(problems, strict):
+            from cpdgen.pdf.document import prepare_diploma_pdf
+
+            for diploma in assessment.diplomas:
+                jobs[diploma.id] = job = prepare_diploma_pdf(portfolio, assessment, diploma.id, public=True)
+                problems.extend(job.problems)
+        ok = not blocks_publishing(problems, strict)
+        return Prepared(portfolio, day, assessment, sort_problems(problems), plan if ok else None, jobs)
+
+    def page_extra(self) -> dict:
+        """What every page's context gets besides its own data: the dev server's live-reload snippet."""
+        return {"live_reload": Markup(self.live_reload)}
+
+    def render_markdown(self, text: str) -> Markup:
+        """Safe HTML for a member's Markdown, each distinct text rendered once."""
+        from cpdgen.render import render_markdown
+
+        if not text or not text.strip():
+            return Markup("")
+        key = text_key(text)
+        html = self.markdown.get(key)
+        if html is not None:
+            return Markup(html)
+        rendered = render_markdown(text)
+        self.markdown.put(key, str(rendered))
+        return rendered
+
+    def prefill_markdown(self, texts: list[str]) -> None:
+        """Render the texts not yet rendered on every core at once (a first build)."""
+        from cpdgen.render import render_in_parallel
+
+        missing: dict[str, str] = {}
+        for text in texts:
+            if text and text.strip():
+                key = text_key(text)
+                if key not in self.markdown.entries:
+                    missing.setdefault(key, text)
+        for key, html in zip(missing, render_in_parallel(list(missing.values()))):
+            if html is not None:
+                self.markdown.put(key, html)
+
+    def theme_files(self) -> dict[str, Path]:
+        """Files of the theme copied as they are: the stylesheet (the portfolio's own if it has one)."""
+        from cpdgen.render import theme_dir
+
+        own = self.root / "templates" / "style.css"
+        return {"style.css": own if own.is_file() else theme_dir() / "style.css"}
+
+    @property
+    def env(self):
+        if self._env is None:
+            from cpdgen.cache import bytecode_cache
+            from cpdgen.render import make_environment
+
+            self._env = make_environment(self.root, bytecode_cache(self.caches.folder_for("jinja")))
+        return self._env
+
+    # -- keys ----------------------------------------------------------------------------------
+
+    def _digest(self, path: Path) -> str:
+        def compute() -> str:
+            digest = hashlib.sha256()
+            with open(path, "rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
+            return digest.hexdigest()
+
+        return self._digests.get("sha256", path, compute)  # type: ignore[return-value]
+
+    def output_keys(self, prepared: Prepared) -> dict[str, str]:
+        """Every planned output path with its key: a hash of everything the file is made from."""
+        plan = _plan_of(prepared)
+        from cpdgen.render import templates_fingerprint
+
+        fingerprint = _CODE_ID + templates_fingerprint(self.env)
+        keys: dict[str, str] = {}
+        for page in plan.pages:
+            context = json.dumps(page.context, sort_keys=True, separators=(",", ":"), default=_json_default)
+            keys[page.path] = hashlib.sha256(
+                f"{fingerprint}\0{page.template}\0{context}".encode("utf-8", "surrogatepass")
+            ).hexdigest()
+        for item in plan.files:
+            version = COPY_EVIDENCE_VERSION if item.kind == "evidence" else 0
+            keys[item.path] = f"{item.kind}-{version}-{self._digest(item.source)}"
+        for download in plan.downloads:
+            if download.kind == "pdf":
+                keys[download.path] = "pdf-" + prepared.pdf_jobs[download.diploma or ""].key
+            else:
+                keys[download.path] = "csv-" + hashlib.sha256(download.data or b"").hexdigest()
+        return keys
+
+    def unchanged(self, folder: Path, prepared: Prepared, keys: dict[str, str] | None = None) -> bool:
+        """True when ``folder`` already holds exactly this site (same files, same keys, nothing else of ours)."""
+        old = fsutil.read_manifest(folder / fsutil.MARKER)
+        keys = keys if keys is not None else self.output_keys(prepared)
+        if set(old) != set(keys):
+            return False
+        for path, key in keys.items():
+            entry = old[path]
+            if entry[0] != key:
+                return False
+            try:
+                if fsutil.safe_join(folder, path).stat().st_size != entry[1]:
+                    return False
+            except OSError:
+                return False
+        return True
+
+    # -- start writing now that all data is gathered ----------------------------------------------
+
+    def make_download(self, prepared: Prepared, download: Download) -> bytes:
+        """A download's bytes: a CSV as planned, a PDF from the cache or laid out now."""
+        if download.kind != "pdf":
+            return download.data or b""
+        job = prepared.pdf_jobs[download.diploma or ""]
+        from cpdgen.pdf.layout import pdf_bytes
+
+        return pdf_bytes(job, self.pdfs)
+
+    def render_into(
+        self,
+        folder: Path,
+        prepared: Prepared,
+        *,
+        previous: Path | None = None,
+        keys: dict[str, str] | None = None,
+        update: bool = False,
+        progress: Callable[[int, int, str], None] | None = None,
+    ) -> RenderStats:
+        """Write the planned site (pages, copied files, downloads) into ``folder``.
+
+        With ``previous`` (a folder of an earlier build, marked by cpdgen), files whose key
+        did not change are not made again: when ``previous`` is ``folder`` itself they
+        are left untouched (and files cpdgen no longer needs are removed), otherwise they
+        are hard-linked (or copied) from it. Writes into ``folder`` in place are atomic.
+        With ``update``, ``folder`` holds an older build (a recycled spare, see
+        ``build.recycle_spare``): its files whose key did not change stay, the others are
+        replaced by new files (never written into: they may be linked from ``previous``).
+        ``progress(n, total, diploma_id)`` is called before each PDF that is laid out.
+        """
+        plan = _plan_of(prepared)
+        keys = keys if keys is not None else self.output_keys(prepared)
+        same = previous is not None and previous.resolve() == folder.resolve()
+        in_place = same or update
+        if same and self.unchanged(folder, prepared, keys):
+            manifest = fsutil.read_manifest(folder / fsutil.MARKER)
+            return RenderStats(reused=len(keys), manifest=manifest)  # not even the marker is rewritten
+        old = fsutil.read_manifest(previous / fsutil.MARKER) if previous is not None else {}
+        here = fsutil.read_manifest(folder / fsutil.MARKER) if update else {}
+        stats = RenderStats()
+        manifest: dict[str, list] = {}
+        # Folders are made by whichever thread needs one first; another thread that needs the
+        # same folder waits until it exists (not merely until someone has started making it).
+        made: dict[Path, threading.Event] = {folder: threading.Event()}
+        made[folder].set()
+        made_lock = threading.Lock()
+
+        def target_of(path: str) -> Path:
+            target = fsutil.safe_join(folder, path)
+            with made_lock:
+                ready = made.get(target.parent)
+                mine = ready is None
+                if mine:
+                    ready = made[target.parent] = threading.Event()
+            if mine:
+                try:
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                finally:
+                    ready.set()
+            else:
+                ready.wait()
+            return target
+
+        def kept(path: str, key: str) -> list | None:
+            """The manifest entry of an up-to-date file already in the recycled ``folder``."""
+            entry = here.get(path)
+            if not entry or entry[0] != key:
+                return None
+            try:
+                info = os.lstat(fsutil.safe_join(folder, path))
+            except OSError:
+                return None
+            return entry if stat.S_ISREG(info.st_mode) and info.st_size == entry[1] else None
+
+        def reusable(path: str, key: str) -> Path | None:
+            entry = old.get(path)
+            if not entry or entry[0] != key or previous is None:
+                return None
+            candidate = fsutil.safe_join(previous, path)
+            try:
+                return candidate if candidate.stat().st_size == entry[1] else None
+            except OSError:
+                return None
+
+        def reuse(path: str, key: str) -> tuple[Path | None, list | None]:
+            """``(file to link, manifest entry)`` when the file need not be made again."""
+            entry = kept(path, key) if update else None
+            if entry is not None:
+                return None, [key, entry[1]]
+            source = reusable(path, key)
+            if source is not None:
+                # Rendering into previous itself: the file is already where it belongs.
+                return (None if same else source), [key, old[path][1]]
+            return None, None
+
+        def write(path: str, data: bytes) -> None:
+            target = target_of(path)
+            if in_place:
+                fsutil.atomic_write_bytes(target, data, durable=False)  # served while it changes
+            else:
+                fsutil.write_new_file(target, data)
+
+        def link(path: str, source: Path) -> None:
+            target = target_of(path)
+            if source != target:
+                self._place(source, target, in_place)
+
+        def copy_group(items: list[SiteFile]) -> list[tuple[str, int]]:
+            """Copy one source file once, then link its other places to that copy."""
+            first = target_of(items[0].path)
+            if items[0].kind == "evidence":
+                copy_evidence(items[0].source, first, in_place=in_place)
+            else:
+                write(items[0].path, items[0].source.read_bytes())
+            size = first.stat().st_size
+            for item in items[1:]:
+                link(item.path, first)
+            return [(item.path, size) for item in items]
+
+        # The downloads first, before any thread starts: laying out a PDF forks a process.
+        made_downloads: list[tuple[str, bytes]] = []
+        pdfs = [d for d in plan.downloads if d.kind == "pdf"]
+        for download in plan.downloads:
+            key = keys[download.path]
+            source, entry = reuse(download.path, key)
+            if entry is not None:
+                manifest[download.path] = entry
+                stats.reused += 1
+                if source is not None:
+                    link(download.path, source)
+                continue
+            if download.kind == "pdf" and progress is not None:
+                progress(pdfs.index(download) + 1, len(pdfs), download.diploma or "")
+            data = self.make_download(prepared, download)
+            made_downloads.append((download.path, data))
+            manifest[download.path] = [key, len(data)]
+            stats.written += 1
+
+        # Rendering keeps one core busy; file-system work is done beside it by two threads.
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            jobs = [pool.submit(write, path, data) for path, data in made_downloads]
+            for page in plan.pages:
+                key = keys[page.path]
+                source, entry = reuse(page.path, key)
+                if entry is not None:
+                    manifest[page.path] = entry
+                    stats.reused += 1
+                    if source is not None:
+                        jobs.append(pool.submit(link, page.path, source))
+                    continue
+                data = self.render_page(page.template, page.context)
+                jobs.append(pool.submit(write, page.path, data))
+                manifest[page.path] = [key, len(data)]
+                stats.written += 1
+
+            groups: dict[str, list[SiteFile]] = {}
+            for item in plan.files:
+                key = keys[item.path]
+                source, entry = reuse(item.path, key)
+                if entry is not None:
+                    manifest[item.path] = entry
+                    stats.reused += 1
+                    if source is not None:
+                        jobs.append(pool.submit(link, item.path, source))
+                else:
+                    groups.setdefault(key, []).append(item)
+            copies = {key: pool.submit(copy_group, items) for key, items in groups.items()}
+            for job in jobs:
+                job.result()  # raises the first failure
+            for key, copied in copies.items():
+                for path, size in copied.result():
+                    manifest[path] = [key, size]
+                stats.written += 1
+                stats.reused += len(groups[key]) - 1
+
+        if in_place:
+            stats.removed = _remove_stale(folder, here if update else old, manifest)
+        fsutil.write_marker(folder, manifest)
+        stats.manifest = manifest
+        return stats
+
+    def render_page(self, template: str, context: dict) -> bytes:
+        """One page: ``template`` filled with ``context``, as UTF-8 bytes."""
+        from cpdgen.render import fill_template
+
+        return fill_template(self.env, template, context).encode("utf-8")
+
+    @staticmethod
+    def _place(source: Path, target: Path, in_place: bool) -> None:
+        """Put an existing file of ours at ``target`` (a hard link when possible)."""
+        if in_place:
+            temp = target.with_name(f".{target.name}.cpdgen-tmp")
+            temp.unlink(missing_ok=True)
+            fsutil.link_or_copy(source, temp)
+            temp.replace(target)
+        else:
+            fsutil.link_or_copy(source, target)
+
+    def save_caches(self) -> None:
+        """Keep the rendered Markdown and the parsed files for the next build (when caching is on)."""
+        self.markdown.save()
+        self.files.save()
+
+
+def _plan_of(prepared: Prepared) -> SitePlan:
+    if prepared.plan is None:
+        raise ValueError("nothing to render: the portfolio has problems that stop the build")
+    return prepared.plan
+
+
+def _remove_stale(folder: Path, old: dict[str, list], new: dict[str, list]) -> int:
+    """Delete files cpdgen wrote before and no longer needs (never anything else), and emptied folders."""
+    removed = 0
+    parents: set[Path] = set()
+    for path in sorted(set(old) - set(new)):
+        try:
+            target = fsutil.safe_join(folder, path)
+        except ValueError:
+            continue
+        if target.is_file() and not target.is_symlink():
+            target.unlink()
+            removed += 1
+            parents.update(p for p in target.parents if p != folder and p.is_relative_to(folder))
+    for parent in sorted(parents, key=lambda p: len(p.parts), reverse=True):
+        try:
+            parent.rmdir()  # only succeeds when empty
+        except OSError:
+            pass
+    return removed
