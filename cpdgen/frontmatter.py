@@ -17,6 +17,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.resolver import BaseResolver
 
+from cpdgen.fsutil import read_member_file
 from cpdgen.problems import ReadError
 
 MAX_FILE_BYTES = 2_000_000
@@ -154,20 +155,16 @@ def decode(data: bytes) -> str:
     return text
 
 
-def read_text(path: Path) -> str:
-    """Read a member's text file, refusing what is too big, binary or not UTF-8."""
+def read_text(path: Path, within: Path) -> str:
+    """Read a member's text file inside the folder ``within`` (``fsutil.read_member_file``),
+    refusing what is too big, binary or not UTF-8."""
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise ReadError(
-                "file-too-large",
-                f"file is {size:,} bytes (limit {MAX_FILE_BYTES:,}); "
-                "keep large documents in evidence/ and name them under 'evidence:'",
-                1,
-            )
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ReadError("unreadable", f"cannot read this file: {exc.strerror or exc}", None) from None
+        data = read_member_file(path, within, limit=MAX_FILE_BYTES)
+    except ReadError as exc:
+        if exc.code == "file-too-large":
+            exc.message += "; keep large documents in evidence/ and name them under 'evidence:'"
+            exc.line = 1
+        raise
     text = decode(data)
     if not text.strip():
         raise ReadError("empty-file", "the file is empty", 1)

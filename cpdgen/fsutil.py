@@ -1,4 +1,10 @@
-"""Writing files safely: guarded output folders, atomic writes and swaps, one build at a time.
+"""Reading and writing files safely: one way to read a member's files, guarded output folders,
+atomic writes and swaps, one build at a time.
+
+Every file cpdgen reads from a portfolio (activities, reflections, portfolio.yaml, evidence,
+the portfolio's own templates) is read by :func:`read_member_file`: never through a link
+that leads out of its folder, only regular files (a pipe or a device would block or never
+end), and never more than a limit, read in bounded chunks.
 
 cpdgen owns an output folder only if it made it (it holds the marker file ``.cpdgen-output``)
 or the folder is empty. It never cleans a folder in place: a build goes into a temporary
@@ -12,12 +18,13 @@ import errno
 import json
 import os
 import shutil
+import stat
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 from typing import Iterator, Literal
 
-from cpdgen.problems import BuildLocked, CpdgenError
+from cpdgen.problems import BuildLocked, CpdgenError, ReadError
 
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)
@@ -27,6 +34,52 @@ FOLDER_MODE = 0o777 & ~_UMASK
 MARKER = ".cpdgen-output"
 MARKER_TEXT = "This folder is written by cpdgen. Do not edit it: every build replaces it.\n"
 TEMP_PREFIX_SUFFIX = ".tmp-"
+
+
+_READ_CHUNK = 1 << 20
+
+
+def read_member_file(path: Path, within: Path, *, limit: int, what: str = "content/") -> bytes:
+    """The bytes of a member's file inside the folder ``within``, read safely; ReadError otherwise.
+
+    Refused: a link that leads outside ``within`` (``what`` names the folder in the message);
+    anything but a regular file (a folder, a pipe, a device); a file larger than ``limit``
+    bytes. The file is read in chunks of at most a mebibyte and never past ``limit``, so a
+    file that grows while it is read, or never ends, is stopped.
+    """
+    real = os.path.realpath(path)
+    boundary = os.path.realpath(within)
+    if real != boundary and not real.startswith(os.path.join(boundary, "")):
+        raise ReadError(
+            "outside-content", f"this file is a link to a file outside {what}; copy it in instead", None
+        )
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(real, flags)
+    except OSError as exc:
+        raise ReadError("unreadable", f"cannot read this file: {exc.strerror or exc}", None) from None
+    with os.fdopen(fd, "rb", buffering=0) as handle:
+        try:
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise ReadError(
+                    "not-a-file", "this is not a regular file (a folder, pipe or device); cpdgen reads only files", None
+                )
+            if info.st_size > limit:
+                raise ReadError("file-too-large", f"the file is {info.st_size:,} bytes (limit {limit:,})", None)
+            chunks: list[bytes] = []
+            size = 0
+            while size <= limit:
+                chunk = handle.read(min(_READ_CHUNK, limit + 1 - size))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+        except OSError as exc:
+            raise ReadError("unreadable", f"cannot read this file: {exc.strerror or exc}", None) from None
+    if size > limit:
+        raise ReadError("file-too-large", f"the file is larger than {limit:,} bytes (it grew while read)", None)
+    return b"".join(chunks)
 
 
 def safe_join(base: Path, relative: str) -> Path:

@@ -59,7 +59,7 @@ class _Collector:
     def read(self, path: Path) -> tuple[FrontMatter, str, int] | None:
         """Front matter, body and the body's first line, or None after recording the problem."""
         try:
-            text = self.texts[path] = read_text(path)
+            text = self.texts[path] = read_text(path, self.root / "content")
             document = split(text)
             if document.front_matter is None:
                 first = document.body.lstrip("\n").split("\n", 1)[0].strip()
@@ -219,13 +219,13 @@ def _stray_markdown(content: Path) -> list[Path]:
 
 def _read_settings(collect: _Collector, content: Path) -> tuple[PortfolioFile | None, bool, dict]:
     path = content / "portfolio.yaml"
-    if not path.is_file():
+    if not os.path.lexists(path):
         alt = content / "portfolio.yml"
         hint = " (rename portfolio.yml to portfolio.yaml)" if alt.is_file() else "; run 'cpdgen init' to start one"
         collect.add(path, None, "no-portfolio", "content/portfolio.yaml is missing" + hint)
         return None, True, {}
     try:
-        text = collect.texts[path] = read_text(path)
+        text = collect.texts[path] = read_text(path, content)
         front = parse_yaml(text, 1)
     except ReadError as exc:
         collect.add(path, exc.line, exc.code, exc.message, column=exc.column)
@@ -333,7 +333,7 @@ def load_portfolio(root: Path, cache: FileMemo | None = None) -> Portfolio:
     # Patient identifiers are problems like any other, so check, build and serve all see them.
     from cpdgen.privacy.scan import scan_portfolio
 
-    portfolio.problems.extend(scan_portfolio(portfolio))
+    portfolio.problems.extend(scan_portfolio(portfolio, cache))
     return portfolio
 
 
@@ -389,9 +389,6 @@ def _check_activity(
     content_real: Path,
     real_paths: _RealPaths | None,
 ) -> Activity | None:
-    if path.is_symlink() and not path.resolve().is_relative_to(content_real):
-        collect.add(path, None, "outside-content", "this file is a link to a file outside content/; copy it in instead")
-        return None
     parsed = _per_file(collect, cache, "activity", path, lambda c: _parse_activity(c, path))
     if parsed is None:
         return None

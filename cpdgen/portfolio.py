@@ -133,6 +133,9 @@ class Portfolio:
     setup_failed: bool = False  # portfolio.yaml missing or unreadable: exit 2
     texts: dict[Path, str] = field(default_factory=dict, repr=False)  # every file as read, for the privacy scan
     settings_lines: dict = field(default_factory=dict, repr=False)  # portfolio.yaml's key lines
+    # Every (rule, value) the privacy scan found in the files, allowed or not: what the
+    # published outputs may show without a new error (``privacy.scan.check_published``).
+    privacy_seen: frozenset[tuple[str, str]] = field(default_factory=frozenset, repr=False)
 
     @property
     def timezone(self) -> str:

@@ -227,7 +227,7 @@ def portfolio_timezone(root: Path) -> str:
     if not path.is_file():
         raise CpdgenError(f"{_show(path, root)} is missing; give --date, or run 'cpdgen init' to start a portfolio")
     try:
-        data = parse_yaml(read_text(path)).data
+        data = parse_yaml(read_text(path, path.parent)).data
         return PortfolioFile.model_validate(data).site.timezone
     except (ReadError, ValidationError):
         raise CpdgenError(

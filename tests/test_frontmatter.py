@@ -56,7 +56,7 @@ class TestReadText:
         path = tmp_path / "a.md"
         path.write_bytes(b"  \n\n")
         with pytest.raises(ReadError) as caught:
-            read_text(path)
+            read_text(path, tmp_path)
         assert (caught.value.code, caught.value.line) == ("empty-file", 1)
 
     def test_oversized_file_is_refused_without_reading_it(self, tmp_path):
@@ -64,7 +64,7 @@ class TestReadText:
         with path.open("wb") as handle:
             handle.truncate(20 * 1024 * 1024)  # sparse: 20 MB of NULs, never read
         with pytest.raises(ReadError) as caught:
-            read_text(path)
+            read_text(path, tmp_path)
         assert caught.value.code == "file-too-large"
         assert f"{MAX_FILE_BYTES:,}" in caught.value.message
 

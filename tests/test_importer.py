@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import REFLECTION, Builder
+from conftest import Builder, REFLECTION, pdf_document
 from cpdgen.cli import main
 from cpdgen.csvfile import activities_csv
 from cpdgen.loader import load_portfolio
@@ -190,7 +190,7 @@ def test_dry_run_writes_nothing(portfolio, capsys, tmp_path):
 
 
 def test_evidence_is_kept_when_found_and_listed_when_not(portfolio, capsys, tmp_path):
-    portfolio.write("evidence/certificate.pdf", b"%PDF-1.4 certificate")
+    portfolio.write("evidence/certificate.pdf", pdf_document("certificate"))
     source = write_csv(
         tmp_path / "x.csv",
         ["Title", "Date", "Category", "Description", "Evidence"],

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from conftest import activity_text
+from conftest import activity_text, pdf_document, png_image
 from cpdgen.loader import load_portfolio
 from cpdgen.problems import CpdgenError
 
@@ -214,7 +214,7 @@ class TestIds:
 
     def test_folder_activity_uses_the_folder_name_and_its_evidence(self, portfolio):
         portfolio.write("activities/2024/poster-day/index.md", activity_text(evidence=["poster.png"]))
-        portfolio.write("activities/2024/poster-day/poster.png", b"\x89PNG")
+        portfolio.write("activities/2024/poster-day/poster.png", png_image())
         portfolio.write("activities/2024/poster-day/notes.md", "not an activity")
         loaded = load_portfolio(portfolio.root)
         assert loaded.problems == []
@@ -240,7 +240,7 @@ class TestIds:
 
 class TestEvidence:
     def test_next_to_the_file_or_in_evidence_folder_or_https(self, portfolio):
-        portfolio.write("activities/cert.pdf", b"%PDF")
+        portfolio.write("activities/cert.pdf", pdf_document("cert"))
         portfolio.write("evidence/summary.txt", "x")
         portfolio.activity("a", activity_text(evidence=["cert.pdf", "summary.txt", "https://www.ibms.org/cpd"]))
         loaded = load_portfolio(portfolio.root)
@@ -269,7 +269,7 @@ class TestEvidence:
         assert problems_of(portfolio) == [(A, 5, "evidence-outside")]
 
     def test_symlink_inside_content_is_fine(self, portfolio):
-        portfolio.write("evidence/real.pdf", b"%PDF")
+        portfolio.write("evidence/real.pdf", pdf_document("real"))
         os.symlink(portfolio.content / "evidence" / "real.pdf", portfolio.content / "activities" / "alias.pdf")
         portfolio.activity("a", activity_text(evidence=["alias.pdf"]))
         assert problems_of(portfolio) == []
@@ -277,7 +277,7 @@ class TestEvidence:
     def test_paths_through_linked_folders_resolve_to_the_real_file(self, portfolio, tmp_path):
         # The loader keeps each folder's real path: a file reached through a linked folder,
         # or written with './' and '//', is the same real file; a folder linked to outside is refused.
-        portfolio.write("evidence/real/cert.pdf", b"%PDF")
+        portfolio.write("evidence/real/cert.pdf", pdf_document("cert"))
         os.symlink(portfolio.content / "evidence" / "real", portfolio.content / "activities" / "alias")
         (tmp_path / "outside").mkdir()
         (tmp_path / "outside" / "cert.pdf").write_text("x")
@@ -382,7 +382,7 @@ class TestParsedFileCache:
         uncached = load_portfolio(portfolio.root)
         reads: list[str] = []
         real = loader.read_text
-        monkeypatch.setattr(loader, "read_text", lambda path: reads.append(path.name) or real(path))
+        monkeypatch.setattr(loader, "read_text", lambda path, within: reads.append(path.name) or real(path, within))
         second = load_portfolio(portfolio.root, cache)
         assert reads == ["portfolio.yaml"]  # small, and read every time
         assert second.activities == first.activities
@@ -400,7 +400,7 @@ class TestParsedFileCache:
         portfolio.activity("a", activity_text(evidence=["cert.pdf"]))
         cache = FileMemo()
         assert [p.code for p in load_portfolio(portfolio.root, cache).problems] == ["evidence-missing"]
-        portfolio.write("evidence/cert.pdf", b"%PDF")  # no invalidation: the activity file is unchanged
+        portfolio.write("evidence/cert.pdf", pdf_document("cert"))  # no invalidation: the activity file is unchanged
         assert load_portfolio(portfolio.root, cache).problems == []
         (portfolio.content / "evidence" / "cert.pdf").unlink()
         assert [p.code for p in load_portfolio(portfolio.root, cache).problems] == ["evidence-missing"]
@@ -422,7 +422,7 @@ class TestParsedFileCache:
 
         reads: list[str] = []
         real = loader.read_text
-        monkeypatch.setattr(loader, "read_text", lambda path: reads.append(path.name) or real(path))
+        monkeypatch.setattr(loader, "read_text", lambda path, within: reads.append(path.name) or real(path, within))
         again = load_portfolio(portfolio.root, FileMemo(saved, parse_versions()))  # a new process
         assert reads == ["portfolio.yaml"]
         assert again == uncached
@@ -451,7 +451,7 @@ class TestParsedFileCache:
         header, body = good.split(b"\n", 1)
         reads: list[str] = []
         real = loader.read_text
-        monkeypatch.setattr(loader, "read_text", lambda path: reads.append(path.name) or real(path))
+        monkeypatch.setattr(loader, "read_text", lambda path, within: reads.append(path.name) or real(path, within))
         for damaged in (good[: len(good) // 2], header + b"\n" + b"\x80\x05garbage", b"other-code\n" + body, b""):
             saved.write_bytes(damaged)
             reads.clear()

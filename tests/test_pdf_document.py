@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 import pdfread
-from conftest import REFLECTION, Builder
+from conftest import Builder, REFLECTION, pdf_document
 from cpdgen.cache import BlobStore
 from cpdgen.pdf import layout as rendering
 from cpdgen.loader import load_portfolio
@@ -32,6 +32,9 @@ MEMBER = {
 LONG_REFLECTION = " ".join(f"Sentence {n} of a long reflection about the laboratory." for n in range(1, 401))
 
 
+CERTIFICATE = pdf_document("The certificate of attendance")
+
+
 def judged(root: Path, as_of: date = AS_OF):
     portfolio = load_portfolio(root)
     assert not [p for p in portfolio.problems if p.severity == "error"], portfolio.problems
@@ -42,7 +45,7 @@ def build_record(root: Path) -> Builder:
     """A small diploma with evidence, a private activity, a draft, one without reflection and a long reflection."""
     portfolio = Builder(root)
     portfolio.settings(MEMBER)
-    portfolio.write("evidence/certificate.pdf", b"%PDF-1.4\n% the certificate of attendance\n")
+    portfolio.write("evidence/certificate.pdf", CERTIFICATE)
     portfolio.write("evidence/chart.png", pdfread.png(120, 60))
     portfolio.activity(
         "2025-01-10-rca",
@@ -133,7 +136,7 @@ def test_the_pdf_is_tagged_for_accessibility(record):
 def test_evidence_files_are_attached(record, tmp_path):
     attachments = pdfread.reader(record["complete"]).attachments
     assert sorted(attachments) == ["certificate.pdf", "chart.png"]
-    assert attachments["certificate.pdf"] == [b"%PDF-1.4\n% the certificate of attendance\n"]
+    assert attachments["certificate.pdf"] == [CERTIFICATE]
     with Image.open(io.BytesIO(attachments["chart.png"][0])) as image:
         assert image.size == (120, 60)
 
@@ -196,10 +199,10 @@ def test_an_unchanged_diploma_is_not_rendered_again(tmp_path, monkeypatch):
 
 def test_a_changed_evidence_file_is_a_change(tmp_path):
     portfolio = Builder(tmp_path)
-    portfolio.write("evidence/cert.pdf", b"%PDF-1.4 first")
+    portfolio.write("evidence/cert.pdf", pdf_document("first"))
     portfolio.activity("a", date="2025-03-01", evidence=["cert.pdf"])
     before = prepare_diploma_pdf(*judged(tmp_path), "diploma-1", public=False).key
-    portfolio.write("evidence/cert.pdf", b"%PDF-1.4 second")
+    portfolio.write("evidence/cert.pdf", pdf_document("second"))
     assert prepare_diploma_pdf(*judged(tmp_path), "diploma-1", public=False).key != before
 
 

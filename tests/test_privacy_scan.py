@@ -14,12 +14,15 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+
+from conftest import pdf_document
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cpdgen.privacy import scan as privacy
 from cpdgen.cli import main
 from cpdgen.privacy.identifiers import (
+    value_id,
     find_identifiers,
     mod10_check_ok,
     nhs_check_ok,
@@ -262,7 +265,8 @@ def test_a_finding_has_file_line_column_mask_and_how_to_silence_it(portfolio):
     assert problem.severity == "error" and problem.publishes
     assert "NHS number 943 *** ****" in problem.message
     assert "<!-- cpdgen: allow nhs-number -->" in problem.message
-    assert "'nhs-number 943 *** ****' in the activity's allow: list" in problem.message
+    entry = f"nhs-number 943 *** **** ({value_id('nhs-number', '9434765919')})"
+    assert f"'{entry}' in the activity's allow: list" in problem.message
     assert "476" not in problem.message
 
 
@@ -338,7 +342,7 @@ def test_portfolio_yaml_values_are_scanned(portfolio):
 
 
 def test_evidence_file_names_and_text_evidence_are_scanned(portfolio):
-    portfolio.write("evidence/JSmith_943-476-5919_referral.pdf", b"%PDF-1.4 not really")
+    portfolio.write("evidence/JSmith_943-476-5919_referral.pdf", pdf_document("referral"))
     portfolio.write("evidence/run-log.csv", "sample,result\nLS1 4AP,4.5\n")
     portfolio.activity("a", evidence=["JSmith_943-476-5919_referral.pdf", "run-log.csv"])
     found = sorted((p.path, p.line, p.code, p.publishes) for p in privacy_problems(portfolio))
@@ -411,15 +415,52 @@ def test_reflections_not_published_means_their_findings_do_not_block(portfolio, 
 # --- allow lists --------------------------------------------------------------------------
 
 
-def test_the_activity_allow_list_silences_by_rule_and_masked_value(portfolio):
+def test_the_activity_allow_list_silences_exactly_the_value_it_names(portfolio):
+    ident = value_id("nhs-number", "9434765919")
     portfolio.activity(
         "a",
-        body="Ref 943 476 5919; kit from LS1 4AP and LS2 7UE; 999 000 0018",
-        allow=["nhs-number 943 *** ****", "postcode"],
+        body="Ref 943 476 5919; kit from LS1 4AP and LS2 7UE; 999 000 0018; 943 000 0012",
+        allow=[f"nhs-number 943 *** **** ({ident})", "postcode"],
     )
+    # The other number with the same first digits is not let through: the id names one value.
     assert [(p.code, p.message.split(" (")[0]) for p in privacy_problems(portfolio)] == [
-        ("nhs-number", "NHS number 999 *** ****")
+        ("nhs-number", "NHS number 999 *** ****"),
+        ("nhs-number", "NHS number 943 *** ****"),
     ]
+
+
+def test_a_masked_entry_of_an_error_rule_lets_nothing_through_and_says_why(portfolio):
+    portfolio.activity("a", body="Ref 943 476 5919.", allow=["nhs-number 943 *** ****"])
+    problems = privacy_problems(portfolio)
+    assert sorted(p.code for p in problems) == ["allow-invalid", "nhs-number"]
+    invalid = next(p for p in problems if p.code == "allow-invalid")
+    assert "names only the first digits" in invalid.message
+    finding = next(p for p in problems if p.code == "nhs-number")
+    assert value_id("nhs-number", "9434765919") in finding.message  # the exact entry to paste
+
+
+def test_a_portfolio_wide_entry_names_the_file_of_an_error_finding(portfolio):
+    ident = value_id("nhs-number", "9434765919")
+    portfolio.activity("a", body="Ref 943 476 5919.")
+    portfolio.activity("b", body="Ref 943 476 5919 again.")
+    portfolio.settings(
+        {
+            "member": {"name": "Alex Morgan"},
+            "privacy": {"allow": [f"nhs-number 943 *** **** ({ident}) in content/activities/a.md"]},
+        }
+    )
+    problems = privacy_problems(portfolio)
+    assert [(p.path, p.code) for p in problems] == [("content/activities/b.md", "nhs-number")]
+    assert f"'nhs-number 943 *** **** ({ident})' in the activity's allow: list" in problems[0].message
+    portfolio.settings({"member": {"name": "Alex Morgan"}, "privacy": {"allow": [f"nhs-number ({ident})"]}})
+    assert "but not the file it is in" in " ".join(p.message for p in privacy_problems(portfolio))
+
+
+def test_an_unused_portfolio_wide_entry_is_reported(portfolio):
+    portfolio.activity("a", body="Nothing here.")
+    portfolio.settings({"member": {"name": "Alex Morgan"}, "privacy": {"allow": ["LS9 7TF"]}})
+    [problem] = privacy_problems(portfolio)
+    assert (problem.path, problem.code, problem.publishes) == ("content/portfolio.yaml", "allow-unused", False)
 
 
 def test_allow_list_mistakes_are_reported_at_their_line(portfolio):
@@ -435,7 +476,7 @@ def test_allow_list_mistakes_are_reported_at_their_line(portfolio):
         (5, "nhs-number", False),  # the number written in the list: not published, but in git
     ]  # fmt: skip
     messages = " ".join(p.message for p in privacy_problems(portfolio))
-    assert "name the masked value" in messages and "did you mean 'nhs-number'?" in messages
+    assert "name the one value" in messages and "did you mean 'nhs-number'?" in messages
     assert "never write an NHS or CHI number in an allow list" in messages
 
 

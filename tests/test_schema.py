@@ -24,7 +24,7 @@ PORTFOLIO = Draft7Validator(schema_for("portfolio"))
 
 
 def front_matter(path: Path) -> dict:
-    document = split(read_text(path))
+    document = split(read_text(path, path.parent))
     return parse_yaml(document.front_matter).data
 
 
@@ -48,7 +48,7 @@ def test_every_model_field_is_in_the_schema_and_unknown_keys_are_refused():
 
 def test_the_example_portfolio_is_valid():
     content = REPO / "content"
-    assert PORTFOLIO.is_valid(parse_yaml(read_text(content / "portfolio.yaml")).data)
+    assert PORTFOLIO.is_valid(parse_yaml(read_text(content / "portfolio.yaml", content)).data)
     activities = [p for p in (content / "activities").rglob("*.md")
                   if p.name == "index.md" or p.parent.parent.name == "activities"]
     assert len(activities) >= 50

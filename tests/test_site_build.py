@@ -16,10 +16,13 @@ from cpdgen.cache import Caches
 from cpdgen.site.build import build_site
 from cpdgen.site.renderer import SiteRenderer, copy_evidence
 from cpdgen.cli import main
-from conftest import PORTFOLIO, activity_text
+from conftest import PORTFOLIO, activity_text, pdf_document
 from test_fsutil import tree_digest
 
 AS_OF = date(2026, 11, 28)
+
+
+CERT = pdf_document("certificate")
 
 
 def read_manifest(folder: Path) -> dict[str, list]:
@@ -40,7 +43,7 @@ def site_text(site: Path) -> str:
 
 def test_a_portfolio_builds_into_site_with_the_contract_layout(portfolio):
     portfolio.activity("2026-01-10-eqa", title="EQA review", tags=["Quality", "EQA"], evidence=["cert.pdf"])
-    portfolio.write("evidence/cert.pdf", b"%PDF-1.4 certificate")
+    portfolio.write("evidence/cert.pdf", CERT)
     portfolio.settings({**PORTFOLIO, "diplomas": [{"id": "diploma-1", "start": "2025-06-01"}]})
     result = build(portfolio)
     assert result.written and result.exit_code == 0, result.problems
@@ -60,7 +63,7 @@ def test_a_portfolio_builds_into_site_with_the_contract_layout(portfolio):
         fsutil.MARKER,
     ]:
         assert (site / path).is_file(), path
-    assert (site / "activities/2026-01-10-eqa/cert.pdf").read_bytes() == b"%PDF-1.4 certificate"
+    assert (site / "activities/2026-01-10-eqa/cert.pdf").read_bytes() == CERT
     page = (site / "activities/2026-01-10-eqa/index.html").read_text()
     assert 'href="cert.pdf"' in page
     assert 'href="../../tags/quality/index.html"' in page and 'href="../../style.css"' in page
@@ -224,8 +227,8 @@ def test_two_activity_ids_that_make_the_same_web_address_fail_the_build(portfoli
 
 
 def test_two_evidence_files_with_one_name_fail_the_build(portfolio):
-    portfolio.write("activities/2026-01-10-poster/cert.pdf", b"%PDF first")
-    portfolio.write("evidence/sub/cert.pdf", b"%PDF second")
+    portfolio.write("activities/2026-01-10-poster/cert.pdf", pdf_document("first"))
+    portfolio.write("evidence/sub/cert.pdf", pdf_document("second"))
     portfolio.write("activities/2026-01-10-poster/index.md", activity_text(evidence=["cert.pdf", "sub/cert.pdf"]))
     result = build(portfolio)
     assert not result.written
@@ -256,7 +259,7 @@ def test_a_deleted_activity_disappears_from_the_site(portfolio):
 
 def test_private_and_draft_activities_appear_nowhere_in_the_site(portfolio):
     portfolio.many(3)
-    portfolio.write("evidence/secret-referral.pdf", b"%PDF SECRETEVIDENCE")
+    portfolio.write("evidence/secret-referral.pdf", pdf_document("SECRETEVIDENCE"))
     portfolio.activity(
         "2026-04-01-private",
         title="PRIVATETITLE",
@@ -279,7 +282,7 @@ def test_private_and_draft_activities_appear_nowhere_in_the_site(portfolio):
 
 
 def test_publish_settings_hide_reflections_evidence_and_numbers(portfolio):
-    portfolio.write("evidence/cert.pdf", b"%PDF cert")
+    portfolio.write("evidence/cert.pdf", pdf_document("cert"))
     portfolio.activity("2026-01-10-a", reflection="REFLECTIONTEXT " * 60, evidence=["cert.pdf", "https://example.org/x"])
     member = {"name": "Alex Morgan", "hcpc_number": "BS11111", "membership_number": "999888"}
     portfolio.settings({"member": member})
@@ -544,7 +547,7 @@ def test_evidence_a_browser_would_run_or_that_cannot_be_cleaned_is_not_published
 def test_the_sites_pdf_and_csv_are_public_and_follow_the_publish_settings(portfolio):
     from pdfread import decoded, reader, text
 
-    portfolio.write("evidence/cert.pdf", b"%PDF-1.4 cert")
+    portfolio.write("evidence/cert.pdf", pdf_document("cert"))
     portfolio.activity("2026-01-10-a", reflection="REFLECTIONTEXT " * 60, evidence=["cert.pdf"])
     portfolio.activity("2026-01-11-b", date="2026-01-11", title="PRIVATETITLE", private=True)
     member = {"name": "Alex Morgan", "hcpc_number": "BS11111", "membership_number": "999888"}

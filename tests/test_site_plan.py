@@ -21,7 +21,8 @@ import pytest
 
 from cpdgen.site.build import build_site
 from cpdgen.fsutil import MARKER
-from conftest import REPO, activity_text, require_tool
+from cpdgen.privacy.identifiers import value_id
+from conftest import REPO, activity_text, pdf_document, require_tool
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "site"
 BINARY_SUMS = "SHA256SUMS"
@@ -93,7 +94,7 @@ def trap_site(tmp_path_factory) -> Path:
     for n, (name, body) in enumerate(sorted(TRAPS.items())):
         # The privacy guard would refuse the patient text in comments: allow it, to show
         # that comments never reach a page even when the guard is told to let them through.
-        allow = {"allow": ["nhs-number 943 *** ****"]} if name == "comment" else {}
+        allow = {"allow": [f"nhs-number 943 *** **** ({value_id('nhs-number', '9434765919')})"]} if name == "comment" else {}
         portfolio.activity(
             f"2026-0{n + 1}-10-{name}",
             date=f"2026-0{n + 1}-10",
@@ -102,7 +103,7 @@ def trap_site(tmp_path_factory) -> Path:
             reflection=body + " " + "word " * 60,
             **allow,
         )
-    portfolio.write("evidence/my cert's (1).pdf", b"%PDF cert")
+    portfolio.write("evidence/my cert's (1).pdf", pdf_document("cert"))
     portfolio.activity(
         "2026-09-10-hostile",
         date="2026-09-10",

@@ -98,7 +98,7 @@ class Collector:
         """The line of ``source`` naming ``needle``: its first mention, then the next one, and so on."""
         if source not in self._texts:
             try:
-                self._texts[source] = read_text(source).split("\n")
+                self._texts[source] = read_text(source, self.content).split("\n")
             except (ReadError, OSError):
                 self._texts[source] = []
         hits = [n for n, line in enumerate(self._texts[source], start=1) if needle and needle in line]

@@ -1,8 +1,12 @@
 """Spotting patient identifiers in a member's text: the rules, their check digits, masking.
 
-The text is normalised first (NFKC, so full-width digits become ASCII; zero-width characters
-removed; no-break and thin spaces made spaces; any Unicode digit made ASCII; dashes made
-``-``) while every position still maps back to the member's own file.
+The text is normalised first (``text.py``: NFKC, so full-width digits become ASCII;
+zero-width characters removed; no-break and thin spaces made spaces; any Unicode digit made
+ASCII; dashes made ``-``) while every position still maps back to the member's own file.
+Between the groups of a number (an NHS number's 3-3-4, a phone number's digits, a
+postcode's two halves) any short run of spaces, tabs, line breaks, dots, slashes, hyphens
+and backslashes is a separator: a number pasted from a clinical system, wrapped across a
+line or written ``943.476.5919`` is still that number.
 
 Speed: each rule first looks for a cheap anchor with a literal regex over a folded copy of
 the text (ASCII lower-case, every digit a ``0``), which the regex engine finds with a fast
@@ -11,13 +15,13 @@ literal search; only around an anchor do the precise pattern and the checks run.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import string
-import unicodedata
-from bisect import bisect_right
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Iterator, Mapping
+
+from cpdgen.privacy.text import Text, normalise, visible
 
 
 @dataclass(frozen=True)
@@ -65,87 +69,15 @@ class Finding:
     key: str  # the canonical value, to compare with an allow-list value; never printed
     reason: str  # why it was flagged, for members tuning their allow lists
 
-
-# --- normalisation ---------------------------------------------------------------------
-
-_ZERO_WIDTH = frozenset("\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e")
-_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
-_FOLD = bytes.maketrans((string.ascii_uppercase + string.digits).encode(), (string.ascii_lowercase + "0" * 10).encode())
+    @property
+    def value_id(self) -> str:
+        """Sixteen hex digits naming this exact value under this rule, for allow entries."""
+        return value_id(self.rule, self.key)
 
 
-@lru_cache(maxsize=4096)
-def _normal_char(ch: str) -> str:
-    if ch in _ZERO_WIDTH:
-        return ""
-    category = unicodedata.category(ch)
-    if category == "Zs":
-        return " "
-    if category == "Pd" or ch == "\u2212":
-        return "-"
-    digit = unicodedata.decimal(ch, None)
-    if digit is not None:
-        return str(digit)
-    return unicodedata.normalize("NFKC", ch)
-
-
-class Text:
-    """A text, its normalised form, and a folded copy for anchors; positions map back."""
-
-    __slots__ = ("original", "text", "fold", "_norm", "_orig", "_exact")
-
-    def __init__(self, original: str):
-        self.original = original
-        self._norm: list[int] | None = None
-        if original.isascii():
-            self.text = original
-        else:
-            self._normalise()
-        # 'replace' keeps one byte per character, so positions in ``fold`` are positions in ``text``.
-        self.fold = self.text.encode("ascii", "replace").translate(_FOLD).decode("ascii")
-
-    def _normalise(self) -> None:
-        src = self.original
-        pieces: list[str] = []
-        norm, orig, exact = [0], [0], [True]
-        last = size = 0
-        for run in _NON_ASCII.finditer(src):
-            for index in range(run.start(), run.end()):
-                replacement = _normal_char(src[index])
-                if replacement == src[index]:
-                    continue
-                pieces.append(src[last:index])
-                size += index - last
-                norm.append(size), orig.append(index), exact.append(False)
-                pieces.append(replacement)
-                size += len(replacement)
-                norm.append(size), orig.append(index + 1), exact.append(True)
-                last = index + 1
-        pieces.append(src[last:])
-        self.text = "".join(pieces)
-        self._norm, self._orig, self._exact = norm, orig, exact
-
-    def origin(self, pos: int) -> int:
-        """The offset in the original text of the normalised text's ``pos``."""
-        if self._norm is None:
-            return pos
-        k = bisect_right(self._norm, pos) - 1
-        return self._orig[k] + (pos - self._norm[k]) if self._exact[k] else self._orig[k]
-
-    def line_start(self, pos: int) -> int:
-        return self.text.rfind("\n", 0, pos) + 1
-
-    def line_end(self, pos: int) -> int:
-        end = self.text.find("\n", pos)
-        return len(self.text) if end < 0 else end
-
-    def before(self, pos: int, width: int) -> str:
-        """Up to ``width`` folded characters before ``pos`` on the same line."""
-        return self.fold[max(self.line_start(pos), pos - width) : pos]
-
-
-def normalise(text: str) -> str:
-    """The text as the rules see it."""
-    return Text(text).text
+def value_id(rule: str, key: str) -> str:
+    """Names one value of one rule exactly (a hash of its canonical form), without writing it out."""
+    return hashlib.sha256(f"cpdgen-allow\0{rule}\0{key}".encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
 # --- check digits ----------------------------------------------------------------------
@@ -194,9 +126,13 @@ class _lazy:
         return getattr(self._compiled, name)
 
 
+# Between two groups of digits: a short run of spaces, tabs, line breaks, dots, slashes,
+# hyphens or backslashes (what is left of markup once the visible text is taken).
+SEP = r"[\s./\\-]{0,8}"
+
 # On the folded text, every digit is "0", so these are fast literal searches.
 _DIGIT_ANCHOR = re.compile(
-    r"0(?:(?P<run>(?:[ ()\-]{0,3}+0){9,}+)|(?P<five>0000)"  # possessive: no backtracking over digit runs
+    r"0(?:(?P<run>(?:[\s()./\\-]{0,8}+0){9,}+)|(?P<five>0000)"  # possessive: no backtracking over digit runs
     r"|(?P<age>[ -]?(?:y(?:ears?|rs?)[ -]old|yo|y/o|y\.o)(?![a-z0]))|(?P<inward>[a-z]{2}))"
 )
 _DOB_ANCHORS = (re.compile(r"d(?:ob|\.o\.b)"), re.compile(r"b(?:irth|orn)"))
@@ -204,15 +140,17 @@ _AGED_ANCHOR = re.compile(r"aged ")
 _TITLE_ANCHOR = re.compile(r"M(?:rs?|s|x|iss)")
 _PATIENT_ANCHOR = re.compile(r"p(?:atient|t\b)")
 
-_TEN = _lazy(r"(?<![0-9])([0-9]{3})[ -]?([0-9]{3})[ -]?([0-9]{4})(?![0-9])")
-_PHONE = _lazy(r"(?<![0-9A-Za-z+])(?:\+44[ -]?(?:\(0\)[ -]?)?|\(0|0)[0-9](?:[ -]?\)?[ -]?[0-9]){8,10}(?![0-9])")
+_TEN = _lazy(rf"(?<![0-9])([0-9]{{3}}){SEP}([0-9]{{3}}){SEP}([0-9]{{4}})(?![0-9])")
+_PHONE = _lazy(
+    rf"(?<![0-9A-Za-z+])(?:\+44{SEP}(?:\(0\){SEP})?|\(0|0)[0-9](?:{SEP}\)?{SEP}[0-9]){{8,10}}(?![0-9])"
+)
 _HOSPITAL = _lazy(
     r"(?i:(?<![a-z])(?:mrn|hosp(?:ital)?\.? ?(?:no|number|num)|unit ?(?:no|number)|case ?(?:no|number)"
     r"|patient ?(?:id|no|number)|h&c(?: ?(?:no|number))?)\.?)[ \t]*[:#]?[ \t]*"
     r"(?P<id>[A-Z]{0,3}[0-9]{5,10})(?![A-Za-z0-9])"
 )
 _POSTCODE = _lazy(
-    r"(?<![A-Za-z0-9])(?P<out>[A-PR-UWYZ][A-HK-Y]?[0-9][0-9A-HJKMNPR-Y]?|GIR) ?"
+    r"(?<![A-Za-z0-9])(?P<out>[A-PR-UWYZ][A-HK-Y]?[0-9][0-9A-HJKMNPR-Y]?|GIR)[ \t\n]{0,4}"
     r"(?P<in>[0-9][ABD-HJLNP-UW-Z]{2})(?![A-Za-z0-9])"
 )
 _EMAIL = _lazy(r"[A-Za-z0-9_%+\-][A-Za-z0-9._%+\-]*@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}(?![A-Za-z0-9])")
@@ -244,10 +182,11 @@ _AGE_NOT_PERSON = _lazy(
 )
 _UPPER, _LOWER = "A-ZÀ-ÖØ-Þ", "a-zß-öø-ÿ"
 _NAME_WORD = rf"[{_UPPER}](?:[{_LOWER}]|['’][{_UPPER}])[{_UPPER}{_LOWER}]*(?:[-'’][{_UPPER}{_LOWER}]+)*"
-_TITLE = _lazy(rf"(?<![A-Za-z])(?P<title>Mrs|Mr|Ms|Miss|Mx)\.?[ ]+(?P<name>(?:[A-Z]\.?[ ]?)?{_NAME_WORD})")
+_GAP = r"(?:[ \t]+|[ \t]*\n[ \t]*)"  # between words: spaces, or one line break
+_TITLE = _lazy(rf"(?<![A-Za-z])(?P<title>Mrs|Mr|Ms|Miss|Mx)\.?{_GAP}(?P<name>(?:[A-Z]\.?[ ]?)?{_NAME_WORD})")
 _PATIENT = _lazy(
-    rf"(?i:(?<![a-z])(?:patient|pt\.?)(?:['’]s)?(?:[ ]+name)?)[ ]*[:,\-]?[ ]*(?:(?i:called|named)[ ]+)?"
-    rf"(?P<name>{_NAME_WORD}[ ]+{_NAME_WORD}|[A-Z]\.?[ ]{_NAME_WORD}|[A-Z]\.{_NAME_WORD}|[A-Z]{{2,}},[ ]?{_NAME_WORD})"
+    rf"(?i:(?<![a-z])(?:patient|pt\.?)(?:['’]s)?(?:[ ]+name)?)[ ]*[:,\-]?{_GAP}?(?:(?i:called|named)[ ]+)?"
+    rf"(?P<name>{_NAME_WORD}{_GAP}{_NAME_WORD}|[A-Z]\.?[ ]{_NAME_WORD}|[A-Z]\.{_NAME_WORD}|[A-Z]{{2,}},[ ]?{_NAME_WORD})"
 )
 _NOT_NAMES = frozenset(
     """the this that these those a an in on at of for and or but with by to from as is was i we my our
@@ -472,7 +411,7 @@ class _Scan:
         t = self.t
         if not t.text[digit + 1 : digit + 3].isupper():
             return
-        m = _POSTCODE.search(t.text, max(0, digit - 5), min(len(t.text), digit + 4))
+        m = _POSTCODE.search(t.text, max(0, digit - 9), min(len(t.text), digit + 4))
         if not m or m.start("in") != digit:
             return
         if m.group("out") == "GIR" and m.group("in") != "0AA":
@@ -648,6 +587,30 @@ def find_identifiers(
     return findings
 
 
+def find_in_markdown(text: str, patterns: Mapping[str, re.Pattern] | None = None, first_line: int = 1) -> list[Finding]:
+    """Every possible identifier in a Markdown text: as written, and as a reader of the page sees it.
+
+    The second reading (``text.visible``) has markup, comments and character references
+    undone, so a number that only becomes whole on the page is found too, placed at its
+    first character in the file.
+    """
+    findings = find_identifiers(text, patterns, first_line)
+    shown = visible(text)
+    if shown is None:
+        return findings
+    extra = [
+        found
+        for found in find_identifiers(shown, patterns, first_line)
+        if not any(
+            other.rule == found.rule and other.key == found.key and other.start < found.end and found.start < other.end
+            for other in findings
+        )
+    ]
+    if not extra:
+        return findings
+    return sorted(findings + extra, key=lambda f: (f.start, f.end))
+
+
 # --- inline markers --------------------------------------------------------------------
 
 _MARKER = _lazy(r"<!--[ \t]*cpdgen:[ \t]*allow[ \t]+(?P<rule>[A-Za-z0-9_-]+)(?P<mask>[^\n>]*?)[ \t]*-->")
@@ -689,7 +652,7 @@ def apply_markers(findings: list[Finding], markers: list[Marker]) -> list[Findin
             for index, finding in enumerate(findings):
                 if index in silenced or finding.line != line or finding.rule != marker.rule:
                     continue
-                if marker.mask and " ".join(marker.mask.split()) != finding.masked:
+                if marker.mask and not _names(marker.mask, finding):
                     continue
                 silenced.add(index)
                 marker.used = True
@@ -697,6 +660,17 @@ def apply_markers(findings: list[Finding], markers: list[Marker]) -> list[Findin
             if marker.used:
                 break
     return [f for index, f in enumerate(findings) if index not in silenced]
+
+
+_VALUE_ID = _lazy(r"\(([0-9a-f]{16})\)")
+
+
+def _names(mask: str, finding: Finding) -> bool:
+    """Whether a marker's words name this finding: its value id ``(1a2b…)``, or its masked value."""
+    ident = _VALUE_ID.search(mask)
+    if ident:
+        return ident.group(1) == finding.value_id
+    return " ".join(mask.split()) == finding.masked
 
 
 def comment_spans(text: str) -> list[tuple[int, int]]:
@@ -708,7 +682,7 @@ def comment_spans(text: str) -> list[tuple[int, int]]:
 
 def scan_text(text: str, patterns: Mapping[str, re.Pattern] | None = None, first_line: int = 1) -> list[Finding]:
     """The possible identifiers in ``text`` that no inline marker silences, in reading order."""
-    findings = find_identifiers(text, patterns, first_line)
+    findings = find_in_markdown(text, patterns, first_line)
     return apply_markers(findings, find_markers(text, first_line)) if findings else []
 
 

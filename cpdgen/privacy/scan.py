@@ -1,12 +1,25 @@
 """Keeping patient identifiers out of what a member publishes, and out of git.
 
-``scan_portfolio`` reads every text a member writes (each activity and reflection file as it
-is on disk: front matter, description, reflection, HTML comments; the front-matter values as
-parsed; ``portfolio.yaml``; text evidence files; every file and folder name under
-``content/``) and returns a Problem per possible identifier, masked. ``identifiers.py`` holds
-the rules themselves. A finding is silenced for one place by an inline marker
-(``<!-- cpdgen: allow nhs-number -->``), for one activity by its ``allow:`` list, or for the
-whole portfolio by ``privacy: allow:`` in ``portfolio.yaml``.
+``scan_portfolio`` reads every text a member writes and returns a Problem per possible
+identifier, masked, with file, line and column:
+
+- each activity and reflection file as it is on disk (front matter, description,
+  reflection, HTML comments), and as a reader of the page sees it (markup, comments and
+  character references undone: ``identifiers.find_in_markdown``);
+- the front-matter values as YAML parsed them, and ``portfolio.yaml``;
+- every other file under ``content/``: evidence documents' text (any encoding, PDF, Office,
+  OpenDocument) and images' metadata (``documents.py``), and every file and folder name. A
+  document cpdgen cannot read is a warning that it was not checked.
+
+``identifiers.py`` holds the rules themselves. A finding is silenced for one place by an
+inline marker (``<!-- cpdgen: allow nhs-number -->``), or by an allow entry that names it
+exactly: the rule, the value's id that ``check`` prints (a hash of the whole value), and for
+``privacy: allow:`` in portfolio.yaml the file (see ``_Allow``). Entries that silence
+nothing are reported.
+
+The scan also records every value it found, so :func:`check_published` can look at what the
+site, its CSVs and its PDFs really publish (after Markdown, character references and
+templates) and report anything the scan of the files did not see.
 
 Each Problem says whether its place is published (``Problem.publishes``): a finding in a
 private or draft activity, or in a part the member chose not to publish, is still reported
@@ -18,13 +31,15 @@ from __future__ import annotations
 import difflib
 import os
 import re
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from collections.abc import Iterable
 
-from cpdgen.frontmatter import read_text
-from cpdgen.fsutil import is_ignored
+from cpdgen.cache import FileMemo
+from cpdgen.fsutil import is_ignored, read_member_file
+from cpdgen.portfolio import Activity, Portfolio
+from cpdgen.privacy.documents import PAGE_BREAK, decode_any, document_text
 from cpdgen.privacy.identifiers import (
     RULES,
     Finding,
@@ -34,27 +49,31 @@ from cpdgen.privacy.identifiers import (
     comment_spans,
     compile_pattern,
     find_identifiers,
+    find_in_markdown,
     find_markers,
     scan_text,
 )
-from cpdgen.portfolio import Activity, Portfolio
+from cpdgen.privacy.text import html_text
 from cpdgen.problems import Problem, ReadError
 
-__all__ = ["scan_portfolio", "scan_text", "Finding", "published_parts", "PARTS"]
+__all__ = ["scan_portfolio", "scan_text", "check_published", "Finding", "published_parts", "PARTS"]
 
 # The parts of an activity the public site can show. ``published_parts`` removes the ones
 # the member chose not to publish.
 PARTS = frozenset({"front-matter", "description", "reflection", "evidence", "settings"})
-TEXT_EVIDENCE = (".txt", ".md", ".markdown", ".csv", ".tsv", ".html", ".htm", ".json", ".xml", ".yaml", ".yml")
+MARKDOWN_SUFFIXES = (".md", ".markdown")
+MAX_DOCUMENT_BYTES = 20_000_000  # as evidence
 _WORKPLACE_RULES = ("postcode", "email", "phone")
+_ENTRY_WITH_ID = re.compile(
+    r"^(?P<rule>\S+)\s+(?:(?P<mask>.*?)\s*)?\((?P<id>[0-9a-fA-F]{16})\)(?:\s+in\s+(?P<file>\S.*?))?\s*$"
+)
 
 
 def published_parts(portfolio: Portfolio) -> frozenset[str]:
     """What the public site shows of a published activity, from ``portfolio.yaml``'s ``publish:`` choices.
 
-    The ``publish:`` section belongs to the site build; it is read defensively here so that
-    the scanner works with or without it: ``publish.reflections: false`` and
-    ``publish.evidence: false`` take those parts out.
+    ``publish.reflections: false`` and ``publish.evidence: false`` take those parts out;
+    the settings are read defensively, so the scanner works with or without them.
     """
     publish = getattr(getattr(portfolio, "settings", None), "publish", None)
     parts = set(PARTS)
@@ -73,28 +92,61 @@ def _compiled(regex: str) -> re.Pattern | None:
         return None  # portfolio.yaml's validation has already reported it
 
 
+def member_patterns(portfolio: Portfolio) -> dict[str, re.Pattern]:
+    """The member's own patterns (``privacy: patterns:``) that compile."""
+    privacy = getattr(portfolio.settings, "privacy", None)
+    found = {}
+    for name, regex in (getattr(privacy, "patterns", None) or {}).items():
+        compiled = _compiled(regex)
+        if compiled is not None:
+            found[name] = compiled
+    return found
+
+
+def allow_entry(finding: Finding, file: str | None = None) -> str:
+    """The allow entry that names exactly this finding (in ``file``, for portfolio.yaml)."""
+    entry = f"{finding.rule} {finding.masked} ({finding.value_id})"
+    return f"{entry} in {file}" if file else entry
+
+
 @dataclass
 class _Allow:
-    """One allow-list entry: ``RULE``, ``RULE MASKED-VALUE``, or a literal value (warnings only)."""
+    """One allow entry, in one of these forms (every one names what it lets through):
+
+    - ``RULE MASK (ID)``, optionally ``in FILE``: exactly one value, by the id that check
+      prints (a hash of the whole value); in portfolio.yaml an error rule's entry must name
+      the file too. The masked value is for people; the id decides.
+    - ``RULE VALUE`` or ``VALUE`` (warning rules only): that value as written, for example
+      the workplace's postcode, email or phone number, which are public.
+    - ``RULE MASK`` (warning rules only): every value with that mask, as cpdgen 0.1 wrote them.
+    - ``RULE`` alone (warning rules only): that rule is off where the list applies.
+    """
 
     text: str
-    path: str
+    path: str  # where the entry is written
     line: int | None
     rule: str | None = None
+    ident: str | None = None
+    file: str | None = None
     mask: str | None = None
     literal: str | None = None
+    everything: bool = False
     used: bool = False
-    _keys: dict[str, str] = field(default_factory=dict, repr=False)
 
-    def allows(self, finding: Finding) -> bool:
-        if self.rule is not None:
-            return finding.rule == self.rule and (self.mask is None or self.mask == finding.masked)
-        if finding.severity != "warning" or self.literal is None:
+    def allows(self, finding: Finding, file: str) -> bool:
+        if self.ident is not None:
+            return (
+                finding.rule == self.rule
+                and finding.value_id == self.ident
+                and (self.file is None or self.file == file)
+            )
+        if finding.severity != "warning" or (self.rule is not None and finding.rule != self.rule):
             return False
-        key = self._keys.get(finding.rule)
-        if key is None:
-            key = self._keys[finding.rule] = canonical(finding.rule, self.literal)
-        return key == finding.key
+        if self.everything:
+            return True
+        if self.mask is not None:
+            return self.mask == finding.masked
+        return self.literal is not None and canonical(finding.rule, self.literal) == finding.key
 
 
 @dataclass
@@ -108,25 +160,25 @@ class _Place:
 
 
 class _PortfolioScan:
-    def __init__(self, portfolio: Portfolio):
+    def __init__(self, portfolio: Portfolio, memo: FileMemo | None):
         self.portfolio = portfolio
         self.root = portfolio.root
+        self.memo = memo
         self.parts = published_parts(portfolio)
         self.problems: list[Problem] = []
-        privacy = getattr(portfolio.settings, "privacy", None)
-        self.patterns: dict[str, re.Pattern] = {}
-        for name, regex in (getattr(privacy, "patterns", None) or {}).items():
-            compiled = _compiled(regex)
-            if compiled is not None:
-                self.patterns[name] = compiled
+        self.seen: set[tuple[str, str]] = set()  # every value found, allowed or not
+        self.patterns = member_patterns(portfolio)
         self.severity = {name: rule.severity for name, rule in RULES.items()}
         self.severity.update({name: "warning" for name in self.patterns})
         self.settings_path = self.rel(portfolio.content / "portfolio.yaml")
         self.settings_lines: dict[tuple, int] = portfolio.settings_lines  # as the loader parsed it
         self.settings_text = self.read(portfolio.content / "portfolio.yaml")
-        entries = list(getattr(privacy, "allow", None) or [])
+        privacy = getattr(portfolio.settings, "privacy", None)
         self.global_allow = self.parse_allow(
-            entries, self.settings_path, lambda i: self.settings_lines.get(("privacy", "allow", i))
+            list(getattr(privacy, "allow", None) or []),
+            self.settings_path,
+            lambda i: self.settings_lines.get(("privacy", "allow", i)),
+            portfolio_wide=True,
         )
         self.activity_allow: dict[str, list[_Allow]] = {}
         self.raw_keys: dict[str, set[tuple[str, str]]] = {}
@@ -144,41 +196,74 @@ class _PortfolioScan:
         if text is not None:
             return text  # as the loader read it
         try:
-            return read_text(path)
+            data = read_member_file(path, self.portfolio.content, limit=MAX_DOCUMENT_BYTES)
         except ReadError:
             return None  # unreadable files are the loader's to report; there is nothing to scan
+        return decode_any(data)[0]
 
-    def parse_allow(self, entries: Iterable[str], path: str, line_of) -> list[_Allow]:
+    def find(self, text: str, markdown: bool) -> list[Finding]:
+        findings = find_in_markdown(text, self.patterns) if markdown else find_identifiers(text, self.patterns)
+        self.seen.update((f.rule, f.key) for f in findings)
+        return findings
+
+    def parse_allow(
+        self, entries: Iterable[str], path: str, line_of: Callable[[int], int | None], *, portfolio_wide: bool = False
+    ) -> list[_Allow]:
         """The usable entries of one allow list; each unusable one becomes a problem at its line."""
         parsed = []
         for index, entry in enumerate(entries):
             line = line_of(index)
+            invalid = lambda message, line=line: self.allow_problem(path, line, "allow-invalid", message)  # noqa: E731
+            with_id = _ENTRY_WITH_ID.match(entry)
             words = entry.split()
             first = words[0].lower() if words else ""
-            if first in self.severity:
-                mask = " ".join(words[1:]) or None
-                if mask and find_identifiers(mask, self.patterns):
-                    self.allow_problem(path, line, "allow-invalid", _NEVER_LITERAL)
+            if with_id:
+                rule = with_id.group("rule").lower()
+                if rule not in self.severity:
+                    invalid(f"'{rule}' is not a privacy rule; {self.rule_hint(rule)}")
                     continue
-                if mask is None and self.severity[first] == "error":
-                    self.allow_problem(
-                        path,
-                        line,
-                        "allow-invalid",
-                        f"'{entry}' would silence every {RULES[first].label}; name the masked value "
-                        f"that check printed too, e.g. '{first} {_EXAMPLE_MASK.get(first, '...')}'",
+                file = with_id.group("file")
+                file = file.strip().removeprefix("./") if file else None
+                if portfolio_wide and file is None and self.severity[rule] == "error":
+                    invalid(
+                        f"'{entry}' names a {RULES[rule].label} but not the file it is in; add 'in' and the file, "
+                        f"as check printed it, e.g. '{entry} in content/activities/…'"
                     )
                     continue
-                parsed.append(_Allow(entry, path, line, rule=first, mask=mask))
+                parsed.append(_Allow(entry, path, line, rule=rule, ident=with_id.group("id").lower(), file=file))
+                continue
+            if first in self.severity:
+                rest = " ".join(words[1:])
+                if self.severity[first] == "error":
+                    if not rest:
+                        invalid(
+                            f"'{entry}' would silence every {RULES[first].label}; name the one value with the "
+                            f"entry check printed, e.g. '{first} {_EXAMPLE_MASK.get(first, '...')} (1a2b3c4d5e6f7a8b)'"
+                        )
+                    elif "*" in rest:
+                        invalid(
+                            f"'{entry}' names only the first digits, so it would let through every "
+                            f"{RULES[first].label} that starts the same way; replace it with the entry check prints "
+                            "for the finding, which ends with the value's id in brackets"
+                        )
+                    else:
+                        invalid(_NEVER_LITERAL)
+                    continue
+                if rest and any(f.severity == "error" for f in find_identifiers(rest, self.patterns)):
+                    invalid(_NEVER_LITERAL)
+                elif not rest:
+                    parsed.append(_Allow(entry, path, line, rule=first, everything=True))
+                elif "*" in rest:
+                    parsed.append(_Allow(entry, path, line, rule=first, mask=rest))
+                else:
+                    parsed.append(_Allow(entry, path, line, rule=first, literal=rest))
                 continue
             close = self.close_rule(first, 0.75)
             if "*" in entry or close:
-                self.allow_problem(
-                    path, line, "allow-invalid", f"'{first}' is not a privacy rule; {self.rule_hint(first)}"
-                )
+                invalid(f"'{first}' is not a privacy rule; {self.rule_hint(first)}")
                 continue
             if any(f.severity == "error" for f in find_identifiers(entry, self.patterns)):
-                self.allow_problem(path, line, "allow-invalid", _NEVER_LITERAL)
+                invalid(_NEVER_LITERAL)
                 continue
             parsed.append(_Allow(entry, path, line, literal=entry))
         return parsed
@@ -195,17 +280,18 @@ class _PortfolioScan:
     def allow_problem(self, path: str, line: int | None, code: str, message: str, publishes: bool = True, column=None):
         self.problems.append(Problem(path, line, "warning", code, message, column, publishes))
 
-    def allowed(self, finding: Finding, activity: Activity | None) -> bool:
+    def allowed(self, finding: Finding, place: _Place) -> bool:
+        activity = place.activity
         entries = self.activity_allow.get(activity.id, []) if activity is not None else []
         for entry in (*entries, *self.global_allow):
-            if entry.allows(finding):
+            if entry.allows(finding, place.path):
                 entry.used = True
                 return True
         return False
 
     def report(self, finding: Finding, place: _Place, part: str, line, column, where: str, in_comment: bool = False):
         publishes = place.published and part in self.parts
-        message = _message(finding, where, place.activity is not None)
+        message = _message(finding, where, place)
         if in_comment:
             message += ". It is inside an HTML comment: comments are kept in git and are not private"
         if not publishes:
@@ -244,6 +330,15 @@ class _PortfolioScan:
                         f"allow entry '{entry.text}' silences nothing in this activity; remove it",
                         activity.published,
                     )
+        for entry in self.global_allow:
+            if not entry.used:
+                self.allow_problem(
+                    self.settings_path,
+                    entry.line,
+                    "allow-unused",
+                    f"allow entry '{entry.text}' silences nothing in the portfolio; remove it",
+                    False,
+                )
         return self.problems
 
     def place_of(self, activity: Activity, path: str) -> _Place:
@@ -253,9 +348,9 @@ class _PortfolioScan:
             return _Place(path, activity, False, "the activity is private")
         return _Place(path, activity, True)
 
-    def scan_markdown(self, text: str, place: _Place, part_of) -> None:
-        """Scan one Markdown file's text; ``part_of(finding)`` says which part of the activity it is in."""
-        findings = find_identifiers(text, self.patterns)
+    def scan_markdown(self, text: str, place: _Place, part_of, markdown: bool = True) -> None:
+        """Scan one file's text; ``part_of(finding)`` says which part of the activity it is in."""
+        findings = self.find(text, markdown)
         markers = find_markers(text)
         if place.activity is not None:
             self.raw_keys.setdefault(place.activity.id, set()).update((f.rule, f.key) for f in findings)
@@ -270,7 +365,7 @@ class _PortfolioScan:
             part = part_of(finding)
             if part == "allow" and finding.severity == "warning":
                 continue  # a value the member listed to allow
-            if self.allowed(finding, place.activity):
+            if self.allowed(finding, place):
                 continue
             if not own_file:
                 where = "file"
@@ -340,38 +435,38 @@ class _PortfolioScan:
                     values.append((activity, (key, index), value))
         if not values:
             return
-        findings = find_identifiers("\n".join(value for _, _, value in values), self.patterns)
+        findings = self.find("\n".join(value for _, _, value in values), markdown=False)
         for finding in findings:
             activity, loc, _ = values[finding.line - 1]
             if (finding.rule, finding.key) in self.raw_keys.get(activity.id, set()):
                 continue
-            if self.allowed(finding, activity):
+            place = self.place_of(activity, activity.path)
+            if self.allowed(finding, place):
                 continue
             line = activity.lines.get(loc) or activity.lines.get(loc[:1])
             part = "evidence" if loc[0] == "evidence" else "front-matter"
-            self.report(finding, self.place_of(activity, activity.path), part, line, None, "front-matter")
+            self.report(finding, place, part, line, None, "front-matter")
 
     def scan_settings(self) -> None:
         text = self.settings_text
         if text is None:
             return
-        findings = find_identifiers(text, self.patterns)
+        findings = self.find(text, markdown=False)
         if not findings:
             return
         place = _Place(self.settings_path, None, True)
         for finding in findings:
-            if self.allowed(finding, None):
-                continue
             owner = _key_at(self.settings_lines, finding.line)
             if owner == "privacy" and finding.severity == "warning":
                 continue  # a value the member listed to allow
+            if self.allowed(finding, place):
+                continue
             part = "settings" if owner != "privacy" else "privacy"
             self.report(finding, place, part, finding.line, finding.column, "settings")
 
     def scan_content_tree(self, known: set[str]) -> None:
-        """File and folder names under content/, text evidence files, and Markdown files cpdgen does not read."""
+        """File and folder names under content/, evidence documents, and Markdown files cpdgen does not read."""
         content = self.portfolio.content
-        content_real = os.path.realpath(content)
         settings = os.path.join(content, "portfolio.yaml")
         names: list[tuple[str, str]] = []  # (folder, name): plain strings, as this walks every file
         others: list[Path] = []
@@ -382,39 +477,69 @@ class _PortfolioScan:
                 if is_ignored(name):
                     continue
                 names.append((dirpath, name))
-                if name.lower().endswith(TEXT_EVIDENCE):
-                    path = os.path.join(dirpath, name)
-                    if path in known or path == settings or not os.path.isfile(path):
-                        continue  # read already, or not a regular file (a pipe would block)
-                    if os.path.commonpath([content_real, os.path.realpath(path)]) != content_real:
-                        continue  # a link to a file outside content/: never read
+                path = os.path.join(dirpath, name)
+                if path not in known and path != settings:
                     others.append(Path(path))
-        findings = find_identifiers("\n".join(name for _, name in names), self.patterns)
-        texts = [(path, self.read(path)) for path in others]
-        texts = [
-            (path, text)
-            for path, text in texts
-            if text and ("cpdgen:" in text or find_identifiers(text, self.patterns))
-        ]
-        owners = self.owners() if findings or texts else {}
+        findings = self.find("\n".join(name for _, name in names), markdown=False)
+        owners = self.owners() if findings or others else {}
         for finding in findings:
             folder, name = names[finding.line - 1]
             place, part = self.owner_of(os.path.join(folder, name), owners)
-            if self.allowed(finding, place.activity):
+            if self.allowed(finding, place):
                 continue
             self.report(finding, place, part, None, None, "name")
-        for path, text in texts:
-            place, part = self.owner_of(os.fspath(path), owners)
-            if path.suffix.lower() in (".md", ".markdown") and part != "evidence":
-                broken = any(p.path == place.path and p.severity == "error" for p in self.portfolio.problems)
-                place.why_unpublished = (
-                    "the file has errors, so cpdgen does not read it yet"
-                    if broken
-                    else "cpdgen does not read this file"
-                )
-                self.scan_markdown(text, place, lambda finding: "unread")
-            else:
-                self.scan_markdown(text, place, lambda finding, part=part: part)
+        for path in others:
+            self.scan_document(path, owners)
+
+    def scan_document(self, path: Path, owners: dict[str, tuple[Activity, str]]) -> None:
+        """One file under content/ that the loader does not read: its text, or why it was not checked."""
+        place, part = self.owner_of(os.fspath(path), owners)
+        markdown = path.suffix.lower() in MARKDOWN_SUFFIXES
+        if markdown and part != "evidence":
+            broken = any(p.path == place.path and p.severity == "error" for p in self.portfolio.problems)
+            place.why_unpublished = (
+                "the file has errors, so cpdgen does not read it yet" if broken else "cpdgen does not read this file"
+            )
+            part = "unread"
+
+        def extract() -> tuple[str | None, str]:
+            try:
+                data = read_member_file(path, self.portfolio.content, limit=MAX_DOCUMENT_BYTES)
+            except ReadError as exc:
+                # A link is the loader's to judge where an activity names it; unnamed, it publishes nothing.
+                return None, "skip" if exc.code == "outside-content" or path.is_symlink() else exc.message
+            if markdown:
+                return decode_any(data)[0], "its text"
+            return document_text(path.name, data)
+
+        text, how = self.memo.get("document", path, extract) if self.memo else extract()  # type: ignore[misc]
+        if text is None:
+            if how == "skip" or any(p.path == place.path for p in self.portfolio.problems):
+                return  # never read (a link), or the loader already says what is wrong with the file
+            publishes = place.published and part in self.parts
+            self.allow_problem(
+                place.path, None, "evidence-not-checked",
+                f"cpdgen could not look inside this file for patient identifiers: {how}. "
+                "Check it yourself before you publish it (an error under --strict)",
+                publishes,
+            )  # fmt: skip
+            return
+        if not text.strip():
+            return
+        if markdown or path.suffix.lower() in (".txt", ".csv", ".tsv", ".text"):
+            self.scan_markdown(text, place, lambda finding, part=part: part, markdown=markdown)
+            return
+        findings = self.find(text, markdown=False)
+        if path.suffix.lower() in (".html", ".htm", ".xhtml", ".svg"):
+            findings += [f for f in self.find(html_text(text), markdown=False) if (f.rule, f.key) not in
+                         {(g.rule, g.key) for g in findings}]  # fmt: skip
+        for finding in findings:
+            if self.allowed(finding, place):
+                continue
+            where = how
+            if PAGE_BREAK in text:
+                where += f", page {text.count(PAGE_BREAK, 0, finding.start) + 1}"
+            self.report(finding, place, part, None, None, f"document:{where}")
 
     def owners(self) -> dict[str, tuple[Activity, str]]:
         """Each activity's file and folder, and each evidence file, to its activity (published ones first) and part."""
@@ -449,8 +574,8 @@ _PART_NOT_PUBLISHED = {
     "reflection-name": "the names of reflection files are not published",
 }
 _NEVER_LITERAL = (
-    "never write an NHS or CHI number in an allow list (it would be in git): "
-    "write the rule and the masked value that check printed, e.g. 'nhs-number 943 *** ****'"
+    "never write an NHS or CHI number in an allow list: write the entry check printed for it "
+    "(the rule, the masked value and the value's id in brackets, e.g. 'nhs-number 943 *** **** (1a2b3c4d5e6f7a8b)')"
 )
 _EXAMPLE_MASK = {"nhs-number": "943 *** ****", "chi-number": "01**** ****"}
 
@@ -460,20 +585,25 @@ def _label(rule: str) -> str:
     return found.label if found else f"'{rule}' pattern match"
 
 
-def _message(finding: Finding, where: str, in_activity: bool) -> str:
+def _message(finding: Finding, where: str, place: _Place) -> str:
     """What was found (masked), why, and how to silence it for this one place."""
     label = _label(finding.rule)
-    entry = f"'{finding.rule} {finding.masked}'"
+    in_activity = place.activity is not None
+    entry = f"'{allow_entry(finding)}'"
+    wide_entry = f"'{allow_entry(finding, place.path)}'"
     if finding.severity == "error":
         head = f"{label} {finding.masked} ({finding.reason}): patient identifiers must never be published; remove it"
     else:
         head = f"possible {label} {finding.masked} ({finding.reason}): remove it if it identifies a patient"
+    if where.startswith("document:"):
+        head = head.replace(f" ({finding.reason})", f" ({finding.reason}; in {where.split(':', 1)[1]})", 1)
+        where = "file"
     if where == "markdown":
         silence = f"<!-- cpdgen: allow {finding.rule} --> on this line or the line before"
         if in_activity:
             silence += f", or {entry} in the activity's allow: list"
         else:
-            silence += f", or {entry} under privacy: allow: in portfolio.yaml"
+            silence += f", or {wide_entry} under privacy: allow: in portfolio.yaml"
     elif where == "front-matter":
         silence = f"{entry} in this activity's allow: list"
     elif where in ("name", "file"):
@@ -482,10 +612,10 @@ def _message(finding: Finding, where: str, in_activity: bool) -> str:
         silence = (
             f"{entry} in the allow: list of the activity that uses it"
             if in_activity
-            else f"{entry} under privacy: allow: in portfolio.yaml"
+            else f"{wide_entry} under privacy: allow: in portfolio.yaml"
         )
     else:
-        silence = f"{entry} under privacy: allow: in portfolio.yaml"
+        silence = f"{wide_entry} under privacy: allow: in portfolio.yaml"
     if finding.rule in _WORKPLACE_RULES:
         silence += f"; a workplace {label} can be listed as it is under privacy: allow: in portfolio.yaml"
     return f"{head}. Not a patient's? Silence it with {silence}"
@@ -523,6 +653,64 @@ def _reflection_span(text: str, activity: Activity) -> tuple[int, int]:
     return (offset, start + len(reflection))
 
 
-def scan_portfolio(portfolio: Portfolio) -> list[Problem]:
-    """Every possible patient identifier in the portfolio, masked, as problems with file, line and column."""
-    return _PortfolioScan(portfolio).run()
+def scan_portfolio(portfolio: Portfolio, memo: FileMemo | None = None) -> list[Problem]:
+    """Every possible patient identifier in the portfolio, masked, as problems with file, line and column.
+
+    Also records every value found in ``portfolio.privacy_seen``, for :func:`check_published`.
+    ``memo`` keeps each evidence document's text while the document does not change.
+    """
+    scan = _PortfolioScan(portfolio, memo)
+    problems = scan.run()
+    portfolio.privacy_seen = frozenset(scan.seen)
+    return problems
+
+
+# --- what is really published ------------------------------------------------------------------
+
+
+def check_published(portfolio: Portfolio, text: str, where: str, owner: Activity | None = None) -> list[Problem]:
+    """Identifiers in the text of a published output (a page, a CSV, a PDF) that the scan of the
+    member's files did not see written out: each is an error naming the activity, or the output.
+
+    A value the scan did see is the scan's to report (or the member allowed it); the workplace
+    values and warning rules turned off under ``privacy: allow:`` stay allowed here too.
+    """
+    findings = find_identifiers(text, member_patterns(portfolio))
+    if not findings:
+        return []
+    privacy = getattr(portfolio.settings, "privacy", None)
+    wide = [entry for entry in (getattr(privacy, "allow", None) or []) if entry]
+    problems = []
+    for finding in findings:
+        if (finding.rule, finding.key) in portfolio.privacy_seen:
+            continue
+        if finding.severity == "warning" and _allowed_everywhere(finding, wide):
+            continue
+        path = owner.path if owner is not None else "content"
+        source = f"the activity '{owner.id}'" if owner is not None else "the portfolio's settings, theme or activities"
+        problems.append(
+            Problem(
+                path,
+                None,
+                "error",
+                finding.rule,
+                f"{_label(finding.rule)} {finding.masked} ({finding.reason}) would be published in {where}, made from "
+                f"{source}: the page shows it whole although the files do not write it out (markup, character "
+                "references or a template put it together). Patient identifiers must never be published; remove it",
+            )
+        )
+    return problems
+
+
+def _allowed_everywhere(finding: Finding, entries: list[str]) -> bool:
+    for entry in entries:
+        words = entry.split()
+        if not words:
+            continue
+        if words[0].lower() == finding.rule:
+            rest = " ".join(words[1:])
+            if not rest or rest == finding.masked or canonical(finding.rule, rest) == finding.key:
+                return True
+        elif canonical(finding.rule, entry) == finding.key:
+            return True
+    return False

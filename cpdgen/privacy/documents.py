@@ -1,0 +1,254 @@
+"""The text inside a member's evidence documents, so the privacy scan can read it.
+
+A spreadsheet saved as "CSV (Comma delimited)", a scanned letter's PDF, a Word report or a
+phone photo's caption can each hold a patient's name or number. :func:`document_text`
+returns what a reader (or a search engine) could read in one file:
+
+- text files (``.txt``, ``.csv``, ``.html``, ``.json``…) in any encoding cpdgen can detect:
+  UTF-8, UTF-16 or UTF-32 (with or without a byte-order mark), else Windows-1252;
+- PDF: every page's text, the document's information (title, author…) and form fields (pypdf);
+- Word, Excel and PowerPoint (``.docx``, ``.xlsx``, ``.pptx``) and OpenDocument
+  (``.odt``, ``.ods``, ``.odp``): the text of every part, headers, comments and properties
+  included, read from the file's XML with the standard library;
+- images: the text fields of their metadata (EXIF description, comment, artist, XMP, PNG
+  text chunks, GIF and JPEG comments), which a published copy loses but git keeps.
+
+Anything else, or a file that cannot be read (encrypted, damaged, too large once
+unpacked), gives None and the reason, so the scan can say the file was not checked.
+"""
+
+from __future__ import annotations
+
+import codecs
+import io
+import re
+import signal
+import threading
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from xml.etree import ElementTree
+
+from cpdgen.privacy.images import sniff
+from cpdgen.privacy.text import html_text
+
+TEXT_SUFFIXES = (
+    ".txt", ".text", ".md", ".markdown", ".csv", ".tsv", ".tab", ".html", ".htm", ".xhtml", ".json",
+    ".xml", ".yaml", ".yml", ".log", ".rtf", ".tex", ".bib", ".ris", ".svg", ".ics", ".vcf", ".eml",
+)  # fmt: skip
+OFFICE_SUFFIXES = (".docx", ".docm", ".dotx", ".xlsx", ".xlsm", ".pptx", ".pptm", ".odt", ".ods", ".odp")
+IMAGE_METADATA_SUFFIXES = (".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".gif", ".tif", ".tiff")
+PAGE_BREAK = "\f"  # between the pages of a PDF's text
+
+MAX_PAGES = 500
+MAX_UNPACKED_BYTES = 60_000_000  # an Office file's XML, all parts together
+MAX_PART_BYTES = 25_000_000
+MAX_PARTS = 5_000
+SECONDS = 20  # reading one document
+
+_PART = re.compile(r"^(word|xl|ppt)/.*\.xml$|^docProps/(core|app|custom)\.xml$|^(content|meta|styles)\.xml$")
+_BREAKS = {"p", "br", "cr", "tab", "tr", "row", "si", "c", "tc", "h", "line-break", "s", "table-row", "table-cell"}
+
+
+class Unreadable(Exception):
+    """Why a document's text could not be read."""
+
+
+def decode_any(data: bytes) -> tuple[str, str]:
+    """Text in any encoding cpdgen can detect, and the encoding's name.
+
+    A byte-order mark names UTF-8, UTF-16 or UTF-32; text with a NUL in every other byte
+    is UTF-16 without one; then strict UTF-8; else Windows-1252 (Excel's "CSV"), and bytes
+    that are not even that are read as Latin-1, so digits and letters are always seen.
+    """
+    for bom, encoding in (
+        (codecs.BOM_UTF32_LE, "utf-32-le"),
+        (codecs.BOM_UTF32_BE, "utf-32-be"),
+        (codecs.BOM_UTF8, "utf-8"),
+        (codecs.BOM_UTF16_LE, "utf-16-le"),
+        (codecs.BOM_UTF16_BE, "utf-16-be"),
+    ):
+        if data.startswith(bom):
+            return data[len(bom) :].decode(encoding, errors="replace"), encoding
+    head = data[:4096]
+    if len(head) >= 4 and head.count(0) * 3 >= len(head):
+        odd, even = head[1::2].count(0), head[0::2].count(0)
+        encoding = "utf-16-le" if odd > even else "utf-16-be"
+        return data.decode(encoding, errors="replace"), encoding
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252"), "cp1252"
+    except UnicodeDecodeError:
+        return data.decode("latin-1"), "latin-1"
+
+
+@contextmanager
+def _time_limit(seconds: int) -> Iterator[None]:
+    """Stop reading a document after ``seconds`` (on the main thread of a POSIX system)."""
+    usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    if not usable:
+        yield
+        return
+
+    def expire(signum, frame):  # type: ignore[no-untyped-def]
+        raise Unreadable(f"reading it took more than {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def document_text(name: str, data: bytes) -> tuple[str | None, str]:
+    """``(text, what was read)``, or ``(None, why it could not be read)``, for one file's bytes."""
+    suffix = "." + name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    try:
+        with _time_limit(SECONDS):
+            if suffix in TEXT_SUFFIXES:
+                text, encoding = decode_any(data)
+                return text, f"its text ({encoding})"
+            if suffix == ".pdf" or data.startswith(b"%PDF-"):
+                return _pdf_text(data), "its text"
+            if suffix in OFFICE_SUFFIXES or (data.startswith(b"PK\x03\x04") and suffix in (".doc", ".xls", ".ppt")):
+                return _office_text(data), "its text"
+            if suffix in IMAGE_METADATA_SUFFIXES or sniff(data) is not None:
+                return _image_text(data), "its metadata"
+    except Unreadable as exc:
+        return None, str(exc)
+    if b"\x00" not in data[:4096]:
+        text, encoding = decode_any(data)
+        return text, f"its text ({encoding})"
+    shown = suffix or "files without an extension"
+    return None, f"cpdgen cannot read the text of {shown} files; save it as PDF or as a text file"
+
+
+# --- PDF -------------------------------------------------------------------------------
+
+
+def _pdf_text(data: bytes) -> str:
+    import logging
+
+    from pypdf import PdfReader
+
+    logging.getLogger("pypdf").setLevel(logging.ERROR)  # damaged files are common and reported here
+    try:
+        reader = PdfReader(io.BytesIO(data), strict=False)
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise Unreadable("it is encrypted with a password")
+        if len(reader.pages) > MAX_PAGES:
+            raise Unreadable(f"it has more than {MAX_PAGES} pages")
+        pages = [page.extract_text() or "" for page in reader.pages]
+        extra = [str(value) for value in (reader.metadata or {}).values() if isinstance(value, str)]
+        fields = reader.get_fields() or {}
+        extra += [str(field.get("/V")) for field in fields.values() if field.get("/V") not in (None, "")]
+    except Unreadable:
+        raise
+    except Exception as exc:  # noqa: BLE001 - pypdf raises many kinds for a damaged file
+        raise Unreadable(f"it is not a readable PDF ({type(exc).__name__})") from None
+    return PAGE_BREAK.join(pages) + ("\n" + "\n".join(extra) if extra else "")
+
+
+# --- Office and OpenDocument -------------------------------------------------------------
+
+
+def _office_text(data: bytes) -> str:
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        parts = [info for info in archive.infolist() if _PART.match(info.filename)]
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise Unreadable(f"it is not a readable Office document ({exc})") from None
+    if not parts:
+        raise Unreadable("it holds no document text cpdgen can find")
+    if len(parts) > MAX_PARTS or sum(p.file_size for p in parts) > MAX_UNPACKED_BYTES:
+        raise Unreadable("it is too large once unpacked")
+    texts = []
+    for info in sorted(parts, key=lambda p: p.filename):
+        if info.file_size > MAX_PART_BYTES:
+            raise Unreadable(f"its part {info.filename} is too large once unpacked")
+        try:
+            xml = archive.read(info)
+        except (zipfile.BadZipFile, OSError, ValueError, RuntimeError) as exc:
+            raise Unreadable(f"its part {info.filename} cannot be read ({exc})") from None
+        if len(xml) > MAX_PART_BYTES:
+            raise Unreadable(f"its part {info.filename} is too large once unpacked")
+        texts.append(_xml_text(xml, info.filename))
+    return "\n".join(texts)
+
+
+def _xml_text(xml: bytes, where: str) -> str:
+    """The text of one XML part; a run of text inside a paragraph stays joined, paragraphs apart."""
+    if b"<!DOCTYPE" in xml or b"<!ENTITY" in xml:
+        raise Unreadable(f"its part {where} declares entities, which documents do not need")
+    pieces: list[str] = []
+    try:
+        for event, element in ElementTree.iterparse(io.BytesIO(xml), events=("start", "end")):
+            local = element.tag.rsplit("}", 1)[-1]
+            if event == "start":
+                if element.text:
+                    pieces.append(element.text)
+                continue
+            if local in _BREAKS:
+                pieces.append("\n")
+            if element.tail:
+                pieces.append(element.tail)
+            element.clear()
+    except ElementTree.ParseError as exc:
+        raise Unreadable(f"its part {where} is not readable XML ({exc})") from None
+    return "".join(pieces)
+
+
+# --- images --------------------------------------------------------------------------------
+
+_EXIF_TEXT_TAGS = (0x010E, 0x010F, 0x0110, 0x0131, 0x013B, 0x8298, 0x9C9B, 0x9C9C, 0x9C9D, 0x9C9E, 0x9C9F)
+_EXIF_IFD = 0x8769
+_USER_COMMENT = 0x9286
+
+
+def _value_text(value: object, tag: int = 0) -> str | None:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bytes):
+        if 0x9C9B <= tag <= 0x9C9F:  # Windows' XP* tags: UTF-16
+            return value.decode("utf-16-le", errors="replace").rstrip("\x00")
+        if tag == _USER_COMMENT:
+            charset, body = value[:8], value[8:]
+            if charset.startswith(b"UNICODE"):
+                return body.decode("utf-16-be" if body[:1] == b"\x00" else "utf-16-le", errors="replace")
+            return body.decode("latin-1")
+        return decode_any(value)[0]
+    return None
+
+
+def _image_text(data: bytes) -> str:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            found: list[str] = []
+            for key, value in image.info.items():
+                if key in ("exif", "icc_profile", "transparency", "dpi", "duration", "loop", "background"):
+                    continue
+                text = _value_text(value)
+                if text:
+                    found.append(html_text(text) if key in ("xmp", "XML:com.adobe.xmp") else text)
+            exif = image.getexif()
+            for tag in _EXIF_TEXT_TAGS:
+                text = _value_text(exif.get(tag), tag)
+                if text:
+                    found.append(text)
+            user = exif.get_ifd(_EXIF_IFD).get(_USER_COMMENT)
+            text = _value_text(user, _USER_COMMENT)
+            if text:
+                found.append(text)
+            description = getattr(image, "tag_v2", {}).get(270) if hasattr(image, "tag_v2") else None
+            if isinstance(description, str):
+                found.append(description)
+    except (OSError, ValueError, SyntaxError, UnidentifiedImageError, Image.DecompressionBombError) as exc:
+        raise Unreadable(f"it is not a readable image ({type(exc).__name__})") from None
+    return "\n".join(found)

@@ -1,0 +1,186 @@
+"""A member's text as the identifier rules read it, with every position mapping back to the file.
+
+Two views of one text:
+
+- :class:`Text` normalises it (NFKC, so full-width digits become ASCII; zero-width
+  characters removed; no-break and thin spaces made spaces; any Unicode digit made ASCII;
+  dashes made ``-``) and keeps a folded copy for fast anchors (ASCII lower case, every
+  digit a ``0``);
+- :func:`visible` is what a reader of the published page sees of a Markdown text: HTML
+  comments and tags gone, character references decoded, backslash escapes and emphasis
+  and code markers gone, link destinations gone. A number split by markup in the file
+  (``*943* 476 5919``, ``943<!-- -->476 5919``, ``&#57;43 476 5919``) is whole here.
+
+Positions in either view map back to the original text (:meth:`Text.origin`), so a finding
+keeps its file, line and column.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+import unicodedata
+from bisect import bisect_right
+from functools import lru_cache
+from html import unescape
+
+_ZERO_WIDTH = frozenset("\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+_FOLD = bytes.maketrans((string.ascii_uppercase + string.digits).encode(), (string.ascii_lowercase + "0" * 10).encode())
+
+Edit = tuple[int, int, str]  # (start, end, replacement) in the original text
+
+
+@lru_cache(maxsize=4096)
+def _normal_char(ch: str) -> str:
+    if ch in _ZERO_WIDTH:
+        return ""
+    category = unicodedata.category(ch)
+    if category == "Zs":
+        return " "
+    if category == "Pd" or ch == "\u2212":
+        return "-"
+    digit = unicodedata.decimal(ch, None)
+    if digit is not None:
+        return str(digit)
+    return unicodedata.normalize("NFKC", ch)
+
+
+def _normal_text(text: str) -> str:
+    return text if text.isascii() else "".join(_normal_char(ch) for ch in text)
+
+
+def _character_edits(text: str, offset: int = 0) -> list[Edit]:
+    """One edit per non-ASCII character whose normal form differs."""
+    edits = []
+    for run in _NON_ASCII.finditer(text):
+        for index in range(run.start(), run.end()):
+            replacement = _normal_char(text[index])
+            if replacement != text[index]:
+                edits.append((offset + index, offset + index + 1, replacement))
+    return edits
+
+
+class Text:
+    """A text, its normalised form (with ``edits`` applied first), and a folded copy for anchors.
+
+    ``edits`` are sorted, non-overlapping spans of the original each replaced by a string;
+    :meth:`origin` maps any position of the normalised text back to the original.
+    """
+
+    __slots__ = ("original", "text", "fold", "_norm", "_orig", "_exact")
+
+    def __init__(self, original: str, edits: list[Edit] | None = None):
+        self.original = original
+        self._norm: list[int] | None = None
+        if not edits and original.isascii():
+            self.text = original
+        else:
+            self._apply(edits or [])
+        # 'replace' keeps one byte per character, so positions in ``fold`` are positions in ``text``.
+        self.fold = self.text.encode("ascii", "replace").translate(_FOLD).decode("ascii")
+
+    def _apply(self, markup: list[Edit]) -> None:
+        src = self.original
+        edits: list[Edit] = []
+        last = 0
+        for start, end, replacement in markup:
+            edits.extend(_character_edits(src[last:start], last))
+            edits.append((start, end, _normal_text(replacement)))
+            last = end
+        edits.extend(_character_edits(src[last:], last))
+        pieces: list[str] = []
+        norm, orig, exact = [0], [0], [True]
+        last = size = 0
+        for start, end, replacement in edits:
+            pieces.append(src[last:start])
+            size += start - last
+            norm.append(size), orig.append(start), exact.append(False)
+            pieces.append(replacement)
+            size += len(replacement)
+            norm.append(size), orig.append(end), exact.append(True)
+            last = end
+        pieces.append(src[last:])
+        self.text = "".join(pieces)
+        self._norm, self._orig, self._exact = norm, orig, exact
+
+    def origin(self, pos: int) -> int:
+        """The offset in the original text of the normalised text's ``pos``."""
+        if self._norm is None:
+            return pos
+        k = bisect_right(self._norm, pos) - 1
+        return self._orig[k] + (pos - self._norm[k]) if self._exact[k] else self._orig[k]
+
+    def line_start(self, pos: int) -> int:
+        return self.text.rfind("\n", 0, pos) + 1
+
+    def line_end(self, pos: int) -> int:
+        end = self.text.find("\n", pos)
+        return len(self.text) if end < 0 else end
+
+    def before(self, pos: int, width: int) -> str:
+        """Up to ``width`` folded characters before ``pos`` on the same line."""
+        return self.fold[max(self.line_start(pos), pos - width) : pos]
+
+
+def normalise(text: str) -> str:
+    """The text as the rules see it."""
+    return Text(text).text
+
+
+# What Markdown and HTML put into a file that a reader of the page never sees, in the order
+# they are tried at each position (one regex, so the edits never overlap).
+_MARKUP = re.compile(
+    r"(?P<comment><!--.*?(?:-->|\Z))"
+    r"|(?P<tag></?[A-Za-z][A-Za-z0-9-]*(?:[\s/][^<>]{0,2000})?>)"
+    r"|(?P<ref>&(?:\#[0-9]{1,7}|\#[xX][0-9A-Fa-f]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});)"
+    r"|(?P<escape>\\[!-/:-@\[-`{-~])"
+    r"|(?P<dest>\]\((?:[^()\n]|\([^()\n]*\)){0,2000}\))"
+    r"|(?P<label>\]\[[^\]\n]{0,200}\])"
+    r"|(?P<mark>[*_`~\[\]]+|!(?=\[))",
+    re.S,
+)
+
+
+def _markup_edits(text: str) -> list[Edit]:
+    edits: list[Edit] = []
+    for match in _MARKUP.finditer(text):
+        kind = match.lastgroup
+        if kind == "ref":
+            decoded = unescape(match.group())
+            if decoded != match.group():
+                edits.append((match.start(), match.end(), decoded))
+        elif kind == "escape":
+            edits.append((match.start(), match.end(), match.group()[1]))
+        else:
+            edits.append((match.start(), match.end(), ""))
+    return edits
+
+
+_MARKUP_HINT = re.compile(r"[<&\\*_`~\[\]]")
+
+
+def visible(text: str) -> Text | None:
+    """What a reader sees of the Markdown ``text`` (see the module's docstring); None when that is
+    the text itself, so there is nothing more to scan."""
+    if not _MARKUP_HINT.search(text):
+        return None
+    edits = _markup_edits(text)
+    return Text(text, edits) if edits else None
+
+
+_HTML_DROP = re.compile(r"<(style|script)\b.*?</\1\s*>", re.S | re.I)
+_HTML_TAG = re.compile(r"<[^>]*>")
+_HTML_ATTRIBUTE = re.compile(r"""\s(?:href|src|alt|title|content)\s*=\s*(?:"([^"]*)"|'([^']*)')""", re.I)
+
+
+def html_text(html: str) -> str:
+    """The text a page shows (and the addresses and labels its tags carry), entities decoded.
+
+    Every tag becomes a space, so words of separate elements stay apart; a number split by
+    inline elements still reads as its groups with a space between them.
+    """
+    html = _HTML_DROP.sub(" ", html)
+    attributes = [a or b for tag in _HTML_TAG.findall(html) for a, b in _HTML_ATTRIBUTE.findall(tag)]
+    shown = _HTML_TAG.sub(" ", html)
+    return unescape(shown + "\n" + "\n".join(attributes))
