@@ -14,6 +14,7 @@ import re
 from cpdgen.portfolio import Activity, Portfolio
 from cpdgen.record import Selection, select
 from cpdgen.rules import Assessment
+from cpdgen.sections import strip_comments
 
 # The columns, in order. README "The CSV columns" documents each one; add columns at the end.
 COLUMNS: tuple[str, ...] = (
@@ -68,9 +69,15 @@ def _yes(flag: bool) -> str:
     return "yes" if flag else "no"
 
 
-def activity_cells(activity: Activity, diploma_id: str, counted: bool, reason: str | None) -> dict[str, str]:
-    """The cells of one activity, before neutralisation."""
+def activity_cells(
+    activity: Activity, diploma_id: str, counted: bool, reason: str | None, *, public: bool = False
+) -> dict[str, str]:
+    """The cells of one activity, before neutralisation. A public record leaves out HTML comments
+    (notes to self and ``cpdgen new``'s prompts), as the site's pages do."""
     meta = activity.meta
+    description, reflection = activity.description, activity.reflection or ""
+    if public:
+        description, reflection = strip_comments(description), strip_comments(reflection)
     return {
         "id": activity.id,
         "title": meta.title,
@@ -86,8 +93,8 @@ def activity_cells(activity: Activity, diploma_id: str, counted: bool, reason: s
         "diploma": diploma_id,
         "counts": _yes(counted),
         "reason": reason or "",
-        "description": normalise_text(activity.description),
-        "reflection": normalise_text(activity.reflection or ""),
+        "description": normalise_text(description),
+        "reflection": normalise_text(reflection),
         "evidence": EVIDENCE_SEPARATOR.join(e.ref for e in activity.evidence),
     }
 
@@ -104,13 +111,18 @@ def selection_csv(selection: Selection, lines: dict | None = None) -> bytes:
     lines = lines if lines is not None else {}
     for row in selection.rows:
         # Everything a row's cells are made of (the activity is the same one in every record).
-        key = (row.activity.id, row.diploma.id, row.judgement.counted, row.judgement.reason, selection.withheld)
+        key = (
+            row.activity.id, row.diploma.id, row.judgement.counted, row.judgement.reason, selection.withheld,
+            selection.public,
+        )  # fmt: skip
         line = lines.get(key)
         if line is not None:
             buffer.write(line)
             continue
         start = buffer.tell()
-        cells = activity_cells(row.activity, row.diploma.id, row.judgement.counted, row.judgement.reason)
+        cells = activity_cells(
+            row.activity, row.diploma.id, row.judgement.counted, row.judgement.reason, public=selection.public
+        )
         writer.writerow([neutralise(cells[column]) for column in COLUMNS])
         buffer.seek(start)
         lines[key] = buffer.read()

@@ -111,6 +111,8 @@ def prepare_diploma_pdf(portfolio: Portfolio, assessment: Assessment, diploma_id
         },
     }
     html = fill_template(env, TEMPLATE, context)
+    if public:
+        collector.problems.extend(_published_identifiers(portfolio, selection.rows, rows, html, attachments.items))
     job = PdfJob(
         diploma_id=diploma.id,
         public=public,
@@ -128,6 +130,29 @@ def prepare_diploma_pdf(portfolio: Portfolio, assessment: Assessment, diploma_id
     )
     job.key = layout.cache_key(job, {**collector.files, **_theme_files(theme_roots)})
     return job
+
+
+def _published_identifiers(
+    portfolio: Portfolio, rows: tuple[Row, ...], contexts: list[dict], html: str, attached: list[Attachment]
+) -> list[Problem]:
+    """Identifiers the public PDF would show that the scan of the member's files did not see:
+    each activity's part, then the whole document (theme, settings, attachments' names)."""
+    from cpdgen.privacy.scan import check_published
+    from cpdgen.privacy.text import html_text
+
+    where = "the public PDF"
+    problems: list[Problem] = []
+    for row, context in zip(rows, contexts):
+        shown = [context["title"], context["tags"], str(context["description"]), str(context["reflection"])]
+        shown += [item["name"] for item in context["evidence"]]
+        problems += check_published(portfolio, html_text("\n".join(shown)), where, row.activity)
+    reported = {(p.code, p.message) for p in problems}
+    whole = html_text(html) + "\n" + "\n".join(f"{a.name}\n{a.description}" for a in attached)
+    for problem in check_published(portfolio, whole, where):
+        if not any(code == problem.code and message.split(" would be")[0] == problem.message.split(" would be")[0]
+                   for code, message in reported):  # fmt: skip
+            problems.append(problem)
+    return problems
 
 
 def _theme_files(roots: dict[str, Path]) -> dict[str, bytes]:

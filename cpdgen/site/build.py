@@ -22,7 +22,7 @@ from datetime import date
 from pathlib import Path
 
 from cpdgen import fsutil
-from cpdgen.problems import CpdgenError, Outcome, Problem, exit_code
+from cpdgen.problems import CpdgenError, Outcome, Problem, ProblemsFound, exit_code, sort_problems
 from cpdgen.site import stamp
 from cpdgen.site.renderer import RenderStats, SiteRenderer
 
@@ -151,6 +151,10 @@ def build_site(
                     temp, prepared, previous=previous, keys=keys, update=recycled is not None, progress=progress
                 )
                 fsutil.swap_in(temp, target, spare)
+        except ProblemsFound as exc:  # what the pages or PDFs would publish: nothing is written
+            shutil.rmtree(temp, ignore_errors=True)
+            result.problems = sort_problems([*prepared.problems, *exc.problems])
+            return result
         except BaseException:
             shutil.rmtree(temp, ignore_errors=True)
             raise

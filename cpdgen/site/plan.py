@@ -26,6 +26,7 @@ from cpdgen.categories import CATEGORIES, CATEGORY_BY_ID, TYPE_BY_ID
 from cpdgen.models import PublishSettings
 from cpdgen.portfolio import Activity, Portfolio, slugify
 from cpdgen.privacy.images import UNCLEANABLE_IMAGE_SUFFIXES
+from cpdgen.privacy.scan import check_published
 from cpdgen.problems import MarkdownTooComplex, Problem
 from cpdgen.record import file_name
 from cpdgen.rules import REASON_TEXT, Assessment, DiplomaAssessment, Judgement, describe_needs
@@ -179,7 +180,28 @@ def _summary(activity: Activity, judged: dict[str, tuple[DiplomaAssessment, Judg
     }
 
 
-def _diploma_summary(diploma: DiplomaAssessment) -> dict:
+def _public_dates(diploma: DiplomaAssessment, published: set[str]) -> tuple[str, str]:
+    """"Eligible until" and "the earliest counted activity leaves on", as the public site may say them.
+
+    Each date is given only when published activities alone show it; a date that only a
+    private or draft activity gives would tell when that activity took place, so it is left
+    out (the templates then say the fact without the date).
+    """
+    counted = [j for j in diploma.judgements if j.counted and j.leaves_window_on]
+    until = ""
+    if diploma.eligible_until:
+        leaving = diploma.eligible_until + timedelta(days=1)
+        if all(j.id in published for j in counted if j.leaves_window_on == leaving):
+            until = long_date(diploma.eligible_until)
+    earliest = ""
+    if diploma.earliest_leaves_on:
+        first = [j for j in counted if j.leaves_window_on == diploma.earliest_leaves_on]
+        if any(j.id in published for j in first):
+            earliest = long_date(diploma.earliest_leaves_on)
+    return until, earliest
+
+
+def _diploma_summary(diploma: DiplomaAssessment, published: set[str]) -> dict:
     if diploma.status == "open":
         since = f"Open since {long_date(diploma.start)}" if diploma.start else "Open"
     elif diploma.status == "submitted":
@@ -187,6 +209,7 @@ def _diploma_summary(diploma: DiplomaAssessment) -> dict:
     else:
         since = f"Issued on {long_date(diploma.issued)}"
     period_end = diploma.end - timedelta(days=1) if diploma.end else None
+    until, earliest = _public_dates(diploma, published)
     numbered = re.fullmatch(r"diploma-(\d+)", diploma.id)
     return {
         "id": diploma.id,
@@ -212,8 +235,10 @@ def _diploma_summary(diploma: DiplomaAssessment) -> dict:
         "eligible": diploma.eligible,
         "needs_text": describe_needs(diploma),
         "surplus": diploma.surplus,
-        "eligible_until_text": long_date(diploma.eligible_until),
-        "earliest_leaves_text": long_date(diploma.earliest_leaves_on),
+        "eligible_until_text": until,
+        "eligible_until_unshown": bool(diploma.eligible_until) and not until,
+        "earliest_leaves_text": earliest,
+        "earliest_leaves_unshown": bool(diploma.earliest_leaves_on) and not earliest,
     }
 
 
@@ -350,10 +375,13 @@ def activity_page(
     return shown, files
 
 
-def plan_downloads(portfolio: Portfolio, assessment: Assessment, *, pdf: bool) -> list[Download]:
+def plan_downloads(
+    portfolio: Portfolio, assessment: Assessment, *, pdf: bool, problems: list[Problem]
+) -> list[Download]:
     """The public records the site offers: each diploma's CSV (and PDF), and the CSV of every activity.
 
-    Each CSV is made here; a PDF is laid out when the site is written. All are public:
+    Each CSV is made here, and each row is checked for identifiers the scan of the files did
+    not see (into ``problems``); a PDF is laid out when the site is written. All are public:
     private and draft activities are left out, and each file says how many.
     """
     downloads = []
@@ -366,6 +394,9 @@ def plan_downloads(portfolio: Portfolio, assessment: Assessment, *, pdf: bool) -
             downloads.append(Download(f"{base}.pdf", "pdf", diploma.id))
     everything = csvfile.activities_csv(portfolio, assessment, public=True, lines=lines)
     downloads.append(Download("activities.csv", "csv", None, everything))
+    by_id = {a.id: a for a in portfolio.activities}
+    for key, line in lines.items():
+        problems.extend(check_published(portfolio, line, "the site's CSV downloads", by_id.get(key[0])))
     return downloads
 
 
@@ -396,13 +427,15 @@ def plan_site(
     """
     assert portfolio.settings is not None
     publish = portfolio.settings.publish
-    plan = SitePlan(downloads=plan_downloads(portfolio, assessment, pdf=pdf))
+    plan = SitePlan()
+    plan.downloads = plan_downloads(portfolio, assessment, pdf=pdf, problems=plan.problems)
     records = _download_links(plan.downloads)
     site = _site_context(portfolio, assessment, publish)
     extra = extra or {}
     judged = judged_activities(assessment)
     published = [a for a in portfolio.activities if a.published]
     summaries = {a.id: _summary(a, judged) for a in published}
+    public_ids = set(summaries)
     by_date = sorted(published, key=lambda a: (a.date, a.id))
 
     def add(path: str, template: str, title: str, source: str = "", **context) -> None:
@@ -446,9 +479,9 @@ def plan_site(
         add(
             diploma_url(diploma.id),
             "diploma.html",
-            _diploma_summary(diploma)["label"],
+            _diploma_summary(diploma, public_ids)["label"],
             "content/portfolio.yaml",
-            diploma=_diploma_summary(diploma),
+            diploma=_diploma_summary(diploma, public_ids),
             rows=rows,
             hidden=hidden,
             hidden_counted=hidden_counted,
@@ -490,7 +523,7 @@ def plan_site(
             key=lambda s: (judged[s["id"]][1].leaves_window_on, s["id"]),
         )
         dashboard = {
-            "current": _diploma_summary(current),
+            "current": _diploma_summary(current, public_ids),
             "leaving": leaving[:6],
             "leaving_more": max(0, len(leaving) - 6),
             "not_counted": [s for s in shown if not s["counted"]],
@@ -504,7 +537,7 @@ def plan_site(
         "index.html",
         site["title"],
         dashboard=dashboard,
-        earlier=[_diploma_summary(d) for d in reversed(assessment.diplomas) if d is not current],
+        earlier=[_diploma_summary(d, public_ids) for d in reversed(assessment.diplomas) if d is not current],
         recent=[summaries[a.id] for a in reversed(by_date[-8:])],
         tags=tag_list,
         records=records,

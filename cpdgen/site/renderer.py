@@ -21,30 +21,28 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from markupsafe import Markup
 
-from cpdgen import __version__, fsutil
-from cpdgen.cache import BlobStore, Caches, FileMemo, TextMemo, text_key
+from cpdgen import fsutil
+from cpdgen.cache import BlobStore, Caches, FileMemo, TextMemo, code_fingerprint, text_key
 from cpdgen.privacy.images import IMAGE_SUFFIXES, strip_metadata
-from cpdgen.problems import CpdgenError, Problem, blocks_publishing, sort_problems
+from cpdgen.privacy.scan import check_published
+from cpdgen.privacy.text import html_text
+from cpdgen.problems import CpdgenError, Problem, ProblemsFound, blocks_publishing, sort_problems
 
 if TYPE_CHECKING:
     from cpdgen.pdf.layout import PdfJob
-    from cpdgen.portfolio import Portfolio
+    from cpdgen.portfolio import Activity, Portfolio
     from cpdgen.rules import Assessment
     from cpdgen.site.plan import Download, SiteFile, SitePlan
 
 # Bump when copy_evidence changes what it writes, so earlier copies are not reused.
 COPY_EVIDENCE_VERSION = 2
-# Every page's key holds its whole context, so a change of data re-renders it; the code that
-# turns a context into bytes (the Jinja set-up) and cpdgen's version are part of the key too.
-_CODE_ID = hashlib.sha256(
-    (Path(__file__).parent.parent / "render.py").read_bytes() + __version__.encode()
-).hexdigest()[:16]
 
 
 @dataclass
@@ -61,6 +59,10 @@ class Prepared:
     @property
     def setup_failed(self) -> bool:
         return self.portfolio.setup_failed
+
+    @cached_property
+    def activities_by_path(self) -> dict[str, Activity]:
+        return {a.path: a for a in self.portfolio.activities}
 
 
 @dataclass
@@ -229,7 +231,9 @@ class SiteRenderer:
         plan = _plan_of(prepared)
         from cpdgen.render import templates_fingerprint
 
-        fingerprint = _CODE_ID + templates_fingerprint(self.env)
+        # Every page's key holds its whole context, so a change of data re-renders it; cpdgen's
+        # own code (the Jinja set-up, the check of what pages publish) and the theme are in it too.
+        fingerprint = code_fingerprint() + templates_fingerprint(self.env)
         keys: dict[str, str] = {}
         for page in plan.pages:
             context = json.dumps(page.context, sort_keys=True, separators=(",", ":"), default=_json_default)
@@ -404,6 +408,7 @@ class SiteRenderer:
             stats.written += 1
 
         # Rendering keeps one core busy; file-system work is done beside it by two threads.
+        published: list[Problem] = []
         with ThreadPoolExecutor(max_workers=2) as pool:
             jobs = [pool.submit(write, path, data) for path, data in made_downloads]
             for page in plan.pages:
@@ -416,6 +421,7 @@ class SiteRenderer:
                         jobs.append(pool.submit(link, page.path, source))
                     continue
                 data = self.render_page(page.template, page.context)
+                published += self.check_page(prepared, page.path, page.source, data)
                 jobs.append(pool.submit(write, page.path, data))
                 manifest[page.path] = [key, len(data)]
                 stats.written += 1
@@ -440,11 +446,21 @@ class SiteRenderer:
                 stats.written += 1
                 stats.reused += len(groups[key]) - 1
 
+        if published:
+            if in_place:  # the marker must say what is now on disk, so a later render reuses nothing stale
+                fsutil.write_marker(folder, {**(here if update else old), **manifest})
+            raise ProblemsFound(published)
         if in_place:
             stats.removed = _remove_stale(folder, here if update else old, manifest)
         fsutil.write_marker(folder, manifest)
         stats.manifest = manifest
         return stats
+
+    @staticmethod
+    def check_page(prepared: Prepared, path: str, source: str, data: bytes) -> list[Problem]:
+        """Identifiers a rendered page would publish that the scan of the member's files did not see."""
+        owner = prepared.activities_by_path.get(source)
+        return check_published(prepared.portfolio, html_text(data.decode("utf-8")), f"the page {path}", owner)
 
     def render_page(self, template: str, context: dict) -> bytes:
         """One page: ``template`` filled with ``context``, as UTF-8 bytes."""

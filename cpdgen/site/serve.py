@@ -142,6 +142,8 @@ class Session:
         if found or shown.path != page.path:
             return None
         data = self.renderer.render_page(shown.template, shown.context)
+        if self.renderer.check_page(last, shown.path, shown.source, data):
+            return None  # the full rebuild reports what the page would publish
         fsutil.atomic_write_bytes(self.folder / shown.path, data, durable=False)
         self.quick[page.path] = data
         return page.path
