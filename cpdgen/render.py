@@ -230,7 +230,7 @@ def make_environment(root: Path | None = None, bytecode_cache: Any = None):
     theme = theme_dir()
     loaders: list[jinja2.BaseLoader] = [jinja2.PrefixLoader({"default": jinja2.FileSystemLoader(theme)})]
     if root is not None and (root / "templates").is_dir():
-        loaders.append(jinja2.FileSystemLoader(root / "templates"))
+        loaders.append(_member_templates(root / "templates"))
     loaders.append(jinja2.FileSystemLoader(theme))
 
     class PlainDataEnvironment(ImmutableSandboxedEnvironment):
@@ -257,6 +257,45 @@ def make_environment(root: Path | None = None, bytecode_cache: Any = None):
     )
 
 
+MAX_TEMPLATE_BYTES = 1_000_000
+TEMPLATE_SUFFIXES = (".html", ".htm", ".xml", ".svg", ".css", ".txt", ".md", ".json", ".js", ".j2", ".jinja")
+
+
+def _member_templates(folder: Path):
+    """A Jinja loader for the portfolio's own ``templates/``, reading through ``fsutil.read_member_file``:
+    a template that is a link out of the folder, a pipe or a device is refused with a clear message."""
+    import jinja2
+    from jinja2.loaders import split_template_path
+
+    from cpdgen.fsutil import is_ignored, read_member_file
+    from cpdgen.problems import ReadError
+
+    class MemberTemplates(jinja2.BaseLoader):
+        def get_source(self, environment, template):  # type: ignore[no-untyped-def]
+            path = folder.joinpath(*split_template_path(template))
+            if not os.path.lexists(path) or os.path.isdir(path):
+                raise jinja2.TemplateNotFound(template)
+            try:
+                data = read_member_file(path, folder, limit=MAX_TEMPLATE_BYTES, what="templates/")
+                source = data.decode("utf-8")
+            except ReadError as exc:
+                raise CpdgenError(f"templates/{template}: {exc.message}") from None
+            except UnicodeDecodeError:
+                raise CpdgenError(f"templates/{template}: the file is not UTF-8; save it as UTF-8") from None
+            stamp = os.stat(path).st_mtime_ns
+            return source, os.fspath(path), lambda: os.path.lexists(path) and os.stat(path).st_mtime_ns == stamp
+
+        def list_templates(self) -> list[str]:
+            found = []
+            for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
+                dirnames[:] = sorted(d for d in dirnames if not is_ignored(d))
+                base = Path(dirpath).relative_to(folder)
+                found += [(base / name).as_posix() for name in filenames if not is_ignored(name)]
+            return sorted(found)
+
+    return MemberTemplates()
+
+
 def fill_template(env, name: str, context: dict) -> str:
     """``name`` filled with ``context``; a CpdgenError naming the template and line when it fails."""
     import jinja2
@@ -280,6 +319,8 @@ def templates_fingerprint(env) -> str:
     """A hash of every template the environment can load, so a changed theme re-renders every page."""
     digest = hashlib.sha256(RENDERER_ID.encode())
     for name in sorted(env.list_templates()):
+        if not name.lower().endswith(TEMPLATE_SUFFIXES):
+            continue  # images and fonts of a PDF theme: the PDF's own key covers them
         source, _, _ = env.loader.get_source(env, name)
         digest.update(name.encode() + b"\0" + source.encode("utf-8", "surrogatepass") + b"\0")
     return digest.hexdigest()

@@ -712,6 +712,6 @@ def test_evidence_is_copied_as_the_resolved_file_never_as_a_link(tmp_path: Path)
     link = tmp_path / "link.pdf"
     link.symlink_to(real)
     target = tmp_path / "out.pdf"
-    copy_evidence(link, target, in_place=False)
+    copy_evidence(link, target, content=tmp_path, in_place=False)
     assert not target.is_symlink()
     assert target.read_bytes() == b"%PDF certificate"

@@ -20,13 +20,15 @@ from cpdgen import __version__, theme_dir
 from cpdgen.cache import BlobStore
 from cpdgen.categories import CATEGORIES, TYPE_BY_ID, category_label
 from cpdgen.csvfile import format_hours
+from cpdgen.fsutil import read_member_file
+from cpdgen.loader import MAX_EVIDENCE_BYTES
 from cpdgen.pdf import layout
 from cpdgen.pdf.layout import Attachment, PdfJob
 from cpdgen.pdf.references import Collector
 from cpdgen.pdf.resources import Refused, resolve_inside, virtual_url
 from cpdgen.portfolio import Activity, Portfolio
 from cpdgen.privacy.images import clean_evidence
-from cpdgen.problems import CpdgenError, Problem, ProblemsFound
+from cpdgen.problems import CpdgenError, Problem, ProblemsFound, ReadError
 from cpdgen.record import Row, find_diploma, select
 from cpdgen.rules import (
     REASON_TEXT,
@@ -160,8 +162,11 @@ def _theme_files(roots: dict[str, Path]) -> dict[str, bytes]:
     found = {}
     for name, folder in roots.items():
         for path in sorted(folder.rglob("*")):
-            if path.is_file() and path.stat().st_size <= 20_000_000:
-                found[virtual_url(name, path.relative_to(folder).as_posix())] = path.read_bytes()
+            try:
+                data = read_member_file(path, folder, limit=20_000_000, what="templates/")
+            except ReadError:
+                continue  # a folder, a link out, a pipe: the fetcher refuses it if the PDF names it
+            found[virtual_url(name, path.relative_to(folder).as_posix())] = data
     return found
 
 
@@ -304,9 +309,9 @@ class _Attachments:
             return self._by_rel[rel]
         try:
             real = resolve_inside(path, [collector.content], rel)
-            data = clean_evidence(real.read_bytes(), real.name)
-        except (Refused, CpdgenError, OSError) as exc:
-            message = exc.message if isinstance(exc, (Refused, CpdgenError)) else str(exc)
+            data = clean_evidence(read_member_file(real, collector.content, limit=MAX_EVIDENCE_BYTES), real.name)
+        except (Refused, CpdgenError, ReadError) as exc:
+            message = exc.message
             collector.problem(activity.path, None, "error", "pdf-evidence", f"evidence not attached: {message}")
             return None
         name = path.name

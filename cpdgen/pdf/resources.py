@@ -18,7 +18,8 @@ from urllib.parse import quote
 from xml.etree import ElementTree
 
 from cpdgen.privacy.images import clean_evidence, strict_decoding
-from cpdgen.problems import CpdgenError, Refused
+from cpdgen.fsutil import read_member_file
+from cpdgen.problems import CpdgenError, ReadError, Refused
 
 MAX_BYTES = 20_000_000
 MAX_PIXELS = 50_000_000
@@ -71,17 +72,20 @@ def read_checked(
     path: Path, roots: Iterable[Path], shown: str, types: dict[str, str] = IMAGE_TYPES
 ) -> tuple[bytes, str]:
     """The bytes (metadata stripped) and media type of a file the PDF may read, or Refused."""
+    roots = list(roots)
     real = resolve_inside(path, roots, shown)
     suffix = real.suffix.lower()
     media_type = types.get(suffix)
     if media_type is None:
         allowed = ", ".join(sorted({s.lstrip(".") for s in types}))
         raise Refused("pdf-image-type", f"'{shown}' is not a file type the PDF can show ({allowed})")
-    size = real.stat().st_size
     limit = MAX_SVG_BYTES if suffix == ".svg" else MAX_BYTES
-    if size > limit:
-        raise Refused("pdf-image-too-large", f"'{shown}' is {size:,} bytes (limit {limit:,})")
-    data = real.read_bytes()
+    root = next(root for root in roots if real.is_relative_to(root))
+    try:
+        data = read_member_file(real, root, limit=limit)
+    except ReadError as exc:
+        code = "pdf-image-too-large" if exc.code == "file-too-large" else "pdf-image-missing"
+        raise Refused(code, f"'{shown}': {exc.message}") from None
     if suffix == ".svg":
         check_svg(data, shown)
     elif media_type.startswith("image/"):

@@ -30,10 +30,12 @@ from markupsafe import Markup
 
 from cpdgen import fsutil
 from cpdgen.cache import BlobStore, Caches, FileMemo, TextMemo, code_fingerprint, text_key
-from cpdgen.privacy.images import IMAGE_SUFFIXES, strip_metadata
+from cpdgen.fsutil import read_member_file
+from cpdgen.loader import MAX_EVIDENCE_BYTES
+from cpdgen.privacy.images import clean_evidence
 from cpdgen.privacy.scan import check_published
 from cpdgen.privacy.text import html_text
-from cpdgen.problems import CpdgenError, Problem, ProblemsFound, blocks_publishing, sort_problems
+from cpdgen.problems import CpdgenError, Problem, ProblemsFound, ReadError, blocks_publishing, sort_problems
 
 if TYPE_CHECKING:
     from cpdgen.pdf.layout import PdfJob
@@ -81,21 +83,21 @@ def _json_default(value: object) -> str:
     raise TypeError(f"page context holds a {type(value).__name__}; contexts must be plain data")
 
 
-def copy_evidence(source: Path, target: Path, *, in_place: bool) -> None:
-    """Copy one evidence file into the site: the resolved regular file, never a symbolic link.
+def copy_evidence(source: Path, target: Path, *, content: Path, in_place: bool) -> None:
+    """Copy one evidence file into the site: the regular file inside ``content``, never a link.
 
     This is the one place evidence reaches ``site/``. Images lose their metadata (GPS,
-    camera, dates) on the way; an image that cannot be cleaned stops the build.
+    camera, dates) on the way (``privacy.images.clean_evidence``, as for the public PDF);
+    an image that cannot be cleaned stops the build.
     """
-    real = source.resolve(strict=True)
-    if not real.is_file():
-        raise CpdgenError(f"evidence {source} is not a regular file", "failed")
-    data = real.read_bytes()
-    if real.suffix.lower() in IMAGE_SUFFIXES:
-        try:
-            data = strip_metadata(data, real.suffix)
-        except CpdgenError as exc:
-            raise CpdgenError(f"evidence image {source}: {exc.message}; it was not published", "failed") from None
+    try:
+        data = read_member_file(source, content, limit=MAX_EVIDENCE_BYTES)
+    except ReadError as exc:
+        raise CpdgenError(f"evidence {source.name}: {exc.message}; it was not published", "failed") from None
+    try:
+        data = clean_evidence(data, source.name)
+    except CpdgenError as exc:
+        raise CpdgenError(f"evidence image {source}: {exc.message}; it was not published", "failed") from None
     if in_place:
         fsutil.atomic_write_bytes(target, data, durable=False)
     else:
@@ -203,7 +205,20 @@ class SiteRenderer:
         from cpdgen.render import theme_dir
 
         own = self.root / "templates" / "style.css"
-        return {"style.css": own if own.is_file() else theme_dir() / "style.css"}
+        if os.path.lexists(own):
+            self.theme_bytes(own)  # refused now, before anything is planned, if it is a link out or a pipe
+            return {"style.css": own}
+        return {"style.css": theme_dir() / "style.css"}
+
+    def theme_bytes(self, path: Path) -> bytes:
+        """A theme file's bytes; the portfolio's own through ``fsutil.read_member_file``."""
+        own = self.root / "templates"
+        if not path.is_relative_to(own):
+            return path.read_bytes()  # cpdgen's default theme
+        try:
+            return read_member_file(path, own, limit=MAX_EVIDENCE_BYTES, what="templates/")
+        except ReadError as exc:
+            raise CpdgenError(f"{path.relative_to(self.root).as_posix()}: {exc.message}") from None
 
     @property
     def env(self):
@@ -218,6 +233,7 @@ class SiteRenderer:
 
     def _digest(self, path: Path) -> str:
         def compute() -> str:
+            # Evidence was checked by the loader, the theme's stylesheet by theme_files: regular files.
             digest = hashlib.sha256()
             with open(path, "rb") as handle:
                 for block in iter(lambda: handle.read(1 << 20), b""):
@@ -380,9 +396,9 @@ class SiteRenderer:
             """Copy one source file once, then link its other places to that copy."""
             first = target_of(items[0].path)
             if items[0].kind == "evidence":
-                copy_evidence(items[0].source, first, in_place=in_place)
+                copy_evidence(items[0].source, first, content=self.root / "content", in_place=in_place)
             else:
-                write(items[0].path, items[0].source.read_bytes())
+                write(items[0].path, self.theme_bytes(items[0].source))
             size = first.stat().st_size
             for item in items[1:]:
                 link(item.path, first)
