@@ -39,7 +39,7 @@ test: $(INSTALLED) node-tools
 
 ## golden: refresh the stored example site (tests/golden/) after an intended change; review the diff
 golden: $(INSTALLED)
-	UPDATE_GOLDEN=1 $(BIN)/python -m pytest -q tests/test_html.py -k golden
+	UPDATE_GOLDEN=1 $(BIN)/python -m pytest -q tests/test_site_plan.py -k golden
 
 ## check: judge the example portfolio (the CI check a member runs)
 check: $(INSTALLED)
@@ -64,4 +64,4 @@ docs-serve: $(INSTALLED)
 	$(BIN)/python -m mkdocs serve --dev-addr 127.0.0.1:8001
 
 clean:
-	rm -rf $(VENV) site records .cpdgen-cache .pytest_cache .hypothesis node_modules
+	rm -rf $(VENV) site records docs-site .pytest_cache .hypothesis node_modules

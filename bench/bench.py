@@ -2,7 +2,7 @@
 and the PDF and CSV record measured in-process against WeasyPrint alone.
 
 Run with ``make bench``. Prints the median and spread of several runs of each command;
-the goals are in the README. Nothing here is a pass/fail test.
+the goals are in docs/developers/contributing.md. Nothing here is a pass/fail test.
 """
 
 from __future__ import annotations

@@ -23,10 +23,15 @@ DEFAULT_NAME = "Your Name"
 
 
 def _as_of(text: str) -> date:
+    from cpdgen.rules import MAX_YEAR, MIN_YEAR
+
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"'{text}' is not a date; write YYYY-MM-DD") from None
+    if not MIN_YEAR <= day.year <= MAX_YEAR:
+        raise argparse.ArgumentTypeError(f"'{text}' is out of range: give a date from {MIN_YEAR} to {MAX_YEAR}")
+    return day
 
 
 def wants_colour(stream) -> bool:
@@ -424,7 +429,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     types = commands.add_parser("types", help="list the pre-defined activity types and their categories")
     _output_options(types)
-    types.add_argument("--format", choices=("text", "json"), default="text")
+    types.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
     types.set_defaults(run=cmd_types)
 
     new = commands.add_parser(

@@ -2,7 +2,7 @@
 
 UTF-8 with a byte-order mark (so Excel shows accents), CRLF line ends, RFC 4180 quoting,
 and text cells that a spreadsheet would run as a formula neutralised with a leading
-apostrophe (threats C-01..C-03). Markdown is kept as the member wrote it.
+apostrophe (docs/developers/security.md). Markdown is kept as the member wrote it.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from cpdgen.record import Selection, select
 from cpdgen.rules import Assessment
 from cpdgen.sections import strip_comments
 
-# The columns, in order. README "The CSV columns" documents each one; add columns at the end.
+# The columns, in order. docs/reference/csv.md documents each one; add columns at the end.
 COLUMNS: tuple[str, ...] = (
     "id",
     "title",
@@ -151,4 +151,8 @@ def diploma_csv(
     return selection_csv(select(portfolio, assessment, diploma_id, public=public), lines)
 
 
-NOTE_PATTERN = re.compile(r"^\d+ (private activit|draft).* left out of this public record\.$")
+# The note row that ends a public record (``Selection.left_out_sentence``), so import skips it.
+NOTE_PATTERN = re.compile(
+    r"^(?=.)(?:\d+ (?:private activit|draft)[^.]* left out of this public record\.)?"
+    r"(?: ?(?:Reflections and evidence are|Reflections are|Evidence is) not published\.)?$"
+)

@@ -16,7 +16,7 @@ from datetime import date
 from pydantic_core import PydanticCustomError
 
 from cpdgen.models import parse_date
-from cpdgen.problems import CpdgenError
+from cpdgen.problems import CpdgenError, RowError
 
 MAX_CELL_CHARS = 2_000_000  # an activity file may be up to 2 MB
 FIELDS = (
@@ -153,9 +153,6 @@ def map_columns(headers: list[str], maps: dict[str, str]) -> tuple[dict[int, str
         )
     return mapping, notes
 
-
-class RowError(Exception):
-    """Why a row cannot be imported."""
 
 
 def parse_day(text: str, what: str) -> date:

@@ -22,7 +22,6 @@ from pydantic import ValidationError
 from cpdgen import categories
 from cpdgen.csvfile import COLUMNS, NOTE_PATTERN, format_hours, normalise_text, unneutralise
 from cpdgen.csvread import (
-    RowError,
     decode_csv,
     map_columns,
     normalise_header,
@@ -39,7 +38,7 @@ from cpdgen.problems import ReadError
 from cpdgen.fsutil import is_ignored
 from cpdgen.portfolio import slugify
 from cpdgen.models import ActivityFrontMatter
-from cpdgen.problems import CpdgenError
+from cpdgen.problems import CpdgenError, RowError
 from cpdgen.sections import split_reflection
 
 MAX_CSV_BYTES = 50_000_000

@@ -189,13 +189,33 @@ def _resolve_evidence(
     return "evidence-missing", f"evidence file '{text}' not found next to this file or in content/evidence/"
 
 
-def _markdown_files(folder: Path) -> list[Path]:
-    """Activity files under ``folder``: every ``*.md``, except beside an ``index.md`` (only it counts)."""
+def _markdown_files(collect: _Collector, folder: Path) -> list[Path]:
+    """Activity files under ``folder``: every ``*.md``, except beside an ``index.md`` (only it counts).
+
+    A folder that is a link, or that cannot be read, is a problem: the files in it are not
+    read, and nothing may be lost without a word.
+    """
     found: list[Path] = []
     if not folder.is_dir():
         return found
-    for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
-        dirnames[:] = sorted(d for d in dirnames if not is_ignored(d))
+
+    def unreadable(error: OSError) -> None:
+        where = Path(error.filename) if error.filename else folder
+        collect.add(
+            where, None, "folder-not-read",
+            f"cpdgen cannot read this folder ({error.strerror or error}), so the activities in it are not read",
+        )  # fmt: skip
+
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=False, onerror=unreadable):
+        for name in dirnames:
+            linked = os.path.join(dirpath, name)
+            if not is_ignored(name) and os.path.islink(linked) and _holds_markdown(linked):
+                collect.add(
+                    Path(dirpath) / name, None, "folder-not-read",
+                    "this folder is a link, which cpdgen does not follow, so the files in it are not read; "
+                    "move the folder itself into content/",
+                )  # fmt: skip
+        dirnames[:] = sorted(d for d in dirnames if not is_ignored(d) and not os.path.islink(os.path.join(dirpath, d)))
         names = [f for f in filenames if f.endswith(".md") and not is_ignored(f)]
         if "index.md" in names and Path(dirpath) != folder:
             found.append(Path(dirpath) / "index.md")
@@ -203,6 +223,18 @@ def _markdown_files(folder: Path) -> list[Path]:
             continue
         found.extend(Path(dirpath) / name for name in sorted(names))
     return found
+
+
+def _holds_markdown(folder: str, limit: int = 5000) -> bool:
+    """Whether a (linked) folder holds Markdown files, looking at no more than ``limit`` names."""
+    seen = 0
+    for _dirpath, _dirnames, filenames in os.walk(folder, followlinks=False):
+        if any(name.endswith(".md") for name in filenames):
+            return True
+        seen += len(filenames) + len(_dirnames)
+        if seen > limit:
+            return True  # too large to be sure: say so rather than lose activities silently
+    return False
 
 
 def _stray_markdown(content: Path) -> list[Path]:
@@ -282,7 +314,7 @@ def load_portfolio(root: Path, cache: FileMemo | None = None) -> Portfolio:
 
     activities: dict[str, Activity] = {}
     by_slug: dict[str, Activity] = {}
-    for path in _markdown_files(content / "activities"):
+    for path in _markdown_files(collect, content / "activities"):
         activity = _read_activity(collect, cache, path, content, content_real, real_paths)
         if not isinstance(activity, Activity):
             continue
@@ -298,7 +330,7 @@ def load_portfolio(root: Path, cache: FileMemo | None = None) -> Portfolio:
         by_slug[activity.slug.casefold()] = activity
         activities[activity.id] = activity
 
-    for path in _markdown_files(content / "reflections"):
+    for path in _markdown_files(collect, content / "reflections"):
         parsed = _per_file(collect, cache, "reflection", path, lambda c, p=path: _read_reflection(c, p))
         if parsed is not None:
             _attach_reflection(collect, path, parsed, activities)  # type: ignore[arg-type]

@@ -17,10 +17,10 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationIn
 from pydantic_core import PydanticCustomError
 
 from cpdgen import categories
+from cpdgen.rules import MAX_YEAR, MIN_YEAR
 from cpdgen.frontmatter import YamlWord
 from cpdgen.privacy.identifiers import check_pattern_name, compile_pattern
 
-MIN_YEAR, MAX_YEAR = 1900, 2999
 _ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 _UK_DATE = re.compile(r"(\d{1,2})[/.](\d{1,2})[/.](\d{4})")
 _MONTHS = "January February March April May June July August September October November December".split()
@@ -67,6 +67,12 @@ def parse_date(value: object) -> date:
     return parsed
 
 
+# Characters a text value must not hold: C0 and C1 controls (whitespace aside, which is made a
+# space) and the bidirectional overrides that make text display in another order than it reads.
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+MAX_ID_LENGTH = 64
+
+
 def _text(value: object) -> str:
     if isinstance(value, YamlWord):
         raise _fail(
@@ -79,6 +85,11 @@ def _text(value: object) -> str:
         raise _fail("invalid-value", f"this should be text, not a number; {_quote_hint(value)}")
     if not isinstance(value, str):
         raise _fail("invalid-value", "this should be a single line of text")
+    control = _CONTROL.search(value)
+    if control:
+        raise _fail(
+            "invalid-value", f"this holds an invisible control character (U+{ord(control.group()):04X}); delete it"
+        )
     text = " ".join(value.split())
     if not text:
         raise _fail("invalid-value", "this must not be empty")
@@ -178,7 +189,7 @@ def _timezone(value: object) -> str:
     text = _text(value)
     try:
         ZoneInfo(text)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # "Europe" is a folder of the database, not a zone
         raise _fail("invalid-value", f"'{text}' is not a time zone; write one like Europe/London") from None
     return text
 
@@ -264,8 +275,15 @@ class Member(_Strict):
     employer: Text | None = None
 
 
+def _diploma_id(value: object) -> str:
+    text = _number_text(value)
+    if len(text) > MAX_ID_LENGTH:
+        raise _fail("invalid-value", f"a diploma id must be at most {MAX_ID_LENGTH} characters (it names files)")
+    return text
+
+
 class DiplomaEntry(_Strict):
-    id: NumberText | None = None
+    id: Annotated[str, BeforeValidator(_diploma_id)] | None = None
     start: Date
     submitted: Date | None = None
     issued: Date | None = None

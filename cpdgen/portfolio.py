@@ -7,6 +7,7 @@ URLs and file names, and the one pattern for a URL's scheme.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import unicodedata
@@ -35,10 +36,21 @@ def url_scheme(text: str) -> str | None:
     return match.group(1).lower() if match else None
 
 
+MAX_SLUG = 100
+
+
 def slugify(text: str, fallback: str = "activity") -> str:
-    """Lower-case ASCII letters, digits and hyphens: safe as one segment of a URL or a file name."""
+    """Lower-case ASCII letters, digits and hyphens: safe as one segment of a URL or a file name.
+
+    A long text is cut, and a short hash of the whole text keeps two long texts apart, so a
+    slug is never too long to be a file name.
+    """
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-") or fallback
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-") or fallback
+    if len(slug) > MAX_SLUG:
+        digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+        slug = slug[: MAX_SLUG - 9].rstrip("-") + "-" + digest
+    return slug
 
 
 def resolve_as_of(timezone: str, as_of: date | None = None) -> date:
@@ -49,9 +61,17 @@ def resolve_as_of(timezone: str, as_of: date | None = None) -> date:
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
     if epoch:
         try:
-            day = datetime.fromtimestamp(int(epoch), tz=zone).date()
-        except (ValueError, OverflowError, OSError):
+            seconds = int(epoch)
+        except ValueError:
             raise CpdgenError(f"SOURCE_DATE_EPOCH={epoch!r} is not a number of seconds") from None
+        try:
+            day = datetime.fromtimestamp(seconds, tz=zone).date()
+        except (ValueError, OverflowError, OSError):
+            day = None
+        if day is None or not rules.MIN_YEAR <= day.year <= rules.MAX_YEAR:
+            raise CpdgenError(
+                f"SOURCE_DATE_EPOCH={epoch!r} is out of range: it must be a day from {rules.MIN_YEAR} to {rules.MAX_YEAR}"
+            )
         return day
     return datetime.now(tz=zone).date()
 

@@ -31,6 +31,7 @@ Outcomes and exit codes, for every command (``EXIT_CODES``)::
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
@@ -158,14 +159,22 @@ def blocks_publishing(problems: Iterable[Problem], strict: bool = False) -> list
     return [p for p in problems if p.publishes and (p.severity == "error" or strict)]
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters written as escapes (``\\x1b``), so none reaches a terminal raw."""
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
 def format_text(problem: Problem) -> str:
     """``path:line: severity: message [code]``, the form editors and CI logs understand."""
-    where = problem.path
+    where = printable(problem.path)
     if problem.line is not None:
         where += f":{problem.line}"
         if problem.column is not None:
             where += f":{problem.column}"
-    return f"{where}: {problem.severity}: {problem.message} [{problem.code}]"
+    return f"{where}: {problem.severity}: {printable(problem.message)} [{problem.code}]"
 
 
 def _escape_data(text: str) -> str:
@@ -178,10 +187,10 @@ def _escape_property(text: str) -> str:
 
 def format_github(problem: Problem) -> str:
     """A GitHub Actions workflow command, so the problem shows on the pull request's line."""
-    props = [f"file={_escape_property(problem.path)}"]
+    props = [f"file={_escape_property(printable(problem.path))}"]
     if problem.line is not None:
         props.append(f"line={problem.line}")
         if problem.column is not None:
             props.append(f"col={problem.column}")
     props.append(f"title={_escape_property(problem.code)}")
-    return f"::{problem.severity} {','.join(props)}::{_escape_data(problem.message)}"
+    return f"::{problem.severity} {','.join(props)}::{_escape_data(printable(problem.message))}"

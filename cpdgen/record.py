@@ -52,7 +52,8 @@ class Selection:
             verb = "is" if self.left_out == 1 else "are"
             sentences.append(f"{' and '.join(parts)} {verb} left out of this public record.")
         if self.withheld:
-            sentences.append(f"{' and '.join(self.withheld).capitalize()} are not published.")
+            verb = "is" if self.withheld == ("evidence",) else "are"
+            sentences.append(f"{' and '.join(self.withheld).capitalize()} {verb} not published.")
         return " ".join(sentences) or None
 
 

@@ -178,7 +178,7 @@ def diploma_json(diploma: DiplomaAssessment) -> dict:
 
 
 def json_report(as_of: date, assessment: Assessment | None, problems: list[Problem], ok: bool) -> dict:
-    """The stable JSON contract of SPEC 4.1 (fields are added, never renamed)."""
+    """The stable JSON contract (docs/reference/json.md): fields are added, never renamed."""
     current = assessment.current_diploma if assessment else None
     return {
         "schema_version": SCHEMA_VERSION,

@@ -1,4 +1,4 @@
-"""The IBMS CPD Diploma rules (SPEC section 3), as pure functions of the record and a date.
+"""The IBMS CPD Diploma rules (docs/guide/diploma-rules.md), as pure functions of the record and a date.
 
 Nothing here reads files or the clock: give it the diplomas, the activities and "today",
 and it says which activities count towards which diploma, and why the others do not.
@@ -12,6 +12,7 @@ from typing import Iterable, Literal
 
 from cpdgen.words import plural
 
+MIN_YEAR, MAX_YEAR = 1900, 2999  # the years a date may have, in files and as "today"
 REQUIRED_ACTIVITIES = 24
 REQUIRED_CATEGORIES = 3
 WINDOW_YEARS = 2

@@ -1,4 +1,4 @@
-"""The CSV record: one row per activity, safe in a spreadsheet, read by Excel and LibreOffice (threats C-01..C-03)."""
+"""The CSV record: one row per activity, safe in a spreadsheet, read by Excel and LibreOffice (docs/developers/security.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The output folder guard, atomic writes and swaps, the build lock (threats P-03, A-01, A-02)."""
+"""The output folder guard, atomic writes and swaps, the build lock (docs/developers/security.md)."""
 
 from __future__ import annotations
 

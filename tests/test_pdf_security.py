@@ -1,4 +1,4 @@
-"""What the PDF may read: only checked files inside content/ and the theme (threats W-01..W-06).
+"""What the PDF may read: only checked files inside content/ and the theme (docs/developers/security.md).
 
 Two layers are tested: a member's Markdown through the whole record (problems reported with
 the activity's file and line, nothing read, nothing fetched), and raw HTML straight into

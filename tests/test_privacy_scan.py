@@ -48,7 +48,7 @@ def privacy_problems(portfolio) -> list:
     return [p for p in load_portfolio(portfolio.root).problems if p.code in PRIVACY_CODES]
 
 
-# --- check digits (threats.md T-01, T-02) -------------------------------------------------
+# --- check digits (docs/guide/privacy.md) -------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -166,7 +166,7 @@ def test_masked_values_never_show_the_identifier():
     assert "476" not in " ".join(f.masked for f in find_identifiers(text))
 
 
-# --- the false-positive suite (threats.md T-07) -------------------------------------------
+# --- the false-positive suite (docs/guide/privacy.md) -------------------------------------------
 
 FALSE_POSITIVES = """\
 Wrong check digits: 943 476 5918, 123 456 7890, 999 000 0000, 999 000 0030, 0101011238, 3201201234.

@@ -330,7 +330,7 @@ def test_init_files_say_what_they_are_for(tmp_path):
     init_portfolio(tmp_path / "p", "Alex Morgan", DAY)
     root = tmp_path / "p"
     gitignore = (root / ".gitignore").read_text(encoding="utf-8").splitlines()
-    for ignored in ("site/", "records/", ".cpdgen-cache/", ".venv/", "public/"):
+    for ignored in ("site/", "site.tmp-*/", ".*.cpdgen-lock", "records/", ".venv/", "public/"):
         assert ignored in gitignore
     requirements = (root / "requirements.txt").read_text(encoding="utf-8")
     assert requirements.splitlines()[-1] == "cpdgen~=0.1.0"

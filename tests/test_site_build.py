@@ -1,4 +1,4 @@
-"""``cpdgen build``: safe output, atomic swaps, privacy, incremental rebuilds (threats P-*, A-*)."""
+"""``cpdgen build``: safe output, atomic swaps, privacy, incremental rebuilds (docs/developers/security.md)."""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 """The pages themselves: what a member wrote cannot inject anything, every page is valid HTML,
-and the example portfolio's whole site matches its stored expectations (threats M-*, J-*).
+and the example portfolio's whole site matches its stored expectations (docs/developers/security.md).
 
 Refresh the stored site after an intended change with ``make golden``
-(``UPDATE_GOLDEN=1 python -m pytest tests/test_html.py -k golden``), then review the diff.
+(``UPDATE_GOLDEN=1 python -m pytest tests/test_site_plan.py -k golden``), then review the diff.
 """
 
 from __future__ import annotations

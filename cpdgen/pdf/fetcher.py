@@ -1,4 +1,4 @@
-"""The only way WeasyPrint reads anything while cpdgen renders a PDF (threats W-01, W-02, W-04).
+"""The only way WeasyPrint reads anything while cpdgen renders a PDF (docs/developers/security.md).
 
 WeasyPrint fetches every URL a document names: images, stylesheets, fonts, ``<link
 rel=attachment>``, SVG ``<image>``. :class:`RestrictedFetcher` serves a few named folders

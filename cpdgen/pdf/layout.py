@@ -30,7 +30,7 @@ from typing import Iterator
 
 from cpdgen import __version__
 from cpdgen.cache import BlobStore
-from cpdgen.problems import Problem, ProblemsFound, RenderFailed
+from cpdgen.problems import CpdgenError, Problem, ProblemsFound, RenderFailed
 
 CACHE_FORMAT = 1
 MEMORY_LIMIT = 4 * 1024**3  # bytes of address space for the rendering process (Linux); 200 activities use ~0.5 GB
@@ -179,9 +179,21 @@ def _fixed_font_dates() -> Iterator[None]:
             os.environ["SOURCE_DATE_EPOCH"] = previous
 
 
+def import_weasyprint():
+    """WeasyPrint, or a CpdgenError saying how to install what it needs (the Pango library)."""
+    try:
+        import weasyprint
+    except OSError as exc:  # cffi could not load Pango or one of its libraries
+        raise CpdgenError(
+            f"the PDF needs the Pango library, which this computer does not have ({exc}); on Debian or "
+            "Ubuntu: sudo apt-get install libpango-1.0-0 libpangoft2-1.0-0. Or build with --no-pdf"
+        ) from None
+    return weasyprint
+
+
 def lay_out(job: PdfJob) -> tuple[bytes, list[tuple[str, str, str]], list[str]]:
     """Lay out the job with WeasyPrint in this process: (PDF bytes, fetcher refusals, logged errors)."""
-    import weasyprint
+    weasyprint = import_weasyprint()
 
     from cpdgen.pdf.fetcher import RestrictedFetcher
 
@@ -251,7 +263,7 @@ def _too_slow(job: PdfJob) -> RenderFailed:
 def _render_forked(job: PdfJob):
     import multiprocessing
 
-    import weasyprint  # noqa: F401 - imported once here, so each child starts with it loaded
+    import_weasyprint()  # imported once here, so each child starts with it loaded
 
     context = multiprocessing.get_context("fork")
     receive, send = context.Pipe(duplex=False)
