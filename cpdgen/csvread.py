@@ -19,6 +19,7 @@ from cpdgen.models import parse_date
 from cpdgen.problems import CpdgenError, RowError
 
 MAX_CELL_CHARS = 2_000_000  # an activity file may be up to 2 MB
+MAX_ROWS = 5_000  # forty years of CPD at a hundred activities a year, twice over
 FIELDS = (
     "id", "title", "date", "start", "category", "type", "hours", "tags", "standards",
     "evidence", "private", "draft", "description", "reflection", "ignore",
@@ -61,23 +62,18 @@ def normalise_header(text: str) -> str:
 
 
 def decode_csv(data: bytes) -> tuple[str, list[str]]:
-    """The text of a CSV file and notes on how it was read: UTF-8 (with or without BOM), UTF-16, or Windows-1252."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16"), []
-    if data.startswith(b"PK\x03\x04") or b"\x00" in data[:4096]:
+    """The text of a CSV file and notes on how it was read, with the decoding the privacy scan
+    uses for evidence (``privacy.documents.decode_any``): UTF-8, UTF-16 or UTF-32, else Windows-1252."""
+    from cpdgen.privacy.documents import decode_any
+
+    text, encoding = decode_any(data)
+    if data.startswith(b"PK\x03\x04") or "\x00" in text:
         raise CpdgenError(
             "this is not a CSV file (an Excel workbook or another binary file?); save it as 'CSV UTF-8' first"
         )
-    try:
-        return data.decode("utf-8-sig"), []
-    except UnicodeDecodeError as exc:
-        try:
-            text = data.decode("cp1252")
-        except UnicodeDecodeError:
-            raise CpdgenError(
-                f"the file is not UTF-8 (byte {exc.start}); save it as 'CSV UTF-8' and import it again"
-            ) from None
+    if encoding in ("cp1252", "latin-1"):
         return text, ["the file is not UTF-8, so it was read as Windows-1252 (Excel's 'CSV'); check accents"]
+    return text, []
 
 
 def _delimiter(text: str) -> str:
@@ -91,8 +87,15 @@ def read_rows(text: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
     """Headers and ``(row number, cells)`` of every non-empty row; the header is row 1."""
     csv.field_size_limit(max(csv.field_size_limit(), MAX_CELL_CHARS))  # long reflections are normal
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
+    records = []
     try:
-        records = list(reader)
+        for record in reader:
+            records.append(record)
+            if len(records) > MAX_ROWS + 1:
+                raise CpdgenError(
+                    f"the file has more than {MAX_ROWS:,} rows; a career's CPD fits in far fewer. "
+                    "Is it the right file? If so, split it into several files and import each"
+                )
     except csv.Error as exc:
         raise CpdgenError(f"the file is not a readable CSV: {exc}") from None
     if not records or not any(cell.strip() for cell in records[0]):

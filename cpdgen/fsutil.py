@@ -19,6 +19,7 @@ import json
 import os
 import shutil
 import stat
+import sys
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
@@ -212,26 +213,87 @@ def clean_stale_temp_folders(out: Path) -> list[Path]:
     return removed
 
 
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2
+
+
+def exchange(first: Path, second: Path) -> bool:
+    """Swap two existing paths in one atomic step (Linux's ``renameat2(RENAME_EXCHANGE)``).
+
+    False where the system or the file system cannot (the caller then renames twice).
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (AttributeError, OSError):
+        return False  # a C library older than glibc 2.28
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    if renameat2(_AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second), _RENAME_EXCHANGE) == 0:
+        return True
+    error = ctypes.get_errno()
+    if error in (errno.ENOSYS, errno.EINVAL, errno.EPERM, errno.EOPNOTSUPP):
+        return False  # not supported here
+    raise OSError(error, os.strerror(error), os.fspath(first))
+
+
 def swap_in(temp: Path, out: Path, spare: Path | None = None) -> None:
     """Replace ``out`` by the finished ``temp`` folder; the old folder is removed only after the swap.
 
-    ``os.replace`` cannot replace a non-empty folder, so the old one is first renamed aside
-    (``<name>.tmp-old-…``, marked, so a crash in between is cleaned by the next build).
-    With ``spare``, the old folder is kept there instead of being removed (see :func:`take_spare`).
+    On Linux the two folders are exchanged in one atomic step, so ``out`` exists at every
+    moment. Elsewhere ``os.replace`` cannot replace a non-empty folder, so the old one is
+    first renamed aside (``<name>.tmp-old-…``, marked, so a crash in between is cleaned by
+    the next build, which then finds no ``out`` until it swaps its own in). With ``spare``,
+    the old folder is kept there instead of being removed (see :func:`take_spare`).
     """
     if not out.exists():
         os.replace(temp, out)
         return
-    aside = Path(tempfile.mkdtemp(prefix=out.name + TEMP_PREFIX_SUFFIX + "old-", dir=out.parent))
-    os.rmdir(aside)
-    os.replace(out, aside)
-    try:
-        os.replace(temp, out)
-    except OSError:
-        os.replace(aside, out)  # put the old site back
-        raise
+    if exchange(temp, out):
+        aside = temp  # now holds the old site
+    else:
+        aside = Path(tempfile.mkdtemp(prefix=out.name + TEMP_PREFIX_SUFFIX + "old-", dir=out.parent))
+        os.rmdir(aside)
+        os.replace(out, aside)
+        try:
+            os.replace(temp, out)
+        except OSError:
+            os.replace(aside, out)  # put the old site back
+            raise
     if spare is None or not keep_spare(aside, spare):
         shutil.rmtree(aside, ignore_errors=True)
+
+
+# Files a member puts into a cpdgen-made site/ that every build keeps: a custom domain for
+# GitHub Pages, Jekyll switched off, a host's headers and redirects, domain verification.
+ALWAYS_KEPT = ("CNAME", ".nojekyll", "_headers", "_redirects", ".well-known/")
+
+
+def carry_over(old: Path, new: Path, keep: list[str], ours: set[str]) -> list[str]:
+    """Copy the member's own files named by ``keep`` (a path, or a folder ending in ``/``) from the
+    old site into the new one; the paths that were not kept because cpdgen writes them (``ours``)."""
+    clashes: list[str] = []
+    for entry in keep:
+        folder = entry.endswith("/")
+        try:
+            source = safe_join(old, entry.rstrip("/"))
+        except ValueError:
+            continue
+        if folder:
+            files = [p for p in source.rglob("*") if p.is_file() and not p.is_symlink()] if source.is_dir() else []
+        else:
+            files = [source] if source.is_file() and not source.is_symlink() else []
+        for path in files:
+            relative = path.relative_to(old).as_posix()
+            if relative in ours:
+                clashes.append(relative)
+                continue
+            target = new / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            link_or_copy(path, target)
+    return clashes
 
 
 # Spare folders: creating a folder or a file costs far more than renaming or linking one on

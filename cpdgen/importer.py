@@ -41,7 +41,7 @@ from cpdgen.models import ActivityFrontMatter
 from cpdgen.problems import CpdgenError, RowError
 from cpdgen.sections import split_reflection
 
-MAX_CSV_BYTES = 50_000_000
+MAX_CSV_BYTES = 20_000_000
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 
@@ -321,12 +321,17 @@ def import_csv(root: Path, csv_path: Path, *, maps: list[str] | None = None, dry
     if not content.is_dir():
         raise CpdgenError(f"no content/ folder in {root}; run cpdgen in your portfolio's folder, or give --root")
     try:
-        size = csv_path.stat().st_size
-        if size > MAX_CSV_BYTES:
-            raise CpdgenError(f"{csv_path} is {size:,} bytes (limit {MAX_CSV_BYTES:,})")
-        data = csv_path.read_bytes()
+        if csv_path.exists() and not csv_path.is_file():
+            raise CpdgenError(f"cannot read {csv_path}: it is not a file (a folder, pipe or device)")
+        with open(csv_path, "rb") as handle:
+            data = handle.read(MAX_CSV_BYTES + 1)  # bounded: a file that never ends is stopped here
     except OSError as exc:
         raise CpdgenError(f"cannot read {csv_path}: {exc.strerror or exc}") from None
+    if len(data) > MAX_CSV_BYTES:
+        raise CpdgenError(
+            f"{csv_path} is larger than {MAX_CSV_BYTES:,} bytes; a CPD record that large is not one cpdgen "
+            "can import at once: split it into several files (for example one per year)"
+        )
     text, notes = decode_csv(data)
     headers, rows = read_rows(text)
     mapping, column_notes = map_columns(headers, parse_maps(maps or [], headers))

@@ -289,8 +289,17 @@ class DiplomaEntry(_Strict):
     issued: Date | None = None
 
 
+def _kept_path(value: object) -> str:
+    text = _text(value)
+    parts = text.rstrip("/").split("/")
+    if text.startswith(("/", "~")) or "\\" in text or any(part in ("", ".", "..") for part in parts):
+        raise _fail("invalid-value", f"'{text}' must be a path inside site/, like CNAME or .well-known/")
+    return text
+
+
 class SiteSettings(_Strict):
     title: Text | None = None
+    keep: list[Annotated[str, BeforeValidator(_kept_path)]] = Field(default_factory=list)  # files of yours in site/
     timezone: Annotated[str, BeforeValidator(_timezone)] = "Europe/London"
     reflection_min_words: Annotated[int, BeforeValidator(_min_words)] = 50
 

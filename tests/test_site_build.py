@@ -620,7 +620,7 @@ def test_files_put_into_site_never_come_back_through_the_spare(portfolio, tmp_pa
     size = page.stat().st_size
     page.unlink()
     os.symlink(secret, page)  # a link where a page was
-    (site / "CNAME").write_text("example.org\n")
+    (site / "junk.txt").write_text("not listed under site: keep:\n")
     (site / "extra").mkdir()
     (site / "extra" / "notes.txt").write_text("notes\n")
     os.symlink(tmp_path, site / "activities" / "linked")

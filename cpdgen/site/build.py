@@ -84,6 +84,39 @@ def _prune(folder: str, prefix: str, files: set[str], folders: set[str]) -> None
                 os.unlink(entry.path)
 
 
+def _keep_members_files(prepared, old: Path, new: Path, ours: set[str]) -> list[Problem]:
+    """Carry the member's own files (``CNAME``, ``.nojekyll``…, and ``site.keep``) into the new site."""
+    settings = prepared.portfolio.settings
+    keep = [*fsutil.ALWAYS_KEPT, *(settings.site.keep if settings else [])]
+    line = prepared.portfolio.settings_lines.get(("site", "keep"))
+    problems = [
+        Problem(
+            "content/portfolio.yaml", line, "warning", "site-keep",
+            f"{old.name}/{path} is a file cpdgen writes, so your own copy of it is not kept; rename yours",
+        )  # fmt: skip
+        for path in fsutil.carry_over(old, new, keep, ours)
+    ]
+    written = set(fsutil.read_manifest(old / fsutil.MARKER)) | {fsutil.MARKER}
+    dropped = sorted(
+        path.relative_to(old).as_posix()
+        for path in old.rglob("*")
+        if (path.is_file() or path.is_symlink())
+        and path.relative_to(old).as_posix() not in written
+        and not (new / path.relative_to(old)).exists()
+    )
+    if dropped:
+        shown = ", ".join(dropped[:5]) + (f" and {len(dropped) - 5} more" if len(dropped) > 5 else "")
+        problems.append(
+            Problem(
+                "content/portfolio.yaml", line, "warning", "site-keep",
+                f"{shown} in {old.name}/ {'was' if len(dropped) == 1 else 'were'} not written by cpdgen, so "
+                f"{'it is' if len(dropped) == 1 else 'they are'} not in the new site; to keep a file of yours "
+                "there, list it under site: keep: in portfolio.yaml",
+            )  # fmt: skip
+        )
+    return problems
+
+
 def build_site(
     root: Path,
     out: Path | None = None,
@@ -150,6 +183,8 @@ def build_site(
                 stats = renderer.render_into(
                     temp, prepared, previous=previous, keys=keys, update=recycled is not None, progress=progress
                 )
+                if previous is not None:
+                    result.problems += _keep_members_files(prepared, target, temp, set(stats.manifest))
                 fsutil.swap_in(temp, target, spare)
         except ProblemsFound as exc:  # what the pages or PDFs would publish: nothing is written
             shutil.rmtree(temp, ignore_errors=True)
