@@ -300,7 +300,12 @@ def cmd_export(args: argparse.Namespace, console: Console) -> int:
         return exc.exit_code
     for problem in result.warnings:
         console.out(console.paint(format_text(problem), problem.severity))
-    verbs = {"written": "wrote", "unchanged": "unchanged", "replaced": "replaced (it was not written by cpdgen)"}
+    verbs = {
+        "written": "wrote",
+        "unchanged": "unchanged",
+        "replaced": "replaced (it was not written by cpdgen)",
+        "made": "made a new folder, with this .gitignore so git leaves the complete record out",
+    }
     for item in result.written:
         console.info(f"{verbs[item.status]}: {_shown(item.path)}")
     console.info("This is the complete record, private activities included: keep it out of git and of site/.")

@@ -33,7 +33,7 @@ KINDS = ("pdf", "csv")
 @dataclass(frozen=True)
 class Written:
     path: Path
-    status: str  # "written", "unchanged" or "replaced" (a file cpdgen had not written, with force)
+    status: str  # "written", "unchanged", "replaced" (a file cpdgen had not written, with force), or "made"
 
 
 @dataclass(frozen=True)
@@ -126,6 +126,7 @@ def write_files(root: Path, files: dict[Path, bytes], *, force: bool = False) ->
                 folder / ".gitignore",
                 b"# Created by cpdgen export: complete records hold private activities; keep them out of git.\n*\n",
             )
+            results.append(Written(folder / ".gitignore", "made"))
     for path, data in files.items():
         if path.exists() and path.read_bytes() == data:
             status = "unchanged"

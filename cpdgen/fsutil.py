@@ -135,12 +135,43 @@ def check_output_folder(root: Path, out: Path, *, purpose: Literal["site", "reco
             )
     if target.exists() and not target.is_dir():
         raise CpdgenError(f"refusing to write {what} to {shown}: it is a file, not a folder")
+    if purpose == "records" and target.is_dir() and target.is_relative_to(root) and not _kept_out_of_git(root, target):
+        raise CpdgenError(
+            f"refusing to write the complete record to {shown}: git would commit it with your portfolio, private "
+            f"activities included; use records/ (cpdgen keeps it out of git), a folder outside your portfolio, "
+            f"or add {shown}/ to your .gitignore first"
+        )
     if purpose == "site" and target.is_dir() and not (target / MARKER).is_file() and any(target.iterdir()):
         raise CpdgenError(
             f"refusing to write the site to {shown}: the folder holds files cpdgen did not write; "
             "empty it or choose another folder (cpdgen never deletes files it did not write)"
         )
     return target
+
+
+def _kept_out_of_git(root: Path, folder: Path) -> bool:
+    """Whether git leaves ``folder`` (inside the portfolio) out of commits: it holds a ``.gitignore``
+    of ``*`` (cpdgen writes one into every records folder it makes), git says it is ignored, or the
+    portfolio is not a git repository at all."""
+    try:
+        ignore = (folder / ".gitignore").read_text(encoding="utf-8")
+        if "*" in (line.strip() for line in ignore.splitlines()):
+            return True
+    except (OSError, UnicodeDecodeError):
+        pass
+    import subprocess
+
+    probe = folder.relative_to(root).as_posix() + "/cpdgen-probe"
+    try:
+        done = subprocess.run(
+            ["git", "-C", os.fspath(root), "check-ignore", "-q", "--", probe],
+            capture_output=True,
+            timeout=30,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return True  # no git here: nothing can commit it
+    return done.returncode != 1  # 0 ignored; 128 not a repository (or git could not tell)
 
 
 # --- manifests: what cpdgen wrote in a folder ---------------------------------------------------

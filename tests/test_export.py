@@ -64,7 +64,7 @@ def test_pdf_export_renders_once_then_comes_from_the_cache(small, capsys):
     result = export_records(small.root, "pdf", as_of=date(2025, 7, 1),
                             progress=lambda *a: calls.append(a))  # fmt: skip
     pdf = small.root / "records" / "diploma-1.pdf"
-    assert [w.status for w in result.written] == ["written"]
+    assert [w.status for w in result.written] == ["made", "written"]
     text = pdfread.text(pdf.read_bytes())
     assert "Private activity" in text and "Draft activity" in text and "Complete record." in text
     export_records(small.root, "pdf", as_of=date(2025, 7, 1), progress=lambda *a: calls.append(a))
