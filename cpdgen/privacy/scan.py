@@ -435,7 +435,9 @@ class _PortfolioScan:
                     values.append((activity, (key, index), value))
         if not values:
             return
-        findings = self.find("\n".join(value for _, _, value in values), markdown=False)
+        # One value a line, each ended by ';', which no rule reads as part of a number or a name:
+        # values never run into each other here (the check of the published pages sees them side by side).
+        findings = self.find("".join(value + ";\n" for _, _, value in values), markdown=False)
         for finding in findings:
             activity, loc, _ = values[finding.line - 1]
             if (finding.rule, finding.key) in self.raw_keys.get(activity.id, set()):
@@ -480,7 +482,7 @@ class _PortfolioScan:
                 path = os.path.join(dirpath, name)
                 if path not in known and path != settings:
                     others.append(Path(path))
-        findings = self.find("\n".join(name for _, name in names), markdown=False)
+        findings = self.find("".join(name + ";\n" for _, name in names), markdown=False)
         owners = self.owners() if findings or others else {}
         for finding in findings:
             folder, name = names[finding.line - 1]

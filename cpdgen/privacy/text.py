@@ -169,18 +169,27 @@ def visible(text: str) -> Text | None:
     return Text(text, edits) if edits else None
 
 
-_HTML_DROP = re.compile(r"<(style|script)\b.*?</\1\s*>", re.S | re.I)
+_HTML_DROP = re.compile(r"<(style|script)\b.*?</\1\s*>|<!--.*?-->", re.S | re.I)
+_HTML_BLOCK = re.compile(
+    r"</?(?:p|div|li|ul|ol|td|th|tr|table|thead|tbody|tfoot|caption|h[1-6]|br|hr|section|article|nav|header"
+    r"|footer|main|aside|dl|dt|dd|blockquote|pre|figure|figcaption|title|head|body|html|svg|g|text|details"
+    r"|summary|form|label|option|meta|link)\b[^>]*>",
+    re.I,
+)
 _HTML_TAG = re.compile(r"<[^>]*>")
 _HTML_ATTRIBUTE = re.compile(r"""\s(?:href|src|alt|title|content)\s*=\s*(?:"([^"]*)"|'([^']*)')""", re.I)
+_SPACES = re.compile(r"\s+")
 
 
 def html_text(html: str) -> str:
-    """The text a page shows (and the addresses and labels its tags carry), entities decoded.
+    """The text a page shows, a block a line (and the addresses and labels its tags carry).
 
-    Every tag becomes a space, so words of separate elements stay apart; a number split by
-    inline elements still reads as its groups with a space between them.
+    As a browser shows it: inline elements join their neighbours (``<b>943</b>476`` reads
+    943476), runs of white space are one space, and block elements (paragraphs, list items,
+    table cells) are apart: a number is never put together across two of them.
     """
     html = _HTML_DROP.sub(" ", html)
     attributes = [a or b for tag in _HTML_TAG.findall(html) for a, b in _HTML_ATTRIBUTE.findall(tag)]
-    shown = _HTML_TAG.sub(" ", html)
-    return unescape(shown + "\n" + "\n".join(attributes))
+    blocks = _HTML_BLOCK.split(html)
+    lines = [_SPACES.sub(" ", unescape(_HTML_TAG.sub("", block))).strip() for block in blocks]
+    return ";\n".join([line for line in lines if line] + [unescape(a) for a in attributes])
