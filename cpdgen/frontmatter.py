@@ -17,7 +17,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.resolver import BaseResolver
 
-from cpdgen.fsutil import read_member_file
+from cpdgen.fsutil import RealPaths, read_member_file
 from cpdgen.problems import ReadError
 
 MAX_FILE_BYTES = 2_000_000
@@ -155,11 +155,11 @@ def decode(data: bytes) -> str:
     return text
 
 
-def read_text(path: Path, within: Path) -> str:
+def read_text(path: Path, within: Path, paths: RealPaths | None = None) -> str:
     """Read a member's text file inside the folder ``within`` (``fsutil.read_member_file``),
     refusing what is too big, binary or not UTF-8."""
     try:
-        data = read_member_file(path, within, limit=MAX_FILE_BYTES)
+        data = read_member_file(path, within, limit=MAX_FILE_BYTES, paths=paths)
     except ReadError as exc:
         if exc.code == "file-too-large":
             exc.message += "; keep large documents in evidence/ and name them under 'evidence:'"

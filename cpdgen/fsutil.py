@@ -40,7 +40,39 @@ TEMP_PREFIX_SUFFIX = ".tmp-"
 _READ_CHUNK = 1 << 20
 
 
-def read_member_file(path: Path, within: Path, *, limit: int, what: str = "content/") -> bytes:
+class RealPaths:
+    """The real path of files, resolving each folder's symbolic links once.
+
+    ``os.path.realpath`` looks at every component of a path; a portfolio's files share a
+    few folders, so a folder's real path is kept (for one load) and only the file itself
+    is looked at.
+    """
+
+    def __init__(self) -> None:
+        self._folders: dict[str, str] = {}
+
+    def folder(self, path: str) -> str:
+        real = self._folders.get(path)
+        if real is None:
+            real = self._folders[path] = os.path.realpath(path)
+        return real
+
+    def real(self, path: str, info: os.stat_result | None = None) -> str:
+        """The real path of ``path`` (whose ``os.lstat`` is ``info``, when the caller has it)."""
+        if info is None:
+            try:
+                info = os.lstat(path)
+            except OSError:
+                return os.path.realpath(path)
+        if stat.S_ISLNK(info.st_mode):
+            return os.path.realpath(path)
+        parent, name = os.path.split(path)
+        return os.path.join(self.folder(parent), name)
+
+
+def read_member_file(
+    path: Path, within: Path, *, limit: int, what: str = "content/", paths: RealPaths | None = None
+) -> bytes:
     """The bytes of a member's file inside the folder ``within``, read safely; ReadError otherwise.
 
     Refused: a link that leads outside ``within`` (``what`` names the folder in the message);
@@ -48,8 +80,8 @@ def read_member_file(path: Path, within: Path, *, limit: int, what: str = "conte
     bytes. The file is read in chunks of at most a mebibyte and never past ``limit``, so a
     file that grows while it is read, or never ends, is stopped.
     """
-    real = os.path.realpath(path)
-    boundary = os.path.realpath(within)
+    real = paths.real(os.fspath(path)) if paths is not None else os.path.realpath(path)
+    boundary = paths.folder(os.fspath(within)) if paths is not None else os.path.realpath(within)
     if real != boundary and not real.startswith(os.path.join(boundary, "")):
         raise ReadError(
             "outside-content", f"this file is a link to a file outside {what}; copy it in instead", None

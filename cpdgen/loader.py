@@ -16,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 from cpdgen import rules
 from cpdgen.cache import FileMemo
 from cpdgen.frontmatter import FrontMatter, parse_yaml, read_text, split
-from cpdgen.fsutil import is_ignored
+from cpdgen.fsutil import RealPaths, is_ignored
 from cpdgen.models import (
     NESTED_MODELS,
     MISSING_CATEGORY,
@@ -36,8 +36,9 @@ _DRIVE = re.compile(r"^[A-Za-z]:([\\/]|$)")
 
 
 class _Collector:
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, paths: RealPaths | None = None):
         self.root = root
+        self.paths = paths or RealPaths()  # folders' real paths, resolved once per load
         self._prefix = os.path.join(os.fspath(root), "")  # the root with a trailing separator
         self.problems: list[Problem] = []
         self.texts: dict[Path, str] = {}
@@ -59,7 +60,7 @@ class _Collector:
     def read(self, path: Path) -> tuple[FrontMatter, str, int] | None:
         """Front matter, body and the body's first line, or None after recording the problem."""
         try:
-            text = self.texts[path] = read_text(path, self.root / "content")
+            text = self.texts[path] = read_text(path, self.root / "content", self.paths)
             document = split(text)
             if document.front_matter is None:
                 first = document.body.lstrip("\n").split("\n", 1)[0].strip()
@@ -117,29 +118,8 @@ def _describe(error: dict, model: type[BaseModel]) -> tuple[str, str]:
     return "invalid-value", f"'{name}' has a value cpdgen cannot use"
 
 
-class _RealPaths:
-    """The real path of files, resolving each folder's symbolic links once per load.
-
-    ``os.path.realpath`` looks at every component of a path; evidence files share a few
-    folders, so a folder's real path is kept and only the file itself is looked at.
-    """
-
-    def __init__(self) -> None:
-        self._folders: dict[str, str] = {}
-
-    def real(self, path: str, info: os.stat_result) -> str:
-        """The real path of ``path``, whose ``os.lstat`` is ``info``."""
-        if stat.S_ISLNK(info.st_mode):
-            return os.path.realpath(path)
-        folder, name = os.path.split(path)
-        real_folder = self._folders.get(folder)
-        if real_folder is None:
-            real_folder = self._folders[folder] = os.path.realpath(folder)
-        return os.path.join(real_folder, name)
-
-
 def _resolve_evidence(
-    ref: str, folder: Path, content: Path, content_real: Path, real_paths: _RealPaths | None = None
+    ref: str, folder: Path, content: Path, content_real: Path, real_paths: RealPaths | None = None
 ) -> Evidence | tuple[str, str]:
     """An Evidence, or ``(code, message)`` when the reference is unusable or unsafe."""
     text = ref.strip()
@@ -162,7 +142,7 @@ def _resolve_evidence(
     if ".." in parts:
         return "evidence-outside", f"evidence '{text}' leaves content/ ('..' is not allowed)"
     parts = [part for part in parts if part not in ("", ".")]  # as pathlib reads "a/./b//c/"
-    real_paths = real_paths if real_paths is not None else _RealPaths()
+    real_paths = real_paths if real_paths is not None else RealPaths()
     content_text = os.fspath(content_real)
     for base in (os.fspath(folder), os.path.join(content, "evidence")):
         candidate = os.path.join(base, *parts)
@@ -285,7 +265,7 @@ def _per_file(collect: _Collector, cache: FileMemo | None, kind: str, path: Path
     """Run ``read(collector)`` for one file (or reuse its cached result), keeping its problems and text."""
 
     def compute() -> tuple[object, list[Problem], dict[Path, str]]:
-        local = _Collector(collect.root)
+        local = _Collector(collect.root, collect.paths)
         return read(local), local.problems, local.texts
 
     result, problems, texts = cache.get(kind, path, compute) if cache else compute()  # type: ignore[misc]
@@ -301,8 +281,8 @@ def load_portfolio(root: Path, cache: FileMemo | None = None) -> Portfolio:
     if not content.is_dir():
         raise CpdgenError(f"no content/ folder in {root}; run cpdgen in your portfolio's folder, or give --root")
     content_real = content.resolve()
-    real_paths = _RealPaths()
     collect = _Collector(root)
+    real_paths = collect.paths
     settings, setup_failed, settings_lines = _read_settings(collect, content)
     diplomas: list[rules.Diploma] | None = None
     if settings is not None and not collect.problems:
@@ -388,9 +368,9 @@ def _read_activity(
     path: Path,
     content: Path,
     content_real: Path,
-    real_paths: _RealPaths | None = None,
+    real_paths: RealPaths | None = None,
 ) -> Activity | None:
-    local = _Collector(collect.root)  # this file's problems
+    local = _Collector(collect.root, collect.paths)  # this file's problems
     try:
         return _check_activity(local, cache, path, content, content_real, real_paths)
     finally:
@@ -419,7 +399,7 @@ def _check_activity(
     path: Path,
     content: Path,
     content_real: Path,
-    real_paths: _RealPaths | None,
+    real_paths: RealPaths | None,
 ) -> Activity | None:
     parsed = _per_file(collect, cache, "activity", path, lambda c: _parse_activity(c, path))
     if parsed is None:

@@ -382,7 +382,7 @@ class TestParsedFileCache:
         uncached = load_portfolio(portfolio.root)
         reads: list[str] = []
         real = loader.read_text
-        monkeypatch.setattr(loader, "read_text", lambda path, within: reads.append(path.name) or real(path, within))
+        monkeypatch.setattr(loader, "read_text", lambda path, *rest: reads.append(path.name) or real(path, *rest))
         second = load_portfolio(portfolio.root, cache)
         assert reads == ["portfolio.yaml"]  # small, and read every time
         assert second.activities == first.activities
@@ -422,7 +422,7 @@ class TestParsedFileCache:
 
         reads: list[str] = []
         real = loader.read_text
-        monkeypatch.setattr(loader, "read_text", lambda path, within: reads.append(path.name) or real(path, within))
+        monkeypatch.setattr(loader, "read_text", lambda path, *rest: reads.append(path.name) or real(path, *rest))
         again = load_portfolio(portfolio.root, FileMemo(saved, parse_versions()))  # a new process
         assert reads == ["portfolio.yaml"]
         assert again == uncached
@@ -451,7 +451,7 @@ class TestParsedFileCache:
         header, body = good.split(b"\n", 1)
         reads: list[str] = []
         real = loader.read_text
-        monkeypatch.setattr(loader, "read_text", lambda path, within: reads.append(path.name) or real(path, within))
+        monkeypatch.setattr(loader, "read_text", lambda path, *rest: reads.append(path.name) or real(path, *rest))
         for damaged in (good[: len(good) // 2], header + b"\n" + b"\x80\x05garbage", b"other-code\n" + body, b""):
             saved.write_bytes(damaged)
             reads.clear()

@@ -19,7 +19,7 @@ import hashlib
 import re
 import string
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from cpdgen.privacy.text import Text, normalise, visible
 
@@ -588,27 +588,32 @@ def find_identifiers(
 
 
 def find_in_markdown(text: str, patterns: Mapping[str, re.Pattern] | None = None, first_line: int = 1) -> list[Finding]:
-    """Every possible identifier in a Markdown text: as written, and as a reader of the page sees it.
+    """Every possible identifier in a Markdown text, as a reader of the page sees it.
 
-    The second reading (``text.visible``) has markup, comments and character references
-    undone, so a number that only becomes whole on the page is found too, placed at its
-    first character in the file.
+    The text is read once as the page shows it (``text.visible``: markup, comments and
+    character references undone, so a number that only becomes whole on the page is found,
+    placed at its first character in the file), and each span the page hides that holds
+    text of its own (an HTML comment, a tag's attributes, a link's address) is read on its own.
     """
-    findings = find_identifiers(text, patterns, first_line)
     shown = visible(text)
     if shown is None:
-        return findings
-    extra = [
-        found
-        for found in find_identifiers(shown, patterns, first_line)
-        if not any(
-            other.rule == found.rule and other.key == found.key and other.start < found.end and found.start < other.end
-            for other in findings
-        )
-    ]
-    if not extra:
-        return findings
-    return sorted(findings + extra, key=lambda f: (f.start, f.end))
+        return find_identifiers(text, patterns, first_line)
+    view, hidden = shown
+    findings = find_identifiers(view, patterns, first_line)
+    for start, end in hidden:
+        for found in find_identifiers(text[start:end], patterns):
+            at = start + found.start
+            line_start = text.rfind("\n", 0, at) + 1
+            findings.append(
+                replace(
+                    found,
+                    start=at,
+                    end=start + found.end,
+                    line=first_line + text.count("\n", 0, at),
+                    column=at - line_start + 1,
+                )
+            )
+    return sorted(findings, key=lambda f: (f.start, f.end))
 
 
 # --- inline markers --------------------------------------------------------------------

@@ -37,7 +37,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from cpdgen.cache import FileMemo
-from cpdgen.fsutil import is_ignored, read_member_file
+from cpdgen.fsutil import RealPaths, is_ignored, read_member_file
 from cpdgen.portfolio import Activity, Portfolio
 from cpdgen.privacy.documents import PAGE_BREAK, decode_any, document_text
 from cpdgen.privacy.identifiers import (
@@ -164,6 +164,7 @@ class _PortfolioScan:
         self.portfolio = portfolio
         self.root = portfolio.root
         self.memo = memo
+        self.paths = RealPaths()
         self.parts = published_parts(portfolio)
         self.problems: list[Problem] = []
         self.seen: set[tuple[str, str]] = set()  # every value found, allowed or not
@@ -196,7 +197,7 @@ class _PortfolioScan:
         if text is not None:
             return text  # as the loader read it
         try:
-            data = read_member_file(path, self.portfolio.content, limit=MAX_DOCUMENT_BYTES)
+            data = read_member_file(path, self.portfolio.content, limit=MAX_DOCUMENT_BYTES, paths=self.paths)
         except ReadError:
             return None  # unreadable files are the loader's to report; there is nothing to scan
         return decode_any(data)[0]
@@ -506,7 +507,7 @@ class _PortfolioScan:
 
         def extract() -> tuple[str | None, str]:
             try:
-                data = read_member_file(path, self.portfolio.content, limit=MAX_DOCUMENT_BYTES)
+                data = read_member_file(path, self.portfolio.content, limit=MAX_DOCUMENT_BYTES, paths=self.paths)
             except ReadError as exc:
                 # A link is the loader's to judge where an activity names it; unnamed, it publishes nothing.
                 return None, "skip" if exc.code == "outside-content" or path.is_symlink() else exc.message

@@ -128,8 +128,9 @@ def normalise(text: str) -> str:
     return Text(text).text
 
 
-# What Markdown and HTML put into a file that a reader of the page never sees, in the order
-# they are tried at each position (one regex, so the edits never overlap).
+# What Markdown and HTML put into a file that a reader of the page never sees, tried at each
+# position where one could start (one regex, so the edits never overlap). An underscore inside
+# a word is a letter, not emphasis.
 _MARKUP = re.compile(
     r"(?P<comment><!--.*?(?:-->|\Z))"
     r"|(?P<tag></?[A-Za-z][A-Za-z0-9-]*(?:[\s/][^<>]{0,2000})?>)"
@@ -137,59 +138,74 @@ _MARKUP = re.compile(
     r"|(?P<escape>\\[!-/:-@\[-`{-~])"
     r"|(?P<dest>\]\((?:[^()\n]|\([^()\n]*\)){0,2000}\))"
     r"|(?P<label>\]\[[^\]\n]{0,200}\])"
-    r"|(?P<mark>[*_`~\[\]]+|!(?=\[))",
+    r"|(?P<mark>\*+|`+|~+|[\[\]]|!(?=\[)|(?<![A-Za-z0-9])_+|_+(?![A-Za-z0-9]))",
     re.S,
 )
+_MARKUP_START = re.compile(r"[<&\\\]*_`~\[!]")
+_HIDDEN = frozenset({"comment", "tag", "dest", "label"})  # markup that holds text of its own
 
 
-def _markup_edits(text: str) -> list[Edit]:
+def _markup_edits(text: str) -> tuple[list[Edit], list[tuple[int, int]]]:
+    """The edits that make ``text`` what a reader sees, and the spans they hide that hold text."""
     edits: list[Edit] = []
-    for match in _MARKUP.finditer(text):
-        kind = match.lastgroup
+    hidden: list[tuple[int, int]] = []
+    pos = 0
+    while True:
+        found = _MARKUP_START.search(text, pos)
+        if found is None:
+            return edits, hidden
+        match = _MARKUP.match(text, found.start())
+        if match is None:
+            pos = found.start() + 1
+            continue
+        kind, start, end = match.lastgroup, match.start(), match.end()
         if kind == "ref":
             decoded = unescape(match.group())
             if decoded != match.group():
-                edits.append((match.start(), match.end(), decoded))
+                edits.append((start, end, decoded))
         elif kind == "escape":
-            edits.append((match.start(), match.end(), match.group()[1]))
+            edits.append((start, end, match.group()[1]))
         else:
-            edits.append((match.start(), match.end(), ""))
-    return edits
+            edits.append((start, end, ""))
+            if kind in _HIDDEN:
+                hidden.append((start, end))
+        pos = end
 
 
-_MARKUP_HINT = re.compile(r"[<&\\*_`~\[\]]")
-
-
-def visible(text: str) -> Text | None:
-    """What a reader sees of the Markdown ``text`` (see the module's docstring); None when that is
-    the text itself, so there is nothing more to scan."""
-    if not _MARKUP_HINT.search(text):
+def visible(text: str) -> tuple[Text, list[tuple[int, int]]] | None:
+    """What a reader sees of the Markdown ``text`` (see the module's docstring), and the spans of
+    the file it hides that hold text of their own (comments, tags, link addresses); None when
+    the reader sees the text as it is."""
+    if not _MARKUP_START.search(text):
         return None
-    edits = _markup_edits(text)
-    return Text(text, edits) if edits else None
+    edits, hidden = _markup_edits(text)
+    return (Text(text, edits), hidden) if edits else None
 
 
 _HTML_DROP = re.compile(r"<(style|script)\b.*?</\1\s*>|<!--.*?-->", re.S | re.I)
 _HTML_BLOCK = re.compile(
     r"</?(?:p|div|li|ul|ol|td|th|tr|table|thead|tbody|tfoot|caption|h[1-6]|br|hr|section|article|nav|header"
     r"|footer|main|aside|dl|dt|dd|blockquote|pre|figure|figcaption|title|head|body|html|svg|g|text|details"
-    r"|summary|form|label|option|meta|link)\b[^>]*>",
+    r"|summary|form|label|option|meta|link|a|span|time|button|img|input|select|textarea|figure)\b[^>]*>",
     re.I,
 )
 _HTML_TAG = re.compile(r"<[^>]*>")
-_HTML_ATTRIBUTE = re.compile(r"""\s(?:href|src|alt|title|content)\s*=\s*(?:"([^"]*)"|'([^']*)')""", re.I)
+_HTML_ATTRIBUTE = re.compile(r"""<[^>]*?\s(?:href|src|alt|title|content)\s*=\s*(?:"([^"]*)"|'([^']*)')""", re.I)
 _SPACES = re.compile(r"\s+")
 
 
 def html_text(html: str) -> str:
     """The text a page shows, a block a line (and the addresses and labels its tags carry).
 
-    As a browser shows it: inline elements join their neighbours (``<b>943</b>476`` reads
-    943476), runs of white space are one space, and block elements (paragraphs, list items,
-    table cells) are apart: a number is never put together across two of them.
+    As a browser shows it: formatting joins its neighbours (``<b>943</b>476`` reads 943476),
+    runs of white space are one space, and blocks (paragraphs, list items, table cells) and
+    the elements a theme lays out apart (links, spans, dates) stay apart: a number or a name
+    is never put together across two of them. What a member wrote is read whole, markup and
+    all, by the scan of the files (``visible``). Lines end with ``;``, which no rule reads
+    across, so each line can be checked on its own.
     """
     html = _HTML_DROP.sub(" ", html)
-    attributes = [a or b for tag in _HTML_TAG.findall(html) for a, b in _HTML_ATTRIBUTE.findall(tag)]
-    blocks = _HTML_BLOCK.split(html)
-    lines = [_SPACES.sub(" ", unescape(_HTML_TAG.sub("", block))).strip() for block in blocks]
-    return ";\n".join([line for line in lines if line] + [unescape(a) for a in attributes])
+    attributes = [unescape(a or b) for a, b in _HTML_ATTRIBUTE.findall(html)]
+    text = _SPACES.sub(" ", unescape(_HTML_TAG.sub("", _HTML_BLOCK.sub("\x00", html))))
+    lines = [line.strip() for line in text.split("\x00")]
+    return ";\n".join([line for line in lines if line] + attributes)

@@ -125,6 +125,7 @@ class SiteRenderer:
         self.live_reload = live_reload
         self._env = None
         self._digests = FileMemo()
+        self._checked: set[str] = set()  # lines of pages checked in this render
 
     # -- first gather all data ----------------------------------------------------------------
 
@@ -317,6 +318,7 @@ class SiteRenderer:
         """
         plan = _plan_of(prepared)
         keys = keys if keys is not None else self.output_keys(prepared)
+        self._checked = set()
         same = previous is not None and previous.resolve() == folder.resolve()
         in_place = same or update
         if same and self.unchanged(folder, prepared, keys):
@@ -472,11 +474,18 @@ class SiteRenderer:
         stats.manifest = manifest
         return stats
 
-    @staticmethod
-    def check_page(prepared: Prepared, path: str, source: str, data: bytes) -> list[Problem]:
-        """Identifiers a rendered page would publish that the scan of the member's files did not see."""
+    def check_page(self, prepared: Prepared, path: str, source: str, data: bytes) -> list[Problem]:
+        """Identifiers a rendered page would publish that the scan of the member's files did not see.
+
+        A page's text is checked a line (a block) at a time, and a line already checked for an
+        earlier page of this render is not checked again: list pages repeat their items.
+        """
+        lines = [line for line in html_text(data.decode("utf-8")).split("\n") if line not in self._checked]
+        self._checked.update(lines)
+        if not lines:
+            return []
         owner = prepared.activities_by_path.get(source)
-        return check_published(prepared.portfolio, html_text(data.decode("utf-8")), f"the page {path}", owner)
+        return check_published(prepared.portfolio, "\n".join(lines), f"the page {path}", owner)
 
     def render_page(self, template: str, context: dict) -> bytes:
         """One page: ``template`` filled with ``context``, as UTF-8 bytes."""
