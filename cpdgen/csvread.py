@@ -157,7 +157,6 @@ def map_columns(headers: list[str], maps: dict[str, str]) -> tuple[dict[int, str
     return mapping, notes
 
 
-
 def parse_day(text: str, what: str) -> date:
     """A date written as YYYY-MM-DD, DD/MM/YYYY (day first, as in the UK) or 21 March 2024."""
     value = text.strip()

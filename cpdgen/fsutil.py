@@ -83,9 +83,7 @@ def read_member_file(
     real = paths.real(os.fspath(path)) if paths is not None else os.path.realpath(path)
     boundary = paths.folder(os.fspath(within)) if paths is not None else os.path.realpath(within)
     if real != boundary and not real.startswith(os.path.join(boundary, "")):
-        raise ReadError(
-            "outside-content", f"this file is a link to a file outside {what}; copy it in instead", None
-        )
+        raise ReadError("outside-content", f"this file is a link to a file outside {what}; copy it in instead", None)
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
     try:
         fd = os.open(real, flags)

@@ -177,7 +177,9 @@ def docx(*paragraphs: list[str]) -> bytes:
     )
     document = (
         "<?xml version='1.0' encoding='UTF-8'?><w:document "
-        "xmlns:w='http://schemas.openxmlformats.org/wordprocessingml/2006/main'><w:body>" + body + "</w:body></w:document>"
+        "xmlns:w='http://schemas.openxmlformats.org/wordprocessingml/2006/main'><w:body>"
+        + body
+        + "</w:body></w:document>"
     )
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
@@ -383,7 +385,9 @@ def test_html_comments_and_new_activity_prompts_never_reach_the_public_csvs(port
     site = portfolio.root / "site"
     for csv_file in site.rglob("*.csv"):
         assert "SECRET" not in csv_file.read_text(encoding="utf-8-sig"), csv_file
-    code = main(["new", "--root", str(portfolio.root), "Prompted activity", "--date", "2026-01-12", "--category", "other"])
+    code = main(
+        ["new", "--root", str(portfolio.root), "Prompted activity", "--date", "2026-01-12", "--category", "other"]
+    )
     assert code == 0
     assert build(portfolio).written
     everything = (site / "activities.csv").read_text(encoding="utf-8-sig")
@@ -458,7 +462,9 @@ def test_a_pdf_template_cannot_read_a_file_outside_the_theme(portfolio, tmp_path
     pdf_theme = portfolio.root / "templates" / "pdf"
     pdf_theme.mkdir(parents=True)
     os.symlink(secret, pdf_theme / "notes.html")
-    (pdf_theme / "diploma.html").write_text("{% extends 'default/pdf/diploma.html' %}{% block cover %}{% include 'pdf/notes.html' %}{% endblock %}")
+    (pdf_theme / "diploma.html").write_text(
+        "{% extends 'default/pdf/diploma.html' %}{% block cover %}{% include 'pdf/notes.html' %}{% endblock %}"
+    )
     code = main(["build", "--root", str(portfolio.root), "--as-of", "2026-06-01"])
     err = capsys.readouterr().err
     assert code != 0
@@ -518,7 +524,7 @@ def test_a_long_diploma_id_is_a_problem_and_a_long_tag_builds(portfolio, run_che
 
 def test_control_characters_in_values_are_refused_and_never_printed_raw(portfolio, run_check):
     portfolio.activity("a", activity_text(title="Bell\x07 and escape \x1b[31mred"))
-    portfolio.write("activities/b.md", "---\ntitle: B\ndate: 2026-01-01\ncategory: other\n\"\\e[2J\": x\n---\nBody\n")
+    portfolio.write("activities/b.md", '---\ntitle: B\ndate: 2026-01-01\ncategory: other\n"\\e[2J": x\n---\nBody\n')
     code, out = run_check("--content-only")
     assert code == 1
     assert "invisible control character (U+0007)" in out

@@ -141,9 +141,7 @@ _TITLE_ANCHOR = re.compile(r"M(?:rs?|s|x|iss)")
 _PATIENT_ANCHOR = re.compile(r"p(?:atient|t\b)")
 
 _TEN = _lazy(rf"(?<![0-9])([0-9]{{3}}){SEP}([0-9]{{3}}){SEP}([0-9]{{4}})(?![0-9])")
-_PHONE = _lazy(
-    rf"(?<![0-9A-Za-z+])(?:\+44{SEP}(?:\(0\){SEP})?|\(0|0)[0-9](?:{SEP}\)?{SEP}[0-9]){{8,10}}(?![0-9])"
-)
+_PHONE = _lazy(rf"(?<![0-9A-Za-z+])(?:\+44{SEP}(?:\(0\){SEP})?|\(0|0)[0-9](?:{SEP}\)?{SEP}[0-9]){{8,10}}(?![0-9])")
 _HOSPITAL = _lazy(
     r"(?i:(?<![a-z])(?:mrn|hosp(?:ital)?\.? ?(?:no|number|num)|unit ?(?:no|number)|case ?(?:no|number)"
     r"|patient ?(?:id|no|number)|h&c(?: ?(?:no|number))?)\.?)[ \t]*[:#]?[ \t]*"

@@ -91,7 +91,10 @@ def _keep_members_files(prepared, old: Path, new: Path, ours: set[str]) -> list[
     line = prepared.portfolio.settings_lines.get(("site", "keep"))
     problems = [
         Problem(
-            "content/portfolio.yaml", line, "warning", "site-keep",
+            "content/portfolio.yaml",
+            line,
+            "warning",
+            "site-keep",
             f"{old.name}/{path} is a file cpdgen writes, so your own copy of it is not kept; rename yours",
         )  # fmt: skip
         for path in fsutil.carry_over(old, new, keep, ours)
@@ -108,7 +111,10 @@ def _keep_members_files(prepared, old: Path, new: Path, ours: set[str]) -> list[
         shown = ", ".join(dropped[:5]) + (f" and {len(dropped) - 5} more" if len(dropped) > 5 else "")
         problems.append(
             Problem(
-                "content/portfolio.yaml", line, "warning", "site-keep",
+                "content/portfolio.yaml",
+                line,
+                "warning",
+                "site-keep",
                 f"{shown} in {old.name}/ {'was' if len(dropped) == 1 else 'were'} not written by cpdgen, so "
                 f"{'it is' if len(dropped) == 1 else 'they are'} not in the new site; to keep a file of yours "
                 "there, list it under site: keep: in portfolio.yaml",

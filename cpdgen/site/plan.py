@@ -93,7 +93,6 @@ def diploma_slug(diploma_id: str) -> str:
     return slugify(diploma_id, "diploma")
 
 
-
 def activity_url(activity: Activity) -> str:
     return f"activities/{activity.slug}/index.html"
 
@@ -181,7 +180,7 @@ def _summary(activity: Activity, judged: dict[str, tuple[DiplomaAssessment, Judg
 
 
 def _public_dates(diploma: DiplomaAssessment, published: set[str]) -> tuple[str, str]:
-    """"Eligible until" and "the earliest counted activity leaves on", as the public site may say them.
+    """ "Eligible until" and "the earliest counted activity leaves on", as the public site may say them.
 
     Each date is given only when published activities alone show it; a date that only a
     private or draft activity gives would tell when that activity took place, so it is left
