@@ -150,7 +150,9 @@ def bench_build(cpdgen: list[str], root: Path, work: Path) -> None:
         shutil.rmtree(cache, ignore_errors=True)
 
     def edit_one() -> None:
-        edited.write_text(original.replace("\n\n## Reflection", f" Edit {next(edits)}.\n\n## Reflection", 1), encoding="utf-8")
+        edited.write_text(
+            original.replace("\n\n## Reflection", f" Edit {next(edits)}.\n\n## Reflection", 1), encoding="utf-8"
+        )
 
     report("build, full, cold caches", time_command(build, root, before=cold, env=env), 1.5)
     report("build, full (site/ removed, warm cache)", time_command(build, root, before=fresh_site, env=env), 1.5)
@@ -232,7 +234,9 @@ def bench_serve(root: Path) -> None:
         for n in range(RUNS):
             marker = f"Saved edit {n}"
             started = time.perf_counter()
-            edited.write_text(original.replace("\n\n## Reflection", f" {marker}.\n\n## Reflection", 1), encoding="utf-8")
+            edited.write_text(
+                original.replace("\n\n## Reflection", f" {marker}.\n\n## Reflection", 1), encoding="utf-8"
+            )
             while marker not in fetch():
                 if time.perf_counter() - started > 30:
                     raise SystemExit("cpdgen serve did not rebuild the page within 30 s")

@@ -52,9 +52,7 @@ def generate(root: Path, count: int = 1000, seed: int = 1, end: date = date(2026
         activity_id = f"{day.isoformat()}-activity-{n:04}"
         year_dir = content / "activities" / str(day.year)
         year_dir.mkdir(exist_ok=True)
-        kind = (
-            f"type: {rnd.choice(TYPES)}" if n % 4 == 0 else f"category: {CATEGORIES[n % len(CATEGORIES)]}"
-        )
+        kind = f"type: {rnd.choice(TYPES)}" if n % 4 == 0 else f"category: {CATEGORIES[n % len(CATEGORIES)]}"
         front = [
             "---",
             f'title: "Activity {n}: {_sentence(rnd, 4)[:-1]}"',

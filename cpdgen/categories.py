@@ -187,10 +187,7 @@ def category_label(category_id: str) -> str:
 
 def category_spellings() -> dict[str, list[str]]:
     """Each category id with the spellings cpdgen knows for it (id, label, aliases), for editor schemas."""
-    return {
-        c.id: list(dict.fromkeys([c.id, c.label, *_CATEGORY_ALIASES[c.id].split("|")]))
-        for c in CATEGORIES
-    }
+    return {c.id: list(dict.fromkeys([c.id, c.label, *_CATEGORY_ALIASES[c.id].split("|")])) for c in CATEGORIES}
 
 
 def type_spellings() -> dict[str, list[str]]:

@@ -32,12 +32,7 @@ def _as_of(text: str) -> date:
 def wants_colour(stream) -> bool:
     """Colour only on a terminal, never when NO_COLOR is set to anything (no-color.org) or TERM is dumb."""
     isatty = getattr(stream, "isatty", None)
-    return bool(
-        isatty is not None
-        and isatty()
-        and not os.environ.get("NO_COLOR")
-        and os.environ.get("TERM") != "dumb"
-    )
+    return bool(isatty is not None and isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb")
 
 
 class Console:
@@ -88,7 +83,11 @@ def _output_options(parser: argparse.ArgumentParser, top: bool = False) -> None:
 def _common(parser: argparse.ArgumentParser, as_of: bool = True) -> None:
     _output_options(parser)
     parser.add_argument(
-        "--root", type=Path, default=Path("."), metavar="DIR", help="the portfolio folder, which holds content/ (default: .)"
+        "--root",
+        type=Path,
+        default=Path("."),
+        metavar="DIR",
+        help="the portfolio folder, which holds content/ (default: .)",
     )
     if as_of:
         parser.add_argument(
@@ -145,6 +144,7 @@ def cmd_build(args: argparse.Namespace, console: Console) -> int:
 
     root = args.root
     out = args.out if args.out is not None else None
+
     def progress(n: int, total: int, diploma_id: str) -> None:
         if console.stream.isatty() and not console.quiet:
             console.out(f"Rendering the PDF of {diploma_id} ({n} of {total})…")
@@ -167,7 +167,9 @@ def cmd_build(args: argparse.Namespace, console: Console) -> int:
         return result.exit_code
     stats = result.stats
     if result.unchanged:
-        console.info(f"Nothing changed: {result.out} is up to date ({result.files} files), as of {result.as_of.isoformat()}.")
+        console.info(
+            f"Nothing changed: {result.out} is up to date ({result.files} files), as of {result.as_of.isoformat()}."
+        )
     else:
         detail = f" ({stats.written} written, {stats.reused} unchanged)" if stats and console.verbose else ""
         console.info(f"Built {result.files} files into {result.out}{detail}, as of {result.as_of.isoformat()}.")
@@ -199,7 +201,7 @@ def cmd_types(args: argparse.Namespace, console: Console) -> int:
         console.out()
     console.info(
         "Use one in an activity's front matter as 'type: journal-club' instead of a category, "
-        "or start an activity with it: cpdgen new \"Title\" --type journal-club"
+        'or start an activity with it: cpdgen new "Title" --type journal-club'
     )
     return EXIT_OK
 
@@ -443,7 +445,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--date", type=_as_of, metavar="YYYY-MM-DD", help="the day the activity was completed (default: today)"
     )
     new.add_argument(
-        "--root", type=Path, default=Path("."), metavar="DIR", help="the portfolio folder, which holds content/ (default: .)"
+        "--root",
+        type=Path,
+        default=Path("."),
+        metavar="DIR",
+        help="the portfolio folder, which holds content/ (default: .)",
     )
     new.add_argument("--edit", action="store_true", help="open the new file in $VISUAL or $EDITOR")
     new.set_defaults(run=cmd_new)
@@ -468,7 +474,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _output_options(schema)
     schema.add_argument(
-        "--which", choices=("activity", "reflection", "portfolio", "all"), default="all", help="which schema (default: all)"
+        "--which",
+        choices=("activity", "reflection", "portfolio", "all"),
+        default="all",
+        help="which schema (default: all)",
     )
     schema.add_argument("--out", type=Path, metavar="DIR", help="write <name>.schema.json files into DIR")
     schema.set_defaults(run=cmd_schema)

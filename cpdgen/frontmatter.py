@@ -200,8 +200,7 @@ def parse_yaml(source: str, first_line: int = 1) -> FrontMatter:
     if len(source) * 4 > MAX_FRONT_MATTER_BYTES and len(source.encode("utf-8")) > MAX_FRONT_MATTER_BYTES:
         raise ReadError(
             "front-matter-too-large",
-            f"front matter is larger than {MAX_FRONT_MATTER_BYTES:,} bytes; "
-            "move long text into the Markdown body",
+            f"front matter is larger than {MAX_FRONT_MATTER_BYTES:,} bytes; move long text into the Markdown body",
             first_line,
         )
     offset = first_line - 1

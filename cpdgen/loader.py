@@ -78,7 +78,9 @@ class _Collector:
     def validate(self, path: Path, front: FrontMatter, model: type[BaseModel]) -> BaseModel | None:
         if not isinstance(front.data, dict):
             kind = "a list" if isinstance(front.data, list) else "a single value"
-            self.add(path, front.line_of(()), "not-mapping", f"front matter must be keys and values (title: …), not {kind}")
+            self.add(
+                path, front.line_of(()), "not-mapping", f"front matter must be keys and values (title: …), not {kind}"
+            )
             return None
         try:
             return model.model_validate(front.data)

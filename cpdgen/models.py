@@ -190,9 +190,7 @@ def _min_words(value: object) -> int:
 
 
 MISSING_CATEGORY = (
-    "add a 'category' (one of: "
-    + ", ".join(c.id for c in categories.CATEGORIES)
-    + ") or a 'type' from 'cpdgen types'"
+    "add a 'category' (one of: " + ", ".join(c.id for c in categories.CATEGORIES) + ") or a 'type' from 'cpdgen types'"
 )
 
 Text = Annotated[str, BeforeValidator(_text)]
@@ -224,7 +222,9 @@ class ActivityFrontMatter(_Strict):
     standards: Standards = Field(default_factory=list)
     private: Flag = False
     draft: Flag = False
-    allow: Words = Field(default_factory=list)  # privacy findings to silence here: "postcode", "nhs-number 943 *** ****"
+    allow: Words = Field(
+        default_factory=list
+    )  # privacy findings to silence here: "postcode", "nhs-number 943 *** ****"
 
     @field_validator("start")
     @classmethod
@@ -388,8 +388,7 @@ def check_diplomas(entries: list[DiplomaEntry]) -> list[tuple[tuple, str, str]]:
                 (
                     loc + ("start",),
                     "diploma-overlap",
-                    f"{diploma_id} starts while {before_id} is still open; "
-                    f"give {before_id} its 'submitted' date",
+                    f"{diploma_id} starts while {before_id} is still open; give {before_id} its 'submitted' date",
                 )
             )
         else:

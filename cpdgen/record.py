@@ -121,4 +121,6 @@ def withheld_parts(portfolio: Portfolio) -> tuple[str, ...]:
     publish = portfolio.settings.publish if portfolio.settings else None
     if publish is None:
         return ()
-    return tuple(part for part, shown in (("reflections", publish.reflections), ("evidence", publish.evidence)) if not shown)
+    return tuple(
+        part for part, shown in (("reflections", publish.reflections), ("evidence", publish.evidence)) if not shown
+    )

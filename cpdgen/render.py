@@ -126,7 +126,9 @@ def _tidy(html: str) -> str:
     nh3 escapes ``>`` inside attribute values, so a tag ends at the first ``>``.
     """
     html = _ANCHOR.sub(
-        lambda m: m.group(0) if ' href="' in m.group(1) else "<a" + m.group(1).replace(' rel="noopener noreferrer"', "") + ">",
+        lambda m: (
+            m.group(0) if ' href="' in m.group(1) else "<a" + m.group(1).replace(' rel="noopener noreferrer"', "") + ">"
+        ),
         html,
     )
     return _IMAGE.sub(lambda m: m.group(0) if ' alt="' in m.group(1) else '<img alt=""' + m.group(1) + ">", html)

@@ -279,7 +279,7 @@ def assess(diplomas: Iterable[Diploma], entries: Iterable[Entry], as_of: date) -
 
 
 def describe_needs(diploma: DiplomaAssessment) -> str:
-    """"3 more activities and 1 more category", or "nothing more" when eligible."""
+    """ "3 more activities and 1 more category", or "nothing more" when eligible."""
     parts = []
     if diploma.missing_activities:
         parts.append(plural(diploma.missing_activities, "more activity", "more activities"))

@@ -42,7 +42,7 @@ def clean_title(title: str) -> str:
     """
     text = " ".join(title.split())
     if not text:
-        raise CpdgenError("the title is empty; give the activity a title, e.g. \"Journal club: sepsis markers\"")
+        raise CpdgenError('the title is empty; give the activity a title, e.g. "Journal club: sepsis markers"')
     for char in text:
         kind = unicodedata.category(char)
         if kind in ("Cc", "Cs"):
@@ -52,12 +52,7 @@ def clean_title(title: str) -> str:
 
 def yaml_string(text: str) -> str:
     """``text`` as a YAML scalar that any YAML reader gives back exactly: plain when safe, else double-quoted."""
-    if (
-        _PLAIN.fullmatch(text)
-        and text == text.strip()
-        and text.lower() not in _YAML11_SPECIAL
-        and _reads_back(text)
-    ):
+    if _PLAIN.fullmatch(text) and text == text.strip() and text.lower() not in _YAML11_SPECIAL and _reads_back(text):
         return text
     return _double_quoted(text)
 
@@ -133,23 +128,21 @@ def resolve_kind(activity_type: str | None = None, category: str | None = None) 
         if found is None:
             guess = categories.suggest_category(category)
             hint = (
-                f"did you mean '{guess}'?"
-                if guess
-                else "use one of: " + ", ".join(c.id for c in categories.CATEGORIES)
+                f"did you mean '{guess}'?" if guess else "use one of: " + ", ".join(c.id for c in categories.CATEGORIES)
             )
             raise CpdgenError(f"'{category}' is not a CPD category; {hint}")
         return Kind("category", found)
     raise CpdgenError(
         "say what kind of activity it is: --type (for example --type journal-club; "
-        "'cpdgen types' lists them) or --category (one of: "
-        + ", ".join(c.id for c in categories.CATEGORIES)
-        + ")"
+        "'cpdgen types' lists them) or --category (one of: " + ", ".join(c.id for c in categories.CATEGORIES) + ")"
     )
 
 
 def activity_text(title: str, day: date, kind: Kind) -> str:
     """The text of a new activity file: front matter filled in, reflection prompts as comments."""
-    return _fill("activity.md", title=yaml_string(clean_title(title)), date=day.isoformat(), kind=f"{kind.key}: {kind.id}")
+    return _fill(
+        "activity.md", title=yaml_string(clean_title(title)), date=day.isoformat(), kind=f"{kind.key}: {kind.id}"
+    )
 
 
 def activity_path(root: Path, title: str, day: date) -> Path:
@@ -282,7 +275,7 @@ def portfolio_files(name: str, today: date) -> dict[str, str]:
     """Every file of a new portfolio, by path relative to it, with its text."""
     member = " ".join(name.split())
     if not member:
-        raise CpdgenError("the name is empty; give your name with --name \"Your Name\"")
+        raise CpdgenError('the name is empty; give your name with --name "Your Name"')
     for char in member:
         if unicodedata.category(char) in ("Cc", "Cs"):
             raise CpdgenError(f"the name contains a control character (U+{ord(char):04X}); remove it")

@@ -41,9 +41,7 @@ def _spelling_pattern(spellings: list[str]) -> str:
     for spelling in spellings:
         for form in (spelling, categories.spelling_key(spelling)):
             words = [w for w in re.split(r"[^a-z0-9]+", form.lower()) if w]
-            regex = f"{_SEP}+".join(
-                "".join(f"[{c}{c.upper()}]" if c.isalpha() else c for c in word) for word in words
-            )
+            regex = f"{_SEP}+".join("".join(f"[{c}{c.upper()}]" if c.isalpha() else c for c in word) for word in words)
             if regex and regex not in alternatives:
                 alternatives.append(regex)
     return f"^{_SEP}*(?:{'|'.join(alternatives)}){_SEP}*$"
@@ -63,7 +61,9 @@ def _choice(spellings: dict[str, list[str]], what: str) -> dict[str, Any]:
 
 _TEXT = {"type": "string", "pattern": "\\S"}
 _DECIMAL = "^\\s*[+]?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)\\s*$"
-_STANDARD = {"anyOf": [{"type": "integer", "minimum": 1, "maximum": 5}, {"type": "string", "pattern": "^\\s*0*[1-5]\\s*$"}]}
+_STANDARD = {
+    "anyOf": [{"type": "integer", "minimum": 1, "maximum": 5}, {"type": "string", "pattern": "^\\s*0*[1-5]\\s*$"}]
+}
 
 
 def _validator(annotated: Any) -> Callable:

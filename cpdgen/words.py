@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 
-MONTHS = (
-    "January February March April May June July August September October November December"
-).split()
+MONTHS = ("January February March April May June July August September October November December").split()
 SHORT_MONTHS = [month[:3] for month in MONTHS]
 
 

@@ -36,7 +36,9 @@ def activity_text(
         if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
             lines.append(f"{key}: {value}")  # unquoted, as members write dates
         else:
-            lines.append(yaml.safe_dump({key: value}, default_flow_style=True, sort_keys=False, width=10_000).strip()[1:-1])
+            lines.append(
+                yaml.safe_dump({key: value}, default_flow_style=True, sort_keys=False, width=10_000).strip()[1:-1]
+            )
     lines += ["---", body]
     if reflection is not None:
         lines += ["", "## Reflection", reflection]
@@ -69,7 +71,9 @@ class Builder:
     def activity(self, activity_id: str, text: str | bytes | None = None, **fields: object) -> Path:
         return self.write(f"activities/{activity_id}.md", text if text is not None else activity_text(**fields))
 
-    def many(self, n: int, start: str = "2025-01-06", categories=("work-based-learning", "formal-educational", "other")):
+    def many(
+        self, n: int, start: str = "2025-01-06", categories=("work-based-learning", "formal-educational", "other")
+    ):
         """``n`` counting activities a week apart, cycling through ``categories``."""
         from datetime import date, timedelta
 

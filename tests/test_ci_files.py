@@ -43,7 +43,9 @@ def run(args: list[str], **kwargs) -> subprocess.CompletedProcess:
     return subprocess.run(args, capture_output=True, text=True, timeout=120, **kwargs)
 
 
-@pytest.mark.parametrize("relative, schema", [(GITHUB_WORKFLOW, "vendor.github-workflows"), (GITLAB_CI, "vendor.gitlab-ci")])
+@pytest.mark.parametrize(
+    "relative, schema", [(GITHUB_WORKFLOW, "vendor.github-workflows"), (GITLAB_CI, "vendor.gitlab-ci")]
+)
 def test_ci_files_match_the_services_schemas(new_portfolio, relative, schema):
     result = run([tool("check-jsonschema"), "--builtin-schema", schema, str(new_portfolio / relative)])
     assert result.returncode == 0, result.stdout + result.stderr
@@ -96,8 +98,13 @@ def test_github_workflow_publishes_whatever_the_check_says(new_portfolio):
     assert jobs["deploy"]["permissions"] == {"pages": "write", "id-token": "write"}
     assert jobs["deploy"]["environment"]["name"] == "github-pages"
     used = {step["uses"].split("@")[0] for job in jobs.values() for step in job["steps"] if "uses" in step}
-    assert used == {"actions/checkout", "actions/setup-python", "actions/configure-pages",
-                    "actions/upload-pages-artifact", "actions/deploy-pages"}
+    assert used == {
+        "actions/checkout",
+        "actions/setup-python",
+        "actions/configure-pages",
+        "actions/upload-pages-artifact",
+        "actions/deploy-pages",
+    }
     assert "concurrency" in workflow
 
 
@@ -145,13 +152,25 @@ def test_readme_vscode_problem_matcher_reads_cpdgens_lines():
     assert task["options"]["env"]["NO_COLOR"]
     pattern = task["problemMatcher"]["pattern"]
     regex = re.compile(pattern["regexp"])
-    problem = Problem("content/activities/2026/a b.md", 4, "error", "unknown-category",
-                      "category 'x: y' is not a CPD category [really]; did you mean 'other'?", 7)
+    problem = Problem(
+        "content/activities/2026/a b.md",
+        4,
+        "error",
+        "unknown-category",
+        "category 'x: y' is not a CPD category [really]; did you mean 'other'?",
+        7,
+    )
     match = regex.match(format_text(problem))
     assert match is not None
     groups = {k: match.group(v) for k, v in pattern.items() if k != "regexp"}
-    assert groups == {"file": problem.path, "line": "4", "column": "7", "severity": "error",
-                      "message": problem.message, "code": "unknown-category"}
+    assert groups == {
+        "file": problem.path,
+        "line": "4",
+        "column": "7",
+        "severity": "error",
+        "message": problem.message,
+        "code": "unknown-category",
+    }
     no_column = regex.match(format_text(Problem("content/x.md", 2, "warning", "short-reflection", "short")))
     assert no_column and no_column.group(3) is None and no_column.group(4) == "warning"
 

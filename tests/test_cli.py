@@ -121,19 +121,49 @@ def test_json_matches_the_contract(portfolio, run_check):
     d1, d2 = data["diplomas"]
     assert d1["status"] == "issued" and d1["evaluated_on"] == "2024-06-01"
     assert d1["activities"] == [
-        {"id": "2023-10-12-eqa", "date": "2023-10-12", "category": "work-based-learning", "counted": False,
-         "reason": "draft", "leaves_window_on": None}
+        {
+            "id": "2023-10-12-eqa",
+            "date": "2023-10-12",
+            "category": "work-based-learning",
+            "counted": False,
+            "reason": "draft",
+            "leaves_window_on": None,
+        }
     ]
-    assert {k: d2[k] for k in ("id", "status", "start", "evaluated_on", "eligible", "counted", "required",
-                                "categories", "required_categories")} == {
-        "id": "diploma-2", "status": "open", "start": "2024-07-01", "evaluated_on": "2026-11-28",
-        "eligible": False, "counted": 17, "required": 24,
-        "categories": ["formal-educational", "work-based-learning"], "required_categories": 3,
+    assert {
+        k: d2[k]
+        for k in (
+            "id",
+            "status",
+            "start",
+            "evaluated_on",
+            "eligible",
+            "counted",
+            "required",
+            "categories",
+            "required_categories",
+        )
+    } == {
+        "id": "diploma-2",
+        "status": "open",
+        "start": "2024-07-01",
+        "evaluated_on": "2026-11-28",
+        "eligible": False,
+        "counted": 17,
+        "required": 24,
+        "categories": ["formal-educational", "work-based-learning"],
+        "required_categories": 3,
     }
     assert data["problems"] == [
-        {"severity": "error", "code": "unknown-category", "file": "content/activities/bad.md", "line": 4,
-         "column": None, "publishes": True,
-         "message": "category 'formal edu' is not a CPD category; did you mean 'formal-educational'?"}
+        {
+            "severity": "error",
+            "code": "unknown-category",
+            "file": "content/activities/bad.md",
+            "line": 4,
+            "column": None,
+            "publishes": True,
+            "message": "category 'formal edu' is not a CPD category; did you mean 'formal-educational'?",
+        }
     ]
 
 
@@ -154,7 +184,10 @@ def test_json_reason_values_are_the_documented_ones(portfolio, run_check):
     data = json.loads(run_check("--format", "json", "--as-of", "2026-11-28")[1])
     reasons = {a["id"]: a["reason"] for d in data["diplomas"] for a in d["activities"]}
     assert reasons == {
-        "before": "before-start", "after": "after-submission", "draft": "draft", "future": "future",
+        "before": "before-start",
+        "after": "after-submission",
+        "draft": "draft",
+        "future": "future",
         "bare": "no-reflection",
     }
 

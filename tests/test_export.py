@@ -77,7 +77,10 @@ def test_export_refuses_to_write_into_the_portfolios_own_folders(small, capsys, 
     target = small.root / folder
     code, out = run(small, capsys, "csv", "--out", str(target))
     assert code == 2
-    assert f"refusing to write the complete record to {folder}: it would mix it with your {folder.split('/')[0]}/ folder" in out
+    assert (
+        f"refusing to write the complete record to {folder}: it would mix it with your {folder.split('/')[0]}/ folder"
+        in out
+    )
     assert not (target / "activities.csv").exists()
 
 

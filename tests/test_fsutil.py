@@ -37,11 +37,24 @@ def repo(tmp_path: Path) -> Path:
 
 @pytest.mark.parametrize(
     "out",
-    [".", "..", "content", "content/site", "content/activities", "templates", "templates/x", "repo/../repo", "docs", "/"],
+    [
+        ".",
+        "..",
+        "content",
+        "content/site",
+        "content/activities",
+        "templates",
+        "templates/x",
+        "repo/../repo",
+        "docs",
+        "/",
+    ],
 )
 def test_dangerous_output_folders_are_refused_and_nothing_changes(repo: Path, out: str):
     before = tree_digest(repo)
-    target = Path(out) if out == "/" else (repo / out if out != "repo/../repo" else repo.parent / "repo" / ".." / "repo")
+    target = (
+        Path(out) if out == "/" else (repo / out if out != "repo/../repo" else repo.parent / "repo" / ".." / "repo")
+    )
     with pytest.raises(CpdgenError) as caught:
         fsutil.check_output_folder(repo, target)
     assert caught.value.exit_code == 2

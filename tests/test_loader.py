@@ -353,7 +353,11 @@ class TestPortfolioYaml:
     def test_member_name_is_required_and_unknown_keys_suggested(self, portfolio):
         portfolio.settings("member:\n  nmae: A\nsite:\n  timezone: Europe/Lodnon\n")
         loaded = load_portfolio(portfolio.root)
-        assert [(p.line, p.code) for p in loaded.problems] == [(1, "missing-field"), (2, "unknown-field"), (4, "invalid-value")]
+        assert [(p.line, p.code) for p in loaded.problems] == [
+            (1, "missing-field"),
+            (2, "unknown-field"),
+            (4, "invalid-value"),
+        ]
         assert "did you mean 'name'?" in loaded.problems[1].message
 
     def test_membership_number_keeps_leading_zeros(self, portfolio):

@@ -71,10 +71,12 @@ def test_image_sources_that_leave_the_page_folder_are_dropped(src):
 
 
 def test_ordinary_markdown_survives():
-    html = str(render_markdown(
-        "Some *emphasis*, `<script>` in code, a [link](https://www.ibms.org/) and ![poster](poster.png).\n\n"
-        "| a | b |\n|---|---|\n| 1 | 2 |\n\n```\ncode <b>\n```\n\n1. one\n2. two\n\n<sup>2</sup>"
-    ))
+    html = str(
+        render_markdown(
+            "Some *emphasis*, `<script>` in code, a [link](https://www.ibms.org/) and ![poster](poster.png).\n\n"
+            "| a | b |\n|---|---|\n| 1 | 2 |\n\n```\ncode <b>\n```\n\n1. one\n2. two\n\n<sup>2</sup>"
+        )
+    )
     assert "<em>emphasis</em>" in html
     assert "<code>&lt;script&gt;</code>" in html
     assert '<a href="https://www.ibms.org/" rel="noopener noreferrer">link</a>' in html
@@ -127,7 +129,9 @@ def test_a_renderer_uses_what_was_rendered_in_parallel(monkeypatch, tmp_path):
     renderer.prefill_markdown(texts)
     assert len(renderer.markdown.entries) == 10
     monkeypatch.setattr(render, "render_markdown", lambda text: pytest.fail("rendered again"))
-    assert [renderer.render_markdown(t) for t in texts] == [render.sanitize_html(render.new_markdown().convert(t)) for t in texts]
+    assert [renderer.render_markdown(t) for t in texts] == [
+        render.sanitize_html(render.new_markdown().convert(t)) for t in texts
+    ]
 
 
 def test_prefill_never_forks_beside_other_threads(monkeypatch):

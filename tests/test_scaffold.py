@@ -147,8 +147,15 @@ def test_kinds_accept_any_spelling_and_suggest():
 
 def test_new_writes_a_file_that_checks_clean(portfolio, capsys):
     code, out, err = run(
-        capsys, "new", "Journal club: sepsis markers", "--type", "journal-club", "--date", "2026-03-11",
-        "--root", str(portfolio.root),
+        capsys,
+        "new",
+        "Journal club: sepsis markers",
+        "--type",
+        "journal-club",
+        "--date",
+        "2026-03-11",
+        "--root",
+        str(portfolio.root),
     )
     path = portfolio.root / "content/activities/2026/2026-03-11-journal-club-sepsis-markers.md"
     assert (code, out, err) == (0, f"{path}\n", "")
@@ -187,7 +194,9 @@ def test_new_refuses_an_id_used_elsewhere_in_the_portfolio(portfolio, capsys):
     portfolio.write("activities/old/2025-01-02-Audit.md", "x")
     portfolio.write("activities/2024/2025-01-02-sop-review/index.md", "x")
     for title in ("Audit", "SOP review"):
-        code, _, err = run(capsys, "new", title, "--category", "other", "--date", "2025-01-02", "--root", str(portfolio.root))
+        code, _, err = run(
+            capsys, "new", title, "--category", "other", "--date", "2025-01-02", "--root", str(portfolio.root)
+        )
         assert code == 2 and "already exists" in err
     assert not (portfolio.content / "activities/2025").exists()
 
@@ -253,7 +262,9 @@ def _fake_editor(tmp_path: Path, exit_code: int = 0) -> str:
 def test_edit_opens_visual_then_editor_with_arguments(portfolio, capsys, monkeypatch, tmp_path):
     monkeypatch.setenv("VISUAL", _fake_editor(tmp_path))
     monkeypatch.setenv("EDITOR", "false")
-    code, out, _ = run(capsys, "new", "T", "--category", "other", "--date", "2025-01-02", "--root", str(portfolio.root), "--edit")
+    code, out, _ = run(
+        capsys, "new", "T", "--category", "other", "--date", "2025-01-02", "--root", str(portfolio.root), "--edit"
+    )
     assert code == 0
     assert (tmp_path / "editor.log").read_text().splitlines() == ["--wait", out.strip()]
 
@@ -261,7 +272,9 @@ def test_edit_opens_visual_then_editor_with_arguments(portfolio, capsys, monkeyp
 def test_edit_without_an_editor_keeps_the_file_and_says_why(portfolio, capsys, monkeypatch):
     monkeypatch.delenv("VISUAL", raising=False)
     monkeypatch.setenv("EDITOR", "")
-    code, out, err = run(capsys, "new", "T", "--category", "other", "--date", "2025-01-02", "--root", str(portfolio.root), "--edit")
+    code, out, err = run(
+        capsys, "new", "T", "--category", "other", "--date", "2025-01-02", "--root", str(portfolio.root), "--edit"
+    )
     assert code == 2 and "VISUAL or EDITOR" in err
     assert Path(out.strip()).is_file() and out.strip() in err
 
@@ -387,5 +400,13 @@ def test_scaffold_templates_are_all_there():
 
     folder = cpdgen.theme_dir() / "scaffold"
     names = {p.name for p in folder.iterdir()}
-    assert names >= {"activity.md", "portfolio.yaml", "example-activity.md", "gitignore", "README.md",
-                     "requirements.txt", "github-workflow.yml", "gitlab-ci.yml"}
+    assert names >= {
+        "activity.md",
+        "portfolio.yaml",
+        "example-activity.md",
+        "gitignore",
+        "README.md",
+        "requirements.txt",
+        "github-workflow.yml",
+        "gitlab-ci.yml",
+    }

@@ -49,8 +49,11 @@ def test_every_model_field_is_in_the_schema_and_unknown_keys_are_refused():
 def test_the_example_portfolio_is_valid():
     content = REPO / "content"
     assert PORTFOLIO.is_valid(parse_yaml(read_text(content / "portfolio.yaml")).data)
-    activities = [p for p in (content / "activities").rglob("*.md")
-                  if p.name == "index.md" or p.parent.parent.name == "activities"]
+    activities = [
+        p
+        for p in (content / "activities").rglob("*.md")
+        if p.name == "index.md" or p.parent.parent.name == "activities"
+    ]
     assert len(activities) >= 50
     for path in activities:
         errors = [e.message for e in ACTIVITY.iter_errors(front_matter(path))]
@@ -66,21 +69,57 @@ BASE = {"title": "T", "date": "2025-01-02", "category": "other"}
 @pytest.mark.parametrize(
     "key, value",
     [
-        ("title", "Journal club"), ("title", ""), ("title", "   "), ("title", 12), ("title", True),
-        ("date", "2025-01-02"), ("date", "2-1-2025"), ("date", "02/01/2025"), ("date", 20250102),
-        ("start", "2025-01-01"), ("start", None), ("start", "soon"),
-        ("category", "work-based-learning"), ("category", "Formal and Educational"),
-        ("category", "self_directed"), ("category", "Professional Activities"), ("category", "OTHER"),
-        ("category", "formal edu"), ("category", "reading"), ("category", 3),
-        ("type", "journal-club"), ("type", "Journal club"), ("type", "JOURNAL_CLUB"), ("type", "journalclub"),
-        ("type", "jornal club"), ("type", ["audit"]),
-        ("hours", 1.5), ("hours", 0), ("hours", "2.5"), ("hours", -1), ("hours", 1001), ("hours", True),
-        ("hours", "1:30"), ("hours", "lots"),
-        ("tags", ["a", "b"]), ("tags", "a, b"), ("tags", [1, "x"]), ("tags", None), ("tags", {"a": 1}),
+        ("title", "Journal club"),
+        ("title", ""),
+        ("title", "   "),
+        ("title", 12),
+        ("title", True),
+        ("date", "2025-01-02"),
+        ("date", "2-1-2025"),
+        ("date", "02/01/2025"),
+        ("date", 20250102),
+        ("start", "2025-01-01"),
+        ("start", None),
+        ("start", "soon"),
+        ("category", "work-based-learning"),
+        ("category", "Formal and Educational"),
+        ("category", "self_directed"),
+        ("category", "Professional Activities"),
+        ("category", "OTHER"),
+        ("category", "formal edu"),
+        ("category", "reading"),
+        ("category", 3),
+        ("type", "journal-club"),
+        ("type", "Journal club"),
+        ("type", "JOURNAL_CLUB"),
+        ("type", "journalclub"),
+        ("type", "jornal club"),
+        ("type", ["audit"]),
+        ("hours", 1.5),
+        ("hours", 0),
+        ("hours", "2.5"),
+        ("hours", -1),
+        ("hours", 1001),
+        ("hours", True),
+        ("hours", "1:30"),
+        ("hours", "lots"),
+        ("tags", ["a", "b"]),
+        ("tags", "a, b"),
+        ("tags", [1, "x"]),
+        ("tags", None),
+        ("tags", {"a": 1}),
         ("evidence", ["cert.pdf"]),
-        ("standards", [3, 4]), ("standards", 3), ("standards", ["3"]), ("standards", [6]), ("standards", [0]),
-        ("standards", "x"), ("standards", [True]),
-        ("private", True), ("private", "yes"), ("draft", False), ("draft", 1),
+        ("standards", [3, 4]),
+        ("standards", 3),
+        ("standards", ["3"]),
+        ("standards", [6]),
+        ("standards", [0]),
+        ("standards", "x"),
+        ("standards", [True]),
+        ("private", True),
+        ("private", "yes"),
+        ("draft", False),
+        ("draft", 1),
         ("catagory", "other"),
     ],
 )
@@ -162,14 +201,38 @@ def test_every_known_type_spelling_matches_the_pattern(text):
 
 
 _PIECES = st.sampled_from(
-    ["work", "based", "learning", "and", "formal", "educational", "self", "directed", "other", "activities",
-     "professional", "activity", "journal", "club", "e", "learning", "x", "İ", "K", "ß", "1"]
+    [
+        "work",
+        "based",
+        "learning",
+        "and",
+        "formal",
+        "educational",
+        "self",
+        "directed",
+        "other",
+        "activities",
+        "professional",
+        "activity",
+        "journal",
+        "club",
+        "e",
+        "learning",
+        "x",
+        "İ",
+        "K",
+        "ß",
+        "1",
+    ]
 )
 _SEPARATORS = st.sampled_from(["", " ", "-", "/", "_", " and ", "é"])
 
 
-@given(st.lists(st.tuples(_PIECES, _SEPARATORS), min_size=1, max_size=5).map(
-    lambda parts: "".join(piece + sep for piece, sep in parts)))
+@given(
+    st.lists(st.tuples(_PIECES, _SEPARATORS), min_size=1, max_size=5).map(
+        lambda parts: "".join(piece + sep for piece, sep in parts)
+    )
+)
 @example("work\u212abased learning")  # KELVIN SIGN: its lower case is a "k"
 @example("Self-D\u0130rected learning")
 @example("formaland educational")  # words run together differ from the spelling's words

@@ -74,7 +74,8 @@ class Visit:
         self.context.on("request", lambda request: self.requests.append(request.url))
         self.context.on("requestfailed", lambda request: self.failures.append(f"{request.url}: {request.failure}"))
         self.context.on(
-            "response", lambda response: response.status >= 400 and self.failures.append(f"{response.url}: {response.status}")
+            "response",
+            lambda response: response.status >= 400 and self.failures.append(f"{response.url}: {response.status}"),
         )
         # Anything addressed elsewhere is refused before it leaves the machine.
         self.context.route(lambda url: not url.startswith(self.allowed), lambda route: route.abort())
@@ -131,7 +132,7 @@ def test_every_link_works_from_file_urls_and_nothing_leaves_the_site(browser, ex
             assert Path(unquote(urlsplit(url).path)).is_file(), f"broken link to {url}"
         assert_clean(visit, pages)
         site_pages = {p.relative_to(example_site).as_posix() for p in example_site.rglob("*.html")}
-        reached = {url[len(base):] for url in pages if url.endswith(".html")}
+        reached = {url[len(base) :] for url in pages if url.endswith(".html")}
         assert site_pages - reached <= {"404.html"}, f"pages no link reaches: {site_pages - reached}"
     finally:
         visit.close()

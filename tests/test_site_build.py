@@ -35,7 +35,9 @@ def build(portfolio, **options):
 
 def site_text(site: Path) -> str:
     """Every byte of the site, as text, for "appears nowhere" checks."""
-    return "\n".join(p.read_bytes().decode("utf-8", "replace") + p.as_posix() for p in sorted(site.rglob("*")) if p.is_file())
+    return "\n".join(
+        p.read_bytes().decode("utf-8", "replace") + p.as_posix() for p in sorted(site.rglob("*")) if p.is_file()
+    )
 
 
 def test_a_portfolio_builds_into_site_with_the_contract_layout(portfolio):
@@ -280,7 +282,9 @@ def test_private_and_draft_activities_appear_nowhere_in_the_site(portfolio):
 
 def test_publish_settings_hide_reflections_evidence_and_numbers(portfolio):
     portfolio.write("evidence/cert.pdf", b"%PDF cert")
-    portfolio.activity("2026-01-10-a", reflection="REFLECTIONTEXT " * 60, evidence=["cert.pdf", "https://example.org/x"])
+    portfolio.activity(
+        "2026-01-10-a", reflection="REFLECTIONTEXT " * 60, evidence=["cert.pdf", "https://example.org/x"]
+    )
     member = {"name": "Alex Morgan", "hcpc_number": "BS11111", "membership_number": "999888"}
     portfolio.settings({"member": member})
     assert build(portfolio).written
@@ -290,7 +294,10 @@ def test_publish_settings_hide_reflections_evidence_and_numbers(portfolio):
     assert (site / "activities/2026-01-10-a/cert.pdf").is_file()
 
     portfolio.settings(
-        {"member": member, "publish": {"reflections": False, "evidence": False, "hcpc_number": False, "membership_number": True}}
+        {
+            "member": member,
+            "publish": {"reflections": False, "evidence": False, "hcpc_number": False, "membership_number": True},
+        }
     )
     assert build(portfolio).written
     text = site_text(site)
@@ -403,7 +410,9 @@ def test_a_template_override_can_extend_the_default_theme(portfolio):
 def test_a_broken_template_override_is_a_clear_error_not_a_traceback(portfolio, capsys):
     portfolio.many(2)
     (portfolio.root / "templates").mkdir()
-    (portfolio.root / "templates" / "activity.html").write_text("{% extends 'default/activity.html' %}{% block content %}{{ activity.titel }}{% endblock %}")
+    (portfolio.root / "templates" / "activity.html").write_text(
+        "{% extends 'default/activity.html' %}{% block content %}{{ activity.titel }}{% endblock %}"
+    )
     code = main(["build", "--root", str(portfolio.root), "--as-of", "2026-11-28"])
     err = capsys.readouterr().err
     assert code == 2
@@ -548,9 +557,7 @@ def test_the_sites_pdf_and_csv_are_public_and_follow_the_publish_settings(portfo
     portfolio.activity("2026-01-10-a", reflection="REFLECTIONTEXT " * 60, evidence=["cert.pdf"])
     portfolio.activity("2026-01-11-b", date="2026-01-11", title="PRIVATETITLE", private=True)
     member = {"name": "Alex Morgan", "hcpc_number": "BS11111", "membership_number": "999888"}
-    portfolio.settings(
-        {"member": member, "publish": {"reflections": False, "evidence": False, "hcpc_number": False}}
-    )
+    portfolio.settings({"member": member, "publish": {"reflections": False, "evidence": False, "hcpc_number": False}})
     result = build(portfolio, pdf=True)
     assert result.written, result.problems
     site = result.out
@@ -575,7 +582,9 @@ def test_the_sites_pdf_and_csv_are_public_and_follow_the_publish_settings(portfo
 
 
 def _edit(path: Path, n: int) -> None:
-    path.write_text(activity_text(date="2025-02-10", title=f"Edited {n}", body=f"Edit number {n}.", evidence=["cert.txt"]))
+    path.write_text(
+        activity_text(date="2025-02-10", title=f"Edited {n}", body=f"Edit number {n}.", evidence=["cert.txt"])
+    )
 
 
 def _spare(portfolio) -> Path:

@@ -89,7 +89,9 @@ def trap_site(tmp_path_factory) -> Path:
 
     root = tmp_path_factory.mktemp("traps")
     portfolio = Builder(root)
-    portfolio.settings({"member": {"name": HOSTILE, "job_title": HOSTILE, "hcpc_number": HOSTILE}, "site": {"title": HOSTILE}})
+    portfolio.settings(
+        {"member": {"name": HOSTILE, "job_title": HOSTILE, "hcpc_number": HOSTILE}, "site": {"title": HOSTILE}}
+    )
     for n, (name, body) in enumerate(sorted(TRAPS.items())):
         # The privacy guard would refuse the patient text in comments: allow it, to show
         # that comments never reach a page even when the guard is told to let them through.
@@ -197,7 +199,18 @@ def test_every_page_passes_the_nu_html_checker(example_site: Path, trap_site: Pa
     require_tool(shutil.which("java") is not None, "Java is not installed (the Nu HTML checker runs on it)")
     require_tool(VNU.is_file(), "the Nu HTML checker is not installed: run `make test` (npm install)")
     done = subprocess.run(
-        ["java", "-jar", str(VNU), "--format", "json", "--also-check-css", "--skip-non-html", str(example_site), str(trap_site), str(empty_site)],
+        [
+            "java",
+            "-jar",
+            str(VNU),
+            "--format",
+            "json",
+            "--also-check-css",
+            "--skip-non-html",
+            str(example_site),
+            str(trap_site),
+            str(empty_site),
+        ],
         capture_output=True,
         text=True,
         timeout=300,

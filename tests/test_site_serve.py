@@ -159,7 +159,9 @@ def test_writes_outside_content_and_editor_files_do_not_rebuild(served, portfoli
     assert changed == ["Changed: 2026-02-02-eqa.md"]
 
 
-@pytest.mark.parametrize("path", ["/../conftest.py", "/%2e%2e/content/portfolio.yaml", "/.cpdgen-output", "/%2ecpdgen-output"])
+@pytest.mark.parametrize(
+    "path", ["/../conftest.py", "/%2e%2e/content/portfolio.yaml", "/.cpdgen-output", "/%2ecpdgen-output"]
+)
 def test_refuses_paths_outside_the_build_and_dotfiles(served, path):
     assert served.get(path)[0] == 404
 

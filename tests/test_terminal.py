@@ -96,7 +96,10 @@ def test_an_empty_no_color_is_as_if_unset(broken):
 def test_no_colour_when_piped(broken):
     result = subprocess.run(
         [sys.executable, "-m", "cpdgen", "check", "--root", str(broken), "--as-of", "2026-01-20"],
-        capture_output=True, text=True, env=env_with(), timeout=60,
+        capture_output=True,
+        text=True,
+        env=env_with(),
+        timeout=60,
     )
     assert result.returncode == 1 and "bad.md:4: error:" in result.stdout
     assert ANSI not in result.stdout + result.stderr
@@ -170,7 +173,9 @@ def test_quiet_and_verbose_together_is_a_usage_error(capsys):
 def test_a_reader_that_goes_away_is_not_an_error():
     process = subprocess.Popen(
         [sys.executable, "-m", "cpdgen", "schema"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env_with(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env_with(),
     )
     process.stdout.close()  # like `cpdgen schema | head -0`
     _, err = process.communicate(timeout=60)

@@ -70,10 +70,14 @@ def clean_evidence(data: bytes, name: str) -> bytes:
 def _strip_metadata(data: bytes, suffix: str) -> bytes:
     name = suffix.lower() if suffix.startswith(".") else "." + suffix.lower()
     if name not in IMAGE_SUFFIXES:
-        raise CpdgenError(f"cpdgen cannot remove metadata from '{name}' images; use JPEG, PNG, WebP, GIF or TIFF", "failed")
+        raise CpdgenError(
+            f"cpdgen cannot remove metadata from '{name}' images; use JPEG, PNG, WebP, GIF or TIFF", "failed"
+        )
     kind = sniff(data)
     if kind is None:
-        raise CpdgenError(f"this '{name}' file is not a JPEG, PNG, WebP, GIF or TIFF image, so it cannot be cleaned", "failed")
+        raise CpdgenError(
+            f"this '{name}' file is not a JPEG, PNG, WebP, GIF or TIFF image, so it cannot be cleaned", "failed"
+        )
     try:
         if kind == "jpeg":
             cleaned = _jpeg(data)

@@ -13,9 +13,6 @@ from cpdgen.rules import DiplomaAssessment
 from cpdgen.words import SHORT_MONTHS, short_date
 
 
-
-
-
 def category_chart(diploma: DiplomaAssessment) -> dict:
     """Horizontal bars: counted activities per category (all five categories, in order)."""
     counts = {c.id: 0 for c in CATEGORIES}
@@ -36,7 +33,13 @@ def category_chart(diploma: DiplomaAssessment) -> dict:
                 "width": round(bar_area * count / top, 1) if count else 0,
             }
         )
-    return {"bars": bars, "height": 8 + len(CATEGORIES) * 34, "bar_x": 165, "bar_area": bar_area, "total": sum(counts.values())}
+    return {
+        "bars": bars,
+        "height": 8 + len(CATEGORIES) * 34,
+        "bar_x": 165,
+        "bar_area": bar_area,
+        "total": sum(counts.values()),
+    }
 
 
 def timeline(diploma: DiplomaAssessment, shown: list[dict]) -> dict:
@@ -58,7 +61,12 @@ def timeline(diploma: DiplomaAssessment, shown: list[dict]) -> dict:
     month = date(begin.year, begin.month, 1)
     while month <= end:
         if month >= begin and month.month in (1, 4, 7, 10):
-            ticks.append({"x": x(month), "label": f"{SHORT_MONTHS[month.month - 1]} {month.year}" if month.month in (1, 7) else ""})
+            ticks.append(
+                {
+                    "x": x(month),
+                    "label": f"{SHORT_MONTHS[month.month - 1]} {month.year}" if month.month in (1, 7) else "",
+                }
+            )
         month = date(month.year + (month.month == 12), month.month % 12 + 1, 1)
     rows = {c.id: n for n, c in enumerate(CATEGORIES)}
     dots = []

@@ -320,7 +320,6 @@ class _Filter:
         return self.default(change, path) and not is_ignored(Path(path).name)
 
 
-
 def _changes(watched: Sequence[Path], ignored: Sequence[Path]) -> Iterator[set]:
     """Bursts of changed paths under ``watched``; an empty set now and then while nothing changes.
 

@@ -92,7 +92,6 @@ def diploma_slug(diploma_id: str) -> str:
     return slugify(diploma_id, "diploma")
 
 
-
 def activity_url(activity: Activity) -> str:
     return f"activities/{activity.slug}/index.html"
 

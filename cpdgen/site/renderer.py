@@ -42,9 +42,9 @@ if TYPE_CHECKING:
 COPY_EVIDENCE_VERSION = 2
 # Every page's key holds its whole context, so a change of data re-renders it; the code that
 # turns a context into bytes (the Jinja set-up) and cpdgen's version are part of the key too.
-_CODE_ID = hashlib.sha256(
-    (Path(__file__).parent.parent / "render.py").read_bytes() + __version__.encode()
-).hexdigest()[:16]
+_CODE_ID = hashlib.sha256((Path(__file__).parent.parent / "render.py").read_bytes() + __version__.encode()).hexdigest()[
+    :16
+]
 
 
 @dataclass

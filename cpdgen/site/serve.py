@@ -175,7 +175,9 @@ def serve(root: Path, host: str = "127.0.0.1", port: int | None = None, as_of: d
     """Build, serve on ``host``, and rebuild on every change until Ctrl-C."""
     out = out or sys.stdout
     if not (root / "content").is_dir():
-        raise CpdgenError(f"no content/ folder in {root.resolve()}; run cpdgen in your portfolio's folder, or give --root")
+        raise CpdgenError(
+            f"no content/ folder in {root.resolve()}; run cpdgen in your portfolio's folder, or give --root"
+        )
     session = Session(root, as_of, out)
     # A terminal closing or a process manager stopping us is Ctrl-C too: the private build is removed.
     previous_term = signal.signal(signal.SIGTERM, signal.default_int_handler)

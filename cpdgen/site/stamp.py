@@ -93,7 +93,9 @@ def save_stamp(path: Path, *, signature: str, out: Path, as_of: date, timezone: 
         pass
 
 
-def unchanged_build(path: Path, *, signature: str, out: Path, as_of: date | None, options: dict) -> tuple[date, list[Problem]] | None:
+def unchanged_build(
+    path: Path, *, signature: str, out: Path, as_of: date | None, options: dict
+) -> tuple[date, list[Problem]] | None:
     """The date and problems of the last build when it can stand as this one; else None."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
