@@ -15,9 +15,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from generate import generate  # noqa: E402
@@ -71,7 +71,7 @@ def time_each(commands: list[list[str]], cwd: Path) -> list[float]:
 def report(name: str, timings: list[float], goal: float | None = None) -> None:
     """One line: wall-clock median, min and max, the goal, and the median CPU time (less noisy on a busy machine)."""
     median = statistics.median(timings)
-    verdict = "" if goal is None else ("  (goal < %.2f s: %s)" % (goal, "met" if median < goal else "NOT met"))
+    verdict = "" if goal is None else f"  (goal < {goal:.2f} s: {'met' if median < goal else 'NOT met'})"
     cpu = f"  cpu {CPU_SECONDS.pop():5.2f} s" if CPU_SECONDS else ""
     print(f"{name:<44} median {median:6.3f} s  min {min(timings):6.3f}  max {max(timings):6.3f}{cpu}{verdict}")
 

@@ -29,6 +29,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Iterable
+from contextlib import suppress
 from pathlib import Path
 
 from cpdgen.fsutil import atomic_write_bytes
@@ -276,10 +277,8 @@ def bytecode_cache(folder: Path | None):
 
     class BestEffortBytecodeCache(jinja2.FileSystemBytecodeCache):
         def dump_bytecode(self, bucket):  # type: ignore[no-untyped-def]
-            try:
+            with suppress(OSError):  # compiled again next time
                 super().dump_bytecode(bucket)
-            except OSError:
-                pass  # compiled again next time
 
         def load_bytecode(self, bucket):  # type: ignore[no-untyped-def]
             try:

@@ -11,9 +11,9 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
-from typing import Callable, Sequence
 
 from cpdgen import __version__
 from cpdgen.problems import CpdgenError, exit_code
@@ -118,9 +118,7 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
     current = assessment.current_diploma if assessment else None
     if portfolio.setup_failed:
         code = EXIT_USAGE
-    elif has_errors(problems, args.strict):
-        code = EXIT_FAILED
-    elif not args.content_only and not (current and current.eligible):
+    elif has_errors(problems, args.strict) or (not args.content_only and not (current and current.eligible)):
         code = EXIT_FAILED
     else:
         code = EXIT_OK

@@ -13,9 +13,10 @@ import json
 import os
 import shutil
 import tempfile
-from contextlib import contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path, PurePosixPath
-from typing import Iterator, Literal
+from typing import Literal
 
 from cpdgen.problems import BuildLocked, CpdgenError
 
@@ -237,10 +238,8 @@ def atomic_write_bytes(path: Path, data: bytes, *, durable: bool = True) -> None
         os.chmod(temp_name, FILE_MODE)  # mkstemp makes it private
         os.replace(temp_name, path)
     except BaseException:
-        try:
+        with suppress(FileNotFoundError):
             os.unlink(temp_name)
-        except FileNotFoundError:
-            pass
         raise
 
 
@@ -291,10 +290,8 @@ def build_lock(out: Path) -> Iterator[None]:
     try:
         yield
     finally:
-        try:
+        with suppress(OSError):
             path.unlink()  # while still holding the lock, so no one else can hold this file
-        except OSError:
-            pass
         handle.close()
 
 

@@ -35,11 +35,10 @@ from cpdgen.csvread import (
     split_list,
 )
 from cpdgen.frontmatter import parse_yaml, split
-from cpdgen.problems import ReadError
 from cpdgen.fsutil import is_ignored
-from cpdgen.portfolio import slugify
 from cpdgen.models import ActivityFrontMatter
-from cpdgen.problems import CpdgenError
+from cpdgen.portfolio import slugify
+from cpdgen.problems import CpdgenError, ReadError
 from cpdgen.sections import split_reflection
 
 MAX_CSV_BYTES = 50_000_000

@@ -18,8 +18,8 @@ from cpdgen.cache import FileMemo
 from cpdgen.frontmatter import FrontMatter, parse_yaml, read_text, split
 from cpdgen.fsutil import is_ignored
 from cpdgen.models import (
-    NESTED_MODELS,
     MISSING_CATEGORY,
+    NESTED_MODELS,
     ActivityFrontMatter,
     PortfolioFile,
     ReflectionFrontMatter,
@@ -278,7 +278,7 @@ def load_portfolio(root: Path, cache: FileMemo | None = None) -> Portfolio:
     if settings is not None and not collect.problems:
         diplomas = [
             rules.Diploma(diploma_id, d.start, d.submitted, d.issued)
-            for diploma_id, d in zip(diploma_ids(settings.diplomas), settings.diplomas)
+            for diploma_id, d in zip(diploma_ids(settings.diplomas), settings.diplomas, strict=True)
         ]
     min_words = settings.site.reflection_min_words if settings else 50
 

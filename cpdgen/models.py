@@ -101,7 +101,7 @@ def _bool(value: object) -> bool:
 
 
 def _hours(value: object) -> float:
-    if isinstance(value, bool) or isinstance(value, YamlWord):
+    if isinstance(value, (bool, YamlWord)):
         raise _fail("invalid-number", "hours must be a number like 1.5, not true/false or yes/no")
     if isinstance(value, str):
         text = value.strip()
@@ -345,7 +345,7 @@ def check_diplomas(entries: list[DiplomaEntry]) -> list[tuple[tuple, str, str]]:
     found: list[tuple[tuple, str, str]] = []
     ids = diploma_ids(entries)
     seen: dict[str, int] = {}
-    for n, (entry, diploma_id) in enumerate(zip(entries, ids)):
+    for n, (entry, diploma_id) in enumerate(zip(entries, ids, strict=True)):
         loc = ("diplomas", n)
         if diploma_id in seen:
             found.append((loc + ("id",), "duplicate-diploma", f"two diplomas are called '{diploma_id}'"))

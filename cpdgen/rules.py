@@ -6,9 +6,10 @@ and it says which activities count towards which diploma, and why the others do 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Iterable, Literal
+from typing import Literal
 
 from cpdgen.words import plural
 

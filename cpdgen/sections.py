@@ -29,9 +29,13 @@ def _headings(lines: list[str]) -> list[tuple[int, int, str, int]]:
     for index, line in enumerate(lines):
         fence_match = _FENCE.match(line)
         if fence is not None:
-            if fence_match and fence_match.group(1)[0] == fence[0] and len(fence_match.group(1)) >= len(fence):
-                if not line.strip().lstrip(fence[0]):
-                    fence = None
+            if (
+                fence_match
+                and fence_match.group(1)[0] == fence[0]
+                and len(fence_match.group(1)) >= len(fence)
+                and not line.strip().lstrip(fence[0])
+            ):
+                fence = None
             continue
         if fence_match:
             fence = fence_match.group(1)

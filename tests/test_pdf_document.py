@@ -13,8 +13,8 @@ from PIL import Image
 import pdfread
 from conftest import REFLECTION, Builder
 from cpdgen.cache import BlobStore
-from cpdgen.pdf import layout as rendering
 from cpdgen.loader import load_portfolio
+from cpdgen.pdf import layout as rendering
 from cpdgen.pdf.document import prepare_diploma_pdf, render_diploma_pdf
 from cpdgen.problems import CpdgenError
 

@@ -17,8 +17,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cpdgen.privacy import scan as privacy
 from cpdgen.cli import main
+from cpdgen.loader import load_portfolio
+from cpdgen.privacy import scan as privacy
 from cpdgen.privacy.identifiers import (
     find_identifiers,
     mod10_check_ok,
@@ -26,9 +27,8 @@ from cpdgen.privacy.identifiers import (
     scan_text,
     valid_ddmmyy,
 )
-from cpdgen.loader import load_portfolio
-from cpdgen.problems import blocks_publishing
 from cpdgen.privacy.scan import published_parts
+from cpdgen.problems import blocks_publishing
 
 REPO = Path(__file__).resolve().parents[1]
 PRIVACY_CODES = {

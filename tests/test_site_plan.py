@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from cpdgen.site.build import build_site
-from cpdgen.fsutil import MARKER
 from conftest import REPO, activity_text, require_tool
+from cpdgen.fsutil import MARKER
+from cpdgen.site.build import build_site
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "site"
 BINARY_SUMS = "SHA256SUMS"
@@ -35,7 +35,8 @@ TRAPS = {
     "js-link": "[plain](javascript:alert(1)) [mixed](JaVaScRiPt:alert(1)) [entity](jav&#x61;script:alert(1))\n\n"
     "[ref][1]\n\n[1]: javascript:alert(1)\n\n[data](data:text/html;base64,PHNjcmlwdD4=)",
     "comment": "Seen today <!-- pt J. Smith --> in clinic.\n\n<!-- Patient: John Smith, NHS 943 476 5919 -->",
-    "attr-list": '# Title {: onclick="alert(1)" style="position:fixed" }\n\n[link](https://nhs.uk){: href="javascript:alert(3)" }',
+    "attr-list": '# Title {: onclick="alert(1)" style="position:fixed" }\n\n'
+    '[link](https://nhs.uk){: href="javascript:alert(3)" }',
     "template": "{{ 7*7 }} {% for i in range(10**9) %}{% endfor %} {{ cycler.__init__.__globals__ }}",
     "style": "<style>body{display:none}</style><iframe src='https://evil.example'></iframe>"
     '<link rel="attachment" href="file:///etc/passwd">',
@@ -217,7 +218,8 @@ def test_every_page_passes_the_nu_html_checker(example_site: Path, trap_site: Pa
     )
     messages = json.loads(done.stderr or "{}").get("messages", [])
     problems = [
-        f"{m.get('url', '').rsplit('/', 3)[-3:]}:{m.get('lastLine')}: {m.get('type')}/{m.get('subType', '')}: {m.get('message')}"
+        f"{m.get('url', '').rsplit('/', 3)[-3:]}:{m.get('lastLine')}: "
+        f"{m.get('type')}/{m.get('subType', '')}: {m.get('message')}"
         for m in messages
     ]
     assert not problems, "\n".join(problems)

@@ -11,7 +11,7 @@ anywhere), and with a PDF cache an unchanged diploma is not laid out again.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from markupsafe import Markup
@@ -288,7 +288,7 @@ class _Attachments:
         taken = {a.name.casefold() for a in self.items}
         if name.casefold() in taken:
             name = f"{activity.id}-{path.name}"
-        when = datetime(activity.date.year, activity.date.month, activity.date.day, tzinfo=timezone.utc)
+        when = datetime(activity.date.year, activity.date.month, activity.date.day, tzinfo=UTC)
         description = f"Evidence for “{activity.title}” ({long_date(activity.date)})"
         self.items.append(Attachment(name, description, data, when))
         self._by_rel[rel] = name

@@ -21,12 +21,12 @@ import signal
 import sys
 import threading
 import traceback
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Iterator
 
 from cpdgen import __version__
 from cpdgen.cache import BlobStore

@@ -131,7 +131,8 @@ class Collector:
             else:
                 message = f"the {attribute} of <{tag}> is left out of the PDF"
                 self.problem(path, where, "warning", "pdf-html-removed", message)
-        return Markup(self._localise(str(safe), images, path, line))
+        # Sanitised HTML whose <img> and <a> tags are rebuilt from escaped attributes.
+        return Markup(self._localise(str(safe), images, path, line))  # noqa: S704
 
     def _image(self, src: str, folder: Path, path: str, line: int | None) -> str | None:
         value = src.strip()

@@ -15,9 +15,9 @@ import re
 import string
 import unicodedata
 from bisect import bisect_right
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Iterator, Mapping
 
 
 @dataclass(frozen=True)
@@ -153,7 +153,7 @@ def normalise(text: str) -> str:
 
 def nhs_check_ok(digits: str) -> bool:
     """Modulus 11 with weights 10..2 (NHS numbers, and CHI numbers issued before 2026)."""
-    total = sum(int(d) * w for d, w in zip(digits[:9], range(10, 1, -1)))
+    total = sum(int(d) * w for d, w in zip(digits[:9], range(10, 1, -1), strict=True))
     check = (11 - total % 11) % 11
     return check != 10 and check == int(digits[9])
 
@@ -747,9 +747,8 @@ def _nested_repeat(items, inside: bool) -> bool:
         elif name == "GROUPREF_EXISTS":
             if any(part is not None and _nested_repeat(part, inside) for part in value[1:]):
                 return True
-        elif isinstance(value, _parser.SubPattern):  # pragma: no cover - any other container
-            if _nested_repeat(value, inside):
-                return True
+        elif isinstance(value, _parser.SubPattern) and _nested_repeat(value, inside):  # pragma: no cover
+            return True  # any other container
     return False
 
 

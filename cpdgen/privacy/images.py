@@ -14,8 +14,8 @@ from __future__ import annotations
 import io
 import struct
 import warnings
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 from cpdgen.problems import CpdgenError
 

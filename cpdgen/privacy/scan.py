@@ -18,13 +18,14 @@ from __future__ import annotations
 import difflib
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from collections.abc import Iterable
 
 from cpdgen.frontmatter import read_text
 from cpdgen.fsutil import is_ignored
+from cpdgen.portfolio import Activity, Portfolio
 from cpdgen.privacy.identifiers import (
     RULES,
     Finding,
@@ -37,7 +38,6 @@ from cpdgen.privacy.identifiers import (
     find_markers,
     scan_text,
 )
-from cpdgen.portfolio import Activity, Portfolio
 from cpdgen.problems import Problem, ReadError
 
 __all__ = ["scan_portfolio", "scan_text", "Finding", "published_parts", "PARTS"]

@@ -54,12 +54,17 @@ RELOAD_SCRIPT = """<script>
 })();
 </script>"""
 
-OVERLAY = """<div id="cpdgen-problems" role="alertdialog" aria-labelledby="cpdgen-problems-title" style="position:fixed;inset:0;z-index:2147483647;overflow:auto;background:rgba(255,255,255,.97);color:#1a1a1a;font:15px/1.5 system-ui,sans-serif;padding:2rem">
+OVERLAY = (
+    '<div id="cpdgen-problems" role="alertdialog" aria-labelledby="cpdgen-problems-title" '
+    'style="position:fixed;inset:0;z-index:2147483647;overflow:auto;background:rgba(255,255,255,.97);'
+    'color:#1a1a1a;font:15px/1.5 system-ui,sans-serif;padding:2rem">'
+    """
 <h2 id="cpdgen-problems-title" style="color:#b00020;margin-top:0">cpdgen could not rebuild the portfolio</h2>
 <p>Fix these and save: this page reloads by itself. Below is the last good version of the page.</p>
 <ul style="font-family:ui-monospace,monospace;font-size:14px">%(items)s</ul>
 <button type="button" onclick="document.getElementById('cpdgen-problems').remove()">Show the last good page</button>
 </div>"""
+)
 
 
 HISTORY = 200  # builds remembered for the question "did any build since mine change my page?"
@@ -292,7 +297,7 @@ def open_server(host: str, port: int | None, directory: Path, state: BuildState)
 
 def url_of(server: DevServer) -> str:
     host = server.server_address[0]
-    shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
+    shown = "127.0.0.1" if host in ("0.0.0.0", "") else host  # noqa: S104 - not a bind: what to show for one
     shown = f"[{shown}]" if ":" in shown else shown
     return f"http://{shown}:{server.port}/"
 

@@ -20,6 +20,7 @@ import stat
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -166,7 +167,7 @@ class SiteRenderer:
 
     def page_extra(self) -> dict:
         """What every page's context gets besides its own data: the dev server's live-reload snippet."""
-        return {"live_reload": Markup(self.live_reload)}
+        return {"live_reload": Markup(self.live_reload)}  # noqa: S704 - the dev server's own snippet
 
     def render_markdown(self, text: str) -> Markup:
         """Safe HTML for a member's Markdown, each distinct text rendered once."""
@@ -177,7 +178,7 @@ class SiteRenderer:
         key = text_key(text)
         html = self.markdown.get(key)
         if html is not None:
-            return Markup(html)
+            return Markup(html)  # noqa: S704 - what render_markdown returned, kept in our own cache
         rendered = render_markdown(text)
         self.markdown.put(key, str(rendered))
         return rendered
@@ -192,7 +193,7 @@ class SiteRenderer:
                 key = text_key(text)
                 if key not in self.markdown.entries:
                     missing.setdefault(key, text)
-        for key, html in zip(missing, render_in_parallel(list(missing.values()))):
+        for key, html in zip(missing, render_in_parallel(list(missing.values())), strict=True):
             if html is not None:
                 self.markdown.put(key, html)
 
@@ -489,8 +490,6 @@ def _remove_stale(folder: Path, old: dict[str, list], new: dict[str, list]) -> i
             removed += 1
             parents.update(p for p in target.parents if p != folder and p.is_relative_to(folder))
     for parent in sorted(parents, key=lambda p: len(p.parts), reverse=True):
-        try:
+        with suppress(OSError):
             parent.rmdir()  # only succeeds when empty
-        except OSError:
-            pass
     return removed

@@ -15,6 +15,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterable
+from contextlib import suppress
 from datetime import date
 from pathlib import Path
 
@@ -186,13 +187,11 @@ def serve(root: Path, host: str = "127.0.0.1", port: int | None = None, as_of: d
         if (session.root / "templates").is_dir():
             watched.append(session.root / "templates")
         ignored = [session.root / "site", session.folder]
-        try:
+        with suppress(KeyboardInterrupt):
             run_server(
                 session.folder, session.state, session.rebuild,
                 watched=watched, ignored=ignored, host=host, port=port, out=out,
             )  # fmt: skip
-        except KeyboardInterrupt:
-            pass
         print("Stopped.", file=out, flush=True)
         return 0
     finally:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from contextlib import suppress
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -87,10 +88,8 @@ def save_stamp(path: Path, *, signature: str, out: Path, as_of: date, timezone: 
         "options": options,
         "problems": [p.to_dict() for p in problems],
     }
-    try:
+    with suppress(OSError):
         fsutil.atomic_write_bytes(path, json.dumps(data, sort_keys=True).encode("utf-8"), durable=False)
-    except OSError:
-        pass
 
 
 def unchanged_build(
