@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
+from typing import TextIO
 
 from cpdgen import __version__
 from cpdgen.problems import CpdgenError, exit_code
@@ -29,7 +30,7 @@ def _as_of(text: str) -> date:
         raise argparse.ArgumentTypeError(f"'{text}' is not a date; write YYYY-MM-DD") from None
 
 
-def wants_colour(stream) -> bool:
+def wants_colour(stream: object) -> bool:
     """Colour only on a terminal, never when NO_COLOR is set to anything (no-color.org) or TERM is dumb."""
     isatty = getattr(stream, "isatty", None)
     return bool(isatty is not None and isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb")
@@ -40,7 +41,9 @@ class Console:
 
     _COLOURS = {"error": "31;1", "warning": "33;1", "ok": "32;1", "bold": "1"}
 
-    def __init__(self, quiet: bool = False, verbose: bool = False, stream=None, err=None):
+    def __init__(
+        self, quiet: bool = False, verbose: bool = False, stream: TextIO | None = None, err: TextIO | None = None
+    ) -> None:
         self.stream = stream or sys.stdout
         self.err = err or sys.stderr
         self.quiet = quiet

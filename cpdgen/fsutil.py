@@ -12,11 +12,12 @@ import errno
 import json
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path, PurePosixPath
-from typing import Literal
+from typing import IO, Literal
 
 from cpdgen.problems import BuildLocked, CpdgenError
 
@@ -295,8 +296,8 @@ def build_lock(out: Path) -> Iterator[None]:
         handle.close()
 
 
-def _lock(handle) -> None:
-    if os.name == "nt":  # pragma: no cover - exercised on Windows only
+def _lock(handle: IO[str]) -> None:
+    if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
         import msvcrt
 
         handle.seek(0)

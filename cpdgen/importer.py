@@ -249,7 +249,8 @@ class Importer:
         lines = [line.strip() for line in text.split("\n") if line.strip()]
         if len(lines) == 1 and ";" in lines[0] and not re.fullmatch(r"https://\S+", lines[0]):
             lines = [part.strip() for part in lines[0].split(";") if part.strip()]
-        kept, unresolved = [], []
+        kept: list[str] = []
+        unresolved: list[str] = []
         folder = self.content / "activities" / str(year)
         for ref in lines:
             if re.match(r"^https://\S+$", ref):

@@ -7,6 +7,7 @@ also the problem's code.
 
 from __future__ import annotations
 
+import datetime
 import math
 import re
 from datetime import date
@@ -228,7 +229,8 @@ class ActivityFrontMatter(_Strict):
 
     @field_validator("start")
     @classmethod
-    def _start_not_after_date(cls, start: date | None, info: ValidationInfo) -> date | None:
+    # datetime.date: inside this class the field 'date' hides the name.
+    def _start_not_after_date(cls, start: datetime.date | None, info: ValidationInfo) -> datetime.date | None:
         end = info.data.get("date")
         if start is not None and end is not None and start > end:
             raise _fail("start-after-date", f"start ({start}) is after date ({end}); 'date' is the day it ended")

@@ -70,7 +70,7 @@ def strip_comments(text: str) -> str:
 
 def has_words(text: str | None) -> bool:
     """True when the text says something once comments and whitespace are gone."""
-    return bool(text) and bool(strip_comments(text).strip())
+    return bool(text and strip_comments(text).strip())
 
 
 def count_words(text: str) -> int:

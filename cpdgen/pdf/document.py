@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from markupsafe import Markup
 
@@ -37,6 +38,9 @@ from cpdgen.rules import (
     describe_needs,
 )
 from cpdgen.words import long_date, plural, short_date
+
+if TYPE_CHECKING:
+    import jinja2
 
 TEMPLATE = "pdf/diploma.html"
 STYLESHEET = "pdf/pdf.css"
@@ -71,7 +75,9 @@ def prepare_diploma_pdf(portfolio: Portfolio, assessment: Assessment, diploma_id
     env, theme_roots, theme_path = _environment(portfolio.root)
     from cpdgen.render import fill_template
 
+    assert env.loader is not None  # make_environment always gives one
     css_source, css_file, _ = env.loader.get_source(env, STYLESHEET)
+    assert css_file is not None  # its loaders read files
     css_folder = Path(css_file).resolve().parent
     css_root = next(name for name, folder in theme_roots.items() if folder == css_folder)
     collector = Collector(portfolio.root, content_real)
@@ -143,7 +149,7 @@ def _theme_files(roots: dict[str, Path]) -> dict[str, bytes]:
 # --- templates -------------------------------------------------------------------------
 
 
-def _environment(root: Path):
+def _environment(root: Path) -> tuple[jinja2.Environment, dict[str, Path], str]:
     """The PDF's Jinja environment (the one kind every output uses), the theme folders the PDF may
     read (by their name in virtual URLs), and where the PDF's theme is, for messages."""
     from cpdgen.render import make_environment

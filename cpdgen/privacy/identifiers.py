@@ -15,16 +15,19 @@ import re
 import string
 import unicodedata
 from bisect import bisect_right
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
+
+from cpdgen.problems import Severity
 
 
 @dataclass(frozen=True)
 class Rule:
     name: str  # the problem code, and the name used to silence a finding
     label: str
-    severity: str  # "error" or "warning"
+    severity: Severity
 
 
 NHS, CHI = "nhs-number", "chi-number"
@@ -55,7 +58,7 @@ class Finding:
     """One possible identifier: where it is, what rule found it, and how to show it safely."""
 
     rule: str
-    severity: str
+    severity: Severity
     label: str
     line: int  # 1-based, counted from the text's ``first_line``
     column: int  # 1-based, in characters of the original line
@@ -115,10 +118,14 @@ class Text:
                     continue
                 pieces.append(src[last:index])
                 size += index - last
-                norm.append(size), orig.append(index), exact.append(False)
+                norm.append(size)
+                orig.append(index)
+                exact.append(False)
                 pieces.append(replacement)
                 size += len(replacement)
-                norm.append(size), orig.append(index + 1), exact.append(True)
+                norm.append(size)
+                orig.append(index + 1)
+                exact.append(True)
                 last = index + 1
         pieces.append(src[last:])
         self.text = "".join(pieces)
@@ -188,7 +195,7 @@ class _lazy:
         self._args = (pattern, flags)
         self._compiled: re.Pattern | None = None
 
-    def __getattr__(self, name: str):
+    def __getattr__(self, name: str) -> Any:
         if self._compiled is None:
             self._compiled = re.compile(*self._args)
         return getattr(self._compiled, name)
@@ -719,7 +726,7 @@ _PATTERN_NAME = _lazy(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
 _REPEATS = ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT")
 
 
-def _nested_repeat(items, inside: bool) -> bool:
+def _nested_repeat(items: Iterable[tuple[Any, Any]], inside: bool) -> bool:
     """True when a repeat that can run long holds another repeat: the shape of catastrophic backtracking."""
     from re import _constants, _parser  # type: ignore[attr-defined]
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -148,7 +148,7 @@ class _PortfolioScan:
         except ReadError:
             return None  # unreadable files are the loader's to report; there is nothing to scan
 
-    def parse_allow(self, entries: Iterable[str], path: str, line_of) -> list[_Allow]:
+    def parse_allow(self, entries: Iterable[str], path: str, line_of: Callable[..., int | None]) -> list[_Allow]:
         """The usable entries of one allow list; each unusable one becomes a problem at its line."""
         parsed = []
         for index, entry in enumerate(entries):
@@ -192,7 +192,9 @@ class _PortfolioScan:
         close = self.close_rule(word)
         return f"did you mean '{close}'?" if close else "the rules are: " + ", ".join(self.severity)
 
-    def allow_problem(self, path: str, line: int | None, code: str, message: str, publishes: bool = True, column=None):
+    def allow_problem(
+        self, path: str, line: int | None, code: str, message: str, publishes: bool = True, column: int | None = None
+    ) -> None:
         self.problems.append(Problem(path, line, "warning", code, message, column, publishes))
 
     def allowed(self, finding: Finding, activity: Activity | None) -> bool:
@@ -203,7 +205,16 @@ class _PortfolioScan:
                 return True
         return False
 
-    def report(self, finding: Finding, place: _Place, part: str, line, column, where: str, in_comment: bool = False):
+    def report(
+        self,
+        finding: Finding,
+        place: _Place,
+        part: str,
+        line: int | None,
+        column: int | None,
+        where: str,
+        in_comment: bool = False,
+    ) -> None:
         publishes = place.published and part in self.parts
         message = _message(finding, where, place.activity is not None)
         if in_comment:
@@ -253,7 +264,7 @@ class _PortfolioScan:
             return _Place(path, activity, False, "the activity is private")
         return _Place(path, activity, True)
 
-    def scan_markdown(self, text: str, place: _Place, part_of) -> None:
+    def scan_markdown(self, text: str, place: _Place, part_of: Callable[..., str]) -> None:
         """Scan one Markdown file's text; ``part_of(finding)`` says which part of the activity it is in."""
         findings = find_identifiers(text, self.patterns)
         markers = find_markers(text)
@@ -390,11 +401,9 @@ class _PortfolioScan:
                         continue  # a link to a file outside content/: never read
                     others.append(Path(path))
         findings = find_identifiers("\n".join(name for _, name in names), self.patterns)
-        texts = [(path, self.read(path)) for path in others]
+        read = [(path, self.read(path)) for path in others]
         texts = [
-            (path, text)
-            for path, text in texts
-            if text and ("cpdgen:" in text or find_identifiers(text, self.patterns))
+            (path, text) for path, text in read if text and ("cpdgen:" in text or find_identifiers(text, self.patterns))
         ]
         owners = self.owners() if findings or texts else {}
         for finding in findings:
@@ -403,9 +412,9 @@ class _PortfolioScan:
             if self.allowed(finding, place.activity):
                 continue
             self.report(finding, place, part, None, None, "name")
-        for path, text in texts:
-            place, part = self.owner_of(os.fspath(path), owners)
-            if path.suffix.lower() in (".md", ".markdown") and part != "evidence":
+        for other, text in texts:
+            place, part = self.owner_of(os.fspath(other), owners)
+            if other.suffix.lower() in (".md", ".markdown") and part != "evidence":
                 broken = any(p.path == place.path and p.severity == "error" for p in self.portfolio.problems)
                 place.why_unpublished = (
                     "the file has errors, so cpdgen does not read it yet"

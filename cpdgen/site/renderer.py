@@ -34,6 +34,8 @@ from cpdgen.privacy.images import IMAGE_SUFFIXES, strip_metadata
 from cpdgen.problems import CpdgenError, Problem, blocks_publishing, sort_problems
 
 if TYPE_CHECKING:
+    import jinja2
+
     from cpdgen.pdf.layout import PdfJob
     from cpdgen.portfolio import Portfolio
     from cpdgen.rules import Assessment
@@ -120,7 +122,7 @@ class SiteRenderer:
         self.files = FileMemo(self.caches.path("files.pickle"), parse_versions())  # each file parsed once
         self.pdfs = BlobStore(self.caches.path("pdf"), ".pdf")
         self.live_reload = live_reload
-        self._env = None
+        self._env: jinja2.Environment | None = None
         self._digests = FileMemo()
 
     # -- first gather all data ----------------------------------------------------------------
@@ -205,7 +207,7 @@ class SiteRenderer:
         return {"style.css": own if own.is_file() else theme_dir() / "style.css"}
 
     @property
-    def env(self):
+    def env(self) -> jinja2.Environment:
         if self._env is None:
             from cpdgen.cache import bytecode_cache
             from cpdgen.render import make_environment
@@ -223,7 +225,7 @@ class SiteRenderer:
                     digest.update(block)
             return digest.hexdigest()
 
-        return self._digests.get("sha256", path, compute)  # type: ignore[return-value]
+        return self._digests.get("sha256", path, compute)
 
     def output_keys(self, prepared: Prepared) -> dict[str, str]:
         """Every planned output path with its key: a hash of everything the file is made from."""
@@ -301,8 +303,8 @@ class SiteRenderer:
         same = previous is not None and previous.resolve() == folder.resolve()
         in_place = same or update
         if same and self.unchanged(folder, prepared, keys):
-            manifest = fsutil.read_manifest(folder / fsutil.MARKER)
-            return RenderStats(reused=len(keys), manifest=manifest)  # not even the marker is rewritten
+            kept_manifest = fsutil.read_manifest(folder / fsutil.MARKER)
+            return RenderStats(reused=len(keys), manifest=kept_manifest)  # not even the marker is rewritten
         old = fsutil.read_manifest(previous / fsutil.MARKER) if previous is not None else {}
         here = fsutil.read_manifest(folder / fsutil.MARKER) if update else {}
         stats = RenderStats()
@@ -318,7 +320,7 @@ class SiteRenderer:
             with made_lock:
                 ready = made.get(target.parent)
                 mine = ready is None
-                if mine:
+                if ready is None:
                     ready = made[target.parent] = threading.Event()
             if mine:
                 try:

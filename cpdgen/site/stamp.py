@@ -76,7 +76,9 @@ def _today(timezone: str) -> date | None:
         return None
 
 
-def save_stamp(path: Path, *, signature: str, out: Path, as_of: date, timezone: str, options: dict, problems) -> None:
+def save_stamp(
+    path: Path, *, signature: str, out: Path, as_of: date, timezone: str, options: dict, problems: list[Problem]
+) -> None:
     """Remember a successful build (best effort: a stamp that cannot be saved only costs time)."""
     data = {
         "format": STAMP_FORMAT,
