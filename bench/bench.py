@@ -50,7 +50,7 @@ def time_command(
         timings.append(time.perf_counter() - started)
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu.append(after.ru_utime + after.ru_stime - used.ru_utime - used.ru_stime)
-        if result.returncode not in expect:
+        if result.returncode not in expect or "Traceback" in result.stderr:
             raise SystemExit(f"{' '.join(args)} failed ({result.returncode}): {result.stderr}")
     CPU_SECONDS.append(statistics.median(cpu))
     return timings
@@ -76,9 +76,9 @@ def report(name: str, timings: list[float], goal: float | None = None) -> None:
     print(f"{name:<44} median {median:6.3f} s  min {min(timings):6.3f}  max {max(timings):6.3f}{cpu}{verdict}")
 
 
-# ``cpdgen check`` with the privacy module replaced by a no-op (never imported): the baseline for its cost.
+# ``cpdgen check`` with the privacy scan replaced by a no-op (never imported): the baseline for its cost.
 _CHECK_WITHOUT_PRIVACY = (
-    "import sys, types; sys.modules['cpdgen.privacy'] = types.SimpleNamespace(scan_portfolio=lambda portfolio: []); "
+    "import sys, types; sys.modules['cpdgen.privacy.scan'] = types.SimpleNamespace(scan_portfolio=lambda p: []); "
     "from cpdgen.cli import main; sys.exit(main(sys.argv[1:]))"
 )
 
@@ -315,27 +315,30 @@ def bench_pdf(work: Path, count: int, runs: int) -> None:
 
     from pypdf import PdfReader
 
-    from cpdgen import pdf, rendering
+    from cpdgen.cache import BlobStore
     from cpdgen.loader import load_portfolio
+    from cpdgen.pdf import layout
+    from cpdgen.pdf.document import prepare_diploma_pdf, render_diploma_pdf
 
     root = generate(work / f"pdf-{count}", count)
     (root / "content" / "portfolio.yaml").write_text(ONE_DIPLOMA, encoding="utf-8")
     portfolio = load_portfolio(root)
     assessment = portfolio.assess(date(2026, 11, 1))
-    job = pdf.prepare_diploma_pdf(portfolio, assessment, "diploma-1", public=True)
+    job = prepare_diploma_pdf(portfolio, assessment, "diploma-1", public=True)
     assert not job.errors, job.errors
     pages = len(PdfReader(io.BytesIO(weasyprint_alone(job))).pages)
     label = f"PDF, {count}-activity diploma ({pages} pages)"
 
     def ours(cache_dir: Path | None = None) -> bytes:
-        return pdf.render_diploma_pdf(portfolio, assessment, "diploma-1", public=True, cache_dir=cache_dir)
+        store = BlobStore(cache_dir, ".pdf") if cache_dir is not None else None
+        return render_diploma_pdf(portfolio, assessment, "diploma-1", public=True, store=store)
 
     alone: list[tuple[float, float]] = []
     full: list[tuple[float, float]] = []
     for _ in range(runs):  # interleaved, so a busy moment on a shared machine hits both alike
         alone.append(time_both(lambda: weasyprint_alone(job)))
         full.append(time_both(ours))
-    prepare = time_call(lambda: pdf.prepare_diploma_pdf(portfolio, assessment, "diploma-1", public=True), runs)
+    prepare = time_call(lambda: prepare_diploma_pdf(portfolio, assessment, "diploma-1", public=True), runs)
     report(f"{label}: WeasyPrint alone", [wall for wall, _ in alone])
     report(f"{label}: cpdgen", [wall for wall, _ in full])
     for name, index in (("wall clock", 0), ("CPU time", 1)):
@@ -347,12 +350,12 @@ def bench_pdf(work: Path, count: int, runs: int) -> None:
     cache = work / f"cache-{count}"
     ours(cache)
     rendered = []
-    real_render = rendering.render_bounded
-    rendering.render_bounded = lambda job: rendered.append(job) or real_render(job)
+    real_render = layout.render_bounded
+    layout.render_bounded = lambda job: rendered.append(job) or real_render(job)
     try:
         cached = time_call(lambda: ours(cache), runs)
     finally:
-        rendering.render_bounded = real_render
+        layout.render_bounded = real_render
     report(f"{label}: cached re-render ({len(rendered)} rendered)", cached)
 
 
