@@ -1,5 +1,6 @@
 """cpdgen's benchmarks: whole-process timings on a generated 1,000-activity portfolio,
-and the PDF and CSV record measured in-process against WeasyPrint alone.
+how quickly hostile input is refused, and the PDF and CSV record measured in-process
+against WeasyPrint alone.
 
 Run with ``make bench``. Prints the median and spread of several runs of each command;
 the goals are in the README. Nothing here is a pass/fail test.
@@ -110,12 +111,65 @@ def bench_privacy(root: Path, check: list[float]) -> None:
     )
 
 
+def refused_in(function: Callable[[], object], error: type[Exception]) -> Callable[[], None]:
+    """``function``, which must raise ``error``: the benchmark times a refusal, not a success."""
+
+    def call() -> None:
+        try:
+            function()
+        except error:
+            return
+        raise SystemExit(f"{function} was not refused")
+
+    return call
+
+
+def bench_hostile_input() -> None:
+    """Hostile input is refused at once, and text just under the limits renders quickly (in process).
+
+    The tests check that each is refused or rendered; these are the speed claims."""
+    import io
+
+    from PIL import Image
+
+    from cpdgen.frontmatter import parse_yaml
+    from cpdgen.pdf.resources import check_raster, check_svg
+    from cpdgen.problems import MarkdownTooComplex, ReadError, Refused
+    from cpdgen.render import render_markdown
+
+    levels = ['a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    levels += [f"a{n}: &a{n} [" + ",".join([f"*a{n - 1}"] * 9) + "]" for n in range(1, 9)]
+    alias_bomb = "\n".join([*levels, "tags: *a8"]) + "\n"
+    report("YAML alias bomb refused", time_call(refused_in(lambda: parse_yaml(alias_bomb, 2), ReadError), RUNS), 0.05)
+    groups = ['<g id="l0"><rect width="1" height="1"/></g>']
+    for level in range(1, 6):
+        groups.append(
+            f'<g id="l{level}">' + "".join(f'<use href="#l{level - 1}" x="{i}"/>' for i in range(10)) + "</g>"
+        )
+    svg = (
+        '<svg xmlns="http://www.w3.org/2000/svg"><defs>' + "".join(groups) + '</defs><use href="#l5"/></svg>'
+    ).encode()
+    report(
+        "SVG of 10^5 nested <use> refused", time_call(refused_in(lambda: check_svg(svg, "x.svg"), Refused), RUNS), 0.5
+    )
+    png = io.BytesIO()
+    Image.new("1", (15000, 15000)).save(png, "PNG")
+    bomb = png.getvalue()
+    report("225 MP PNG refused", time_call(refused_in(lambda: check_raster(bomb, "x.png"), Refused), RUNS), 2)
+    for name, text in (("[ x 16,000", "[" * 16000), ("[[ x 8,000", "[[" * 8000), ("<a b= x 20,000", "<a b=" * 20000)):
+        refusal = refused_in(lambda text=text: render_markdown(text), MarkdownTooComplex)
+        report(f"Markdown {name} refused", time_call(refusal, RUNS), 1)
+    under = ("[" * 1000, "<a b=" * 1000)
+    report("Markdown just under the limits rendered", time_call(lambda: [render_markdown(t) for t in under], RUNS), 2)
+
+
 def main() -> None:
     cpdgen = [sys.executable, "-m", "cpdgen"]
     work = Path(tempfile.mkdtemp(prefix="cpdgen-bench-"))
     try:
         root = generate(work / "portfolio", 1000)
         print(f"Portfolio: 1,000 activities in {root} (Python {sys.version.split()[0]})")
+        bench_hostile_input()
         report("cpdgen --help", time_command(cpdgen + ["--help"], root), 0.2)
         check = time_command(cpdgen + ["check", "--as-of", "2026-11-01"], root)
         report("cpdgen check (1,000 activities)", check, 0.6)

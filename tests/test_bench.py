@@ -41,3 +41,9 @@ def test_the_pdf_benchmark_runs(bench, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "overhead, median wall clock" in out
     assert "cached re-render (0 rendered)" in out
+
+
+def test_the_hostile_input_benchmark_times_refusals(bench, capsys):
+    bench.bench_hostile_input()  # stops (SystemExit) if any input it times as refused is accepted
+    out = capsys.readouterr().out
+    assert out.count(" refused ") == 6 and "just under the limits rendered" in out
