@@ -36,6 +36,7 @@ def test_the_baseline_check_runs_without_the_privacy_scan(bench, tmp_path):
     assert "nhs-number" in full.stdout + full.stderr  # the scan the baseline leaves out
 
 
+@pytest.mark.slow
 def test_the_pdf_benchmark_runs(bench, tmp_path, capsys):
     bench.bench_pdf(tmp_path, 3, 1)
     out = capsys.readouterr().out
@@ -43,6 +44,7 @@ def test_the_pdf_benchmark_runs(bench, tmp_path, capsys):
     assert "cached re-render (0 rendered)" in out
 
 
+@pytest.mark.slow
 def test_the_hostile_input_benchmark_times_refusals(bench, capsys):
     bench.bench_hostile_input()  # stops (SystemExit) if any input it times as refused is accepted
     out = capsys.readouterr().out

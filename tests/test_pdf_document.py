@@ -149,6 +149,7 @@ def test_public_record_leaves_out_private_activities_and_drafts_and_says_so(reco
     assert pdfread.reader(record["public"]).metadata["/Subject"].endswith("public record as of 1 July 2025")
 
 
+@pytest.mark.slow
 def test_summary_rows_are_never_split_across_pages(tmp_path):
     portfolio = Builder(tmp_path)
     portfolio.settings(MEMBER)

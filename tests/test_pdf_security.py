@@ -256,6 +256,7 @@ def test_unsafe_or_broken_svg_is_refused(svg, message):
         check_svg(svg, "x.svg")
 
 
+@pytest.mark.slow
 def test_rendering_is_bounded_in_wall_clock_time(tmp_path, monkeypatch):
     # Let the nested <use> SVG through the checks, to show the time limit stops WeasyPrint itself.
     monkeypatch.setattr(resources, "MAX_SVG_SHAPES", 10**9)

@@ -196,6 +196,8 @@ def test_links_are_relative_and_point_at_files(example_site: Path):
 # --- the Nu HTML checker, once over every page -------------------------------------------
 
 
+@pytest.mark.browser
+@pytest.mark.slow
 def test_every_page_passes_the_nu_html_checker(example_site: Path, trap_site: Path, empty_site: Path):
     require_tool(shutil.which("java") is not None, "Java is not installed (the Nu HTML checker runs on it)")
     require_tool(VNU.is_file(), "the Nu HTML checker is not installed: run `make test` (npm install)")
