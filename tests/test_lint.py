@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from conftest import require_tool
@@ -40,6 +41,7 @@ def test_code_is_formatted():
     assert result.returncode == 0, "run 'ruff format' (make lint checks it):\n" + result.stdout + result.stderr
 
 
+@pytest.mark.slow  # a few seconds; make lint and pre-commit run it too
 def test_mypy_finds_no_type_errors(tmp_path):
     result = run(venv_tool("mypy"), "--cache-dir", str(tmp_path / "mypy-cache"), "cpdgen")
     assert result.returncode == 0, result.stdout + result.stderr
