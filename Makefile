@@ -8,7 +8,7 @@ INSTALLED := $(VENV)/.installed
 
 NODE_TOOLS := node_modules/.installed
 
-.PHONY: build test check serve bench golden clean node-tools
+.PHONY: build test test-fast lint check serve bench golden clean node-tools
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,17 @@ node-tools: $(NODE_TOOLS)
 test: $(INSTALLED) node-tools
 	$(BIN)/python -m pytest
 
+## test-fast: the quick loop: the suite without the slow and browser tests (under a minute)
+test-fast: $(INSTALLED)
+	$(BIN)/python -m pytest -m "not slow and not browser"
+
+## lint: formatting, lint rules, types and import contracts (also run by pre-commit and make test)
+lint: $(INSTALLED)
+	$(BIN)/ruff format --check cpdgen tests bench
+	$(BIN)/ruff check cpdgen tests bench
+	$(BIN)/mypy cpdgen
+	$(BIN)/lint-imports --no-logo
+
 ## golden: refresh the stored example site (tests/golden/) after an intended change; review the diff
 golden: $(INSTALLED)
 	UPDATE_GOLDEN=1 $(BIN)/python -m pytest -q tests/test_site_plan.py -k golden
@@ -64,4 +75,4 @@ docs-serve: $(INSTALLED)
 	$(BIN)/python -m mkdocs serve --dev-addr 127.0.0.1:8001
 
 clean:
-	rm -rf $(VENV) site records docs-site .pytest_cache .hypothesis node_modules
+	rm -rf $(VENV) site records docs-site .pytest_cache .hypothesis node_modules .ruff_cache .mypy_cache .import_linter_cache

@@ -1,5 +1,6 @@
 """cpdgen's benchmarks: whole-process timings on a generated 1,000-activity portfolio,
-and the PDF and CSV record measured in-process against WeasyPrint alone.
+how quickly hostile input is refused, and the PDF and CSV record measured in-process
+against WeasyPrint alone.
 
 Run with ``make bench``. Prints the median and spread of several runs of each command;
 the goals are in docs/developers/contributing.md. Nothing here is a pass/fail test.
@@ -15,9 +16,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from generate import generate  # noqa: E402
@@ -50,7 +51,7 @@ def time_command(
         timings.append(time.perf_counter() - started)
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu.append(after.ru_utime + after.ru_stime - used.ru_utime - used.ru_stime)
-        if result.returncode not in expect:
+        if result.returncode not in expect or "Traceback" in result.stderr:
             raise SystemExit(f"{' '.join(args)} failed ({result.returncode}): {result.stderr}")
     CPU_SECONDS.append(statistics.median(cpu))
     return timings
@@ -71,14 +72,15 @@ def time_each(commands: list[list[str]], cwd: Path) -> list[float]:
 def report(name: str, timings: list[float], goal: float | None = None) -> None:
     """One line: wall-clock median, min and max, the goal, and the median CPU time (less noisy on a busy machine)."""
     median = statistics.median(timings)
-    verdict = "" if goal is None else ("  (goal < %.2f s: %s)" % (goal, "met" if median < goal else "NOT met"))
+    verdict = "" if goal is None else f"  (goal < {goal:.2f} s: {'met' if median < goal else 'NOT met'})"
     cpu = f"  cpu {CPU_SECONDS.pop():5.2f} s" if CPU_SECONDS else ""
     print(f"{name:<44} median {median:6.3f} s  min {min(timings):6.3f}  max {max(timings):6.3f}{cpu}{verdict}")
 
 
-# ``cpdgen check`` with the privacy module replaced by a no-op (never imported): the baseline for its cost.
+# ``cpdgen check`` with the privacy scan replaced by a no-op (never imported): the baseline for its cost.
 _CHECK_WITHOUT_PRIVACY = (
-    "import sys, types; sys.modules['cpdgen.privacy'] = types.SimpleNamespace(scan_portfolio=lambda portfolio: []); "
+    "import sys, types; "
+    "sys.modules['cpdgen.privacy.scan'] = types.SimpleNamespace(scan_portfolio=lambda p, m=None: []); "
     "from cpdgen.cli import main; sys.exit(main(sys.argv[1:]))"
 )
 
@@ -110,12 +112,65 @@ def bench_privacy(root: Path, check: list[float]) -> None:
     )
 
 
+def refused_in(function: Callable[[], object], error: type[Exception]) -> Callable[[], None]:
+    """``function``, which must raise ``error``: the benchmark times a refusal, not a success."""
+
+    def call() -> None:
+        try:
+            function()
+        except error:
+            return
+        raise SystemExit(f"{function} was not refused")
+
+    return call
+
+
+def bench_hostile_input() -> None:
+    """Hostile input is refused at once, and text just under the limits renders quickly (in process).
+
+    The tests check that each is refused or rendered; these are the speed claims."""
+    import io
+
+    from PIL import Image
+
+    from cpdgen.frontmatter import parse_yaml
+    from cpdgen.pdf.resources import check_raster, check_svg
+    from cpdgen.problems import MarkdownTooComplex, ReadError, Refused
+    from cpdgen.render import render_markdown
+
+    levels = ['a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    levels += [f"a{n}: &a{n} [" + ",".join([f"*a{n - 1}"] * 9) + "]" for n in range(1, 9)]
+    alias_bomb = "\n".join([*levels, "tags: *a8"]) + "\n"
+    report("YAML alias bomb refused", time_call(refused_in(lambda: parse_yaml(alias_bomb, 2), ReadError), RUNS), 0.05)
+    groups = ['<g id="l0"><rect width="1" height="1"/></g>']
+    for level in range(1, 6):
+        groups.append(
+            f'<g id="l{level}">' + "".join(f'<use href="#l{level - 1}" x="{i}"/>' for i in range(10)) + "</g>"
+        )
+    svg = (
+        '<svg xmlns="http://www.w3.org/2000/svg"><defs>' + "".join(groups) + '</defs><use href="#l5"/></svg>'
+    ).encode()
+    report(
+        "SVG of 10^5 nested <use> refused", time_call(refused_in(lambda: check_svg(svg, "x.svg"), Refused), RUNS), 0.5
+    )
+    png = io.BytesIO()
+    Image.new("1", (15000, 15000)).save(png, "PNG")
+    bomb = png.getvalue()
+    report("225 MP PNG refused", time_call(refused_in(lambda: check_raster(bomb, "x.png"), Refused), RUNS), 2)
+    for name, text in (("[ x 16,000", "[" * 16000), ("[[ x 8,000", "[[" * 8000), ("<a b= x 20,000", "<a b=" * 20000)):
+        refusal = refused_in(lambda text=text: render_markdown(text), MarkdownTooComplex)
+        report(f"Markdown {name} refused", time_call(refusal, RUNS), 1)
+    under = ("[" * 1000, "<a b=" * 1000)
+    report("Markdown just under the limits rendered", time_call(lambda: [render_markdown(t) for t in under], RUNS), 2)
+
+
 def main() -> None:
     cpdgen = [sys.executable, "-m", "cpdgen"]
     work = Path(tempfile.mkdtemp(prefix="cpdgen-bench-"))
     try:
         root = generate(work / "portfolio", 1000)
         print(f"Portfolio: 1,000 activities in {root} (Python {sys.version.split()[0]})")
+        bench_hostile_input()
         report("cpdgen --help", time_command(cpdgen + ["--help"], root), 0.2)
         check = time_command(cpdgen + ["check", "--as-of", "2026-11-01"], root)
         report("cpdgen check (1,000 activities)", check, 0.6)
@@ -315,27 +370,30 @@ def bench_pdf(work: Path, count: int, runs: int) -> None:
 
     from pypdf import PdfReader
 
-    from cpdgen import pdf, rendering
+    from cpdgen.cache import BlobStore
     from cpdgen.loader import load_portfolio
+    from cpdgen.pdf import layout
+    from cpdgen.pdf.document import prepare_diploma_pdf, render_diploma_pdf
 
     root = generate(work / f"pdf-{count}", count)
     (root / "content" / "portfolio.yaml").write_text(ONE_DIPLOMA, encoding="utf-8")
     portfolio = load_portfolio(root)
     assessment = portfolio.assess(date(2026, 11, 1))
-    job = pdf.prepare_diploma_pdf(portfolio, assessment, "diploma-1", public=True)
+    job = prepare_diploma_pdf(portfolio, assessment, "diploma-1", public=True)
     assert not job.errors, job.errors
     pages = len(PdfReader(io.BytesIO(weasyprint_alone(job))).pages)
     label = f"PDF, {count}-activity diploma ({pages} pages)"
 
     def ours(cache_dir: Path | None = None) -> bytes:
-        return pdf.render_diploma_pdf(portfolio, assessment, "diploma-1", public=True, cache_dir=cache_dir)
+        store = BlobStore(cache_dir, ".pdf") if cache_dir is not None else None
+        return render_diploma_pdf(portfolio, assessment, "diploma-1", public=True, store=store)
 
     alone: list[tuple[float, float]] = []
     full: list[tuple[float, float]] = []
     for _ in range(runs):  # interleaved, so a busy moment on a shared machine hits both alike
         alone.append(time_both(lambda: weasyprint_alone(job)))
         full.append(time_both(ours))
-    prepare = time_call(lambda: pdf.prepare_diploma_pdf(portfolio, assessment, "diploma-1", public=True), runs)
+    prepare = time_call(lambda: prepare_diploma_pdf(portfolio, assessment, "diploma-1", public=True), runs)
     report(f"{label}: WeasyPrint alone", [wall for wall, _ in alone])
     report(f"{label}: cpdgen", [wall for wall, _ in full])
     for name, index in (("wall clock", 0), ("CPU time", 1)):
@@ -347,12 +405,12 @@ def bench_pdf(work: Path, count: int, runs: int) -> None:
     cache = work / f"cache-{count}"
     ours(cache)
     rendered = []
-    real_render = rendering.render_bounded
-    rendering.render_bounded = lambda job: rendered.append(job) or real_render(job)
+    real_render = layout.render_bounded
+    layout.render_bounded = lambda job: rendered.append(job) or real_render(job)
     try:
         cached = time_call(lambda: ours(cache), runs)
     finally:
-        rendering.render_bounded = real_render
+        layout.render_bounded = real_render
     report(f"{label}: cached re-render ({len(rendered)} rendered)", cached)
 
 

@@ -29,10 +29,16 @@ import json
 import os
 import sys
 from collections.abc import Callable, Iterable
+from contextlib import suppress
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar, cast
 
 from cpdgen.fsutil import atomic_write_bytes
 
+if TYPE_CHECKING:
+    import jinja2
+
+T = TypeVar("T")
 ENV = "CPDGEN_CACHE_DIR"
 IGNORE_TEXT = "# Created by cpdgen: this folder is a cache, never committed.\n*\n"
 
@@ -125,7 +131,7 @@ class FileMemo:
         if path is not None:
             self._files = self._read(path)
 
-    def get(self, kind: str, path: Path, compute: Callable[[], object]) -> object:
+    def get(self, kind: str, path: Path, compute: Callable[[], T]) -> T:
         """``compute()``'s result for ``path``, computed again only when the file changed."""
         try:
             info = path.stat()
@@ -136,7 +142,7 @@ class FileMemo:
         self._used.add(name)
         hit = self._files.get(name)
         if hit is not None and hit[0] == key:
-            return hit[1]
+            return cast(T, hit[1])  # what compute() returned for this kind of file
         value = compute()
         self._files[name] = (key, value)
         self._dirty = True
@@ -268,20 +274,18 @@ class BlobStore:
                 old.unlink(missing_ok=True)
 
 
-def bytecode_cache(folder: Path | None):
+def bytecode_cache(folder: Path | None) -> jinja2.BytecodeCache | None:
     """Jinja's bytecode cache in ``folder``, best effort (a full disk must not fail a build); None for none."""
     if folder is None:
         return None
     import jinja2
 
     class BestEffortBytecodeCache(jinja2.FileSystemBytecodeCache):
-        def dump_bytecode(self, bucket):  # type: ignore[no-untyped-def]
-            try:
+        def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+            with suppress(OSError):  # compiled again next time
                 super().dump_bytecode(bucket)
-            except OSError:
-                pass  # compiled again next time
 
-        def load_bytecode(self, bucket):  # type: ignore[no-untyped-def]
+        def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
             try:
                 super().load_bytecode(bucket)
             except (OSError, ValueError, EOFError):

@@ -11,9 +11,10 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import TextIO
 
 from cpdgen import __version__
 from cpdgen.problems import CpdgenError, exit_code
@@ -34,7 +35,7 @@ def _as_of(text: str) -> date:
     return day
 
 
-def wants_colour(stream) -> bool:
+def wants_colour(stream: object) -> bool:
     """Colour only on a terminal, never when NO_COLOR is set to anything (no-color.org) or TERM is dumb."""
     isatty = getattr(stream, "isatty", None)
     return bool(isatty is not None and isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb")
@@ -45,7 +46,9 @@ class Console:
 
     _COLOURS = {"error": "31;1", "warning": "33;1", "ok": "32;1", "bold": "1"}
 
-    def __init__(self, quiet: bool = False, verbose: bool = False, stream=None, err=None):
+    def __init__(
+        self, quiet: bool = False, verbose: bool = False, stream: TextIO | None = None, err: TextIO | None = None
+    ) -> None:
         self.stream = stream or sys.stdout
         self.err = err or sys.stderr
         self.quiet = quiet
@@ -123,9 +126,7 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
     current = assessment.current_diploma if assessment else None
     if portfolio.setup_failed:
         code = EXIT_USAGE
-    elif has_errors(problems, args.strict):
-        code = EXIT_FAILED
-    elif not args.content_only and not (current and current.eligible):
+    elif has_errors(problems, args.strict) or (not args.content_only and not (current and current.eligible)):
         code = EXIT_FAILED
     else:
         code = EXIT_OK

@@ -109,7 +109,7 @@ def write_files(root: Path, files: dict[Path, bytes], *, force: bool = False) ->
             continue
         current = _digest(path.read_bytes())
         listed = manifests[path.parent].get(path.name)
-        ours = bool(listed) and listed[0] == current
+        ours = bool(listed and listed[0] == current)
         if not ours and current != _digest(data):
             in_the_way.append(path)
     if in_the_way and not force:

@@ -74,7 +74,7 @@ _Resolver.add_implicit_resolver(
 _Resolver.add_implicit_resolver(_NULL, re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""])
 
 if getattr(yaml, "__with_libyaml__", False):
-    from yaml.cyaml import CParser as _Parser
+    from yaml._yaml import CParser as _Parser  # the class yaml.cyaml uses, named where its stub exports it
 
     class _Composer(_Parser, _Resolver):
         def __init__(self, stream: str):

@@ -34,11 +34,10 @@ from cpdgen.csvread import (
     split_list,
 )
 from cpdgen.frontmatter import parse_yaml, split
-from cpdgen.problems import ReadError
 from cpdgen.fsutil import is_ignored
-from cpdgen.portfolio import slugify
 from cpdgen.models import ActivityFrontMatter
-from cpdgen.problems import CpdgenError, RowError
+from cpdgen.portfolio import slugify
+from cpdgen.problems import CpdgenError, ReadError, RowError
 from cpdgen.sections import split_reflection
 
 MAX_CSV_BYTES = 20_000_000
@@ -249,7 +248,8 @@ class Importer:
         lines = [line.strip() for line in text.split("\n") if line.strip()]
         if len(lines) == 1 and ";" in lines[0] and not re.fullmatch(r"https://\S+", lines[0]):
             lines = [part.strip() for part in lines[0].split(";") if part.strip()]
-        kept, unresolved = [], []
+        kept: list[str] = []
+        unresolved: list[str] = []
         folder = self.content / "activities" / str(year)
         for ref in lines:
             if re.match(r"^https://\S+$", ref):

@@ -8,18 +8,21 @@ import re
 import stat
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from cpdgen import rules
 from cpdgen.cache import FileMemo
 from cpdgen.frontmatter import FrontMatter, parse_yaml, read_text, split
 from cpdgen.fsutil import RealPaths, is_ignored
 from cpdgen.models import (
-    NESTED_MODELS,
     MISSING_CATEGORY,
+    NESTED_MODELS,
     ActivityFrontMatter,
     PortfolioFile,
     ReflectionFrontMatter,
@@ -28,11 +31,13 @@ from cpdgen.models import (
     diploma_ids,
 )
 from cpdgen.portfolio import URL_SCHEME, Activity, Evidence, Portfolio, slugify
-from cpdgen.problems import CpdgenError, Problem, ReadError
+from cpdgen.problems import CpdgenError, Problem, ReadError, Severity
 from cpdgen.sections import Sections, count_words, split_reflection
 
 MAX_EVIDENCE_BYTES = 20_000_000
 _DRIVE = re.compile(r"^[A-Za-z]:([\\/]|$)")
+M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
 
 
 class _Collector:
@@ -53,7 +58,16 @@ class _Collector:
         except ValueError:
             return path.as_posix()
 
-    def add(self, path: Path | str, line: int | None, code: str, message: str, *, severity="error", column=None):
+    def add(
+        self,
+        path: Path | str,
+        line: int | None,
+        code: str,
+        message: str,
+        *,
+        severity: Severity = "error",
+        column: int | None = None,
+    ) -> None:
         where = path if isinstance(path, str) else self.rel(path)
         self.problems.append(Problem(where, line, severity, code, message, column))
 
@@ -76,7 +90,7 @@ class _Collector:
             return None
         return front, document.body, document.body_line
 
-    def validate(self, path: Path, front: FrontMatter, model: type[BaseModel]) -> BaseModel | None:
+    def validate(self, path: Path, front: FrontMatter, model: type[M]) -> M | None:
         if not isinstance(front.data, dict):
             kind = "a list" if isinstance(front.data, list) else "a single value"
             self.add(
@@ -96,7 +110,7 @@ def _key_name(loc: tuple) -> str:
     return ".".join(str(part) for part in loc)
 
 
-def _describe(error: dict, model: type[BaseModel]) -> tuple[str, str]:
+def _describe(error: ErrorDetails, model: type[BaseModel]) -> tuple[str, str]:
     """Our code and message for a pydantic error, chosen by its type (never its English)."""
     kind, loc = error["type"], tuple(error["loc"])
     name = _key_name(loc)
@@ -130,8 +144,8 @@ def _resolve_evidence(
     scheme = URL_SCHEME.match(text)
     if scheme and not _DRIVE.match(text):
         if scheme.group(1).lower() == "https":
-            parts = urlsplit(text)
-            if parts.hostname and not re.search(r"\s", text):
+            url = urlsplit(text)
+            if url.hostname and not re.search(r"\s", text):
                 return Evidence(ref=text, url=text)
             return "evidence-invalid", f"evidence link '{text}' is not a valid web address"
         if scheme.group(1).lower() == "http":
@@ -148,6 +162,7 @@ def _resolve_evidence(
     content_text = os.fspath(content_real)
     for base in (os.fspath(folder), os.path.join(content, "evidence")):
         candidate = os.path.join(base, *parts)
+        info: os.stat_result | None
         try:
             info = os.lstat(candidate)
         except (OSError, ValueError):
@@ -263,14 +278,14 @@ def parse_versions() -> tuple[str, ...]:
     return (pydantic.VERSION, pydantic_core.__version__, yaml.__version__)
 
 
-def _per_file(collect: _Collector, cache: FileMemo | None, kind: str, path: Path, read: Callable) -> object:
+def _per_file(collect: _Collector, cache: FileMemo | None, kind: str, path: Path, read: Callable[[_Collector], T]) -> T:
     """Run ``read(collector)`` for one file (or reuse its cached result), keeping its problems and text."""
 
-    def compute() -> tuple[object, list[Problem], dict[Path, str]]:
+    def compute() -> tuple[T, list[Problem], dict[Path, str]]:
         local = _Collector(collect.root, collect.paths)
         return read(local), local.problems, local.texts
 
-    result, problems, texts = cache.get(kind, path, compute) if cache else compute()  # type: ignore[misc]
+    result, problems, texts = cache.get(kind, path, compute) if cache else compute()
     collect.problems.extend(problems)
     collect.texts.update(texts)
     return result
@@ -290,7 +305,7 @@ def load_portfolio(root: Path, cache: FileMemo | None = None) -> Portfolio:
     if settings is not None and not collect.problems:
         diplomas = [
             rules.Diploma(diploma_id, d.start, d.submitted, d.issued)
-            for diploma_id, d in zip(diploma_ids(settings.diplomas), settings.diplomas)
+            for diploma_id, d in zip(diploma_ids(settings.diplomas), settings.diplomas, strict=True)
         ]
     min_words = settings.site.reflection_min_words if settings else 50
 
@@ -313,9 +328,9 @@ def load_portfolio(root: Path, cache: FileMemo | None = None) -> Portfolio:
         activities[activity.id] = activity
 
     for path in _markdown_files(collect, content / "reflections"):
-        parsed = _per_file(collect, cache, "reflection", path, lambda c, p=path: _read_reflection(c, p))
+        parsed = _per_file(collect, cache, "reflection", path, partial(_read_reflection, path=path))
         if parsed is not None:
-            _attach_reflection(collect, path, parsed, activities)  # type: ignore[arg-type]
+            _attach_reflection(collect, path, parsed, activities)
 
     for path in _stray_markdown(content):
         collect.add(
@@ -406,7 +421,7 @@ def _check_activity(
     parsed = _per_file(collect, cache, "activity", path, lambda c: _parse_activity(c, path))
     if parsed is None:
         return None
-    front, body_line, meta, sections = parsed  # type: ignore[misc]
+    front, body_line, meta, sections = parsed
     # Evidence is checked even when another key is wrong, so one run reports everything.
     refs = meta.evidence if meta is not None else _raw_refs(front.data)
     evidence: list[Evidence] = []

@@ -7,6 +7,7 @@ also the problem's code.
 
 from __future__ import annotations
 
+import datetime
 import math
 import re
 from datetime import date
@@ -17,9 +18,9 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationIn
 from pydantic_core import PydanticCustomError
 
 from cpdgen import categories
-from cpdgen.rules import MAX_YEAR, MIN_YEAR
 from cpdgen.frontmatter import YamlWord
 from cpdgen.privacy.identifiers import check_pattern_name, compile_pattern
+from cpdgen.rules import MAX_YEAR, MIN_YEAR
 
 _ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 _UK_DATE = re.compile(r"(\d{1,2})[/.](\d{1,2})[/.](\d{4})")
@@ -112,7 +113,7 @@ def _bool(value: object) -> bool:
 
 
 def _hours(value: object) -> float:
-    if isinstance(value, bool) or isinstance(value, YamlWord):
+    if isinstance(value, (bool, YamlWord)):
         raise _fail("invalid-number", "hours must be a number like 1.5, not true/false or yes/no")
     if isinstance(value, str):
         text = value.strip()
@@ -239,7 +240,8 @@ class ActivityFrontMatter(_Strict):
 
     @field_validator("start")
     @classmethod
-    def _start_not_after_date(cls, start: date | None, info: ValidationInfo) -> date | None:
+    # datetime.date: inside this class the field 'date' hides the name.
+    def _start_not_after_date(cls, start: datetime.date | None, info: ValidationInfo) -> datetime.date | None:
         end = info.data.get("date")
         if start is not None and end is not None and start > end:
             raise _fail("start-after-date", f"start ({start}) is after date ({end}); 'date' is the day it ended")
@@ -372,7 +374,7 @@ def check_diplomas(entries: list[DiplomaEntry]) -> list[tuple[tuple, str, str]]:
     found: list[tuple[tuple, str, str]] = []
     ids = diploma_ids(entries)
     seen: dict[str, int] = {}
-    for n, (entry, diploma_id) in enumerate(zip(entries, ids)):
+    for n, (entry, diploma_id) in enumerate(zip(entries, ids, strict=True)):
         loc = ("diplomas", n)
         if diploma_id in seen:
             found.append((loc + ("id",), "duplicate-diploma", f"two diplomas are called '{diploma_id}'"))

@@ -70,7 +70,8 @@ def resolve_as_of(timezone: str, as_of: date | None = None) -> date:
             day = None
         if day is None or not rules.MIN_YEAR <= day.year <= rules.MAX_YEAR:
             raise CpdgenError(
-                f"SOURCE_DATE_EPOCH={epoch!r} is out of range: it must be a day from {rules.MIN_YEAR} to {rules.MAX_YEAR}"
+                f"SOURCE_DATE_EPOCH={epoch!r} is out of range: "
+                f"it must be a day from {rules.MIN_YEAR} to {rules.MAX_YEAR}"
             )
         return day
     return datetime.now(tz=zone).date()

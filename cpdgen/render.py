@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib.metadata import version as _version
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import markdown
 import nh3
@@ -34,6 +34,9 @@ from markupsafe import Markup
 from cpdgen import theme_dir
 from cpdgen.portfolio import URL_SCHEME
 from cpdgen.problems import CpdgenError, MarkdownTooComplex
+
+if TYPE_CHECKING:
+    import jinja2
 
 RENDER_SECONDS = 10
 MAX_OPEN_BRACKETS = 1000
@@ -104,7 +107,7 @@ def _watchdog(seconds: int) -> Iterator[None]:
         yield
         return
 
-    def expire(signum, frame):
+    def expire(signum: int, frame: object) -> None:
         raise MarkdownTooComplex(f"rendering took more than {seconds} s; simplify the text (unbalanced brackets?)")
 
     previous = signal.signal(signal.SIGALRM, expire)
@@ -216,7 +219,7 @@ def render_in_parallel(texts: list[str]) -> list[str | None]:
 # Templates: one kind of Jinja environment for every output.
 
 
-def make_environment(root: Path | None = None, bytecode_cache: Any = None):
+def make_environment(root: Path | None = None, bytecode_cache: Any = None) -> jinja2.Environment:
     """A Jinja environment: the portfolio's own ``templates/`` first, then the default theme.
 
     Any default template can also be reached as ``default/<name>``, so an override can
@@ -239,7 +242,7 @@ def make_environment(root: Path | None = None, bytecode_cache: Any = None):
         """Pages' contexts are plain dicts: ``page.title`` is looked up as a key first, which
         spares Jinja a failed attribute lookup (an exception) for every variable it prints."""
 
-        def getattr(self, obj, attribute):
+        def getattr(self, obj: Any, attribute: str) -> Any:
             if type(obj) is dict:
                 try:
                     return obj[attribute]
@@ -263,7 +266,7 @@ MAX_TEMPLATE_BYTES = 1_000_000
 TEMPLATE_SUFFIXES = (".html", ".htm", ".xml", ".svg", ".css", ".txt", ".md", ".json", ".js", ".j2", ".jinja")
 
 
-def _member_templates(folder: Path):
+def _member_templates(folder: Path) -> jinja2.BaseLoader:
     """A Jinja loader for the portfolio's own ``templates/``, reading through ``fsutil.read_member_file``:
     a template that is a link out of the folder, a pipe or a device is refused with a clear message."""
     import jinja2
@@ -298,7 +301,7 @@ def _member_templates(folder: Path):
     return MemberTemplates()
 
 
-def fill_template(env, name: str, context: dict) -> str:
+def fill_template(env: jinja2.Environment, name: str, context: dict) -> str:
     """``name`` filled with ``context``; a CpdgenError naming the template and line when it fails."""
     import jinja2
     from jinja2.sandbox import SecurityError
@@ -317,9 +320,10 @@ def fill_template(env, name: str, context: dict) -> str:
         raise CpdgenError(f"template {name} (or one it uses) failed: {exc.message or exc}") from None
 
 
-def templates_fingerprint(env) -> str:
+def templates_fingerprint(env: jinja2.Environment) -> str:
     """A hash of every template the environment can load, so a changed theme re-renders every page."""
     digest = hashlib.sha256(RENDERER_ID.encode())
+    assert env.loader is not None  # make_environment always gives one
     for name in sorted(env.list_templates()):
         if not name.lower().endswith(TEMPLATE_SUFFIXES):
             continue  # images and fonts of a PDF theme: the PDF's own key covers them

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 from cpdgen.categories import category_label
@@ -69,7 +70,7 @@ def diploma_summary(diploma: DiplomaAssessment, titles: dict[str, str], verbose:
         lines.append(f"  Not counted: {', '.join(parts)}.")
     for judgement in diploma.judgements:
         if judgement.reason == "no-reflection" or (verbose and judgement.reason):
-            lines.append(f"    {judgement.id}: {REASON_TEXT[judgement.reason]}")  # type: ignore[index]
+            lines.append(f"    {judgement.id}: {REASON_TEXT[judgement.reason]}")
     if verbose:
         for judgement in diploma.judgements:
             if judgement.counted:
@@ -85,7 +86,7 @@ def text_report(
     *,
     quiet: bool = False,
     verbose: bool = False,
-    paint=lambda text, severity: text,
+    paint: Callable[[str, str], str] = lambda text, severity: text,
 ) -> str:
     """Problems first, one a line, then the current diploma in a few sentences."""
     out = [paint(format_text(p), p.severity) for p in problems]

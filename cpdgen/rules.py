@@ -6,9 +6,11 @@ and it says which activities count towards which diploma, and why the others do 
 
 from __future__ import annotations
 
+import datetime
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Iterable, Literal
+from typing import Literal
 
 from cpdgen.words import plural
 
@@ -83,7 +85,8 @@ class Judgement:
     category: str
     counted: bool
     reason: Reason | None
-    leaves_window_on: date | None = None  # for counted activities of an open diploma
+    # For counted activities of an open diploma. (datetime.date: the field above hides the name date.)
+    leaves_window_on: datetime.date | None = None
 
 
 @dataclass(frozen=True)

@@ -29,9 +29,13 @@ def _headings(lines: list[str]) -> list[tuple[int, int, str, int]]:
     for index, line in enumerate(lines):
         fence_match = _FENCE.match(line)
         if fence is not None:
-            if fence_match and fence_match.group(1)[0] == fence[0] and len(fence_match.group(1)) >= len(fence):
-                if not line.strip().lstrip(fence[0]):
-                    fence = None
+            if (
+                fence_match
+                and fence_match.group(1)[0] == fence[0]
+                and len(fence_match.group(1)) >= len(fence)
+                and not line.strip().lstrip(fence[0])
+            ):
+                fence = None
             continue
         if fence_match:
             fence = fence_match.group(1)
@@ -66,7 +70,7 @@ def strip_comments(text: str) -> str:
 
 def has_words(text: str | None) -> bool:
     """True when the text says something once comments and whitespace are gone."""
-    return bool(text) and bool(strip_comments(text).strip())
+    return bool(text and strip_comments(text).strip())
 
 
 def count_words(text: str) -> int:

@@ -41,7 +41,7 @@ def decoded(data: bytes) -> bytes:
     for number in range(1, int(pdf.trailer["/Size"])):
         try:
             obj = pdf.get_object(number)
-        except Exception:  # free or broken entries: nothing to read
+        except Exception:  # noqa: S112 - free or broken entries: nothing to read
             continue
         if isinstance(obj, StreamObject):
             parts.append(obj.get_data())

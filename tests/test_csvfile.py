@@ -1,4 +1,6 @@
-"""The CSV record: one row per activity, safe in a spreadsheet, read by Excel and LibreOffice (docs/developers/security.md)."""
+"""The CSV record: one row per activity, safe in a spreadsheet, read by Excel and LibreOffice.
+
+See docs/developers/security.md."""
 
 from __future__ import annotations
 
@@ -135,6 +137,7 @@ def test_the_same_input_gives_the_same_bytes(portfolio):
     assert activities_csv(*judged(portfolio.root), public=True) == first
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) is not installed")
 def test_libreoffice_reads_one_row_per_activity_and_runs_no_formula(portfolio, tmp_path):
     for n, text in enumerate(FORMULAS):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import codecs
 import resource
-import time
 
 import pytest
 
@@ -140,19 +139,16 @@ class TestRefusals:
         error = error_of(text)
         assert (error.code, error.line) == ("yaml-tag", 2)
 
-    def test_alias_bomb_is_refused_fast_with_little_memory(self):
+    def test_alias_bomb_is_refused_before_it_expands(self):
         levels = ['a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
         for n in range(1, 9):
             levels.append(f"a{n}: &a{n} [" + ",".join([f"*a{n - 1}"] * 9) + "]")
         levels.append("tags: *a8")
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        started = time.perf_counter()
-        error = error_of("\n".join(levels) + "\n")
-        elapsed = time.perf_counter() - started
+        error = error_of("\n".join(levels) + "\n")  # expanded, it would hold 9**9 strings
         grown_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
         assert error.code == "yaml-alias"
-        assert elapsed < 0.05
-        assert grown_kb < 100_000
+        assert grown_kb < 100_000  # how quickly it is refused is timed by make bench
 
     def test_merge_key_is_refused(self):
         assert error_of("a: &x {b: 1}\nc:\n  <<: {d: 2}\n").code == "yaml-alias"

@@ -147,9 +147,8 @@ def test_atomic_write_failure_keeps_the_old_file(tmp_path: Path, monkeypatch):
 def test_a_second_build_is_refused_while_the_lock_is_held(tmp_path: Path):
     out = tmp_path / "site"
     with fsutil.build_lock(out):
-        with pytest.raises(fsutil.BuildLocked) as caught:
-            with fsutil.build_lock(out):
-                pass
+        with pytest.raises(fsutil.BuildLocked) as caught, fsutil.build_lock(out):
+            pass
         assert caught.value.exit_code == 2
         assert "another cpdgen build" in caught.value.message
     with fsutil.build_lock(out):  # released: free again

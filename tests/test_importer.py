@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import Builder, REFLECTION, pdf_document
+from conftest import REFLECTION, Builder, pdf_document
 from cpdgen.cli import main
 from cpdgen.csvfile import activities_csv
 from cpdgen.loader import load_portfolio

@@ -11,10 +11,10 @@ import pytest
 from PIL import Image
 
 import pdfread
-from conftest import Builder, REFLECTION, pdf_document
+from conftest import REFLECTION, Builder, pdf_document
 from cpdgen.cache import BlobStore
-from cpdgen.pdf import layout as rendering
 from cpdgen.loader import load_portfolio
+from cpdgen.pdf import layout as rendering
 from cpdgen.pdf.document import prepare_diploma_pdf, render_diploma_pdf
 from cpdgen.problems import CpdgenError
 
@@ -78,6 +78,7 @@ def record(tmp_path_factory):
     }
 
 
+@pytest.mark.slow  # the record fixture lays out two PDFs
 def test_cover_states_the_member_the_diploma_and_the_result(record):
     cover = " ".join(pdfread.page_texts(record["complete"])[0].split())
     for fact in (
@@ -92,6 +93,7 @@ def test_cover_states_the_member_the_diploma_and_the_result(record):
         assert fact in cover, fact
 
 
+@pytest.mark.slow  # the record fixture lays out two PDFs
 def test_every_activity_and_reflection_is_in_the_complete_record(record):
     found = pdfread.text(record["complete"])
     for title in ("Root-cause analysis of a WBIT incident", "Appraisal and personal plan", "Half-written course notes",
@@ -105,6 +107,7 @@ def test_every_activity_and_reflection_is_in_the_complete_record(record):
     assert "certificate.pdf (attached to this PDF)" in found and "https://www.shotuk.org/ (web link)" in found
 
 
+@pytest.mark.slow  # the record fixture lays out two PDFs
 def test_pages_are_numbered_and_the_long_reflection_breaks_across_pages(record):
     pages = pdfread.page_texts(record["complete"])
     total = len(pages)
@@ -117,6 +120,7 @@ def test_pages_are_numbered_and_the_long_reflection_breaks_across_pages(record):
         assert "Alex Morgan · CPD Diploma record" in page  # the running header, on every page but the cover
 
 
+@pytest.mark.slow  # the record fixture lays out two PDFs
 def test_metadata_is_set_and_carries_no_clock_time(record):
     info = pdfread.reader(record["complete"]).metadata
     assert info["/Title"] == "CPD Diploma record: Alex Morgan, diploma-1"
@@ -126,6 +130,7 @@ def test_metadata_is_set_and_carries_no_clock_time(record):
     assert "/CreationDate" not in info and "/ModDate" not in info
 
 
+@pytest.mark.slow  # the record fixture lays out two PDFs
 def test_the_pdf_is_tagged_for_accessibility(record):
     root = pdfread.reader(record["complete"]).trailer["/Root"]
     assert bool(root["/MarkInfo"]["/Marked"])
@@ -133,6 +138,7 @@ def test_the_pdf_is_tagged_for_accessibility(record):
     assert root["/Lang"] == "en-GB"
 
 
+@pytest.mark.slow  # the record fixture lays out two PDFs
 def test_evidence_files_are_attached(record, tmp_path):
     attachments = pdfread.reader(record["complete"]).attachments
     assert sorted(attachments) == ["certificate.pdf", "chart.png"]
@@ -141,6 +147,7 @@ def test_evidence_files_are_attached(record, tmp_path):
         assert image.size == (120, 60)
 
 
+@pytest.mark.slow  # the record fixture lays out two PDFs
 def test_public_record_leaves_out_private_activities_and_drafts_and_says_so(record):
     found = pdfread.text(record["public"])
     assert "Appraisal and personal plan" not in found and "Private thoughts" not in found
@@ -152,6 +159,7 @@ def test_public_record_leaves_out_private_activities_and_drafts_and_says_so(reco
     assert pdfread.reader(record["public"]).metadata["/Subject"].endswith("public record as of 1 July 2025")
 
 
+@pytest.mark.slow
 def test_summary_rows_are_never_split_across_pages(tmp_path):
     portfolio = Builder(tmp_path)
     portfolio.settings(MEMBER)
@@ -168,6 +176,7 @@ def test_summary_rows_are_never_split_across_pages(tmp_path):
         assert any(title in page for page in table_pages), title
 
 
+@pytest.mark.slow  # the record fixture lays out two PDFs
 def test_the_same_input_gives_the_same_bytes_wherever_the_portfolio_is(record, tmp_path):
     copy = tmp_path / "elsewhere" / "portfolio"
     shutil.copytree(record["root"], copy)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import os
-import time
 from datetime import date
 from pathlib import Path
 
@@ -226,21 +225,18 @@ def test_weasyprint_is_recent_enough_and_the_fetcher_is_its_class():
 # --- bounded images (W-04), missing and broken images (W-05), camera metadata (W-06) -----------------------
 
 
-def test_a_decompression_bomb_is_refused_before_decoding(tmp_path):
+def test_a_decompression_bomb_is_refused_before_decoding(tmp_path, monkeypatch):
     path = tmp_path / "bomb.png"
     Image.new("1", (15000, 15000)).save(path)
     assert path.stat().st_size < 100_000
-    started = time.perf_counter()
-    with pytest.raises(Refused, match="15,000 x 15,000 pixels \\(225 MP"):
+    monkeypatch.setattr(Image, "open", lambda *args, **kwargs: pytest.fail("the image was opened"))
+    with pytest.raises(Refused, match="15,000 x 15,000 pixels \\(225 MP"):  # from the header alone
         check_raster(path.read_bytes(), "bomb.png")
-    assert time.perf_counter() - started < 2
 
 
-def test_nested_use_svg_is_refused_quickly():
-    started = time.perf_counter()
+def test_nested_use_svg_is_refused():  # how quickly: make bench
     with pytest.raises(Refused, match="expands to more than 10,000 shapes"):
         check_svg(nested_use_svg(5), "use5.svg")
-    assert time.perf_counter() - started < 0.5
     check_svg(nested_use_svg(2), "small.svg")  # 100 shapes: fine
 
 
@@ -260,6 +256,7 @@ def test_unsafe_or_broken_svg_is_refused(svg, message):
         check_svg(svg, "x.svg")
 
 
+@pytest.mark.slow
 def test_rendering_is_bounded_in_wall_clock_time(tmp_path, monkeypatch):
     # Let the nested <use> SVG through the checks, to show the time limit stops WeasyPrint itself.
     monkeypatch.setattr(resources, "MAX_SVG_SHAPES", 10**9)
@@ -268,10 +265,8 @@ def test_rendering_is_bounded_in_wall_clock_time(tmp_path, monkeypatch):
     (content / "use5.svg").write_bytes(nested_use_svg(5))
     job = raw_job(content, '<img src="use5.svg" alt="slow">')
     job.timeout = 1.5
-    started = time.perf_counter()
-    with pytest.raises(RenderFailed, match="took more than 2 s and was stopped"):
+    with pytest.raises(RenderFailed, match="took more than 2 s and was stopped"):  # only the time limit says so
         rendering.render_bounded(job)
-    assert time.perf_counter() - started < 10
 
 
 def test_missing_and_broken_images_are_problems_not_gaps(tmp_path):

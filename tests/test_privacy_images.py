@@ -142,9 +142,8 @@ def test_the_example_portfolio_images_can_be_cleaned():
 
 
 def test_damaged_data_is_refused_even_after_weasyprint_relaxed_pillow():
-    from PIL import ImageFile
-
     import weasyprint  # noqa: F401 - importing it sets ImageFile.LOAD_TRUNCATED_IMAGES for the process
+    from PIL import ImageFile
 
     ImageFile.LOAD_TRUNCATED_IMAGES = True
     original = saved(picture(), "PNG")

@@ -14,24 +14,23 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-
-from conftest import pdf_document
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cpdgen.privacy import scan as privacy
+from conftest import pdf_document
 from cpdgen.cli import main
+from cpdgen.loader import load_portfolio
+from cpdgen.privacy import scan as privacy
 from cpdgen.privacy.identifiers import (
-    value_id,
     find_identifiers,
     mod10_check_ok,
     nhs_check_ok,
     scan_text,
     valid_ddmmyy,
+    value_id,
 )
-from cpdgen.loader import load_portfolio
-from cpdgen.problems import blocks_publishing
 from cpdgen.privacy.scan import published_parts
+from cpdgen.problems import blocks_publishing
 
 REPO = Path(__file__).resolve().parents[1]
 PRIVACY_CODES = {

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from html.parser import HTMLParser
 
 import pytest
@@ -91,19 +90,16 @@ def test_template_syntax_in_text_is_inert():
     assert "{{ 7*7 }}" in html and "49" not in html
 
 
+# How quickly these are refused or rendered is timed by make bench (bench/bench.py).
 @pytest.mark.parametrize("text", ["[" * 16000, "[[" * 8000, "<a b=" * 20000])
-def test_quadratic_inputs_are_refused_quickly(text):
-    started = time.perf_counter()
+def test_quadratic_inputs_are_refused(text):
     with pytest.raises(MarkdownTooComplex):
         render_markdown(text)
-    assert time.perf_counter() - started < 1
 
 
-def test_inputs_under_the_limits_render_quickly():
-    started = time.perf_counter()
-    render_markdown("[" * 1000)
-    render_markdown("<a b=" * 1000)
-    assert time.perf_counter() - started < 2
+def test_inputs_under_the_limits_are_rendered():
+    assert render_markdown("[" * 1000) == "<p>" + "[" * 1000 + "</p>"
+    assert render_markdown("<a b=" * 1000) == "<p>" + "&lt;a b=" * 1000 + "</p>"
 
 
 def test_rendering_in_parallel_gives_exactly_what_render_would(monkeypatch):

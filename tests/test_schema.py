@@ -180,7 +180,7 @@ def _variants(spelling: str):
     separators = st.sampled_from([" ", "-", "_", " / ", "  ", "-"])
     cases = st.sampled_from([str.lower, str.upper, str.title, lambda s: s])
     return st.tuples(st.lists(separators, min_size=len(words), max_size=len(words)), cases).map(
-        lambda sc: sc[1]("".join(w + s for w, s in zip(words, sc[0])).strip(" -_/") or spelling)
+        lambda sc: sc[1]("".join(w + s for w, s in zip(words, sc[0], strict=True)).strip(" -_/") or spelling)
     )
 
 

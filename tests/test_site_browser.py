@@ -24,6 +24,8 @@ import pytest
 
 from conftest import REPO, require_tool
 
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
 AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 CHROMIUM = os.environ.get("CPDGEN_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")

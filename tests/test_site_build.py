@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 import yaml
 
+from conftest import PORTFOLIO, activity_text, pdf_document
 from cpdgen import fsutil
 from cpdgen.cache import Caches
+from cpdgen.cli import main
 from cpdgen.site.build import build_site
 from cpdgen.site.renderer import SiteRenderer, copy_evidence
-from cpdgen.cli import main
-from conftest import PORTFOLIO, activity_text, pdf_document
 from test_fsutil import tree_digest
 
 AS_OF = date(2026, 11, 28)
@@ -449,7 +449,8 @@ def test_setup_errors_exit_2(portfolio, capsys):
 def test_check_does_not_import_the_site_machinery():
     code = (
         "import sys; from cpdgen.cli import main; main(['check', '--root', '.', '-q']);"
-        "print(sorted(m for m in ('jinja2', 'markdown', 'nh3', 'weasyprint', 'cpdgen.site.build', 'cpdgen.site.plan', 'cpdgen.pdf.document') if m in sys.modules))"
+        "print(sorted(m for m in ('jinja2', 'markdown', 'nh3', 'weasyprint',"
+        " 'cpdgen.site.build', 'cpdgen.site.plan', 'cpdgen.pdf.document') if m in sys.modules))"
     )
     repo = Path(__file__).resolve().parent.parent
     done = subprocess.run([sys.executable, "-c", code], cwd=repo, capture_output=True, text=True)

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from cpdgen.site.build import build_site
+from conftest import REPO, activity_text, pdf_document, require_tool
 from cpdgen.fsutil import MARKER
 from cpdgen.privacy.identifiers import value_id
-from conftest import REPO, activity_text, pdf_document, require_tool
+from cpdgen.site.build import build_site
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "site"
 BINARY_SUMS = "SHA256SUMS"
@@ -36,7 +36,8 @@ TRAPS = {
     "js-link": "[plain](javascript:alert(1)) [mixed](JaVaScRiPt:alert(1)) [entity](jav&#x61;script:alert(1))\n\n"
     "[ref][1]\n\n[1]: javascript:alert(1)\n\n[data](data:text/html;base64,PHNjcmlwdD4=)",
     "comment": "Seen today <!-- pt J. Smith --> in clinic.\n\n<!-- Patient: John Smith, NHS 943 476 5919 -->",
-    "attr-list": '# Title {: onclick="alert(1)" style="position:fixed" }\n\n[link](https://nhs.uk){: href="javascript:alert(3)" }',
+    "attr-list": '# Title {: onclick="alert(1)" style="position:fixed" }\n\n'
+    '[link](https://nhs.uk){: href="javascript:alert(3)" }',
     "template": "{{ 7*7 }} {% for i in range(10**9) %}{% endfor %} {{ cycler.__init__.__globals__ }}",
     "style": "<style>body{display:none}</style><iframe src='https://evil.example'></iframe>"
     '<link rel="attachment" href="file:///etc/passwd">',
@@ -200,6 +201,8 @@ def test_links_are_relative_and_point_at_files(example_site: Path):
 # --- the Nu HTML checker, once over every page -------------------------------------------
 
 
+@pytest.mark.browser
+@pytest.mark.slow
 def test_every_page_passes_the_nu_html_checker(example_site: Path, trap_site: Path, empty_site: Path):
     require_tool(shutil.which("java") is not None, "Java is not installed (the Nu HTML checker runs on it)")
     require_tool(VNU.is_file(), "the Nu HTML checker is not installed: run `make test` (npm install)")
@@ -222,7 +225,8 @@ def test_every_page_passes_the_nu_html_checker(example_site: Path, trap_site: Pa
     )
     messages = json.loads(done.stderr or "{}").get("messages", [])
     problems = [
-        f"{m.get('url', '').rsplit('/', 3)[-3:]}:{m.get('lastLine')}: {m.get('type')}/{m.get('subType', '')}: {m.get('message')}"
+        f"{m.get('url', '').rsplit('/', 3)[-3:]}:{m.get('lastLine')}: "
+        f"{m.get('type')}/{m.get('subType', '')}: {m.get('message')}"
         for m in messages
     ]
     assert not problems, "\n".join(problems)

@@ -104,6 +104,7 @@ def served(portfolio):
     server.stop()
 
 
+@pytest.mark.slow
 def test_serves_the_portfolio_with_live_reload_and_never_into_site(served, portfolio):
     status, page = served.get("/")
     assert status == 200
@@ -113,6 +114,7 @@ def test_serves_the_portfolio_with_live_reload_and_never_into_site(served, portf
     assert not (portfolio.root / "site").exists()  # serve builds privately, never into site/
 
 
+@pytest.mark.slow
 def test_an_edit_rebuilds_the_page_and_signals_open_tabs(served, portfolio):
     before = served.version()
     waiting: dict = {}
@@ -124,6 +126,7 @@ def test_an_edit_rebuilds_the_page_and_signals_open_tabs(served, portfolio):
     assert waiting["version"] > before and waiting["ok"] is True
 
 
+@pytest.mark.slow
 def test_a_broken_file_shows_its_problem_and_fixing_it_brings_the_page_back(served, portfolio):
     good = activity_text(title="EQA review", date="2026-02-02")
     portfolio.activity("2026-02-02-eqa", good.replace("date: 2026-02-02", "date: 2026-02-30"))
@@ -135,6 +138,7 @@ def test_a_broken_file_shows_its_problem_and_fixing_it_brings_the_page_back(serv
     served.wait_until("/activities/2026-02-02-eqa/", lambda body: "could not rebuild" not in body)
 
 
+@pytest.mark.slow
 def test_a_new_activity_appears_and_a_deleted_one_goes(served, portfolio):
     portfolio.activity("2026-03-03-new", title="Brand new activity", date="2026-03-03")
     served.wait_until("/activities/2026-03-03-new/", lambda body: "Brand new activity" in body)
@@ -145,6 +149,7 @@ def test_a_new_activity_appears_and_a_deleted_one_goes(served, portfolio):
         time.sleep(0.02)
 
 
+@pytest.mark.slow
 def test_writes_outside_content_and_editor_files_do_not_rebuild(served, portfolio):
     (portfolio.root / "site").mkdir()
     (portfolio.root / "site" / "index.html").write_text("not ours")
@@ -159,6 +164,7 @@ def test_writes_outside_content_and_editor_files_do_not_rebuild(served, portfoli
     assert changed == ["Changed: 2026-02-02-eqa.md"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "path", ["/../conftest.py", "/%2e%2e/content/portfolio.yaml", "/.cpdgen-output", "/%2ecpdgen-output"]
 )
@@ -166,11 +172,13 @@ def test_refuses_paths_outside_the_build_and_dotfiles(served, path):
     assert served.get(path)[0] == 404
 
 
+@pytest.mark.slow
 def test_refuses_a_foreign_host_header(served):
     status, body = served.get("/", host="attacker.example")
     assert status == 421 and "EQA" not in body
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_stopping_is_clean_and_removes_the_private_build(portfolio, tmp_path, sig):
     portfolio.many(1, start="2026-01-05")
@@ -185,6 +193,7 @@ def test_stopping_is_clean_and_removes_the_private_build(portfolio, tmp_path, si
     assert not build.exists()
 
 
+@pytest.mark.slow
 def test_a_busy_port_is_refused_clearly_when_asked_for(portfolio):
     import socket
 
@@ -207,6 +216,7 @@ def test_a_busy_port_is_refused_clearly_when_asked_for(portfolio):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_another_host_is_announced_with_a_warning(portfolio):
     server = Served(portfolio.root, "--host", "0.0.0.0")
     try:
@@ -216,6 +226,7 @@ def test_another_host_is_announced_with_a_warning(portfolio):
         assert server.stop() == 0
 
 
+@pytest.mark.slow
 def test_only_tabs_whose_page_changed_reload_and_the_quick_page_matches_a_full_build(portfolio, tmp_path):
     from datetime import date
 

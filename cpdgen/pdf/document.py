@@ -11,8 +11,9 @@ anywhere), and with a PDF cache an unchanged diploma is not laid out again.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from markupsafe import Markup
 
@@ -39,6 +40,9 @@ from cpdgen.rules import (
     describe_needs,
 )
 from cpdgen.words import long_date, plural, short_date
+
+if TYPE_CHECKING:
+    import jinja2
 
 TEMPLATE = "pdf/diploma.html"
 STYLESHEET = "pdf/pdf.css"
@@ -73,7 +77,9 @@ def prepare_diploma_pdf(portfolio: Portfolio, assessment: Assessment, diploma_id
     env, theme_roots, theme_path = _environment(portfolio.root)
     from cpdgen.render import fill_template
 
+    assert env.loader is not None  # make_environment always gives one
     css_source, css_file, _ = env.loader.get_source(env, STYLESHEET)
+    assert css_file is not None  # its loaders read files
     css_folder = Path(css_file).resolve().parent
     css_root = next(name for name, folder in theme_roots.items() if folder == css_folder)
     collector = Collector(portfolio.root, content_real)
@@ -144,7 +150,7 @@ def _published_identifiers(
 
     where = "the public PDF"
     problems: list[Problem] = []
-    for row, context in zip(rows, contexts):
+    for row, context in zip(rows, contexts, strict=True):
         shown = [context["title"], context["tags"], str(context["description"]), str(context["reflection"])]
         shown += [item["name"] for item in context["evidence"]]
         problems += check_published(portfolio, html_text("\n".join(shown)), where, row.activity)
@@ -173,7 +179,7 @@ def _theme_files(roots: dict[str, Path]) -> dict[str, bytes]:
 # --- templates -------------------------------------------------------------------------
 
 
-def _environment(root: Path):
+def _environment(root: Path) -> tuple[jinja2.Environment, dict[str, Path], str]:
     """The PDF's Jinja environment (the one kind every output uses), the theme folders the PDF may
     read (by their name in virtual URLs), and where the PDF's theme is, for messages."""
     from cpdgen.render import make_environment
@@ -318,7 +324,7 @@ class _Attachments:
         taken = {a.name.casefold() for a in self.items}
         if name.casefold() in taken:
             name = f"{activity.id}-{path.name}"
-        when = datetime(activity.date.year, activity.date.month, activity.date.day, tzinfo=timezone.utc)
+        when = datetime(activity.date.year, activity.date.month, activity.date.day, tzinfo=UTC)
         description = f"Evidence for “{activity.title}” ({long_date(activity.date)})"
         self.items.append(Attachment(name, description, data, when))
         self._by_rel[rel] = name

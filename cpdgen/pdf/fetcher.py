@@ -35,7 +35,7 @@ class RestrictedFetcher(URLFetcher):
         self.refused.append((url, code, message))
         return ValueError(message)
 
-    def fetch(self, url: str, headers=None) -> URLFetcherResponse:
+    def fetch(self, url: str, headers: dict[str, str] | None = None) -> URLFetcherResponse:
         parts = urlsplit(url)
         shown = url if len(url) < 120 else url[:117] + "..."
         scheme = parts.scheme.lower()

@@ -21,21 +21,29 @@ import signal
 import sys
 import threading
 import traceback
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Iterator
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 from cpdgen import __version__
 from cpdgen.cache import BlobStore
 from cpdgen.problems import CpdgenError, Problem, ProblemsFound, RenderFailed
 
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+
+    from cpdgen.pdf.fetcher import RestrictedFetcher
+
 CACHE_FORMAT = 1
 MEMORY_LIMIT = 4 * 1024**3  # bytes of address space for the rendering process (Linux); 200 activities use ~0.5 GB
 PDF_OPTIONS = {"pdf_variant": "pdf/ua-1", "pdf_identifier": True}  # tagged; /ID from the content, not random
 FONT_EPOCH = "0"  # the "modified" date fontTools writes into each embedded font (it reads SOURCE_DATE_EPOCH)
+_Rendered = tuple[bytes, list[tuple[str, str, str]], list[str]]  # PDF bytes, fetcher refusals, logged errors
 
 
 @dataclass(frozen=True)
@@ -179,7 +187,7 @@ def _fixed_font_dates() -> Iterator[None]:
             os.environ["SOURCE_DATE_EPOCH"] = previous
 
 
-def import_weasyprint():
+def import_weasyprint() -> ModuleType:
     """WeasyPrint, or a CpdgenError saying how to install what it needs (the Pango library)."""
     try:
         import weasyprint
@@ -209,7 +217,7 @@ def lay_out(job: PdfJob) -> tuple[bytes, list[tuple[str, str, str]], list[str]]:
     return pdf, fetcher.refused, collect.messages
 
 
-def _write_pdf(weasyprint, job: PdfJob, fetcher) -> bytes:
+def _write_pdf(weasyprint: ModuleType, job: PdfJob, fetcher: RestrictedFetcher) -> bytes:
     document = weasyprint.HTML(string=job.html, base_url=job.base_url, url_fetcher=fetcher)
     stylesheet = weasyprint.CSS(string=job.css, base_url=job.css_base_url, url_fetcher=fetcher)
     attachments = [
@@ -226,7 +234,7 @@ def _write_pdf(weasyprint, job: PdfJob, fetcher) -> bytes:
     return document.write_pdf(stylesheets=[stylesheet], attachments=attachments, **PDF_OPTIONS)
 
 
-def _child(connection, job: PdfJob) -> None:  # pragma: no cover - runs in the forked process
+def _child(connection: Connection, job: PdfJob) -> None:  # pragma: no cover - runs in the forked process
     try:
         try:
             import resource
@@ -260,7 +268,7 @@ def _too_slow(job: PdfJob) -> RenderFailed:
     )
 
 
-def _render_forked(job: PdfJob):
+def _render_forked(job: PdfJob) -> _Rendered:
     import multiprocessing
 
     import_weasyprint()  # imported once here, so each child starts with it loaded
@@ -299,8 +307,8 @@ class _Alarm(BaseException):
     """Raised by the alarm: a BaseException, so WeasyPrint's ``except Exception`` cannot swallow it."""
 
 
-def _render_with_alarm(job: PdfJob):  # pragma: no cover - used where fork is not
-    def expire(signum, frame):
+def _render_with_alarm(job: PdfJob) -> _Rendered:  # pragma: no cover - used where fork is not
+    def expire(signum: int, frame: object) -> None:
         raise _Alarm()
 
     previous = signal.signal(signal.SIGALRM, expire)

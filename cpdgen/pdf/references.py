@@ -25,7 +25,7 @@ from cpdgen import render
 from cpdgen.frontmatter import read_text
 from cpdgen.pdf.resources import IMAGE_TYPES, read_checked, virtual_url
 from cpdgen.portfolio import URL_SCHEME, Activity
-from cpdgen.problems import MarkdownTooComplex, Problem, ReadError, Refused
+from cpdgen.problems import MarkdownTooComplex, Problem, ReadError, Refused, Severity
 
 _URL_ATTRIBUTES = {"src", "href", "data", "poster", "srcset", "action", "background", "xlink:href"}
 _REMOVED_ELEMENTS = {
@@ -39,11 +39,11 @@ class _Urls(HTMLParser):
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
-        self.found: list[tuple[str, str | None, str | None]] = []
+        self.found: list[tuple[str, str | None, str]] = []  # (tag, attribute, value); no attribute: removed
 
-    def handle_starttag(self, tag, attrs):
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _REMOVED_ELEMENTS:
-            self.found.append((tag, None, None))
+            self.found.append((tag, None, ""))
             return
         for name, value in attrs:
             if name in _URL_ATTRIBUTES and value is not None:
@@ -87,8 +87,8 @@ class Collector:
         self._texts: dict[Path, list[str]] = {}
         self._mentions: dict[tuple[Path, str], int] = {}
 
-    def problem(self, path: str, line: int | None, severity: str, code: str, message: str) -> None:
-        self.problems.append(Problem(path, line, severity, code, message))  # type: ignore[arg-type]
+    def problem(self, path: str, line: int | None, severity: Severity, code: str, message: str) -> None:
+        self.problems.append(Problem(path, line, severity, code, message))
 
     def url_of(self, file: Path) -> str:
         """The virtual URL of a checked file inside content/."""
@@ -131,7 +131,8 @@ class Collector:
             else:
                 message = f"the {attribute} of <{tag}> is left out of the PDF"
                 self.problem(path, where, "warning", "pdf-html-removed", message)
-        return Markup(self._localise(str(safe), images, path, line))
+        # Sanitised HTML whose <img> and <a> tags are rebuilt from escaped attributes.
+        return Markup(self._localise(str(safe), images, path, line))  # noqa: S704
 
     def _image(self, src: str, folder: Path, path: str, line: int | None) -> str | None:
         value = src.strip()

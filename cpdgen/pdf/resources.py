@@ -12,13 +12,13 @@ from __future__ import annotations
 import io
 import re
 import struct
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 from urllib.parse import quote
 from xml.etree import ElementTree
 
-from cpdgen.privacy.images import clean_evidence, strict_decoding
 from cpdgen.fsutil import read_member_file
+from cpdgen.privacy.images import clean_evidence, strict_decoding
 from cpdgen.problems import CpdgenError, ReadError, Refused
 
 MAX_BYTES = 20_000_000
@@ -124,13 +124,12 @@ def check_raster(data: bytes, shown: str) -> bytes:
             f"limit {MAX_PIXELS / 1e6:.0f} MP); save a smaller copy",
         )
     try:
-        with strict_decoding():
-            with Image.open(io.BytesIO(data)) as image:
-                width, height = image.size
-                if width * height > MAX_PIXELS:
-                    megapixels = width * height / 1e6
-                    raise Refused("pdf-image-too-large", f"'{shown}' has {megapixels:.0f} MP; save a smaller copy")
-                image.verify()
+        with strict_decoding(), Image.open(io.BytesIO(data)) as image:
+            width, height = image.size
+            if width * height > MAX_PIXELS:
+                megapixels = width * height / 1e6
+                raise Refused("pdf-image-too-large", f"'{shown}' has {megapixels:.0f} MP; save a smaller copy")
+            image.verify()
     except Refused:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
@@ -152,7 +151,7 @@ def check_svg(data: bytes, shown: str) -> None:
     if _SVG_BANNED.search(data):
         raise Refused("pdf-image-unsafe", f"'{shown}' declares a DOCTYPE or entities, which the PDF does not allow")
     try:
-        root = ElementTree.fromstring(data)
+        root = ElementTree.fromstring(data)  # noqa: S314 - no DOCTYPE or entity got past _SVG_BANNED
     except ElementTree.ParseError as exc:
         raise Refused("pdf-image-unreadable", f"'{shown}' is not valid SVG ({exc})") from None
     by_id = {element.get("id"): element for element in root.iter() if element.get("id")}

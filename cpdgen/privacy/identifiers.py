@@ -18,17 +18,19 @@ from __future__ import annotations
 import hashlib
 import re
 import string
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
+from typing import Any
 
 from cpdgen.privacy.text import Text, normalise, visible
+from cpdgen.problems import Severity
 
 
 @dataclass(frozen=True)
 class Rule:
     name: str  # the problem code, and the name used to silence a finding
     label: str
-    severity: str  # "error" or "warning"
+    severity: Severity
 
 
 NHS, CHI = "nhs-number", "chi-number"
@@ -59,7 +61,7 @@ class Finding:
     """One possible identifier: where it is, what rule found it, and how to show it safely."""
 
     rule: str
-    severity: str
+    severity: Severity
     label: str
     line: int  # 1-based, counted from the text's ``first_line``
     column: int  # 1-based, in characters of the original line
@@ -85,7 +87,7 @@ def value_id(rule: str, key: str) -> str:
 
 def nhs_check_ok(digits: str) -> bool:
     """Modulus 11 with weights 10..2 (NHS numbers, and CHI numbers issued before 2026)."""
-    total = sum(int(d) * w for d, w in zip(digits[:9], range(10, 1, -1)))
+    total = sum(int(d) * w for d, w in zip(digits[:9], range(10, 1, -1), strict=True))
     check = (11 - total % 11) % 11
     return check != 10 and check == int(digits[9])
 
@@ -120,7 +122,7 @@ class _lazy:
         self._args = (pattern, flags)
         self._compiled: re.Pattern | None = None
 
-    def __getattr__(self, name: str):
+    def __getattr__(self, name: str) -> Any:
         if self._compiled is None:
             self._compiled = re.compile(*self._args)
         return getattr(self._compiled, name)
@@ -184,7 +186,8 @@ _GAP = r"(?:[ \t]+|[ \t]*\n[ \t]*)"  # between words: spaces, or one line break
 _TITLE = _lazy(rf"(?<![A-Za-z])(?P<title>Mrs|Mr|Ms|Miss|Mx)\.?{_GAP}(?P<name>(?:[A-Z]\.?[ ]?)?{_NAME_WORD})")
 _PATIENT = _lazy(
     rf"(?i:(?<![a-z])(?:patient|pt\.?)(?:['’]s)?(?:[ ]+name)?)[ ]*[:,\-]?{_GAP}?(?:(?i:called|named)[ ]+)?"
-    rf"(?P<name>{_NAME_WORD}{_GAP}{_NAME_WORD}|[A-Z]\.?[ ]{_NAME_WORD}|[A-Z]\.{_NAME_WORD}|[A-Z]{{2,}},[ ]?{_NAME_WORD})"
+    rf"(?P<name>{_NAME_WORD}{_GAP}{_NAME_WORD}|[A-Z]\.?[ ]{_NAME_WORD}|[A-Z]\.{_NAME_WORD}"
+    rf"|[A-Z]{{2,}},[ ]?{_NAME_WORD})"
 )
 _NOT_NAMES = frozenset(
     """the this that these those a an in on at of for and or but with by to from as is was i we my our
@@ -696,7 +699,7 @@ _PATTERN_NAME = _lazy(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
 _REPEATS = ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT")
 
 
-def _nested_repeat(items, inside: bool) -> bool:
+def _nested_repeat(items: Iterable[tuple[Any, Any]], inside: bool) -> bool:
     """True when a repeat that can run long holds another repeat: the shape of catastrophic backtracking."""
     from re import _constants, _parser  # type: ignore[attr-defined]
 
@@ -724,9 +727,8 @@ def _nested_repeat(items, inside: bool) -> bool:
         elif name == "GROUPREF_EXISTS":
             if any(part is not None and _nested_repeat(part, inside) for part in value[1:]):
                 return True
-        elif isinstance(value, _parser.SubPattern):  # pragma: no cover - any other container
-            if _nested_repeat(value, inside):
-                return True
+        elif isinstance(value, _parser.SubPattern) and _nested_repeat(value, inside):  # pragma: no cover
+            return True  # any other container
     return False
 
 

@@ -14,10 +14,14 @@ from __future__ import annotations
 import io
 import struct
 import warnings
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
+from typing import TYPE_CHECKING
 
 from cpdgen.problems import CpdgenError
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 # Images whose metadata (GPS, camera, dates) cpdgen cannot remove: never published.
 UNCLEANABLE_IMAGE_SUFFIXES = (".heic", ".heif", ".avif", ".jxl", ".jp2", ".dng", ".cr2", ".nef", ".arw")
@@ -91,7 +95,8 @@ def _strip_metadata(data: bytes, suffix: str) -> bytes:
             cleaned = _tiff(data)
     except (_Corrupt, struct.error, IndexError) as exc:
         raise CpdgenError(
-            f"the {kind.upper()} image is damaged ({exc or 'truncated'}), so its metadata cannot be removed", "failed"
+            f"the {kind.upper()} image is damaged ({str(exc) or 'truncated'}), so its metadata cannot be removed",
+            "failed",
         ) from None
     _check_decodes(cleaned, kind)
     return cleaned
@@ -320,7 +325,7 @@ def strict_decoding() -> Iterator[None]:
         ImageFile.LOAD_TRUNCATED_IMAGES = previous
 
 
-def _open(data: bytes):
+def _open(data: bytes) -> Image.Image:
     from PIL import Image
 
     with warnings.catch_warnings():
@@ -340,8 +345,9 @@ def _tiff(data: bytes) -> bytes:
         for frame in ImageSequence.Iterator(source):
             upright = ImageOps.exif_transpose(frame)
             clean = Image.frombytes(upright.mode, upright.size, upright.tobytes())
-            if upright.mode in ("P", "PA"):
-                clean.putpalette(upright.getpalette())
+            palette = upright.getpalette() if upright.mode in ("P", "PA") else None
+            if palette is not None:
+                clean.putpalette(palette)
             frames.append((clean, frame.info.get("icc_profile")))
     except (OSError, ValueError, SyntaxError, UnidentifiedImageError, Image.DecompressionBombError) as exc:
         raise _Corrupt(str(exc) or type(exc).__name__) from None

@@ -33,7 +33,7 @@ import os
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 
 from cpdgen.cache import FileMemo
@@ -278,7 +278,9 @@ class _PortfolioScan:
         close = self.close_rule(word)
         return f"did you mean '{close}'?" if close else "the rules are: " + ", ".join(self.severity)
 
-    def allow_problem(self, path: str, line: int | None, code: str, message: str, publishes: bool = True, column=None):
+    def allow_problem(
+        self, path: str, line: int | None, code: str, message: str, publishes: bool = True, column: int | None = None
+    ) -> None:
         self.problems.append(Problem(path, line, "warning", code, message, column, publishes))
 
     def allowed(self, finding: Finding, place: _Place) -> bool:
@@ -290,7 +292,16 @@ class _PortfolioScan:
                 return True
         return False
 
-    def report(self, finding: Finding, place: _Place, part: str, line, column, where: str, in_comment: bool = False):
+    def report(
+        self,
+        finding: Finding,
+        place: _Place,
+        part: str,
+        line: int | None,
+        column: int | None,
+        where: str,
+        in_comment: bool = False,
+    ) -> None:
         publishes = place.published and part in self.parts
         message = _message(finding, where, place)
         if in_comment:
@@ -307,9 +318,7 @@ class _PortfolioScan:
         known: set[str] = set()
         for activity in activities:
             self.activity_allow[activity.id] = self.parse_allow(
-                activity.meta.allow,
-                activity.path,
-                lambda i, a=activity: a.lines.get(("allow", i)) or a.lines.get(("allow",)),
+                activity.meta.allow, activity.path, partial(_allow_line, activity)
             )
         for activity in activities:
             known.add(os.fspath(activity.source))
@@ -349,7 +358,7 @@ class _PortfolioScan:
             return _Place(path, activity, False, "the activity is private")
         return _Place(path, activity, True)
 
-    def scan_markdown(self, text: str, place: _Place, part_of, markdown: bool = True) -> None:
+    def scan_markdown(self, text: str, place: _Place, part_of: Callable[..., str], markdown: bool = True) -> None:
         """Scan one file's text; ``part_of(finding)`` says which part of the activity it is in."""
         findings = self.find(text, markdown)
         markers = find_markers(text)
@@ -491,8 +500,8 @@ class _PortfolioScan:
             if self.allowed(finding, place):
                 continue
             self.report(finding, place, part, None, None, "name")
-        for path in others:
-            self.scan_document(path, owners)
+        for other in others:
+            self.scan_document(other, owners)
 
     def scan_document(self, path: Path, owners: dict[str, tuple[Activity, str]]) -> None:
         """One file under content/ that the loader does not read: its text, or why it was not checked."""
@@ -515,7 +524,7 @@ class _PortfolioScan:
                 return decode_any(data)[0], "its text"
             return document_text(path.name, data)
 
-        text, how = self.memo.get("document", path, extract) if self.memo else extract()  # type: ignore[misc]
+        text, how = self.memo.get("document", path, extract) if self.memo else extract()
         if text is None:
             if how == "skip" or any(p.path == place.path for p in self.portfolio.problems):
                 return  # never read (a link), or the loader already says what is wrong with the file
@@ -622,6 +631,11 @@ def _message(finding: Finding, where: str, place: _Place) -> str:
     if finding.rule in _WORKPLACE_RULES:
         silence += f"; a workplace {label} can be listed as it is under privacy: allow: in portfolio.yaml"
     return f"{head}. Not a patient's? Silence it with {silence}"
+
+
+def _allow_line(activity: Activity, index: int) -> int | None:
+    """The line of an activity's allow entry (the list's own line when written in flow style)."""
+    return activity.lines.get(("allow", index)) or activity.lines.get(("allow",))
 
 
 def _key_at(lines: dict[tuple, int], line: int) -> str | None:

@@ -95,10 +95,14 @@ class Text:
         for start, end, replacement in edits:
             pieces.append(src[last:start])
             size += start - last
-            norm.append(size), orig.append(start), exact.append(False)
+            norm.append(size)
+            orig.append(start)
+            exact.append(False)
             pieces.append(replacement)
             size += len(replacement)
-            norm.append(size), orig.append(end), exact.append(True)
+            norm.append(size)
+            orig.append(end)
+            exact.append(True)
             last = end
         pieces.append(src[last:])
         self.text = "".join(pieces)

@@ -24,7 +24,7 @@ from pathlib import Path
 from cpdgen import fsutil
 from cpdgen.problems import CpdgenError, Outcome, Problem, ProblemsFound, exit_code, sort_problems
 from cpdgen.site import stamp
-from cpdgen.site.renderer import RenderStats, SiteRenderer
+from cpdgen.site.renderer import Prepared, RenderStats, SiteRenderer
 
 
 @dataclass
@@ -84,7 +84,7 @@ def _prune(folder: str, prefix: str, files: set[str], folders: set[str]) -> None
                 os.unlink(entry.path)
 
 
-def _keep_members_files(prepared, old: Path, new: Path, ours: set[str]) -> list[Problem]:
+def _keep_members_files(prepared: Prepared, old: Path, new: Path, ours: set[str]) -> list[Problem]:
     """Carry the member's own files (``CNAME``, ``.nojekyll``…, and ``site.keep``) into the new site."""
     settings = prepared.portfolio.settings
     keep = [*fsutil.ALWAYS_KEPT, *(settings.site.keep if settings else [])]

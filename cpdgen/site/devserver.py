@@ -21,16 +21,19 @@ import mimetypes
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from cpdgen.fsutil import is_ignored
 from cpdgen.problems import CpdgenError, Problem, format_text
+
+if TYPE_CHECKING:
+    from watchfiles import Change
 
 DEFAULT_PORT = 8000
 PORT_ATTEMPTS = 20
@@ -54,12 +57,17 @@ RELOAD_SCRIPT = """<script>
 })();
 </script>"""
 
-OVERLAY = """<div id="cpdgen-problems" role="alertdialog" aria-labelledby="cpdgen-problems-title" style="position:fixed;inset:0;z-index:2147483647;overflow:auto;background:rgba(255,255,255,.97);color:#1a1a1a;font:15px/1.5 system-ui,sans-serif;padding:2rem">
+OVERLAY = (
+    '<div id="cpdgen-problems" role="alertdialog" aria-labelledby="cpdgen-problems-title" '
+    'style="position:fixed;inset:0;z-index:2147483647;overflow:auto;background:rgba(255,255,255,.97);'
+    'color:#1a1a1a;font:15px/1.5 system-ui,sans-serif;padding:2rem">'
+    """
 <h2 id="cpdgen-problems-title" style="color:#b00020;margin-top:0">cpdgen could not rebuild the portfolio</h2>
 <p>Fix these and save: this page reloads by itself. Below is the last good version of the page.</p>
 <ul style="font-family:ui-monospace,monospace;font-size:14px">%(items)s</ul>
 <button type="button" onclick="document.getElementById('cpdgen-problems').remove()">Show the last good page</button>
 </div>"""
+)
 
 
 HISTORY = 200  # builds remembered for the question "did any build since mine change my page?"
@@ -291,8 +299,8 @@ def open_server(host: str, port: int | None, directory: Path, state: BuildState)
 
 
 def url_of(server: DevServer) -> str:
-    host = server.server_address[0]
-    shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
+    host = str(server.server_address[0])  # text for an IP socket; bytes only for a Unix one
+    shown = "127.0.0.1" if host in ("0.0.0.0", "") else host  # noqa: S104 - not a bind: what to show for one
     shown = f"[{shown}]" if ":" in shown else shown
     return f"http://{shown}:{server.port}/"
 
@@ -314,13 +322,13 @@ class _Filter:
         self.default = DefaultFilter()
         self.ignored = [str(path) for path in ignored]
 
-    def __call__(self, change: object, path: str) -> bool:
+    def __call__(self, change: Change, path: str) -> bool:
         if any(path == folder or path.startswith(folder + "/") for folder in self.ignored):
             return False
         return self.default(change, path) and not is_ignored(Path(path).name)
 
 
-def _changes(watched: Sequence[Path], ignored: Sequence[Path]) -> Iterator[set]:
+def _changes(watched: Sequence[Path], ignored: Sequence[Path]) -> Generator[set[str], None, None]:
     """Bursts of changed paths under ``watched``; an empty set now and then while nothing changes.
 
     The watcher exists once the first (empty) burst has been returned, so a change made after

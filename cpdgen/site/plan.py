@@ -13,10 +13,11 @@ and diploma pages may say how many others there are.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path, PurePosixPath
-from typing import Callable
+from typing import Any
 from urllib.parse import quote
 
 from markupsafe import Markup
@@ -314,7 +315,7 @@ def judged_activities(assessment: Assessment) -> dict[str, tuple[DiplomaAssessme
     return {j.id: (d, j) for d in assessment.diplomas for j in d.judgements}
 
 
-def page(path: str, template: str, title: str, site: dict, extra: dict, source: str = "", **context) -> Page:
+def page(path: str, template: str, title: str, site: dict, extra: dict, source: str = "", **context: Any) -> Page:
     """A page whose context holds the site's facts, the way back to the site's root, and ``context``."""
     depth = path.count("/")
     full = {"site": site, "root": "../" * depth, "page_title": title, "page_path": path, **extra, **context}
@@ -437,7 +438,7 @@ def plan_site(
     public_ids = set(summaries)
     by_date = sorted(published, key=lambda a: (a.date, a.id))
 
-    def add(path: str, template: str, title: str, source: str = "", **context) -> None:
+    def add(path: str, template: str, title: str, source: str = "", **context: Any) -> None:
         plan.pages.append(page(path, template, title, site, extra, source, **context))
 
     # Activity pages.
@@ -516,20 +517,20 @@ def plan_site(
     dashboard: dict = {"current": None}
     if current is not None:
         ids = {j.id for j in current.judgements}
-        shown = [summaries[j.id] for j in current.judgements if j.id in summaries]
+        listed = [summaries[j.id] for j in current.judgements if j.id in summaries]
         leaving = sorted(
-            (s for s in shown if s["counted"] and s["leaves_text"]),
+            (s for s in listed if s["counted"] and s["leaves_text"]),
             key=lambda s: (judged[s["id"]][1].leaves_window_on, s["id"]),
         )
         dashboard = {
             "current": _diploma_summary(current, public_ids),
             "leaving": leaving[:6],
             "leaving_more": max(0, len(leaving) - 6),
-            "not_counted": [s for s in shown if not s["counted"]],
+            "not_counted": [s for s in listed if not s["counted"]],
             "hidden": _hidden_counts(portfolio.activities, ids),
             "hidden_not_counted": sum(1 for j in current.judgements if not j.counted and j.id not in summaries),
             "category_chart": category_chart(current),
-            "timeline": timeline(current, shown),
+            "timeline": timeline(current, listed),
         }
     add(
         "index.html",
@@ -545,7 +546,8 @@ def plan_site(
     # The 404 page is served at any depth, where a relative stylesheet link would break: inline it.
     stylesheet = theme_files.get(STYLESHEET)
     css = stylesheet.read_text(encoding="utf-8") if stylesheet else ""
-    add("404.html", "404.html", "Page not found", stylesheet=Markup(css.replace("</", "<\\/")))
+    inline = Markup(css.replace("</", "<\\/"))  # noqa: S704 - the theme's CSS, unable to close its <style>
+    add("404.html", "404.html", "Page not found", stylesheet=inline)
 
     for name, source in sorted(theme_files.items()):
         plan.files.append(SiteFile(name, source, "theme", "templates/" + name))
@@ -565,7 +567,8 @@ def shift_headings(html: Markup, top: int = 3) -> Markup:
     if not levels:
         return html
     shift = top - min(levels)
-    return Markup(_HEADING.sub(lambda m: f"<{m.group(1)}h{min(6, int(m.group(2)) + shift)}>", str(html)))
+    shifted = _HEADING.sub(lambda m: f"<{m.group(1)}h{min(6, int(m.group(2)) + shift)}>", str(html))
+    return Markup(shifted)  # noqa: S704 - safe HTML with only its heading tags renamed
 
 
 def _markdown(
@@ -576,7 +579,7 @@ def _markdown(
 ) -> tuple[Markup, Markup]:
     """The activity's description and (if published) reflection as safe HTML."""
     results = []
-    parts = [(activity.description, activity.path, activity.description_line)]
+    parts: list[tuple[str, str, int | None]] = [(activity.description, activity.path, activity.description_line)]
     if publish.reflections:
         parts.append((activity.reflection or "", activity.reflection_path or activity.path, activity.reflection_line))
     for text, where, line in parts:

@@ -20,9 +20,10 @@ import stat
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 from dataclasses import dataclass, field
-from functools import cached_property
 from datetime import date
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -38,6 +39,8 @@ from cpdgen.privacy.text import html_text
 from cpdgen.problems import CpdgenError, Problem, ProblemsFound, ReadError, blocks_publishing, sort_problems
 
 if TYPE_CHECKING:
+    import jinja2
+
     from cpdgen.pdf.layout import PdfJob
     from cpdgen.portfolio import Activity, Portfolio
     from cpdgen.rules import Assessment
@@ -123,7 +126,7 @@ class SiteRenderer:
         self.files = FileMemo(self.caches.path("files.pickle"), parse_versions())  # each file parsed once
         self.pdfs = BlobStore(self.caches.path("pdf"), ".pdf")
         self.live_reload = live_reload
-        self._env = None
+        self._env: jinja2.Environment | None = None
         self._digests = FileMemo()
         self._checked: set[str] = set()  # lines of pages checked in this render
 
@@ -171,7 +174,7 @@ class SiteRenderer:
 
     def page_extra(self) -> dict:
         """What every page's context gets besides its own data: the dev server's live-reload snippet."""
-        return {"live_reload": Markup(self.live_reload)}
+        return {"live_reload": Markup(self.live_reload)}  # noqa: S704 - the dev server's own snippet
 
     def render_markdown(self, text: str) -> Markup:
         """Safe HTML for a member's Markdown, each distinct text rendered once."""
@@ -182,7 +185,7 @@ class SiteRenderer:
         key = text_key(text)
         html = self.markdown.get(key)
         if html is not None:
-            return Markup(html)
+            return Markup(html)  # noqa: S704 - what render_markdown returned, kept in our own cache
         rendered = render_markdown(text)
         self.markdown.put(key, str(rendered))
         return rendered
@@ -197,7 +200,7 @@ class SiteRenderer:
                 key = text_key(text)
                 if key not in self.markdown.entries:
                     missing.setdefault(key, text)
-        for key, html in zip(missing, render_in_parallel(list(missing.values()))):
+        for key, html in zip(missing, render_in_parallel(list(missing.values())), strict=True):
             if html is not None:
                 self.markdown.put(key, html)
 
@@ -222,7 +225,7 @@ class SiteRenderer:
             raise CpdgenError(f"{path.relative_to(self.root).as_posix()}: {exc.message}") from None
 
     @property
-    def env(self):
+    def env(self) -> jinja2.Environment:
         if self._env is None:
             from cpdgen.cache import bytecode_cache
             from cpdgen.render import make_environment
@@ -241,7 +244,7 @@ class SiteRenderer:
                     digest.update(block)
             return digest.hexdigest()
 
-        return self._digests.get("sha256", path, compute)  # type: ignore[return-value]
+        return self._digests.get("sha256", path, compute)
 
     def output_keys(self, prepared: Prepared) -> dict[str, str]:
         """Every planned output path with its key: a hash of everything the file is made from."""
@@ -322,8 +325,8 @@ class SiteRenderer:
         same = previous is not None and previous.resolve() == folder.resolve()
         in_place = same or update
         if same and self.unchanged(folder, prepared, keys):
-            manifest = fsutil.read_manifest(folder / fsutil.MARKER)
-            return RenderStats(reused=len(keys), manifest=manifest)  # not even the marker is rewritten
+            kept_manifest = fsutil.read_manifest(folder / fsutil.MARKER)
+            return RenderStats(reused=len(keys), manifest=kept_manifest)  # not even the marker is rewritten
         old = fsutil.read_manifest(previous / fsutil.MARKER) if previous is not None else {}
         here = fsutil.read_manifest(folder / fsutil.MARKER) if update else {}
         stats = RenderStats()
@@ -339,7 +342,7 @@ class SiteRenderer:
             with made_lock:
                 ready = made.get(target.parent)
                 mine = ready is None
-                if mine:
+                if ready is None:
                     ready = made[target.parent] = threading.Event()
             if mine:
                 try:
@@ -530,8 +533,6 @@ def _remove_stale(folder: Path, old: dict[str, list], new: dict[str, list]) -> i
             removed += 1
             parents.update(p for p in target.parents if p != folder and p.is_relative_to(folder))
     for parent in sorted(parents, key=lambda p: len(p.parts), reverse=True):
-        try:
+        with suppress(OSError):
             parent.rmdir()  # only succeeds when empty
-        except OSError:
-            pass
     return removed

@@ -15,18 +15,23 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterable
+from contextlib import suppress
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
 from cpdgen import fsutil
 from cpdgen.problems import CpdgenError, Problem, format_text
 from cpdgen.site.devserver import BuildState, run_server
 
+if TYPE_CHECKING:
+    from cpdgen.site.renderer import Prepared
+
 
 class Session:
     """One ``cpdgen serve``: a private build folder kept up to date, and what the server shows."""
 
-    def __init__(self, root: Path, as_of: date | None = None, out=None):
+    def __init__(self, root: Path, as_of: date | None = None, out: TextIO | None = None):
         from cpdgen.site.renderer import SiteRenderer
 
         self.root = root.resolve()
@@ -35,7 +40,7 @@ class Session:
         self.folder = Path(tempfile.mkdtemp(prefix="cpdgen-serve-"))
         self.renderer = SiteRenderer(self.root)  # keeps each unchanged file's parse between rebuilds
         self.state = BuildState()
-        self.last = None  # the last good build's Prepared: the base of quick pages
+        self.last: Prepared | None = None  # the last good build: the base of quick pages
         self.quick: dict[str, bytes] = {}  # pages written ahead of the full rebuild, by site path
 
     def rebuild(self, changed: Iterable[str] = ()) -> bool:
@@ -148,12 +153,13 @@ class Session:
         self.quick[page.path] = data
         return page.path
 
-    def settle_quick_pages(self, prepared) -> set[str]:
+    def settle_quick_pages(self, prepared: Prepared) -> set[str]:
         """After a full rebuild: make each quick page exactly what the build says it is.
 
         Returns the quick pages that needed nothing more (already announced), so their
         open tabs are not reloaded a second time.
         """
+        assert prepared.plan is not None  # called after a rebuild that went ahead
         announced: set[str] = set()
         pages = {page.path: page for page in prepared.plan.pages}
         for path, data in self.quick.items():
@@ -173,7 +179,9 @@ class Session:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def serve(root: Path, host: str = "127.0.0.1", port: int | None = None, as_of: date | None = None, out=None) -> int:
+def serve(
+    root: Path, host: str = "127.0.0.1", port: int | None = None, as_of: date | None = None, out: TextIO | None = None
+) -> int:
     """Build, serve on ``host``, and rebuild on every change until Ctrl-C."""
     out = out or sys.stdout
     if not (root / "content").is_dir():
@@ -188,13 +196,11 @@ def serve(root: Path, host: str = "127.0.0.1", port: int | None = None, as_of: d
         if (session.root / "templates").is_dir():
             watched.append(session.root / "templates")
         ignored = [session.root / "site", session.folder]
-        try:
+        with suppress(KeyboardInterrupt):
             run_server(
                 session.folder, session.state, session.rebuild,
                 watched=watched, ignored=ignored, host=host, port=port, out=out,
             )  # fmt: skip
-        except KeyboardInterrupt:
-            pass
         print("Stopped.", file=out, flush=True)
         return 0
     finally:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from contextlib import suppress
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -75,7 +76,9 @@ def _today(timezone: str) -> date | None:
         return None
 
 
-def save_stamp(path: Path, *, signature: str, out: Path, as_of: date, timezone: str, options: dict, problems) -> None:
+def save_stamp(
+    path: Path, *, signature: str, out: Path, as_of: date, timezone: str, options: dict, problems: list[Problem]
+) -> None:
     """Remember a successful build (best effort: a stamp that cannot be saved only costs time)."""
     data = {
         "format": STAMP_FORMAT,
@@ -87,10 +90,8 @@ def save_stamp(path: Path, *, signature: str, out: Path, as_of: date, timezone: 
         "options": options,
         "problems": [p.to_dict() for p in problems],
     }
-    try:
+    with suppress(OSError):
         fsutil.atomic_write_bytes(path, json.dumps(data, sort_keys=True).encode("utf-8"), durable=False)
-    except OSError:
-        pass
 
 
 def unchanged_build(
