@@ -19,7 +19,7 @@ from pydantic_core import PydanticCustomError
 
 from cpdgen import categories
 from cpdgen.frontmatter import YamlWord
-from cpdgen.privacy.identifiers import check_pattern_name, compile_pattern
+from cpdgen.privacy.patterns import check_pattern_name, compile_pattern
 from cpdgen.rules import MAX_YEAR, MIN_YEAR
 
 _ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")

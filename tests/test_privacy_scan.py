@@ -21,11 +21,11 @@ from conftest import pdf_document
 from cpdgen.cli import main
 from cpdgen.loader import load_portfolio
 from cpdgen.privacy import scan as privacy
+from cpdgen.privacy.allow import scan_text
 from cpdgen.privacy.identifiers import (
     find_identifiers,
     mod10_check_ok,
     nhs_check_ok,
-    scan_text,
     valid_ddmmyy,
     value_id,
 )

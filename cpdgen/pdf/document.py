@@ -145,7 +145,7 @@ def _published_identifiers(
 ) -> list[Problem]:
     """Identifiers the public PDF would show that the scan of the member's files did not see:
     each activity's part, then the whole document (theme, settings, attachments' names)."""
-    from cpdgen.privacy.scan import check_published
+    from cpdgen.privacy.published import check_published
     from cpdgen.privacy.text import html_text
 
     where = "the public PDF"

@@ -14,12 +14,13 @@ identifier, masked, with file, line and column:
 ``identifiers.py`` holds the rules themselves. A finding is silenced for one place by an
 inline marker (``<!-- cpdgen: allow nhs-number -->``), or by an allow entry that names it
 exactly: the rule, the value's id that ``check`` prints (a hash of the whole value), and for
-``privacy: allow:`` in portfolio.yaml the file (see ``_Allow``). Entries that silence
+``privacy: allow:`` in portfolio.yaml the file (see ``AllowEntry``). Entries that silence
 nothing are reported.
 
-The scan also records every value it found, so :func:`check_published` can look at what the
-site, its CSVs and its PDFs really publish (after Markdown, character references and
-templates) and report anything the scan of the files did not see.
+The scan also records every value it found (``Portfolio.privacy_seen``), so
+``published.check_published`` can look at what the site, its CSVs and its PDFs really
+publish (after Markdown, character references and templates) and report anything the scan
+of the files did not see.
 
 Each Problem says whether its place is published (``Problem.publishes``): a finding in a
 private or draft activity, or in a part the member chose not to publish, is still reported
@@ -39,24 +40,23 @@ from pathlib import Path
 from cpdgen.cache import FileMemo
 from cpdgen.fsutil import RealPaths, is_ignored, read_member_file
 from cpdgen.portfolio import Activity, Portfolio
-from cpdgen.privacy.documents import PAGE_BREAK, decode_any, document_text
-from cpdgen.privacy.identifiers import (
-    RULES,
-    Finding,
+from cpdgen.privacy.allow import (
+    AllowEntry,
     Marker,
+    allow_entry,
     apply_markers,
-    canonical,
     comment_spans,
-    compile_pattern,
-    find_identifiers,
-    find_in_markdown,
     find_markers,
+    parse_allow_entries,
     scan_text,
 )
+from cpdgen.privacy.documents import PAGE_BREAK, decode_any, document_text
+from cpdgen.privacy.identifiers import RULES, Finding, find_identifiers, find_in_markdown
+from cpdgen.privacy.patterns import compile_pattern
 from cpdgen.privacy.text import html_text
 from cpdgen.problems import Problem, ReadError
 
-__all__ = ["scan_portfolio", "scan_text", "check_published", "Finding", "published_parts", "PARTS"]
+__all__ = ["scan_portfolio", "scan_text", "Finding", "published_parts", "member_patterns", "PARTS"]
 
 # The parts of an activity the public site can show. ``published_parts`` removes the ones
 # the member chose not to publish.
@@ -64,9 +64,6 @@ PARTS = frozenset({"front-matter", "description", "reflection", "evidence", "set
 MARKDOWN_SUFFIXES = (".md", ".markdown")
 MAX_DOCUMENT_BYTES = 20_000_000  # as evidence
 _WORKPLACE_RULES = ("postcode", "email", "phone")
-_ENTRY_WITH_ID = re.compile(
-    r"^(?P<rule>\S+)\s+(?:(?P<mask>.*?)\s*)?\((?P<id>[0-9a-fA-F]{16})\)(?:\s+in\s+(?P<file>\S.*?))?\s*$"
-)
 
 
 def published_parts(portfolio: Portfolio) -> frozenset[str]:
@@ -103,52 +100,6 @@ def member_patterns(portfolio: Portfolio) -> dict[str, re.Pattern]:
     return found
 
 
-def allow_entry(finding: Finding, file: str | None = None) -> str:
-    """The allow entry that names exactly this finding (in ``file``, for portfolio.yaml)."""
-    entry = f"{finding.rule} {finding.masked} ({finding.value_id})"
-    return f"{entry} in {file}" if file else entry
-
-
-@dataclass
-class _Allow:
-    """One allow entry, in one of these forms (every one names what it lets through):
-
-    - ``RULE MASK (ID)``, optionally ``in FILE``: exactly one value, by the id that check
-      prints (a hash of the whole value); in portfolio.yaml an error rule's entry must name
-      the file too. The masked value is for people; the id decides.
-    - ``RULE VALUE`` or ``VALUE`` (warning rules only): that value as written, for example
-      the workplace's postcode, email or phone number, which are public.
-    - ``RULE MASK`` (warning rules only): every value with that mask, as cpdgen 0.1 wrote them.
-    - ``RULE`` alone (warning rules only): that rule is off where the list applies.
-    """
-
-    text: str
-    path: str  # where the entry is written
-    line: int | None
-    rule: str | None = None
-    ident: str | None = None
-    file: str | None = None
-    mask: str | None = None
-    literal: str | None = None
-    everything: bool = False
-    used: bool = False
-
-    def allows(self, finding: Finding, file: str) -> bool:
-        if self.ident is not None:
-            return (
-                finding.rule == self.rule
-                and finding.value_id == self.ident
-                and (self.file is None or self.file == file)
-            )
-        if finding.severity != "warning" or (self.rule is not None and finding.rule != self.rule):
-            return False
-        if self.everything:
-            return True
-        if self.mask is not None:
-            return self.mask == finding.masked
-        return self.literal is not None and canonical(finding.rule, self.literal) == finding.key
-
-
 @dataclass
 class _Place:
     """Where a text comes from: who may silence its findings and whether the site publishes it."""
@@ -181,7 +132,7 @@ class _PortfolioScan:
             lambda i: self.settings_lines.get(("privacy", "allow", i)),
             portfolio_wide=True,
         )
-        self.activity_allow: dict[str, list[_Allow]] = {}
+        self.activity_allow: dict[str, list[AllowEntry]] = {}
         self.raw_keys: dict[str, set[tuple[str, str]]] = {}
 
     # Helpers -------------------------------------------------------------------------
@@ -209,64 +160,13 @@ class _PortfolioScan:
 
     def parse_allow(
         self, entries: Iterable[str], path: str, line_of: Callable[[int], int | None], *, portfolio_wide: bool = False
-    ) -> list[_Allow]:
+    ) -> list[AllowEntry]:
         """The usable entries of one allow list; each unusable one becomes a problem at its line."""
-        parsed = []
-        for index, entry in enumerate(entries):
-            line = line_of(index)
-            invalid = lambda message, line=line: self.allow_problem(path, line, "allow-invalid", message)  # noqa: E731
-            with_id = _ENTRY_WITH_ID.match(entry)
-            words = entry.split()
-            first = words[0].lower() if words else ""
-            if with_id:
-                rule = with_id.group("rule").lower()
-                if rule not in self.severity:
-                    invalid(f"'{rule}' is not a privacy rule; {self.rule_hint(rule)}")
-                    continue
-                file = with_id.group("file")
-                file = file.strip().removeprefix("./") if file else None
-                if portfolio_wide and file is None and self.severity[rule] == "error":
-                    invalid(
-                        f"'{entry}' names a {RULES[rule].label} but not the file it is in; add 'in' and the file, "
-                        f"as check printed it, e.g. '{entry} in content/activities/…'"
-                    )
-                    continue
-                parsed.append(_Allow(entry, path, line, rule=rule, ident=with_id.group("id").lower(), file=file))
-                continue
-            if first in self.severity:
-                rest = " ".join(words[1:])
-                if self.severity[first] == "error":
-                    if not rest:
-                        invalid(
-                            f"'{entry}' would silence every {RULES[first].label}; name the one value with the "
-                            f"entry check printed, e.g. '{first} {_EXAMPLE_MASK.get(first, '...')} (1a2b3c4d5e6f7a8b)'"
-                        )
-                    elif "*" in rest:
-                        invalid(
-                            f"'{entry}' names only the first digits, so it would let through every "
-                            f"{RULES[first].label} that starts the same way; replace it with the entry check prints "
-                            "for the finding, which ends with the value's id in brackets"
-                        )
-                    else:
-                        invalid(_NEVER_LITERAL)
-                    continue
-                if rest and any(f.severity == "error" for f in find_identifiers(rest, self.patterns)):
-                    invalid(_NEVER_LITERAL)
-                elif not rest:
-                    parsed.append(_Allow(entry, path, line, rule=first, everything=True))
-                elif "*" in rest:
-                    parsed.append(_Allow(entry, path, line, rule=first, mask=rest))
-                else:
-                    parsed.append(_Allow(entry, path, line, rule=first, literal=rest))
-                continue
-            close = self.close_rule(first, 0.75)
-            if "*" in entry or close:
-                invalid(f"'{first}' is not a privacy rule; {self.rule_hint(first)}")
-                continue
-            if any(f.severity == "error" for f in find_identifiers(entry, self.patterns)):
-                invalid(_NEVER_LITERAL)
-                continue
-            parsed.append(_Allow(entry, path, line, literal=entry))
+        parsed, invalid = parse_allow_entries(
+            entries, path, line_of, self.severity, self.patterns, self.close_rule, portfolio_wide=portfolio_wide
+        )
+        for line, message in invalid:
+            self.allow_problem(path, line, "allow-invalid", message)
         return parsed
 
     def close_rule(self, word: str, cutoff: float = 0.6) -> str | None:
@@ -585,11 +485,6 @@ _PART_NOT_PUBLISHED = {
     "privacy": "the privacy settings are not published",
     "reflection-name": "the names of reflection files are not published",
 }
-_NEVER_LITERAL = (
-    "never write an NHS or CHI number in an allow list: write the entry check printed for it "
-    "(the rule, the masked value and the value's id in brackets, e.g. 'nhs-number 943 *** **** (1a2b3c4d5e6f7a8b)')"
-)
-_EXAMPLE_MASK = {"nhs-number": "943 *** ****", "chi-number": "01**** ****"}
 
 
 def _label(rule: str) -> str:
@@ -680,54 +575,3 @@ def scan_portfolio(portfolio: Portfolio, memo: FileMemo | None = None) -> list[P
     problems = scan.run()
     portfolio.privacy_seen = frozenset(scan.seen)
     return problems
-
-
-# --- what is really published ------------------------------------------------------------------
-
-
-def check_published(portfolio: Portfolio, text: str, where: str, owner: Activity | None = None) -> list[Problem]:
-    """Identifiers in the text of a published output (a page, a CSV, a PDF) that the scan of the
-    member's files did not see written out: each is an error naming the activity, or the output.
-
-    A value the scan did see is the scan's to report (or the member allowed it); the workplace
-    values and warning rules turned off under ``privacy: allow:`` stay allowed here too.
-    """
-    findings = find_identifiers(text, member_patterns(portfolio))
-    if not findings:
-        return []
-    privacy = getattr(portfolio.settings, "privacy", None)
-    wide = [entry for entry in (getattr(privacy, "allow", None) or []) if entry]
-    problems = []
-    for finding in findings:
-        if (finding.rule, finding.key) in portfolio.privacy_seen:
-            continue
-        if finding.severity == "warning" and _allowed_everywhere(finding, wide):
-            continue
-        path = owner.path if owner is not None else "content"
-        source = f"the activity '{owner.id}'" if owner is not None else "the portfolio's settings, theme or activities"
-        problems.append(
-            Problem(
-                path,
-                None,
-                "error",
-                finding.rule,
-                f"{_label(finding.rule)} {finding.masked} ({finding.reason}) would be published in {where}, made from "
-                f"{source}: the page shows it whole although the files do not write it out (markup, character "
-                "references or a template put it together). Patient identifiers must never be published; remove it",
-            )
-        )
-    return problems
-
-
-def _allowed_everywhere(finding: Finding, entries: list[str]) -> bool:
-    for entry in entries:
-        words = entry.split()
-        if not words:
-            continue
-        if words[0].lower() == finding.rule:
-            rest = " ".join(words[1:])
-            if not rest or rest == finding.masked or canonical(finding.rule, rest) == finding.key:
-                return True
-        elif canonical(finding.rule, entry) == finding.key:
-            return True
-    return False

@@ -1,10 +1,11 @@
-"""The HTML portfolio: which pages the site has, and the plain data each page's template gets.
+"""The HTML portfolio: which pages, copied files and downloads the site has.
 
-Nothing here writes files. :func:`plan_site` turns a judged portfolio into a list of
-:class:`Page` (an output path, a template name, a context of plain data) and
-:class:`SiteFile` (a file copied as it is, such as evidence). Contexts hold only strings,
-numbers, booleans, lists and dicts, so a page's output is a function of its template and
-its context, and an unchanged context means an unchanged page (see ``build.py``).
+Nothing here writes files; the data each page shows comes from ``context.py``.
+:func:`plan_site` turns a judged portfolio into a list of :class:`Page` (an output path, a
+template name, a context of plain data), :class:`SiteFile` (a file copied as it is, such as
+evidence) and :class:`Download` (a public PDF or CSV). Contexts hold only strings, numbers,
+booleans, lists and dicts, so a page's output is a function of its template and its
+context, and an unchanged context means an unchanged page (see ``renderer.py``).
 
 Only published activities (neither private nor draft) appear in any page; the dashboard
 and diploma pages may say how many others there are.
@@ -12,10 +13,8 @@ and diploma pages may say how many others there are.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote
@@ -23,27 +22,33 @@ from urllib.parse import quote
 from markupsafe import Markup
 
 from cpdgen import csvfile
-from cpdgen.categories import CATEGORIES, CATEGORY_BY_ID, TYPE_BY_ID
+from cpdgen.categories import CATEGORIES, TYPE_BY_ID
 from cpdgen.models import PublishSettings
-from cpdgen.portfolio import Activity, Portfolio, slugify
+from cpdgen.portfolio import Activity, Portfolio
 from cpdgen.privacy.images import UNCLEANABLE_IMAGE_SUFFIXES
-from cpdgen.privacy.scan import check_published
+from cpdgen.privacy.published import check_published
 from cpdgen.problems import MarkdownTooComplex, Problem
 from cpdgen.record import file_name
-from cpdgen.rules import REASON_TEXT, Assessment, DiplomaAssessment, Judgement, describe_needs
+from cpdgen.rules import Assessment, DiplomaAssessment, Judgement
 from cpdgen.site.charts import category_chart, timeline
-from cpdgen.words import long_date, month_name, plural, short_date
+from cpdgen.site.context import (
+    HCPC_STANDARDS,
+    category_url,
+    date_range,
+    diploma_slug,
+    diploma_summary,
+    diploma_url,
+    hidden_counts,
+    hours_text,
+    judgement_text,
+    shift_headings,
+    site_context,
+    summary,
+    tag_url,
+)
 
 STYLESHEET = "style.css"
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp")
-HCPC_STANDARDS = {
-    1: "Keeps a continuous, up-to-date and accurate record of CPD",
-    2: "A mixture of learning relevant to current or future practice",
-    3: "Contributes to the quality of practice and service delivery",
-    4: "Benefits the service user",
-    5: "Supports a written profile of how the standards are met",
-}
-STATUS_TEXT = {"open": "Open", "submitted": "Submitted", "issued": "Issued"}
 
 
 @dataclass
@@ -84,174 +89,6 @@ class SitePlan:
     files: list[SiteFile] = field(default_factory=list)
     downloads: list[Download] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
-
-
-# --- names and dates ---------------------------------------------------------------------
-
-
-def diploma_slug(diploma_id: str) -> str:
-    """The folder of a diploma's page and downloads: ``diplomas/<slug>/``."""
-    return slugify(diploma_id, "diploma")
-
-
-def activity_url(activity: Activity) -> str:
-    return f"activities/{activity.slug}/index.html"
-
-
-def diploma_url(diploma_id: str) -> str:
-    return f"diplomas/{diploma_slug(diploma_id)}/index.html"
-
-
-def category_url(category_id: str) -> str:
-    return f"categories/{category_id}/index.html"
-
-
-def tag_url(tag: str) -> str:
-    return f"tags/{slugify(tag, 'tag')}/index.html"
-
-
-def date_range(start: date | None, end: date) -> str:
-    """``18–21 March 2024``, ``30 March – 2 April 2024``, or one day."""
-    if start is None or start == end:
-        return long_date(end)
-    if (start.year, start.month) == (end.year, end.month):
-        return f"{start.day}–{long_date(end)}"
-    if start.year == end.year:
-        return f"{start.day} {month_name(start)} – {long_date(end)}"
-    return f"{long_date(start)} – {long_date(end)}"
-
-
-def _hours(value: float | None) -> str:
-    if value is None:
-        return ""
-    return f"{value:g} hour" + ("" if value == 1 else "s")
-
-
-# --- plain data for the templates ----------------------------------------------------------
-
-
-def _site_context(portfolio: Portfolio, assessment: Assessment, publish: PublishSettings) -> dict:
-    settings = portfolio.settings
-    assert settings is not None
-    member = settings.member
-    current = assessment.current_diploma
-    return {
-        "title": settings.site.title or f"{member.name} — CPD portfolio",
-        "member": {
-            "name": member.name,
-            "job_title": member.job_title or "",
-            "employer": member.employer or "",
-            "hcpc_number": member.hcpc_number if publish.hcpc_number and member.hcpc_number else "",
-            "membership_number": (
-                member.membership_number if publish.membership_number and member.membership_number else ""
-            ),
-        },
-        "as_of": assessment.as_of.isoformat(),
-        "as_of_text": long_date(assessment.as_of),
-        "current_diploma_url": diploma_url(current.id) if current else "",
-        "categories": [{"id": c.id, "label": c.label, "url": category_url(c.id)} for c in CATEGORIES],
-    }
-
-
-def _judgement_text(diploma: DiplomaAssessment, judgement: Judgement) -> str:
-    if judgement.counted:
-        return f"Counts towards {diploma.id}."
-    assert judgement.reason is not None
-    return f"Does not count towards {diploma.id}: {REASON_TEXT[judgement.reason]}."
-
-
-def _summary(activity: Activity, judged: dict[str, tuple[DiplomaAssessment, Judgement]]) -> dict:
-    """What a list or table shows of one activity."""
-    diploma, judgement = judged[activity.id]
-    return {
-        "id": activity.id,
-        "title": activity.title,
-        "url": activity_url(activity),
-        "date": activity.date.isoformat(),
-        "date_text": short_date(activity.date),
-        "category": activity.category,
-        "category_label": CATEGORY_BY_ID[activity.category].label,
-        "category_url": category_url(activity.category),
-        "diploma": diploma.id,
-        "counted": judgement.counted,
-        "reason": judgement.reason or "",
-        "reason_text": REASON_TEXT[judgement.reason] if judgement.reason else "",
-        "leaves_text": long_date(judgement.leaves_window_on),
-    }
-
-
-def _public_dates(diploma: DiplomaAssessment, published: set[str]) -> tuple[str, str]:
-    """ "Eligible until" and "the earliest counted activity leaves on", as the public site may say them.
-
-    Each date is given only when published activities alone show it; a date that only a
-    private or draft activity gives would tell when that activity took place, so it is left
-    out (the templates then say the fact without the date).
-    """
-    counted = [j for j in diploma.judgements if j.counted and j.leaves_window_on]
-    until = ""
-    if diploma.eligible_until:
-        leaving = diploma.eligible_until + timedelta(days=1)
-        if all(j.id in published for j in counted if j.leaves_window_on == leaving):
-            until = long_date(diploma.eligible_until)
-    earliest = ""
-    if diploma.earliest_leaves_on:
-        first = [j for j in counted if j.leaves_window_on == diploma.earliest_leaves_on]
-        if any(j.id in published for j in first):
-            earliest = long_date(diploma.earliest_leaves_on)
-    return until, earliest
-
-
-def _diploma_summary(diploma: DiplomaAssessment, published: set[str]) -> dict:
-    if diploma.status == "open":
-        since = f"Open since {long_date(diploma.start)}" if diploma.start else "Open"
-    elif diploma.status == "submitted":
-        since = f"Submitted on {long_date(diploma.submitted)}"
-    else:
-        since = f"Issued on {long_date(diploma.issued)}"
-    period_end = diploma.end - timedelta(days=1) if diploma.end else None
-    until, earliest = _public_dates(diploma, published)
-    numbered = re.fullmatch(r"diploma-(\d+)", diploma.id)
-    return {
-        "id": diploma.id,
-        "label": f"Diploma {numbered.group(1)}" if numbered else diploma.id,
-        "url": diploma_url(diploma.id),
-        "status": diploma.status,
-        "status_label": STATUS_TEXT[diploma.status],
-        "since_text": since,
-        "assumed": diploma.assumed,
-        "start_text": long_date(diploma.start),
-        "period_end_text": long_date(period_end),
-        "submitted_text": long_date(diploma.submitted),
-        "issued_text": long_date(diploma.issued),
-        "evaluated_on_text": long_date(diploma.evaluated_on),
-        "window_start_text": long_date(diploma.window_start),
-        "counted": diploma.counted,
-        "required": diploma.required,
-        "counted_percent": min(100, round(100 * diploma.counted / diploma.required)),
-        "category_count": len(diploma.categories),
-        "required_categories": diploma.required_categories,
-        "categories_percent": min(100, round(100 * len(diploma.categories) / diploma.required_categories)),
-        "category_labels": [CATEGORY_BY_ID[c].label for c in diploma.categories],
-        "eligible": diploma.eligible,
-        "needs_text": describe_needs(diploma),
-        "surplus": diploma.surplus,
-        "eligible_until_text": until,
-        "eligible_until_unshown": bool(diploma.eligible_until) and not until,
-        "earliest_leaves_text": earliest,
-        "earliest_leaves_unshown": bool(diploma.earliest_leaves_on) and not earliest,
-    }
-
-
-def _hidden_counts(activities: list[Activity], ids: set[str] | None = None) -> dict:
-    chosen = [a for a in activities if ids is None or a.id in ids]
-    private = sum(1 for a in chosen if a.private and not a.draft)
-    drafts = sum(1 for a in chosen if a.draft)
-    parts = []
-    if private:
-        parts.append(plural(private, "private activity", "private activities"))
-    if drafts:
-        parts.append(plural(drafts, "draft"))
-    return {"private": private, "drafts": drafts, "text": " and ".join(parts)}
 
 
 # Files a browser would run as a page of the site (scripts included): never published.
@@ -344,10 +181,10 @@ def activity_page(
     diploma, judgement = judged[activity.id]
     meta = activity.meta
     context = {
-        **_summary(activity, judged),
+        **summary(activity, judged),
         "date_range_text": date_range(meta.start, meta.date),
         "type_label": TYPE_BY_ID[meta.type].label if meta.type else "",
-        "hours_text": _hours(meta.hours),
+        "hours_text": hours_text(meta.hours),
         "tags": [{"label": tag, "url": tag_url(tag)} for tag in meta.tags],
         "standards": [{"number": n, "text": HCPC_STANDARDS[n]} for n in meta.standards],
         "description_html": description,
@@ -355,7 +192,7 @@ def activity_page(
         "reflection_published": publish.reflections,
         "has_reflection": activity.has_reflection,
         "evidence": evidence,
-        "judgement_text": _judgement_text(diploma, judgement),
+        "judgement_text": judgement_text(diploma, judgement),
         "diploma_url": diploma_url(diploma.id),
         "diploma_status": diploma.status,
     }
@@ -430,11 +267,11 @@ def plan_site(
     plan = SitePlan()
     plan.downloads = plan_downloads(portfolio, assessment, pdf=pdf, problems=plan.problems)
     records = _download_links(plan.downloads)
-    site = _site_context(portfolio, assessment, publish)
+    site = site_context(portfolio, assessment, publish)
     extra = extra or {}
     judged = judged_activities(assessment)
     published = [a for a in portfolio.activities if a.published]
-    summaries = {a.id: _summary(a, judged) for a in published}
+    summaries = {a.id: summary(a, judged) for a in published}
     public_ids = set(summaries)
     by_date = sorted(published, key=lambda a: (a.date, a.id))
 
@@ -467,21 +304,21 @@ def plan_site(
         "All activities",
         years=[{"year": year, "activities": items} for year, items in years.items()],
         count=len(by_date),
-        hidden=_hidden_counts(portfolio.activities),
+        hidden=hidden_counts(portfolio.activities),
     )
 
     # Diplomas.
     for diploma in assessment.diplomas:
         ids = {j.id for j in diploma.judgements}
         rows = [summaries[j.id] for j in diploma.judgements if j.id in summaries]
-        hidden = _hidden_counts(portfolio.activities, ids)
+        hidden = hidden_counts(portfolio.activities, ids)
         hidden_counted = sum(1 for j in diploma.judgements if j.counted and j.id not in summaries)
         add(
             diploma_url(diploma.id),
             "diploma.html",
-            _diploma_summary(diploma, public_ids)["label"],
+            diploma_summary(diploma, public_ids)["label"],
             "content/portfolio.yaml",
-            diploma=_diploma_summary(diploma, public_ids),
+            diploma=diploma_summary(diploma, public_ids),
             rows=rows,
             hidden=hidden,
             hidden_counted=hidden_counted,
@@ -523,11 +360,11 @@ def plan_site(
             key=lambda s: (judged[s["id"]][1].leaves_window_on, s["id"]),
         )
         dashboard = {
-            "current": _diploma_summary(current, public_ids),
+            "current": diploma_summary(current, public_ids),
             "leaving": leaving[:6],
             "leaving_more": max(0, len(leaving) - 6),
             "not_counted": [s for s in listed if not s["counted"]],
-            "hidden": _hidden_counts(portfolio.activities, ids),
+            "hidden": hidden_counts(portfolio.activities, ids),
             "hidden_not_counted": sum(1 for j in current.judgements if not j.counted and j.id not in summaries),
             "category_chart": category_chart(current),
             "timeline": timeline(current, listed),
@@ -537,7 +374,7 @@ def plan_site(
         "index.html",
         site["title"],
         dashboard=dashboard,
-        earlier=[_diploma_summary(d, public_ids) for d in reversed(assessment.diplomas) if d is not current],
+        earlier=[diploma_summary(d, public_ids) for d in reversed(assessment.diplomas) if d is not current],
         recent=[summaries[a.id] for a in reversed(by_date[-8:])],
         tags=tag_list,
         records=records,
@@ -553,22 +390,6 @@ def plan_site(
         plan.files.append(SiteFile(name, source, "theme", "templates/" + name))
     plan.problems.extend(find_collisions(plan))
     return plan
-
-
-_HEADING = re.compile(r"<(/?)h([1-6])>")
-
-
-def shift_headings(html: Markup, top: int = 3) -> Markup:
-    """Put a member's headings under the page's own: the text's highest heading becomes ``<h3>``.
-
-    So each page keeps one ``<h1>`` and no heading level is skipped.
-    """
-    levels = [int(level) for _, level in _HEADING.findall(str(html))]
-    if not levels:
-        return html
-    shift = top - min(levels)
-    shifted = _HEADING.sub(lambda m: f"<{m.group(1)}h{min(6, int(m.group(2)) + shift)}>", str(html))
-    return Markup(shifted)  # noqa: S704 - safe HTML with only its heading tags renamed
 
 
 def _markdown(

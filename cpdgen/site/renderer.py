@@ -34,7 +34,7 @@ from cpdgen.cache import BlobStore, Caches, FileMemo, TextMemo, code_fingerprint
 from cpdgen.fsutil import read_member_file
 from cpdgen.loader import MAX_EVIDENCE_BYTES
 from cpdgen.privacy.images import clean_evidence
-from cpdgen.privacy.scan import check_published
+from cpdgen.privacy.published import check_published
 from cpdgen.privacy.text import html_text
 from cpdgen.problems import CpdgenError, Problem, ProblemsFound, ReadError, blocks_publishing, sort_problems
 

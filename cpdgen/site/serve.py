@@ -93,7 +93,8 @@ class Session:
         from dataclasses import replace
 
         from cpdgen.loader import read_activity
-        from cpdgen.privacy.identifiers import compile_pattern, find_identifiers
+        from cpdgen.privacy.identifiers import find_identifiers
+        from cpdgen.privacy.patterns import compile_pattern
         from cpdgen.site.plan import activity_page, judged_activities
 
         last = self.last

@@ -1,0 +1,213 @@
+"""The plain data each page of the site shows, and where each page is.
+
+Every value here is a string, a number, a boolean, a list or a dict, so a page's output is
+a function of its template and this data (``renderer.py`` keys each page on it). Only
+published activities appear; a fact that only a private or draft activity gives (a date)
+is said without it.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+from markupsafe import Markup
+
+from cpdgen.categories import CATEGORIES, CATEGORY_BY_ID
+from cpdgen.models import PublishSettings
+from cpdgen.portfolio import Activity, Portfolio, slugify
+from cpdgen.rules import REASON_TEXT, Assessment, DiplomaAssessment, Judgement, describe_needs
+from cpdgen.words import long_date, month_name, plural, short_date
+
+HCPC_STANDARDS = {
+    1: "Keeps a continuous, up-to-date and accurate record of CPD",
+    2: "A mixture of learning relevant to current or future practice",
+    3: "Contributes to the quality of practice and service delivery",
+    4: "Benefits the service user",
+    5: "Supports a written profile of how the standards are met",
+}
+STATUS_TEXT = {"open": "Open", "submitted": "Submitted", "issued": "Issued"}
+
+
+# --- names and dates ---------------------------------------------------------------------
+
+
+def diploma_slug(diploma_id: str) -> str:
+    """The folder of a diploma's page and downloads: ``diplomas/<slug>/``."""
+    return slugify(diploma_id, "diploma")
+
+
+def activity_url(activity: Activity) -> str:
+    return f"activities/{activity.slug}/index.html"
+
+
+def diploma_url(diploma_id: str) -> str:
+    return f"diplomas/{diploma_slug(diploma_id)}/index.html"
+
+
+def category_url(category_id: str) -> str:
+    return f"categories/{category_id}/index.html"
+
+
+def tag_url(tag: str) -> str:
+    return f"tags/{slugify(tag, 'tag')}/index.html"
+
+
+def date_range(start: date | None, end: date) -> str:
+    """``18–21 March 2024``, ``30 March – 2 April 2024``, or one day."""
+    if start is None or start == end:
+        return long_date(end)
+    if (start.year, start.month) == (end.year, end.month):
+        return f"{start.day}–{long_date(end)}"
+    if start.year == end.year:
+        return f"{start.day} {month_name(start)} – {long_date(end)}"
+    return f"{long_date(start)} – {long_date(end)}"
+
+
+def hours_text(value: float | None) -> str:
+    if value is None:
+        return ""
+    return f"{value:g} hour" + ("" if value == 1 else "s")
+
+
+# --- plain data for the templates ----------------------------------------------------------
+
+
+def site_context(portfolio: Portfolio, assessment: Assessment, publish: PublishSettings) -> dict:
+    settings = portfolio.settings
+    assert settings is not None
+    member = settings.member
+    current = assessment.current_diploma
+    return {
+        "title": settings.site.title or f"{member.name} — CPD portfolio",
+        "member": {
+            "name": member.name,
+            "job_title": member.job_title or "",
+            "employer": member.employer or "",
+            "hcpc_number": member.hcpc_number if publish.hcpc_number and member.hcpc_number else "",
+            "membership_number": (
+                member.membership_number if publish.membership_number and member.membership_number else ""
+            ),
+        },
+        "as_of": assessment.as_of.isoformat(),
+        "as_of_text": long_date(assessment.as_of),
+        "current_diploma_url": diploma_url(current.id) if current else "",
+        "categories": [{"id": c.id, "label": c.label, "url": category_url(c.id)} for c in CATEGORIES],
+    }
+
+
+def judgement_text(diploma: DiplomaAssessment, judgement: Judgement) -> str:
+    if judgement.counted:
+        return f"Counts towards {diploma.id}."
+    assert judgement.reason is not None
+    return f"Does not count towards {diploma.id}: {REASON_TEXT[judgement.reason]}."
+
+
+def summary(activity: Activity, judged: dict[str, tuple[DiplomaAssessment, Judgement]]) -> dict:
+    """What a list or table shows of one activity."""
+    diploma, judgement = judged[activity.id]
+    return {
+        "id": activity.id,
+        "title": activity.title,
+        "url": activity_url(activity),
+        "date": activity.date.isoformat(),
+        "date_text": short_date(activity.date),
+        "category": activity.category,
+        "category_label": CATEGORY_BY_ID[activity.category].label,
+        "category_url": category_url(activity.category),
+        "diploma": diploma.id,
+        "counted": judgement.counted,
+        "reason": judgement.reason or "",
+        "reason_text": REASON_TEXT[judgement.reason] if judgement.reason else "",
+        "leaves_text": long_date(judgement.leaves_window_on),
+    }
+
+
+def public_dates(diploma: DiplomaAssessment, published: set[str]) -> tuple[str, str]:
+    """ "Eligible until" and "the earliest counted activity leaves on", as the public site may say them.
+
+    Each date is given only when published activities alone show it; a date that only a
+    private or draft activity gives would tell when that activity took place, so it is left
+    out (the templates then say the fact without the date).
+    """
+    counted = [j for j in diploma.judgements if j.counted and j.leaves_window_on]
+    until = ""
+    if diploma.eligible_until:
+        leaving = diploma.eligible_until + timedelta(days=1)
+        if all(j.id in published for j in counted if j.leaves_window_on == leaving):
+            until = long_date(diploma.eligible_until)
+    earliest = ""
+    if diploma.earliest_leaves_on:
+        first = [j for j in counted if j.leaves_window_on == diploma.earliest_leaves_on]
+        if any(j.id in published for j in first):
+            earliest = long_date(diploma.earliest_leaves_on)
+    return until, earliest
+
+
+def diploma_summary(diploma: DiplomaAssessment, published: set[str]) -> dict:
+    if diploma.status == "open":
+        since = f"Open since {long_date(diploma.start)}" if diploma.start else "Open"
+    elif diploma.status == "submitted":
+        since = f"Submitted on {long_date(diploma.submitted)}"
+    else:
+        since = f"Issued on {long_date(diploma.issued)}"
+    period_end = diploma.end - timedelta(days=1) if diploma.end else None
+    until, earliest = public_dates(diploma, published)
+    numbered = re.fullmatch(r"diploma-(\d+)", diploma.id)
+    return {
+        "id": diploma.id,
+        "label": f"Diploma {numbered.group(1)}" if numbered else diploma.id,
+        "url": diploma_url(diploma.id),
+        "status": diploma.status,
+        "status_label": STATUS_TEXT[diploma.status],
+        "since_text": since,
+        "assumed": diploma.assumed,
+        "start_text": long_date(diploma.start),
+        "period_end_text": long_date(period_end),
+        "submitted_text": long_date(diploma.submitted),
+        "issued_text": long_date(diploma.issued),
+        "evaluated_on_text": long_date(diploma.evaluated_on),
+        "window_start_text": long_date(diploma.window_start),
+        "counted": diploma.counted,
+        "required": diploma.required,
+        "counted_percent": min(100, round(100 * diploma.counted / diploma.required)),
+        "category_count": len(diploma.categories),
+        "required_categories": diploma.required_categories,
+        "categories_percent": min(100, round(100 * len(diploma.categories) / diploma.required_categories)),
+        "category_labels": [CATEGORY_BY_ID[c].label for c in diploma.categories],
+        "eligible": diploma.eligible,
+        "needs_text": describe_needs(diploma),
+        "surplus": diploma.surplus,
+        "eligible_until_text": until,
+        "eligible_until_unshown": bool(diploma.eligible_until) and not until,
+        "earliest_leaves_text": earliest,
+        "earliest_leaves_unshown": bool(diploma.earliest_leaves_on) and not earliest,
+    }
+
+
+def hidden_counts(activities: list[Activity], ids: set[str] | None = None) -> dict:
+    chosen = [a for a in activities if ids is None or a.id in ids]
+    private = sum(1 for a in chosen if a.private and not a.draft)
+    drafts = sum(1 for a in chosen if a.draft)
+    parts = []
+    if private:
+        parts.append(plural(private, "private activity", "private activities"))
+    if drafts:
+        parts.append(plural(drafts, "draft"))
+    return {"private": private, "drafts": drafts, "text": " and ".join(parts)}
+
+
+_HEADING = re.compile(r"<(/?)h([1-6])>")
+
+
+def shift_headings(html: Markup, top: int = 3) -> Markup:
+    """Put a member's headings under the page's own: the text's highest heading becomes ``<h3>``.
+
+    So each page keeps one ``<h1>`` and no heading level is skipped.
+    """
+    levels = [int(level) for _, level in _HEADING.findall(str(html))]
+    if not levels:
+        return html
+    shift = top - min(levels)
+    shifted = _HEADING.sub(lambda m: f"<{m.group(1)}h{min(6, int(m.group(2)) + shift)}>", str(html))
+    return Markup(shifted)  # noqa: S704 - safe HTML with only its heading tags renamed
