@@ -19,10 +19,7 @@ import json
 import multiprocessing
 import os
 import re
-import signal
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from importlib.metadata import version as _version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,6 +29,7 @@ import nh3
 from markupsafe import Markup
 
 from cpdgen import theme_dir
+from cpdgen.alarm import time_limit
 from cpdgen.portfolio import URL_SCHEME
 from cpdgen.problems import CpdgenError, MarkdownTooComplex
 
@@ -99,26 +97,6 @@ def check_complexity(text: str) -> None:
         )
 
 
-@contextmanager
-def _watchdog(seconds: int) -> Iterator[None]:
-    """Interrupt rendering after ``seconds`` (main thread on POSIX; elsewhere the limits above suffice)."""
-    usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
-    if not usable:
-        yield
-        return
-
-    def expire(signum: int, frame: object) -> None:
-        raise MarkdownTooComplex(f"rendering took more than {seconds} s; simplify the text (unbalanced brackets?)")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-
-
 _ANCHOR = re.compile(r"<a\b([^>]*)>")
 _IMAGE = re.compile(r"<img\b([^>]*)>")
 
@@ -154,12 +132,16 @@ def _clean(html: str) -> str:
     )
 
 
+def _too_slow() -> MarkdownTooComplex:
+    return MarkdownTooComplex(f"rendering took more than {RENDER_SECONDS} s; simplify the text (unbalanced brackets?)")
+
+
 def render_markdown(text: str) -> Markup:
     """Safe HTML for a member's Markdown. Raises MarkdownTooComplex for pathological input."""
     if not text or not text.strip():
         return Markup("")
     check_complexity(text)
-    with _LOCK, _watchdog(RENDER_SECONDS):
+    with _LOCK, time_limit(RENDER_SECONDS, _too_slow):
         _MD.reset()
         html = _MD.convert(text)
     return Markup(sanitize_html(html))

@@ -30,3 +30,15 @@ def short_date(day: date | None) -> str:
 def month_name(day: date) -> str:
     """``June``."""
     return MONTHS[day.month - 1]
+
+
+def date_range(start: date | None, end: date, *, dash: str = "–", spaced: str = " – ") -> str:
+    """``18–21 March 2024``, ``30 March – 2 April 2024``, or one day; the PDF says ``18 to 21 March 2024``
+    (``dash`` joins days of one month, ``spaced`` anything longer)."""
+    if start is None or start == end:
+        return long_date(end)
+    if (start.year, start.month) == (end.year, end.month):
+        return f"{start.day}{dash}{long_date(end)}"
+    if start.year == end.year:
+        return f"{start.day} {month_name(start)}{spaced}{long_date(end)}"
+    return f"{long_date(start)}{spaced}{long_date(end)}"

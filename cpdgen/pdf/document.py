@@ -39,7 +39,7 @@ from cpdgen.rules import (
     DiplomaAssessment,
     describe_needs,
 )
-from cpdgen.words import long_date, plural, short_date
+from cpdgen.words import date_range, long_date, plural, short_date
 
 if TYPE_CHECKING:
     import jinja2
@@ -254,14 +254,7 @@ def _category_counts(diploma: DiplomaAssessment, rows: tuple[Row, ...]) -> list[
 
 
 def _dates(activity: Activity) -> str:
-    start, end = activity.meta.start, activity.date
-    if not start or start == end:
-        return long_date(end)
-    if (start.year, start.month) == (end.year, end.month):
-        return f"{start.day} to {long_date(end)}"
-    if start.year == end.year:
-        return f"{start.day} {start:%B} to {long_date(end)}"
-    return f"{long_date(start)} to {long_date(end)}"
+    return date_range(activity.meta.start, activity.date, dash=" to ", spaced=" to ")
 
 
 def _row_context(number: int, row: Row, collector: Collector, attachments: _Attachments) -> dict:

@@ -17,9 +17,7 @@ import io
 import json
 import logging
 import os
-import signal
 import sys
-import threading
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,7 +28,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING
 
-from cpdgen import __version__
+from cpdgen import __version__, alarm
 from cpdgen.cache import BlobStore
 from cpdgen.problems import CpdgenError, Problem, ProblemsFound, RenderFailed
 
@@ -256,7 +254,7 @@ def render_bounded(job: PdfJob) -> tuple[bytes, list[tuple[str, str, str]], list
     """Render under a wall-clock limit: a forked child on Linux, an alarm on other main threads."""
     if sys.platform.startswith("linux"):
         return _render_forked(job)
-    if hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread():
+    if alarm.available():
         return _render_with_alarm(job)
     return lay_out(job)  # pragma: no cover - no way to bound it here
 
@@ -308,15 +306,8 @@ class _Alarm(BaseException):
 
 
 def _render_with_alarm(job: PdfJob) -> _Rendered:  # pragma: no cover - used where fork is not
-    def expire(signum: int, frame: object) -> None:
-        raise _Alarm()
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, job.timeout)
     try:
-        return lay_out(job)
+        with alarm.time_limit(job.timeout, _Alarm):
+            return lay_out(job)
     except _Alarm:
         raise _too_slow(job) from None
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)

@@ -22,13 +22,10 @@ from __future__ import annotations
 import codecs
 import io
 import re
-import signal
-import threading
 import zipfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from xml.etree import ElementTree
 
+from cpdgen.alarm import time_limit
 from cpdgen.privacy.images import sniff
 from cpdgen.privacy.text import html_text
 
@@ -85,31 +82,11 @@ def decode_any(data: bytes) -> tuple[str, str]:
         return data.decode("latin-1"), "latin-1"
 
 
-@contextmanager
-def _time_limit(seconds: int) -> Iterator[None]:
-    """Stop reading a document after ``seconds`` (on the main thread of a POSIX system)."""
-    usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
-    if not usable:
-        yield
-        return
-
-    def expire(signum, frame):  # type: ignore[no-untyped-def]
-        raise Unreadable(f"reading it took more than {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-
-
 def document_text(name: str, data: bytes) -> tuple[str | None, str]:
     """``(text, what was read)``, or ``(None, why it could not be read)``, for one file's bytes."""
     suffix = "." + name.rsplit(".", 1)[-1].lower() if "." in name else ""
     try:
-        with _time_limit(SECONDS):
+        with time_limit(SECONDS, lambda: Unreadable(f"reading it took more than {SECONDS} s")):
             if suffix in TEXT_SUFFIXES:
                 text, encoding = decode_any(data)
                 return text, f"its text ({encoding})"

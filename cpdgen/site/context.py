@@ -9,7 +9,7 @@ is said without it.
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 from markupsafe import Markup
 
@@ -17,7 +17,7 @@ from cpdgen.categories import CATEGORIES, CATEGORY_BY_ID
 from cpdgen.models import PublishSettings
 from cpdgen.portfolio import Activity, Portfolio, slugify
 from cpdgen.rules import REASON_TEXT, Assessment, DiplomaAssessment, Judgement, describe_needs
-from cpdgen.words import long_date, month_name, plural, short_date
+from cpdgen.words import long_date, plural, short_date
 
 HCPC_STANDARDS = {
     1: "Keeps a continuous, up-to-date and accurate record of CPD",
@@ -51,17 +51,6 @@ def category_url(category_id: str) -> str:
 
 def tag_url(tag: str) -> str:
     return f"tags/{slugify(tag, 'tag')}/index.html"
-
-
-def date_range(start: date | None, end: date) -> str:
-    """``18–21 March 2024``, ``30 March – 2 April 2024``, or one day."""
-    if start is None or start == end:
-        return long_date(end)
-    if (start.year, start.month) == (end.year, end.month):
-        return f"{start.day}–{long_date(end)}"
-    if start.year == end.year:
-        return f"{start.day} {month_name(start)} – {long_date(end)}"
-    return f"{long_date(start)} – {long_date(end)}"
 
 
 def hours_text(value: float | None) -> str:

@@ -34,7 +34,6 @@ from cpdgen.site.charts import category_chart, timeline
 from cpdgen.site.context import (
     HCPC_STANDARDS,
     category_url,
-    date_range,
     diploma_slug,
     diploma_summary,
     diploma_url,
@@ -46,6 +45,7 @@ from cpdgen.site.context import (
     summary,
     tag_url,
 )
+from cpdgen.words import date_range
 
 STYLESHEET = "style.css"
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp")
