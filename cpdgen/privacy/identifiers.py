@@ -21,6 +21,7 @@ import string
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
+from urllib.parse import urlsplit
 
 from cpdgen.privacy.text import Text, normalise, visible
 from cpdgen.problems import Severity
@@ -128,13 +129,15 @@ class _lazy:
         return getattr(self._compiled, name)
 
 
-# Between two groups of digits: a short run of spaces, tabs, line breaks, dots, slashes,
-# hyphens or backslashes (what is left of markup once the visible text is taken).
-SEP = r"[\s./\\-]{0,8}"
+# Between two groups of digits: a few separators, where a run of white space (however long,
+# line breaks included) counts as one, and so does each dot, comma, colon, slash, backslash,
+# hyphen, underscore or apostrophe (what is left of markup once the visible text is taken).
+# Possessive and atomic: nothing is tried twice.
+SEP = r"(?:(?>\s+)|[.,:/\\_'\-]){0,6}+"
 
 # On the folded text, every digit is "0", so these are fast literal searches.
 _DIGIT_ANCHOR = re.compile(
-    r"0(?:(?P<run>(?:[\s()./\\-]{0,8}+0){9,}+)|(?P<five>0000)"  # possessive: no backtracking over digit runs
+    r"0(?:(?P<run>(?:(?:(?>\s+)|[().,:/\\_'\-]){0,6}+0){9,}+)|(?P<five>0000)"  # possessive: no backtracking
     r"|(?P<age>[ -]?(?:y(?:ears?|rs?)[ -]old|yo|y/o|y\.o)(?![a-z0]))|(?P<inward>[a-z]{2}))"
 )
 _DOB_ANCHORS = (re.compile(r"d(?:ob|\.o\.b)"), re.compile(r"b(?:irth|orn)"))
@@ -202,10 +205,15 @@ _NOT_NAMES = frozenset(
     transfusion identifier identifiers id nhs""".split()
 )
 
-_SERIAL = _lazy(
-    r"serial|s/n|\bsn\b|\blot\b|batch|model|\bpart\b|cat(?:alogue|alog)?\.? ?(?:no|number|#)|asset|barcode"
-    r"|firmware|invoice|order|licen[cs]e|isbn|issn"
+# A number labelled as something else (an instrument's serial, a lot, a book's ISBN): the label
+# stands right before it, with nothing between but "no.", "number", punctuation or other such
+# numbers (a list of ISBNs), on the folded text.
+_LABEL = _lazy(
+    r"\b(?:serial|s/n|sn|lot|batch|model|part|cat(?:alogue|alog)?|asset|barcode|firmware|invoice|order"
+    r"|licen[cs]e|isbn|issn)\b"
 )
+_LABEL_FILLER = _lazy(r"(?:\s|[:#.,()/\-]|no\b|nos\b|numbers?\b|num\b|[0x])*")
+_PRIVATE_HOST = _lazy(r"(?:^|\.)(?:local|lan|internal|intranet|corp|home|localdomain)$|^[0-9.]+$|^\[|^[^.]*$")
 _NHS_WORD = _lazy(r"\bnhs\b|\bh&c\b")
 _CHI_WORD = _lazy(r"\bchi\b")
 _DOI = _lazy(r"(?i)\b10\.[0-9]{4,9}/|\bdoi\b")
@@ -214,8 +222,8 @@ _INSTITUTION = _lazy(
     r"hospital|infirmary|universit|college|\btrust\b|laborator|pathology|centre|center|institute|surgery"
     r"|health ?(?:board|centre|authority)|clinic|headquarters|\bhq\b|ibms|society"
 )
-_TOKEN_STOP = frozenset(" \t\n<>()[]{}\"'`")
-_MONEY = frozenset("£$€¥#")
+_TOKEN_STOP = frozenset(" \t\n<>()[]{}\"'`,;")
+_MONEY = frozenset("£$€¥")
 
 
 def _mask_digits(text: str) -> str:
@@ -272,9 +280,18 @@ class _Scan:
             return True
         if nxt.isalnum() or prev in _MONEY or prev == "+":
             return True
-        if prev in ".-/,:" and start >= 2 and text[start - 2].isdigit():
+        if prev in ".-:" and start >= 2 and text[start - 2].isdigit():
             return True
-        return nxt in ".-/,:" and end + 1 < len(text) and text[end + 1].isdigit()
+        return nxt in ".-:" and end + 1 < len(text) and text[end + 1].isdigit()
+
+    def labelled(self, start: int) -> bool:
+        """True when the number is labelled as something else: 'Serial no. …', 'Lot …', 'ISBN …'."""
+        t = self.t
+        lo = max(t.line_start(start), start - 60)
+        before = t.fold[lo:start]
+        for label in reversed(list(_LABEL.finditer(before))):
+            return bool(_LABEL_FILLER.fullmatch(before, label.end()))
+        return False
 
     def in_link(self, start: int, end: int) -> bool:
         """True inside a DOI, or inside a web address (unless it is a query value or says NHS)."""
@@ -290,7 +307,10 @@ class _Scan:
             return True
         lowered = token.lower()
         if "://" in token or lowered.startswith("www."):
-            return not (text[start - 1 : start] == "=" or "nhs" in lowered)
+            if text[start - 1 : start] == "=" or "nhs" in lowered:
+                return False  # a query value, or an NHS system's address
+            host = urlsplit(token if "://" in token else "http://" + token).hostname or ""
+            return not _PRIVATE_HOST.search(host)  # an intranet system's address is not a public reference
         return False
 
     # Rules ---------------------------------------------------------------------------
@@ -302,7 +322,7 @@ class _Scan:
             kind = m.lastgroup
             if kind == "run":
                 lo, hi = max(0, m.start() - 2), min(len(fold), m.end() + 1)
-                self.ten_digits(lo, hi)
+                self.ten_digits(lo, hi, m.start(), m.end())
                 self.phones(lo, hi)
                 self.hospital(m.start(), m.end())
             elif kind == "five":
@@ -325,16 +345,22 @@ class _Scan:
         for name, pattern in self.patterns.items():
             self.member_pattern(name, pattern)
 
-    def ten_digits(self, lo: int, hi: int) -> None:
+    def ten_digits(self, lo: int, hi: int, run_start: int, run_end: int) -> None:
+        """Ten-digit numbers in one run of digits and separators: a run of exactly ten digits
+        however they are grouped (digits in boxes: '9 4 3 4 …'), and every 3-3-4 group in it."""
         t = self.t
+        candidates: dict[tuple[int, int], str] = {}
+        places = [i for i in range(run_start, run_end) if t.fold[i] == "0"]
+        if len(places) == 10:
+            candidates[(places[0], places[-1] + 1)] = "".join(t.text[i] for i in places)
         for m in _TEN.finditer(t.text, lo, hi):
-            digits = "".join(m.groups())
-            start, end = m.span()
+            candidates.setdefault(m.span(), "".join(m.groups()))
+        for (start, end), digits in sorted(candidates.items()):
             if len(set(digits)) == 1 or self.glued(start, end) or self.in_link(start, end):
                 continue
             before = t.before(start, 40)
             nhs_word, chi_word = bool(_NHS_WORD.search(before)), bool(_CHI_WORD.search(before))
-            if not (nhs_word or chi_word) and (_SERIAL.search(before) or "isbn" in t.before(start, 1000)):
+            if not (nhs_word or chi_word) and self.labelled(start):
                 continue
             mod11 = nhs_check_ok(digits)
             prefix = int(digits[:3])
@@ -364,7 +390,7 @@ class _Scan:
             national = _national_phone(m.group())
             if national is None or self.glued(start, end, allow_keyword=False) or self.in_link(start, end):
                 continue
-            if _SERIAL.search(t.before(start, 40)):
+            if self.labelled(start):
                 continue
             self.add(PHONE, start, end, f"{national[:4]} *** ****", national, "a UK phone number")
 

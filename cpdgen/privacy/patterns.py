@@ -15,6 +15,8 @@ from typing import Any
 from cpdgen.privacy.identifiers import RULES
 
 MAX_PATTERN_LENGTH = 200
+MAX_COUNT = 100  # the most times a pattern may repeat one part
+MAX_CHOICES = 1_000  # the most ways a pattern may split one stretch of text (the product of its ranges)
 _PATTERN_NAME = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
 _REPEATS = ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT")
 
@@ -52,6 +54,58 @@ def _nested_repeat(items: Iterable[tuple[Any, Any]], inside: bool) -> bool:
     return False
 
 
+def _shape(items: Iterable[tuple[Any, Any]]) -> tuple[bool, bool, int]:
+    """``(unbounded, backreference, ways)`` of a parsed pattern.
+
+    ``ways`` bounds how many ways it can match one stretch of text from one starting point: a
+    sequence multiplies its parts' ways, a choice adds its branches', a repeat of n to m
+    times raises its part's to the m-th power (times m - n + 1). A pattern that repeats
+    nothing without a limit, refers back to no group, and has few ways costs a bounded amount
+    of work per character of any text.
+    """
+    from re import _constants, _parser  # type: ignore[attr-defined]
+
+    unbounded = backref = False
+    ways = 1
+    for op, value in items:
+        name = str(op)
+        here = 1
+        if name in _REPEATS:
+            low, high, sub = value
+            sub_unbounded, sub_backref, sub_ways = _shape(sub)
+            unbounded, backref = unbounded or sub_unbounded, backref or sub_backref
+            if high == _constants.MAXREPEAT or high > MAX_COUNT:
+                unbounded = True
+            else:
+                here = (high - low + 1) * min(sub_ways**high, MAX_CHOICES + 1)
+        elif name == "BRANCH":
+            here = 0
+            for branch in value[1]:
+                sub_unbounded, sub_backref, sub_ways = _shape(branch)
+                unbounded, backref = unbounded or sub_unbounded, backref or sub_backref
+                here += sub_ways
+        else:
+            if name == "SUBPATTERN":
+                parts = [value[-1]]
+            elif name in ("ASSERT", "ASSERT_NOT"):
+                parts = [value[1]]
+            elif name == "ATOMIC_GROUP":
+                parts = [value]
+            elif name == "GROUPREF_EXISTS":
+                parts = [part for part in value[1:] if part is not None]
+            elif isinstance(value, _parser.SubPattern):  # pragma: no cover - any other container
+                parts = [value]
+            else:
+                parts = []
+                backref = backref or name == "GROUPREF"
+            for part in parts:
+                sub_unbounded, sub_backref, sub_ways = _shape(part)
+                unbounded, backref = unbounded or sub_unbounded, backref or sub_backref
+                here *= sub_ways
+        ways = min(ways * here, MAX_CHOICES + 1)
+    return unbounded, backref, ways
+
+
 def check_pattern_name(name: str) -> str:
     """A member pattern's name: lower-case words joined by hyphens, not a built-in rule's."""
     if not _PATTERN_NAME.fullmatch(name) or len(name) > 40:
@@ -75,11 +129,27 @@ def compile_pattern(regex: str) -> re.Pattern:
         raise ValueError(f"'{regex}' is not a valid regular expression: {detail}{where}") from None
     from re import _parser  # type: ignore[attr-defined]  # CPython's own parser, as re.compile uses it
 
-    if _nested_repeat(_parser.parse(regex, compiled.flags), False):
+    parsed = _parser.parse(regex, compiled.flags)
+    if _nested_repeat(parsed, False):
         raise ValueError(
             f"'{regex}' repeats a group that itself repeats (like (a+)+); such patterns can take "
             "hours on some texts. Write it without the nested repeat, e.g. MRN[0-9]{7}"
         )
     if compiled.fullmatch("") is not None or compiled.search("") is not None:
         raise ValueError(f"'{regex}' matches empty text, so it would match everywhere")
+    unbounded, backref, ways = _shape(parsed)
+    if unbounded:
+        raise ValueError(
+            f"'{regex}' repeats without a limit (*, + or more than {MAX_COUNT} times), which can take hours on "
+            "some texts; an identifier has a known length: give every repeat a count, like MRN[0-9]{7} or "
+            "[A-Z]{1,3}[0-9]{6,8}"
+        )
+    if backref:
+        raise ValueError(f"'{regex}' refers back to a group (\\1), which cpdgen does not allow in a pattern")
+    if ways > MAX_CHOICES:
+        raise ValueError(
+            f"'{regex}' can match one stretch of text in too many ways (over {MAX_CHOICES:,}: its choices and "
+            "repeats of varying length multiply), which can take hours on some texts; keep the ranges short, "
+            "like [0-9]{6,8}"
+        )
     return compiled

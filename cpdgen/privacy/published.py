@@ -9,7 +9,7 @@ template that joins values) is an error naming the activity, and the build write
 from __future__ import annotations
 
 from cpdgen.portfolio import Activity, Portfolio
-from cpdgen.privacy.identifiers import RULES, Finding, canonical, find_identifiers
+from cpdgen.privacy.identifiers import RULES, find_identifiers
 from cpdgen.privacy.scan import member_patterns
 from cpdgen.problems import Problem
 
@@ -23,19 +23,17 @@ def check_published(portfolio: Portfolio, text: str, where: str, owner: Activity
     """Identifiers in the text of a published output (a page, a CSV, a PDF) that the scan of the
     member's files did not see written out: each is an error naming the activity, or the output.
 
-    A value the scan did see is the scan's to report (or the member allowed it); the workplace
-    values and warning rules turned off under ``privacy: allow:`` stay allowed here too.
+    Only the numbers with check digits (NHS and CHI numbers) are looked for here: the warning
+    rules read wording ("patient" before two capitalised words), and a theme's layout puts
+    side by side words no one wrote together. A value the scan did see in a published place
+    is the scan's to report (or the member allowed it there).
     """
-    findings = find_identifiers(text, member_patterns(portfolio))
+    findings = [f for f in find_identifiers(text, member_patterns(portfolio)) if f.severity == "error"]
     if not findings:
         return []
-    privacy = getattr(portfolio.settings, "privacy", None)
-    wide = [entry for entry in (getattr(privacy, "allow", None) or []) if entry]
     problems = []
     for finding in findings:
         if (finding.rule, finding.key) in portfolio.privacy_seen:
-            continue
-        if finding.severity == "warning" and _allowed_everywhere(finding, wide):
             continue
         path = owner.path if owner is not None else "content"
         source = f"the activity '{owner.id}'" if owner is not None else "the portfolio's settings, theme or activities"
@@ -51,17 +49,3 @@ def check_published(portfolio: Portfolio, text: str, where: str, owner: Activity
             )
         )
     return problems
-
-
-def _allowed_everywhere(finding: Finding, entries: list[str]) -> bool:
-    for entry in entries:
-        words = entry.split()
-        if not words:
-            continue
-        if words[0].lower() == finding.rule:
-            rest = " ".join(words[1:])
-            if not rest or rest == finding.masked or canonical(finding.rule, rest) == finding.key:
-                return True
-        elif canonical(finding.rule, entry) == finding.key:
-            return True
-    return False

@@ -33,7 +33,7 @@ import difflib
 import os
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache, partial
 from pathlib import Path
 
@@ -118,7 +118,9 @@ class _PortfolioScan:
         self.paths = RealPaths()
         self.parts = published_parts(portfolio)
         self.problems: list[Problem] = []
-        self.seen: set[tuple[str, str]] = set()  # every value found, allowed or not
+        # Every value found in a place the site publishes, reported or allowed: what the published
+        # outputs may show (a value seen only in a private activity is not among them).
+        self.seen: set[tuple[str, str]] = set()
         self.patterns = member_patterns(portfolio)
         self.severity = {name: rule.severity for name, rule in RULES.items()}
         self.severity.update({name: "warning" for name in self.patterns})
@@ -154,9 +156,12 @@ class _PortfolioScan:
         return decode_any(data)[0]
 
     def find(self, text: str, markdown: bool) -> list[Finding]:
-        findings = find_in_markdown(text, self.patterns) if markdown else find_identifiers(text, self.patterns)
-        self.seen.update((f.rule, f.key) for f in findings)
-        return findings
+        return find_in_markdown(text, self.patterns) if markdown else find_identifiers(text, self.patterns)
+
+    def known(self, finding: Finding, place: _Place, part: str) -> None:
+        """Remember a value found where the site publishes it (for ``published.check_published``)."""
+        if place.published and part in self.parts:
+            self.seen.add((finding.rule, finding.key))
 
     def parse_allow(
         self, entries: Iterable[str], path: str, line_of: Callable[[int], int | None], *, portfolio_wide: bool = False
@@ -264,6 +269,8 @@ class _PortfolioScan:
         markers = find_markers(text)
         if place.activity is not None:
             self.raw_keys.setdefault(place.activity.id, set()).update((f.rule, f.key) for f in findings)
+        for finding in findings:
+            self.known(finding, place, part_of(finding))
         if findings and markers:
             findings = apply_markers(findings, markers)
         self.check_markers(markers, place)
@@ -353,28 +360,45 @@ class _PortfolioScan:
             if (finding.rule, finding.key) in self.raw_keys.get(activity.id, set()):
                 continue
             place = self.place_of(activity, activity.path)
+            part = "evidence" if loc[0] == "evidence" else "front-matter"
+            self.known(finding, place, part)
             if self.allowed(finding, place):
                 continue
             line = activity.lines.get(loc) or activity.lines.get(loc[:1])
-            part = "evidence" if loc[0] == "evidence" else "front-matter"
             self.report(finding, place, part, line, None, "front-matter")
 
     def scan_settings(self) -> None:
+        """portfolio.yaml as written, and its values as YAML read them (escapes decoded, folded lines joined)."""
         text = self.settings_text
         if text is None:
             return
-        findings = self.find(text, markdown=False)
-        if not findings:
-            return
         place = _Place(self.settings_path, None, True)
+        findings = self.find(text, markdown=False)
         for finding in findings:
             owner = _key_at(self.settings_lines, finding.line)
+            part = "settings" if owner != "privacy" else "privacy"
+            self.known(finding, place, part)
             if owner == "privacy" and finding.severity == "warning":
                 continue  # a value the member listed to allow
             if self.allowed(finding, place):
                 continue
-            part = "settings" if owner != "privacy" else "privacy"
             self.report(finding, place, part, finding.line, finding.column, "settings")
+        settings = self.portfolio.settings
+        if settings is None:
+            return
+        values = [(loc, value) for loc, value in _strings(settings.model_dump(exclude={"privacy"}), ())]
+        written = {(f.rule, f.key) for f in findings}
+        for finding in self.find("".join(value + ";\n" for _, value in values), markdown=False):
+            if (finding.rule, finding.key) in written:
+                continue
+            self.known(finding, place, "settings")
+            if self.allowed(finding, place):
+                continue
+            loc = values[finding.line - 1][0]
+            line = next(
+                (self.settings_lines[loc[:n]] for n in range(len(loc), 0, -1) if loc[:n] in self.settings_lines), None
+            )
+            self.report(finding, place, "settings", line, None, "settings")
 
     def scan_content_tree(self, known: set[str]) -> None:
         """File and folder names under content/, evidence documents, and Markdown files cpdgen does not read."""
@@ -397,6 +421,7 @@ class _PortfolioScan:
         for finding in findings:
             folder, name = names[finding.line - 1]
             place, part = self.owner_of(os.path.join(folder, name), owners)
+            self.known(finding, place, part)
             if self.allowed(finding, place):
                 continue
             self.report(finding, place, part, None, None, "name")
@@ -446,6 +471,7 @@ class _PortfolioScan:
             findings += [f for f in self.find(html_text(text), markdown=False) if (f.rule, f.key) not in
                          {(g.rule, g.key) for g in findings}]  # fmt: skip
         for finding in findings:
+            self.known(finding, place, part)
             if self.allowed(finding, place):
                 continue
             where = how
@@ -528,6 +554,17 @@ def _message(finding: Finding, where: str, place: _Place) -> str:
     return f"{head}. Not a patient's? Silence it with {silence}"
 
 
+def _strings(data: object, loc: tuple) -> list[tuple[tuple, str]]:
+    """Every text value in parsed settings, with its place (``("member", "job_title")``)."""
+    if isinstance(data, str):
+        return [(loc, data)]
+    if isinstance(data, dict):
+        return [found for key, value in data.items() for found in _strings(value, (*loc, key))]
+    if isinstance(data, list):
+        return [found for index, value in enumerate(data) for found in _strings(value, (*loc, index))]
+    return []
+
+
 def _allow_line(activity: Activity, index: int) -> int | None:
     """The line of an activity's allow entry (the list's own line when written in flow style)."""
     return activity.lines.get(("allow", index)) or activity.lines.get(("allow",))
@@ -572,6 +609,20 @@ def scan_portfolio(portfolio: Portfolio, memo: FileMemo | None = None) -> list[P
     ``memo`` keeps each evidence document's text while the document does not change.
     """
     scan = _PortfolioScan(portfolio, memo)
+    # The loader's messages quote what the member wrote ("category '943 476 5919' is not a
+    # CPD category"); they go to CI logs and pull-request annotations, so they are masked too.
+    portfolio.problems[:] = [masked_message(problem, scan.patterns) for problem in portfolio.problems]
     problems = scan.run()
     portfolio.privacy_seen = frozenset(scan.seen)
     return problems
+
+
+def masked_message(problem: Problem, patterns: dict[str, re.Pattern] | None = None) -> Problem:
+    """``problem`` with every possible identifier in its message shown masked, as the scan shows them."""
+    findings = find_identifiers(problem.message, patterns)
+    if not findings:
+        return problem
+    message = problem.message
+    for finding in reversed(findings):
+        message = message[: finding.start] + finding.masked + message[finding.end :]
+    return replace(problem, message=message)

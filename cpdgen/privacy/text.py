@@ -31,18 +31,30 @@ _FOLD = bytes.maketrans((string.ascii_uppercase + string.digits).encode(), (stri
 Edit = tuple[int, int, str]  # (start, end, replacement) in the original text
 
 
+_DOTS = frozenset("\u00b7\u2027\u2219\u22c5\u30fb\uff65")  # middle dots, hyphenation point
+
+
 @lru_cache(maxsize=4096)
 def _normal_char(ch: str) -> str:
     if ch in _ZERO_WIDTH:
         return ""
     category = unicodedata.category(ch)
+    if category in ("Cf", "Mn", "Me"):
+        return ""  # invisible: direction marks, variation selectors, combining marks, tags
     if category == "Zs":
         return " "
+    if category in ("Zl", "Zp") or ch == "\x85":
+        return "\n"
     if category == "Pd" or ch == "\u2212":
         return "-"
+    if ch in _DOTS:
+        return "."
     digit = unicodedata.decimal(ch, None)
     if digit is not None:
         return str(digit)
+    raised = unicodedata.digit(ch, None)
+    if raised is not None:
+        return f" {raised} "  # a superscript or circled digit: a footnote's mark stands apart
     return unicodedata.normalize("NFKC", ch)
 
 
@@ -137,8 +149,9 @@ def normalise(text: str) -> str:
 # a word is a letter, not emphasis.
 _MARKUP = re.compile(
     r"(?P<comment><!--.*?(?:-->|\Z))"
-    r"|(?P<tag></?[A-Za-z][A-Za-z0-9-]*(?:[\s/][^<>]{0,2000})?>)"
-    r"|(?P<ref>&(?:\#[0-9]{1,7}|\#[xX][0-9A-Fa-f]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});)"
+    r"|(?P<apart></?(?:sup|sub)\b[^<>]{0,2000}>)"  # a footnote's mark stands apart from what it follows
+    r"|(?P<tag></?[A-Za-z][A-Za-z0-9:._-]*(?:[\s/][^<>]{0,2000})?>|<[?!][^<>]{0,2000}>)"
+    r"|(?P<ref>&(?:\#0*[0-9]{1,7};?|\#[xX]0*[0-9A-Fa-f]{1,6};?|[A-Za-z][A-Za-z0-9]{1,31};))"
     r"|(?P<escape>\\[!-/:-@\[-`{-~])"
     r"|(?P<dest>\]\((?:[^()\n]|\([^()\n]*\)){0,2000}\))"
     r"|(?P<label>\]\[[^\]\n]{0,200}\])"
@@ -167,6 +180,8 @@ def _markup_edits(text: str) -> tuple[list[Edit], list[tuple[int, int]]]:
             decoded = unescape(match.group())
             if decoded != match.group():
                 edits.append((start, end, decoded))
+        elif kind == "apart":
+            edits.append((start, end, " "))
         elif kind == "escape":
             edits.append((start, end, match.group()[1]))
         else:
@@ -190,7 +205,7 @@ _HTML_DROP = re.compile(r"<(style|script)\b.*?</\1\s*>|<!--.*?-->", re.S | re.I)
 _HTML_BLOCK = re.compile(
     r"</?(?:p|div|li|ul|ol|td|th|tr|table|thead|tbody|tfoot|caption|h[1-6]|br|hr|section|article|nav|header"
     r"|footer|main|aside|dl|dt|dd|blockquote|pre|figure|figcaption|title|head|body|html|svg|g|text|details"
-    r"|summary|form|label|option|meta|link|a|span|time|button|img|input|select|textarea|figure)\b[^>]*>",
+    r"|summary|form|label|option|meta|link|button|img|input|select|textarea|figure)\b[^>]*>",
     re.I,
 )
 _HTML_TAG = re.compile(r"<[^>]*>")
@@ -201,12 +216,11 @@ _SPACES = re.compile(r"\s+")
 def html_text(html: str) -> str:
     """The text a page shows, a block a line (and the addresses and labels its tags carry).
 
-    As a browser shows it: formatting joins its neighbours (``<b>943</b>476`` reads 943476),
-    runs of white space are one space, and blocks (paragraphs, list items, table cells) and
-    the elements a theme lays out apart (links, spans, dates) stay apart: a number or a name
-    is never put together across two of them. What a member wrote is read whole, markup and
-    all, by the scan of the files (``visible``). Lines end with ``;``, which no rule reads
-    across, so each line can be checked on its own.
+    As a browser shows it: inline elements (links, spans, emphasis) join their neighbours
+    (``<b>943</b>476`` reads 943476), runs of white space are one space, and blocks
+    (paragraphs, list items, table cells, headings) stay apart: a number is never put
+    together across two of them. Lines end with ``;``, which no rule reads across, so each
+    line can be checked on its own.
     """
     html = _HTML_DROP.sub(" ", html)
     attributes = [unescape(a or b) for a, b in _HTML_ATTRIBUTE.findall(html)]
