@@ -106,6 +106,15 @@ def test_a_jpeg_loses_what_follows_its_end():
     assert cleaned.endswith(b"\xff\xd9") and b"SECRET" not in cleaned
 
 
+@pytest.mark.parametrize("marker", [0xF0, 0xF7, 0xFD, 0xEB, 0xFE])
+def test_a_jpeg_loses_segments_that_do_not_draw_the_picture(marker):
+    original = jpeg_with_everything()
+    segment = bytes((0xFF, marker)) + (2 + 24).to_bytes(2, "big") + b"SECRET in a spare segment"[:24]
+    tampered = original[:2] + segment + original[2:]
+    cleaned = strip_image_metadata(tampered, ".jpg")
+    assert b"SECRET" not in cleaned and pixels(cleaned) == pixels(original)
+
+
 @pytest.mark.parametrize(
     "data, suffix, message",
     [

@@ -5,14 +5,20 @@ phone photo's caption can each hold a patient's name or number. :func:`document_
 returns what a reader (or a search engine) could read in one file:
 
 - text files (``.txt``, ``.csv``, ``.html``, ``.json``…) in any encoding cpdgen can detect:
-  UTF-8, UTF-16 or UTF-32 (with or without a byte-order mark), else Windows-1252;
-- PDF: every page's text, the document's information (title, author…) and form fields (pypdf);
+  UTF-8, UTF-16 or UTF-32 (with or without a byte-order mark), else Windows-1252; RTF
+  with its escapes decoded, JSON with its strings unescaped;
+- PDF: every page's text, the document's information and XMP metadata, form fields,
+  annotations (comments, sticky notes), bookmarks and attached files (pypdf);
 - Word, Excel and PowerPoint (``.docx``, ``.xlsx``, ``.pptx``) and OpenDocument
-  (``.odt``, ``.ods``, ``.odp``): the text of every part, headers, comments and properties
-  included, read from the file's XML with the standard library;
+  (``.odt``, ``.ods``, ``.odp``): every part of the package, read with the standard
+  library: the text of every XML part (custom XML, headers, comments and properties
+  included), image descriptions, comment authors and link targets, HTML parts, and the
+  files embedded in it (pictures' metadata, other documents);
 - images: the text fields of their metadata (EXIF description, comment, artist, XMP, PNG
   text chunks, GIF and JPEG comments), which a published copy loses but git keeps.
 
+A document inside a document is read the same way, up to :data:`MAX_DEPTH` deep; a part
+of a kind cpdgen has no reader for (an OLE object, a font) gives its printable strings.
 Anything else, or a file that cannot be read (encrypted, damaged, too large once
 unpacked), gives None and the reason, so the scan can say the file was not checked.
 """
@@ -21,9 +27,11 @@ from __future__ import annotations
 
 import codecs
 import io
+import json
 import re
 import zipfile
-from xml.etree import ElementTree
+from typing import Any
+from xml.parsers import expat
 
 from cpdgen.alarm import time_limit
 from cpdgen.privacy.images import sniff
@@ -41,10 +49,16 @@ MAX_PAGES = 500
 MAX_UNPACKED_BYTES = 60_000_000  # an Office file's XML, all parts together
 MAX_PART_BYTES = 25_000_000
 MAX_PARTS = 5_000
-SECONDS = 20  # reading one document
+MAX_DEPTH = 3  # a document attached to a document attached to a document
+SECONDS = 20  # reading one document, with everything inside it
 
-_PART = re.compile(r"^(word|xl|ppt)/.*\.xml$|^docProps/(core|app|custom)\.xml$|^(content|meta|styles)\.xml$")
+_XML_PART = (".xml", ".rels", ".vml")
+_HTML_PART = (".htm", ".html", ".xhtml", ".mht", ".mhtml")
 _BREAKS = {"p", "br", "cr", "tab", "tr", "row", "si", "c", "tc", "h", "line-break", "s", "table-row", "table-cell"}
+# Attributes that hold words rather than layout: a picture's description, a comment's
+# author, a link's target (``.rels``), a shape's title.
+_TEXT_ATTRIBUTES = {"descr", "title", "author", "initials", "Target", "href", "name-of-author", "alt"}
+_STRINGS = re.compile(rb"[\x20-\x7e\t]{6,}|(?:[\x20-\x7e]\x00){6,}")
 
 
 class Unreadable(Exception):
@@ -84,20 +98,30 @@ def decode_any(data: bytes) -> tuple[str, str]:
 
 def document_text(name: str, data: bytes) -> tuple[str | None, str]:
     """``(text, what was read)``, or ``(None, why it could not be read)``, for one file's bytes."""
-    suffix = "." + name.rsplit(".", 1)[-1].lower() if "." in name else ""
     try:
         with time_limit(SECONDS, lambda: Unreadable(f"reading it took more than {SECONDS} s")):
-            if suffix in TEXT_SUFFIXES:
-                text, encoding = decode_any(data)
-                return text, f"its text ({encoding})"
-            if suffix == ".pdf" or data.startswith(b"%PDF-"):
-                return _pdf_text(data), "its text"
-            if suffix in OFFICE_SUFFIXES or (data.startswith(b"PK\x03\x04") and suffix in (".doc", ".xls", ".ppt")):
-                return _office_text(data), "its text"
-            if suffix in IMAGE_METADATA_SUFFIXES or sniff(data) is not None:
-                return _image_text(data), "its metadata"
+            return _read(name, data, 0)
     except Unreadable as exc:
         return None, str(exc)
+
+
+def _suffix(name: str) -> str:
+    return "." + name.rsplit(".", 1)[-1].lower() if "." in name.rsplit("/", 1)[-1] else ""
+
+
+def _read(name: str, data: bytes, depth: int) -> tuple[str | None, str]:
+    if depth > MAX_DEPTH:
+        raise Unreadable(f"it holds documents inside documents more than {MAX_DEPTH} deep")
+    suffix = _suffix(name)
+    if suffix in TEXT_SUFFIXES:
+        text, encoding = decode_any(data)
+        return _plain_text(suffix, text), f"its text ({encoding})"
+    if suffix == ".pdf" or data.startswith(b"%PDF-"):
+        return _pdf_text(data, depth), "its text"
+    if suffix in OFFICE_SUFFIXES or (data.startswith(b"PK\x03\x04") and suffix in (".doc", ".xls", ".ppt")):
+        return _office_text(data, depth), "its text"
+    if suffix in IMAGE_METADATA_SUFFIXES or sniff(data) is not None:
+        return _image_text(data), "its metadata"
     if b"\x00" not in data[:4096]:
         text, encoding = decode_any(data)
         return text, f"its text ({encoding})"
@@ -105,10 +129,70 @@ def document_text(name: str, data: bytes) -> tuple[str | None, str]:
     return None, f"cpdgen cannot read the text of {shown} files; save it as PDF or as a text file"
 
 
+def _inner_text(name: str, data: bytes, depth: int) -> str:
+    """A file inside a document: read as its kind, else its printable strings (an OLE object, a font)."""
+    try:
+        text, why = _read(name, data, depth + 1)
+    except Unreadable as exc:
+        raise Unreadable(f"its embedded file {name} cannot be read: {exc}") from None
+    if text is not None:
+        return text
+    if data.startswith((b"PK\x03\x04", b"%PDF-")):
+        raise Unreadable(f"its embedded file {name} cannot be read: {why}")
+    return "\n".join(m.group().decode("utf-16-le" if m.group()[1:2] == b"\x00" else "latin-1")
+                     for m in _STRINGS.finditer(data))  # fmt: skip
+
+
+# --- text files ----------------------------------------------------------------------------
+
+_RTF_ESCAPE = re.compile(r"\\'([0-9a-fA-F]{2})|\\u(-?\d{1,6}) ?\??|\\([a-z]{1,32})(-?\d{1,10})? ?|\\([^a-z])|[{}]")
+
+
+def _plain_text(suffix: str, text: str) -> str:
+    """RTF without its control words, JSON with its strings unescaped; other text as it is."""
+    if suffix == ".rtf":
+        return _RTF_ESCAPE.sub(_rtf_piece, text)
+    if suffix == ".json":
+        try:
+            value = json.loads(text)
+        except (ValueError, RecursionError):
+            return text
+        return "\n".join(_json_strings(value))
+    return text
+
+
+def _rtf_piece(match: re.Match[str]) -> str:
+    hex_byte, code, word, _number, symbol = match.groups()
+    if hex_byte:
+        return bytes([int(hex_byte, 16)]).decode("cp1252", errors="replace")
+    if code:
+        return chr(int(code) % 65536) if int(code) % 65536 < 0xD800 or int(code) % 65536 > 0xDFFF else " "
+    if word:
+        return "\n" if word in ("par", "line", "row", "cell", "sect", "page") else ("\t" if word == "tab" else "")
+    if symbol:
+        return symbol if symbol in "\\{}" else " "
+    return ""
+
+
+def _json_strings(value: object) -> list[str]:
+    found: list[str] = []
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            found += [str(key) for key in item]
+            stack += reversed(list(item.values()))
+        elif isinstance(item, list):
+            stack += reversed(item)
+        elif item is not None and not isinstance(item, bool):
+            found.append(str(item))
+    return found
+
+
 # --- PDF -------------------------------------------------------------------------------
 
 
-def _pdf_text(data: bytes) -> str:
+def _pdf_text(data: bytes, depth: int) -> str:
     import logging
 
     from pypdf import PdfReader
@@ -124,23 +208,61 @@ def _pdf_text(data: bytes) -> str:
         extra = [str(value) for value in (reader.metadata or {}).values() if isinstance(value, str)]
         fields = reader.get_fields() or {}
         extra += [str(field.get("/V")) for field in fields.values() if field.get("/V") not in (None, "")]
+        extra += _pdf_annotations(reader)
+        extra += _pdf_outline(reader.outline)
+        metadata: Any = reader.root_object.get("/Metadata")
+        if metadata is not None:
+            extra.append(html_text(decode_any(metadata.get_object().get_data())[0]))  # XMP
+        attachments = reader.attachments
     except Unreadable:
         raise
     except Exception as exc:  # noqa: BLE001 - pypdf raises many kinds for a damaged file
         raise Unreadable(f"it is not a readable PDF ({type(exc).__name__})") from None
+    for name, contents in sorted(attachments.items()):
+        extra.append(name)
+        extra += [_inner_text(name, content, depth) for content in contents]
     return PAGE_BREAK.join(pages) + ("\n" + "\n".join(extra) if extra else "")
+
+
+def _pdf_annotations(reader: object) -> list[str]:
+    """Comments, sticky notes and free text on the pages, with their authors."""
+    found: list[str] = []
+    for page in reader.pages:  # type: ignore[attr-defined]
+        annotations = page.get("/Annots")
+        for reference in annotations.get_object() if annotations is not None else ():
+            annotation = reference.get_object()
+            for key in ("/Contents", "/T", "/Subj", "/RC"):
+                value = annotation.get(key)
+                if isinstance(value, str) and value:
+                    found.append(html_text(value) if key == "/RC" else value)
+    return found
+
+
+def _pdf_outline(items: object, depth: int = 0) -> list[str]:
+    """The bookmarks' titles, nested lists included."""
+    if depth > 50 or not isinstance(items, list):
+        return []
+    found: list[str] = []
+    for item in items:
+        if isinstance(item, list):
+            found += _pdf_outline(item, depth + 1)
+        else:
+            title = getattr(item, "title", None)
+            if isinstance(title, str):
+                found.append(title)
+    return found
 
 
 # --- Office and OpenDocument -------------------------------------------------------------
 
 
-def _office_text(data: bytes) -> str:
+def _office_text(data: bytes, depth: int) -> str:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-        parts = [info for info in archive.infolist() if _PART.match(info.filename)]
+        parts = [info for info in archive.infolist() if not info.is_dir()]
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         raise Unreadable(f"it is not a readable Office document ({exc})") from None
-    if not parts:
+    if not any(info.filename.lower().endswith(".xml") for info in parts):
         raise Unreadable("it holds no document text cpdgen can find")
     if len(parts) > MAX_PARTS or sum(p.file_size for p in parts) > MAX_UNPACKED_BYTES:
         raise Unreadable("it is too large once unpacked")
@@ -149,12 +271,18 @@ def _office_text(data: bytes) -> str:
         if info.file_size > MAX_PART_BYTES:
             raise Unreadable(f"its part {info.filename} is too large once unpacked")
         try:
-            xml = archive.read(info)
+            content = archive.read(info)
         except (zipfile.BadZipFile, OSError, ValueError, RuntimeError) as exc:
             raise Unreadable(f"its part {info.filename} cannot be read ({exc})") from None
-        if len(xml) > MAX_PART_BYTES:
+        if len(content) > MAX_PART_BYTES:
             raise Unreadable(f"its part {info.filename} is too large once unpacked")
-        texts.append(_xml_text(xml, info.filename))
+        suffix = _suffix(info.filename)
+        if suffix in _XML_PART:
+            texts.append(_xml_text(content, info.filename))
+        elif suffix in _HTML_PART:
+            texts.append(html_text(decode_any(content)[0]))
+        elif info.filename != "mimetype":
+            texts.append(_inner_text(info.filename, content, depth))
     return "\n".join(texts)
 
 
@@ -163,20 +291,24 @@ def _xml_text(xml: bytes, where: str) -> str:
     if b"<!DOCTYPE" in xml or b"<!ENTITY" in xml:
         raise Unreadable(f"its part {where} declares entities, which documents do not need")
     pieces: list[str] = []
+
+    def start(tag: str, attributes: dict[str, str]) -> None:
+        for key, value in attributes.items():
+            if key.rsplit("}", 1)[-1] in _TEXT_ATTRIBUTES:
+                pieces.extend(("\n", value, "\n"))
+
+    def end(tag: str) -> None:
+        if tag.rsplit("}", 1)[-1] in _BREAKS:
+            pieces.append("\n")
+
+    # Entities are refused above; expat reads the rest in document order, text and tails alike.
+    parser = expat.ParserCreate(namespace_separator="}")
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parser.CharacterDataHandler = pieces.append
     try:
-        # Entities are refused above, and the standard library's expat limits amplification.
-        for event, element in ElementTree.iterparse(io.BytesIO(xml), events=("start", "end")):  # noqa: S314
-            local = element.tag.rsplit("}", 1)[-1]
-            if event == "start":
-                if element.text:
-                    pieces.append(element.text)
-                continue
-            if local in _BREAKS:
-                pieces.append("\n")
-            if element.tail:
-                pieces.append(element.tail)
-            element.clear()
-    except ElementTree.ParseError as exc:
+        parser.Parse(xml, True)
+    except expat.ExpatError as exc:
         raise Unreadable(f"its part {where} is not readable XML ({exc})") from None
     return "".join(pieces)
 

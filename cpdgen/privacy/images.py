@@ -105,6 +105,9 @@ def _strip_metadata(data: bytes, suffix: str) -> bytes:
 # --- JPEG ------------------------------------------------------------------------------
 
 _JPEG_KEEP_APP = {0xE0, 0xE2, 0xEE}  # JFIF (rewritten), ICC profile, Adobe colour transform
+# The segments that draw the picture: frame headers, tables, restart interval, scans. Anything
+# else (comments, JPGn and reserved markers, which a writer may fill with any bytes) is dropped.
+_JPEG_IMAGE = (set(range(0xC0, 0xD0)) - {0xC8}) | {0xDA, 0xDB, 0xDC, 0xDD, 0xDE, 0xDF}
 
 
 def _jpeg(data: bytes) -> bytes:
@@ -156,8 +159,8 @@ def _jpeg(data: bytes) -> bytes:
                 continue
             out += segment
             continue
-        if marker == 0xFE:
-            continue  # comment
+        if marker not in _JPEG_IMAGE:
+            continue
         out += segment
         if marker == 0xDA:  # start of scan: copy the entropy-coded data up to the next marker
             j = i
