@@ -166,6 +166,13 @@ def check_output_folder(root: Path, out: Path, *, purpose: Literal["site", "reco
             )
     if target.exists() and not target.is_dir():
         raise CpdgenError(f"refusing to write {what} to {shown}: it is a file, not a folder")
+    if purpose == "records":
+        site = next((f for f in (target, *target.parents) if (f / MARKER).is_file()), None)
+        if site is not None:
+            raise CpdgenError(
+                f"refusing to write the complete record to {shown}: {_describe(site, root)} is a site cpdgen "
+                "builds, and everything in it is published; use records/, or a folder outside your portfolio"
+            )
     if purpose == "records" and target.is_dir() and target.is_relative_to(root) and not _kept_out_of_git(root, target):
         raise CpdgenError(
             f"refusing to write the complete record to {shown}: git would commit it with your portfolio, private "

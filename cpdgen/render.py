@@ -212,7 +212,7 @@ def make_environment(root: Path | None = None, bytecode_cache: Any = None) -> ji
     ``bytecode_cache`` keeps compiled templates between runs (``cache.bytecode_cache``).
     """
     import jinja2
-    from jinja2.sandbox import ImmutableSandboxedEnvironment
+    from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
     theme = theme_dir()
     loaders: list[jinja2.BaseLoader] = [jinja2.PrefixLoader({"default": jinja2.FileSystemLoader(theme)})]
@@ -222,7 +222,22 @@ def make_environment(root: Path | None = None, bytecode_cache: Any = None) -> ji
 
     class PlainDataEnvironment(ImmutableSandboxedEnvironment):
         """Pages' contexts are plain dicts: ``page.title`` is looked up as a key first, which
-        spares Jinja a failed attribute lookup (an exception) for every variable it prints."""
+        spares Jinja a failed attribute lookup (an exception) for every variable it prints.
+        A theme may not build a value larger than a page needs (``"a" * 10**9``)."""
+
+        intercepted_binops = frozenset({"*", "**"})
+
+        def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+            if operator == "**" and isinstance(right, int):
+                bits = left.bit_length() * abs(right) if isinstance(left, int) and abs(left) > 1 else 0
+                if abs(right) > 100 or bits > MAX_TEMPLATE_BITS:
+                    raise SecurityError("a power that large is not allowed in a template")
+            if operator == "*":
+                for sequence, count in ((left, right), (right, left)):
+                    repeated = isinstance(sequence, (str, list, tuple)) and isinstance(count, int)
+                    if repeated and len(sequence) * count > MAX_TEMPLATE_VALUE:
+                        raise SecurityError("a value that large is not allowed in a template")
+            return super().call_binop(context, operator, left, right)
 
         def getattr(self, obj: Any, attribute: str) -> Any:
             if type(obj) is dict:
@@ -245,6 +260,9 @@ def make_environment(root: Path | None = None, bytecode_cache: Any = None) -> ji
 
 
 MAX_TEMPLATE_BYTES = 1_000_000
+MAX_TEMPLATE_VALUE = 10_000_000  # characters or items one expression in a template may make
+MAX_TEMPLATE_BITS = 100_000  # the size of a whole number a power in a template may make
+TEMPLATE_SECONDS = 20  # filling one page
 TEMPLATE_SUFFIXES = (".html", ".htm", ".xml", ".svg", ".css", ".txt", ".md", ".json", ".js", ".j2", ".jinja")
 
 
@@ -288,8 +306,16 @@ def fill_template(env: jinja2.Environment, name: str, context: dict) -> str:
     import jinja2
     from jinja2.sandbox import SecurityError
 
+    def too_slow() -> CpdgenError:
+        return CpdgenError(
+            f"template {name} (or one it uses) took more than {TEMPLATE_SECONDS} s to fill; it is stopped"
+        )
+
     try:
-        return env.get_template(name).render(context)
+        with time_limit(TEMPLATE_SECONDS, too_slow):
+            return env.get_template(name).render(context)
+    except RecursionError:
+        raise CpdgenError(f"template {name} (or one it uses) calls itself without end") from None
     except jinja2.TemplateSyntaxError as exc:
         where = f"{exc.filename or exc.name or name}:{exc.lineno}"
         raise CpdgenError(f"template {where}: {exc.message}") from None
@@ -300,6 +326,22 @@ def fill_template(env: jinja2.Environment, name: str, context: dict) -> str:
         ) from None
     except jinja2.TemplateError as exc:
         raise CpdgenError(f"template {name} (or one it uses) failed: {exc.message or exc}") from None
+    except (ArithmeticError, LookupError, TypeError, ValueError, AttributeError, MemoryError) as exc:
+        # A theme's own mistake ({{ 1/0 }}, a wrong filter argument): the template's line, no traceback.
+        raise CpdgenError(f"template {_template_line(exc) or name} failed: {type(exc).__name__}: {exc}") from None
+
+
+def _template_line(exc: BaseException) -> str | None:
+    """``file:line`` of the template line an error was raised in (Jinja puts templates' lines in tracebacks)."""
+    found = None
+    trace = exc.__traceback__
+    while trace is not None:
+        filename = trace.tb_frame.f_code.co_filename.replace("\\", "/")
+        if not filename.endswith(".py") and not filename.startswith("<frozen"):
+            shown = "templates/" + filename.rsplit("/templates/", 1)[1] if "/templates/" in filename else filename
+            found = f"{shown}:{trace.tb_lineno}"
+        trace = trace.tb_next
+    return found
 
 
 def templates_fingerprint(env: jinja2.Environment) -> str:

@@ -129,6 +129,7 @@ def prepare_diploma_pdf(portfolio: Portfolio, assessment: Assessment, diploma_id
         css_base_url=virtual_url(css_root, ""),
         base_url=virtual_url("content", ""),
         roots={"content": content_real, **theme_roots},
+        only=frozenset(collector.files) if public else None,
         attachments=tuple(attachments.items),
         timeout=BASE_SECONDS + PER_ACTIVITY_SECONDS * len(rows),
         problems=collector.problems,

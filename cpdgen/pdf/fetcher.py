@@ -21,11 +21,16 @@ from cpdgen.pdf.resources import THEME_TYPES, VIRTUAL, Refused, read_checked
 
 
 class RestrictedFetcher(URLFetcher):
-    """A WeasyPrint URL fetcher that serves checked files of ``roots`` ({name: folder}) and nothing else."""
+    """A WeasyPrint URL fetcher that serves checked files of ``roots`` ({name: folder}) and nothing else.
 
-    def __init__(self, roots: dict[str, Path], types: dict[str, str] = THEME_TYPES):
+    With ``only``, the files of ``content/`` it serves are those URLs alone (the images the
+    public record's own activities show): a theme cannot pull in a private activity's files.
+    """
+
+    def __init__(self, roots: dict[str, Path], types: dict[str, str] = THEME_TYPES, only: frozenset[str] | None = None):
         super().__init__(timeout=1, allowed_protocols={"file"}, allow_redirects=False, fail_on_errors=False)
         self.roots = {name: Path(folder).resolve() for name, folder in roots.items()}
+        self.only = only
         self.types = dict(types)
         self.refused: list[tuple[str, str, str]] = []  # (url, code, message)
         self.read: list[str] = []
@@ -50,6 +55,10 @@ class RestrictedFetcher(URLFetcher):
         if folder is None or not relative:
             raise self.refuse(url, "pdf-fetch-refused", f"the PDF reads only files inside content/ ({shown})")
         shown = f"{name}/{relative}"
+        if name == "content" and self.only is not None and url not in self.only:
+            raise self.refuse(
+                url, "pdf-fetch-refused", f"the public PDF reads only the files its own activities show ({shown})"
+            )
         try:
             data, media_type = read_checked(folder / relative, [folder], shown, self.types)
         except Refused as exc:

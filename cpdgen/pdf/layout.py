@@ -67,6 +67,7 @@ class PdfJob:
     roots: dict[str, Path]  # the folders the PDF may read, by their name in virtual URLs
     attachments: tuple[Attachment, ...]
     timeout: float
+    only: frozenset[str] | None = None  # a public PDF: the only files of content/ it may read
     problems: list[Problem] = field(default_factory=list)
     sources: dict[str, tuple[str, int | None]] = field(default_factory=dict)  # file URL -> where it was named
     theme_path: str = "templates/pdf"
@@ -203,7 +204,7 @@ def lay_out(job: PdfJob) -> tuple[bytes, list[tuple[str, str, str]], list[str]]:
 
     from cpdgen.pdf.fetcher import RestrictedFetcher
 
-    fetcher = RestrictedFetcher(job.roots)
+    fetcher = RestrictedFetcher(job.roots, only=job.only)
     collect = _Collect()
     logger = logging.getLogger("weasyprint")
     logger.addHandler(collect)
