@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import pdfread
-from conftest import PORTFOLIO, REFLECTION, Builder, activity_text, pdf_document
+from conftest import PORTFOLIO, REFLECTION, Builder, activity_text, pdf_document, png_image
 from cpdgen import fsutil
 from cpdgen.cli import main
 from cpdgen.loader import load_portfolio
@@ -164,6 +164,90 @@ def test_a_number_only_the_published_page_makes_whole_is_an_error_naming_the_act
     assert problem.path == "content/activities/2026-01-10-tags.md"
     assert "would be published in the page" in problem.message and "2026-01-10-tags" in problem.message
     assert not (portfolio.root / "site").exists()
+
+
+ORDINARY_TEXT = [
+    "Results row pasted from the LIMS: 12345,9434765919,4.5",
+    "I ordered a repeat for 943 476 5919.",  # 'order' is not a label that makes it a serial number
+    "A patient with a bleeding disorder, 943 476 5919, was bled.",
+    "As part of the audit, patient 943 476 5919 was reviewed.",
+    "A lot of samples came in; one was from 943 476 5919.",
+    "I read ISBN 978-0-19-852169-9 first; later the sample of 943 476 5919 arrived.",
+    "Sample from patient #9434765919 was haemolysed.",
+    "See http://example.org,943 476 5919 for details.",
+    "Request from http://lims.local/result/9434765919 today.",  # a private host is no public reference
+    "Patient 943\u200e476 5919 seen.",  # invisible marks between the groups
+    "Patient 943\ufe0f476 5919 seen.",
+    "Patient 943\u2062476 5919 seen.",
+    "Patient 943\u00b7476\u00b75919 seen.",
+    "Patient 943,476,5919 seen.",
+    "Patient 9 4 3 4 7 6 5 9 1 9 seen.",  # digits written in the boxes of a form
+    "Patient 94 34 76 59 19 seen.",
+    "Patient 943 476 5919\u00b9 seen.",  # a footnote mark glued to the end
+]
+
+
+@pytest.mark.parametrize("text", ORDINARY_TEXT)
+def test_a_number_in_ordinary_text_is_an_error_whatever_surrounds_it(text):
+    found = [f for f in find_in_markdown(text) if f.rule == "nhs-number"]
+    assert [f.severity for f in found] == ["error"], text
+
+
+CHECK_SEES = {
+    "numeric-reference-without-semicolon": "Patient 943 476 591&#57 seen.",
+    "numeric-reference-with-zeros": "Patient &#00000057;43 476 5919 seen.",
+    "processing-instruction": "Patient 943<?x?>476 5919 seen.",
+    "line-separator": "Patient 943\u2028476 5919 seen.",
+    "superscript-tag": "Patient 943 476 5919<sup>1</sup> seen.",
+}
+
+
+@pytest.mark.parametrize("name", sorted(CHECK_SEES))
+def test_check_reports_every_number_the_build_would_refuse(portfolio, run_check, name):
+    # `cpdgen check` is the pre-commit hook: what it passes goes into git history.
+    portfolio.activity("2026-01-10-a", date="2026-01-10", body=CHECK_SEES[name])
+    code, out = run_check("--content-only")
+    assert code == 1 and "content/activities/2026-01-10-a.md:6:" in out and "[nhs-number]" in out
+
+
+def test_check_reads_portfolio_yaml_values_as_yaml_reads_them(portfolio, run_check):
+    settings = yaml.safe_dump(PORTFOLIO, sort_keys=False)
+    settings = settings.replace("member:\n", "member:\n  job_title: >-\n    Scientist 943\n    476\n    5919\n", 1)
+    portfolio.settings(settings)
+    code, out = run_check("--content-only")
+    assert code == 1 and "content/portfolio.yaml" in out and "[nhs-number]" in out
+
+
+def test_a_number_in_a_private_activity_never_switches_off_the_page_check(portfolio):
+    # The private activity's number is reported (not published); the page joining title and
+    # tag must still be checked for the same number, which it would publish.
+    eligible(portfolio)
+    (portfolio.root / "templates").mkdir()
+    (portfolio.root / "templates" / "activity.html").write_text(
+        "{% extends 'default/activity.html' %}{% block content %}"
+        "<p>{{ activity.title }}<span>{% for tag in activity.tags %}{{ tag.label }}{% endfor %}</span></p>"
+        "{% endblock %}"
+    )
+    portfolio.activity("2026-01-05-p", date="2026-01-05", private=True, body=f"Patient {NUMBER}.")
+    portfolio.activity("2026-01-10-tags", date="2026-01-10", title="Request form 943 476", tags=["5919"])
+    result = build(portfolio)
+    assert not result.written
+    assert [(p.path, p.publishes) for p in result.problems if p.code == "nhs-number"] == [
+        ("content/activities/2026-01-05-p.md", False),
+        ("content/activities/2026-01-10-tags.md", True),
+    ]
+    assert not (portfolio.root / "site").exists()
+
+
+@pytest.mark.parametrize(
+    "fields", [{"category": NUMBER}, {"date": NUMBER.replace(" ", "-")}, {"evidence": [f"patient-{DIGITS}.pdf"]}]
+)
+def test_no_message_prints_a_number_whole(portfolio, run_check, fields):
+    # Messages go to CI logs and pull-request annotations, which are often public.
+    portfolio.activity("2026-01-10-a", **{"date": "2026-01-10", **fields})
+    code, out = run_check("--content-only", "--format", "github")
+    assert code == 1 and "943 *** ****" in out
+    assert DIGITS not in digits_of(out.replace("\n", " \n"))
 
 
 # --- 2. evidence documents -----------------------------------------------------------------------
@@ -470,6 +554,68 @@ def test_a_pdf_template_cannot_read_a_file_outside_the_theme(portfolio, tmp_path
     assert code != 0
     assert "templates/pdf/notes.html: this file is a link to a file outside templates/" in err
     assert not (portfolio.root / "site").exists()
+
+
+def test_a_pdf_template_cannot_embed_a_private_activitys_file(portfolio, capsys):
+    eligible(portfolio)
+    portfolio.write(
+        "activities/2026-01-05-p/index.md", activity_text(date="2026-01-05", private=True, evidence=["form.png"])
+    )
+    portfolio.write("activities/2026-01-05-p/form.png", png_image())
+    url = "file:///_cpdgen/content/activities/2026-01-05-p/form.png"
+    (portfolio.root / "templates" / "pdf").mkdir(parents=True)
+    (portfolio.root / "templates" / "pdf" / "diploma.html").write_text(
+        "{% extends 'default/pdf/diploma.html' %}{% block cover %}{{ super() }}"
+        f"<img alt='x' src='{url}'><link rel='attachment' href='{url}'>{{% endblock %}}"
+    )
+    code = main(["build", "--root", str(portfolio.root), "--as-of", "2026-06-01"])
+    err = "".join(capsys.readouterr())
+    assert code == 1
+    assert "the public PDF reads only the files its own activities show" in err and "[pdf-fetch-refused]" in err
+    assert not (portfolio.root / "site").exists()
+
+
+SLOW_TEMPLATES = {
+    "loops": "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
+    "huge-string": '{{ "a" * 3000000000 }}',
+    "huge-power": "{{ 10 ** 100 ** 100 ** 100 }}",
+    "division-by-zero": "<p>\n{{ 1 / 0 }}</p>",
+    "recursive-macro": "{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}",
+    "includes-itself": '{% include "activity.html" %}',
+}
+
+
+@pytest.mark.parametrize("name", sorted(SLOW_TEMPLATES))
+def test_a_template_that_never_ends_or_fails_is_stopped_with_a_message(portfolio, monkeypatch, capsys, name):
+    monkeypatch.setattr("cpdgen.render.TEMPLATE_SECONDS", 1)
+    eligible(portfolio)
+    (portfolio.root / "templates").mkdir()
+    (portfolio.root / "templates" / "activity.html").write_text(SLOW_TEMPLATES[name])
+    code = main(["build", "--root", str(portfolio.root), "--no-pdf", "--as-of", "2026-06-01"])
+    err = capsys.readouterr().err
+    assert code == 2 and re.search(r"template (templates/)?activity\.html", err) and "Traceback" not in err
+    if name == "division-by-zero":  # a theme's own mistake is shown at its line
+        assert "template templates/activity.html:2 failed: ZeroDivisionError" in err
+    assert not (portfolio.root / "site").exists()
+
+
+@pytest.mark.parametrize("pattern", ["(a|aa)*c", r"\d*\d*\d*x", "MRN[0-9]+", "(a)\\1", "[0-9]{1,1000}"])
+def test_a_pattern_that_could_take_hours_is_refused_at_its_line(portfolio, run_check, pattern):
+    portfolio.settings({**PORTFOLIO, "privacy": {"patterns": {"lab": pattern}}})
+    portfolio.activity("2026-01-10-a", date="2026-01-10", body="a" * 40 + " " + "1" * 3000)
+    code, out = run_check("--content-only")
+    assert code == 1 and "content/portfolio.yaml:5: error: privacy.patterns.lab:" in out and "[invalid-pattern]" in out
+
+
+def test_export_never_writes_into_a_built_site(portfolio, capsys):
+    eligible(portfolio)
+    portfolio.activity("2026-01-05-p", date="2026-01-05", private=True, body="SECRET-PRIVATE")
+    public = portfolio.root / "public"
+    assert main(["build", "--root", str(portfolio.root), "--out", str(public), "--no-pdf"]) == 0
+    for target in (public, public / "records"):
+        assert main(["export", "csv", "--root", str(portfolio.root), "--out", str(target)]) == 2
+    assert "SECRET-PRIVATE" not in published_text(public) and not (public / "records").exists()
+    assert "site" in capsys.readouterr().err
 
 
 # --- and the rest ----------------------------------------------------------------------------
