@@ -72,9 +72,10 @@ class Visit:
         self.context = browser.new_context(**options)
         self.requests: list[str] = []
         self.failures: list[str] = []
+        self.aborted: list[str] = []
         self.errors: list[str] = []
         self.context.on("request", lambda request: self.requests.append(request.url))
-        self.context.on("requestfailed", lambda request: self.failures.append(f"{request.url}: {request.failure}"))
+        self.context.on("requestfailed", self._failed)
         self.context.on(
             "response",
             lambda response: response.status >= 400 and self.failures.append(f"{response.url}: {response.status}"),
@@ -84,6 +85,22 @@ class Visit:
         self.page = self.context.new_page()
         self.page.on("console", lambda message: message.type == "error" and self.errors.append(message.text))
         self.page.on("pageerror", lambda error: self.errors.append(str(error)))
+
+    def _failed(self, request) -> None:
+        # Leaving a page cancels what it was still loading (a lazy image scrolled into view):
+        # such a request is fetched again at the end, to tell a cancelled load from a broken one.
+        if request.failure == "net::ERR_ABORTED" and request.url.startswith(self.allowed):
+            self.aborted.append(request.url)
+        else:
+            self.failures.append(f"{request.url}: {request.failure}")
+
+    def refetch_aborted(self) -> None:
+        for url in dict.fromkeys(self.aborted):
+            if url.startswith("file:"):
+                if not Path(unquote(urlsplit(url).path)).is_file():
+                    self.failures.append(f"{url}: missing")
+            elif (status := self.context.request.get(url).status) != 200:
+                self.failures.append(f"{url}: {status}")
 
     def close(self):
         self.context.close()
@@ -118,6 +135,7 @@ def crawl(visit: Visit, start: str) -> list[str]:
 
 
 def assert_clean(visit: Visit, pages: list[str]) -> None:
+    visit.refetch_aborted()
     assert not visit.failures, "broken links or resources:\n" + "\n".join(visit.failures)
     assert not visit.errors, "console errors:\n" + "\n".join(visit.errors)
     leaving = [url for url in visit.requests if not url.startswith(visit.allowed)]
