@@ -156,7 +156,7 @@ def _published_identifiers(
         shown += [item["name"] for item in context["evidence"]]
         problems += check_published(portfolio, html_text("\n".join(shown)), where, row.activity)
     reported = {(p.code, p.message) for p in problems}
-    whole = html_text(html) + "\n" + "\n".join(f"{a.name}\n{a.description}" for a in attached)
+    whole = html_text(html, everything=True) + "\n" + "\n".join(f"{a.name}\n{a.description}" for a in attached)
     for problem in check_published(portfolio, whole, where):
         if not any(code == problem.code and message.split(" would be")[0] == problem.message.split(" would be")[0]
                    for code, message in reported):  # fmt: skip

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import re
 import string
+from bisect import bisect_left
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -210,9 +211,16 @@ _NOT_NAMES = frozenset(
 # numbers (a list of ISBNs), on the folded text.
 _LABEL = _lazy(
     r"\b(?:serial|s/n|sn|lot|batch|model|part|cat(?:alogue|alog)?|asset|barcode|firmware|invoice|order"
-    r"|licen[cs]e|isbn|issn)\b"
+    r"|licen[cs]e|isbn|issn|meeting(?: id)?|certificate|booking)\b"
 )
-_LABEL_FILLER = _lazy(r"(?:\s|[:#.,()/\-]|no\b|nos\b|numbers?\b|num\b|[0x])*")
+# Between a label and its number: "no.", "number", punctuation, or whole numbers of the same
+# size (a list of ISBNs). Not a short number: in "batch 4: 943 476 5919" the label is batch 4's.
+_LABEL_FILLER = _lazy(r"(?:\s|[:#.,()/\-]|no\b|nos\b|numbers?\b|num\b|0(?:[ \-]?0){8,}+x?\b)*")
+_TABLE_RULE = _lazy(r"[ \t]*\|?[ \t]*:?-{3,}:?[ \t]*(?:\|[ \t]*:?-{3,}:?[ \t]*)*\|?[ \t]*")
+# A run of digits that reads as a date and time, or a reference's volume(issue):pages, rather
+# than one number written in boxes or pairs.
+_NOT_ONE_NUMBER = _lazy(r"[:()/;]|^[0-9]{1,2}\.[0-9]{1,2}\.[0-9]{2,4}(?![0-9])|^[0-9]{4}-[0-9]{2}-[0-9]{2}(?![0-9])")
+_PATIENT_IN_LINK = _lazy(r"patient|case|\bpt\b|mrn|hospital|nhs|chi\b")
 _PRIVATE_HOST = _lazy(r"(?:^|\.)(?:local|lan|internal|intranet|corp|home|localdomain)$|^[0-9.]+$|^\[|^[^.]*$")
 _NHS_WORD = _lazy(r"\bnhs\b|\bh&c\b")
 _CHI_WORD = _lazy(r"\bchi\b")
@@ -272,29 +280,73 @@ class _Scan:
     # Context helpers -----------------------------------------------------------------
 
     def glued(self, start: int, end: int, allow_keyword: bool = True) -> bool:
-        """True when a number is part of a longer token: a code, a decimal, a DOI, an ISBN-13."""
+        """True when a number is part of a longer token: a code, a decimal, a DOI, an ISBN-13.
+
+        A word before it ("pt9434765919", "referral9434765919.pdf") does not make it a code;
+        capitals do ("LAB…", an accession number), letters with digits ("24H…"), a label ("sn…"). A number with a
+        decimal part is one number only when its whole part is the ten digits themselves
+        ("9434765919.0", as a spreadsheet writes a column of numbers).
+        """
         text = self.t.text
         prev = text[start - 1] if start else " "
         nxt = text[end] if end < len(text) else " "
         if prev.isalnum() and not (allow_keyword and self.t.fold[max(0, start - 3) : start] in ("nhs", "chi")):
-            return True
+            lo = start
+            while lo > 0 and start - lo < 40 and text[lo - 1].isalnum():
+                lo -= 1
+            prefix = text[lo:start]
+            if prefix.isupper() or any(c.isdigit() for c in prefix) or _LABEL.fullmatch(self.t.fold[lo:start]):
+                return True  # a code: "LAB0101011237", "24H0123456", "SN…"
         if nxt.isalnum() or prev in _MONEY or prev == "+":
             return True
         if prev in ".-:" and start >= 2 and text[start - 2].isdigit():
             return True
+        if nxt == "." and text[start:end].isdigit() and not text[start - 1 : start].isdigit():
+            return False  # the whole part of a decimal is these ten digits
         return nxt in ".-:" and end + 1 < len(text) and text[end + 1].isdigit()
 
     def labelled(self, start: int) -> bool:
-        """True when the number is labelled as something else: 'Serial no. …', 'Lot …', 'ISBN …'."""
+        """True when the number is labelled as something else: 'Serial no. …', 'Lot …', 'ISBN …',
+        or it stands in a table's column headed so."""
         t = self.t
         lo = max(t.line_start(start), start - 60)
         before = t.fold[lo:start]
         for label in reversed(list(_LABEL.finditer(before))):
             return bool(_LABEL_FILLER.fullmatch(before, label.end()))
+        return self.column_label(start)
+
+    def column_label(self, start: int) -> bool:
+        """True when ``start`` is in a Markdown table cell whose column heading is a label."""
+        t = self.t
+        row_start = t.line_start(start)
+        row = t.fold[row_start : t.line_end(start)].rstrip(";")
+        if not row.lstrip().startswith("|") and row.count("|") < 2:
+            return False
+        column = t.fold.count("|", row_start, start) - (1 if row.lstrip().startswith("|") else 0)
+        pos = row_start - 1
+        for _ in range(500):  # up the table to its rule line; the heading is the line above it
+            if pos <= 0:
+                return False
+            line_start = t.line_start(pos)
+            line = t.fold[line_start:pos].rstrip(";")  # a page's lines end with ';' (html_text)
+            if _TABLE_RULE.fullmatch(line):
+                heading_end = line_start - 1
+                heading = t.fold[t.line_start(heading_end) : heading_end] if heading_end > 0 else ""
+                heading = heading.rstrip(";").strip()
+                if row.lstrip().startswith("|") and "|" in heading:
+                    heading = heading[
+                        heading.index("|") :
+                    ]  # a table inside a CSV cell: the text before it is another cell
+                cells = heading.strip("|").split("|")
+                return 0 <= column < len(cells) and bool(_LABEL.search(cells[column]))
+            if "|" not in line:
+                return False
+            pos = line_start - 1
         return False
 
     def in_link(self, start: int, end: int) -> bool:
-        """True inside a DOI, or inside a web address (unless it is a query value or says NHS)."""
+        """True inside a DOI, or inside a public web address as a plain identifier (not a query
+        value, not written in groups, not next to a word such as 'patient' or 'case')."""
         text = self.t.text
         lo = start
         while lo > 0 and start - lo < 300 and text[lo - 1] not in _TOKEN_STOP:
@@ -309,6 +361,8 @@ class _Scan:
         if "://" in token or lowered.startswith("www."):
             if text[start - 1 : start] == "=" or "nhs" in lowered:
                 return False  # a query value, or an NHS system's address
+            if not text[start:end].isdigit() or _PATIENT_IN_LINK.search(lowered):
+                return False  # "Case-943-476-5919.docx": a number written for people, in a file's name
             host = urlsplit(token if "://" in token else "http://" + token).hostname or ""
             return not _PRIVATE_HOST.search(host)  # an intranet system's address is not a public reference
         return False
@@ -351,7 +405,7 @@ class _Scan:
         t = self.t
         candidates: dict[tuple[int, int], str] = {}
         places = [i for i in range(run_start, run_end) if t.fold[i] == "0"]
-        if len(places) == 10:
+        if len(places) == 10 and not _NOT_ONE_NUMBER.search(t.text, places[0], places[-1] + 1):
             candidates[(places[0], places[-1] + 1)] = "".join(t.text[i] for i in places)
         for m in _TEN.finditer(t.text, lo, hi):
             candidates.setdefault(m.span(), "".join(m.groups()))
@@ -571,13 +625,20 @@ def _mask_name(name: str) -> str:
 
 
 def _strongest(found: list[tuple]) -> Iterator[tuple]:
-    """Drop candidates that overlap a stronger one (or an earlier one of the same rank)."""
-    taken: list[tuple[int, int]] = []
+    """Drop candidates that overlap a stronger one (or an earlier one of the same rank).
+
+    The spans kept never overlap, so, sorted by start, only the last one starting before a
+    candidate's end can overlap it: one bisection each, however many numbers a file holds.
+    """
+    starts: list[int] = []
+    ends: list[int] = []
     for item in sorted(found, key=lambda f: (f[0], f[1], -f[2])):
         _, start, end = item[:3]
-        if any(start < t_end and t_start < end for t_start, t_end in taken):
+        k = bisect_left(starts, end)
+        if k and ends[k - 1] > start:
             continue
-        taken.append((start, end))
+        starts.insert(k, start)
+        ends.insert(k, end)
         yield item
 
 
@@ -591,17 +652,19 @@ def find_identifiers(
     if not scan.found:
         return []
     original = source.original
+    breaks = [m.start() for m in re.finditer("\n", original)]
     findings = []
     for _, start, end, rule, masked, key, reason in _strongest(scan.found):
         o_start, o_end = source.origin(start), source.origin(end - 1) + 1
-        line_start = original.rfind("\n", 0, o_start) + 1
+        line_index = bisect_left(breaks, o_start)
+        line_start = breaks[line_index - 1] + 1 if line_index else 0
         found_rule = RULES.get(rule)
         findings.append(
             Finding(
                 rule=rule,
                 severity=found_rule.severity if found_rule else "warning",
                 label=found_rule.label if found_rule else f"'{rule}' identifier",
-                line=first_line + original.count("\n", 0, o_start),
+                line=first_line + line_index,
                 column=o_start - line_start + 1,
                 start=o_start,
                 end=o_end,
@@ -627,16 +690,20 @@ def find_in_markdown(text: str, patterns: Mapping[str, re.Pattern] | None = None
         return find_identifiers(text, patterns, first_line)
     view, hidden = shown
     findings = find_identifiers(view, patterns, first_line)
+    breaks: list[int] | None = None
     for start, end in hidden:
         for found in find_identifiers(text[start:end], patterns):
+            if breaks is None:
+                breaks = [m.start() for m in re.finditer("\n", text)]
             at = start + found.start
-            line_start = text.rfind("\n", 0, at) + 1
+            line_index = bisect_left(breaks, at)
+            line_start = breaks[line_index - 1] + 1 if line_index else 0
             findings.append(
                 replace(
                     found,
                     start=at,
                     end=start + found.end,
-                    line=first_line + text.count("\n", 0, at),
+                    line=first_line + line_index,
                     column=at - line_start + 1,
                 )
             )

@@ -155,10 +155,11 @@ _MARKUP = re.compile(
     r"|(?P<escape>\\[!-/:-@\[-`{-~])"
     r"|(?P<dest>\]\((?:[^()\n]|\([^()\n]*\)){0,2000}\))"
     r"|(?P<label>\]\[[^\]\n]{0,200}\])"
-    r"|(?P<mark>\*+|`+|~+|[\[\]]|!(?=\[)|(?<![A-Za-z0-9])_+|_+(?![A-Za-z0-9]))",
+    r"|(?P<mark>\*+|`+|~+|[\[\]]|!(?=\[)|(?<![A-Za-z0-9])_+|_+(?![A-Za-z0-9]))"
+    r"|(?P<quote>>(?:[ \t]?>)*[ \t]?)",  # a blockquote's markers, at the start of a line (checked below)
     re.S,
 )
-_MARKUP_START = re.compile(r"[<&\\\]*_`~\[!]")
+_MARKUP_START = re.compile(r"[<&\\\]*_`~\[!>]")
 _HIDDEN = frozenset({"comment", "tag", "dest", "label"})  # markup that holds text of its own
 
 
@@ -176,6 +177,9 @@ def _markup_edits(text: str) -> tuple[list[Edit], list[tuple[int, int]]]:
             pos = found.start() + 1
             continue
         kind, start, end = match.lastgroup, match.start(), match.end()
+        if kind == "quote" and text[text.rfind("\n", 0, start) + 1 : start].strip(" \t"):
+            pos = start + 1  # a '>' inside a line is text
+            continue
         if kind == "ref":
             decoded = unescape(match.group())
             if decoded != match.group():
@@ -202,28 +206,57 @@ def visible(text: str) -> tuple[Text, list[tuple[int, int]]] | None:
 
 
 _HTML_DROP = re.compile(r"<(style|script)\b.*?</\1\s*>|<!--.*?-->", re.S | re.I)
+_HTML_COMMENT = re.compile(r"<!--.*?-->", re.S)
 _HTML_BLOCK = re.compile(
-    r"</?(?:p|div|li|ul|ol|td|th|tr|table|thead|tbody|tfoot|caption|h[1-6]|br|hr|section|article|nav|header"
+    r"</?(?:p|div|li|ul|ol|table|thead|tbody|tfoot|caption|h[1-6]|br|hr|section|article|nav|header"
     r"|footer|main|aside|dl|dt|dd|blockquote|pre|figure|figcaption|title|head|body|html|svg|g|text|details"
-    r"|summary|form|label|option|meta|link|button|img|input|select|textarea|figure)\b[^>]*>",
+    r"|summary|form|label|option|meta|link|button|img|input|select|textarea|figure|script|style)\b[^>]*>",
     re.I,
 )
+# A table reads as Markdown writes it, a row a line: "| Lot | Expiry |", a rule under the
+# heading, "| 24A001 | 2026-03 |", so a number is read with its column's heading.
+_TABLE_ROW = re.compile(r"<tr\b[^>]*>", re.I)
+_TABLE_CELL_END = re.compile(r"</t[dh]\s*>", re.I)
+_TABLE_HEAD_END = re.compile(r"</thead\s*>", re.I)
+_TABLE_ROW_END = re.compile(r"</tr\s*>", re.I)
 _HTML_TAG = re.compile(r"<[^>]*>")
 _HTML_ATTRIBUTE = re.compile(r"""<[^>]*?\s(?:href|src|alt|title|content)\s*=\s*(?:"([^"]*)"|'([^']*)')""", re.I)
+_ANY_ATTRIBUTE = re.compile(r"""\s[\w:.-]+\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _SPACES = re.compile(r"\s+")
+_MARKUP_CHARS = re.compile(r"[<>\"'=\n]")
 
 
-def html_text(html: str) -> str:
+def html_text(html: str, everything: bool = False) -> str:
     """The text a page shows, a block a line (and the addresses and labels its tags carry).
 
     As a browser shows it: inline elements (links, spans, emphasis) join their neighbours
     (``<b>943</b>476`` reads 943476), runs of white space are one space, and blocks
-    (paragraphs, list items, table cells, headings) stay apart: a number is never put
-    together across two of them. Lines end with ``;``, which no rule reads across, so each
-    line can be checked on its own.
+    (paragraphs, list items, headings) stay apart: a number is never put together across
+    two of them. A table row is one line, its cells apart (``| a | b |``), with a rule under
+    the heading row. Lines end with ``;``, which no rule reads across, so each line can be
+    checked on its own.
+
+    ``everything`` reads what a page publishes without showing: scripts, styles and every
+    attribute's value (a theme's ``data-title``, structured data for search engines).
     """
-    html = _HTML_DROP.sub(" ", html)
-    attributes = [unescape(a or b) for a, b in _HTML_ATTRIBUTE.findall(html)]
+    if everything:
+        html = _HTML_COMMENT.sub(" ", html)
+        attributes = [unescape(a or b) for tag in _HTML_TAG.findall(html) for a, b in _ANY_ATTRIBUTE.findall(tag)]
+        # And, inside each tag, every run between markup characters, should a theme's quotes not
+        # pair up as a parser expects (a block's text put into an attribute).
+        attributes += [
+            unescape(piece.strip())
+            for tag in _HTML_TAG.findall(html)
+            for piece in _MARKUP_CHARS.split(tag)
+            if piece.strip()
+        ]
+    else:
+        html = _HTML_DROP.sub(" ", html)
+        attributes = [unescape(a or b) for a, b in _HTML_ATTRIBUTE.findall(html)]
+    html = _TABLE_ROW.sub("\x00| ", html)
+    html = _TABLE_CELL_END.sub(" | ", html)
+    html = _TABLE_HEAD_END.sub("\x00|---|\x00", html)
+    html = _TABLE_ROW_END.sub("\x00", html)
     text = _SPACES.sub(" ", unescape(_HTML_TAG.sub("", _HTML_BLOCK.sub("\x00", html))))
     lines = [line.strip() for line in text.split("\x00")]
     return ";\n".join([line for line in lines if line] + attributes)

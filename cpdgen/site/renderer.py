@@ -483,7 +483,9 @@ class SiteRenderer:
         A page's text is checked a line (a block) at a time, and a line already checked for an
         earlier page of this render is not checked again: list pages repeat their items.
         """
-        lines = [line for line in html_text(data.decode("utf-8")).split("\n") if line not in self._checked]
+        lines = [
+            line for line in html_text(data.decode("utf-8"), everything=True).split("\n") if line not in self._checked
+        ]
         self._checked.update(lines)
         if not lines:
             return []
