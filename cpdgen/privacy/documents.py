@@ -55,9 +55,13 @@ SECONDS = 20  # reading one document, with everything inside it
 _XML_PART = (".xml", ".rels", ".vml")
 _HTML_PART = (".htm", ".html", ".xhtml", ".mht", ".mhtml")
 _BREAKS = {"p", "br", "cr", "tab", "tr", "row", "si", "c", "tc", "h", "line-break", "s", "table-row", "table-cell"}
-# Attributes that hold words rather than layout: a picture's description, a comment's
-# author, a link's target (``.rels``), a shape's title.
-_TEXT_ATTRIBUTES = {"descr", "title", "author", "initials", "Target", "href", "name-of-author", "alt"}
+# Attributes that hold words or values rather than layout: a picture's description, a
+# comment's author, a link's target (``.rels``), a shape's title, and the values an Excel
+# pivot cache keeps (deleted rows included) or an OpenDocument cell holds behind its format.
+_TEXT_ATTRIBUTES = {
+    "descr", "title", "author", "initials", "Target", "href", "name-of-author", "alt",
+    "v", "val", "value", "string-value", "name",  # a pivot cache's values, a cell's value behind its format
+}  # fmt: skip
 _STRINGS = re.compile(rb"[\x20-\x7e\t]{6,}|(?:[\x20-\x7e]\x00){6,}")
 
 
@@ -113,6 +117,8 @@ def _read(name: str, data: bytes, depth: int) -> tuple[str | None, str]:
     if depth > MAX_DEPTH:
         raise Unreadable(f"it holds documents inside documents more than {MAX_DEPTH} deep")
     suffix = _suffix(name)
+    if suffix in _EMAIL_SUFFIXES:
+        return _email_text(data, depth), "its text"
     if suffix in TEXT_SUFFIXES:
         text, encoding = decode_any(data)
         return _plain_text(suffix, text), f"its text ({encoding})"
@@ -141,6 +147,41 @@ def _inner_text(name: str, data: bytes, depth: int) -> str:
         raise Unreadable(f"its embedded file {name} cannot be read: {why}")
     return "\n".join(m.group().decode("utf-16-le" if m.group()[1:2] == b"\x00" else "latin-1")
                      for m in _STRINGS.finditer(data))  # fmt: skip
+
+
+# --- e-mail -------------------------------------------------------------------------------
+
+_EMAIL_SUFFIXES = (".eml", ".mht", ".mhtml")
+
+
+def _email_text(data: bytes, depth: int) -> str:
+    """A saved e-mail (or web archive): its headers, and every part decoded, attachments read
+    as their own kind (base64 and quoted-printable hide digits from a plain reading)."""
+    import email
+    import email.policy
+
+    message = email.message_from_bytes(data, policy=email.policy.compat32)
+    found = [f"{key}: {value}" for key, value in message.items()]
+    for n, part in enumerate(message.walk()):
+        if part.is_multipart():
+            continue
+        payload = part.get_payload(decode=True)
+        if not isinstance(payload, bytes):
+            continue
+        name = part.get_filename()
+        kind = part.get_content_type()
+        if name:
+            found += [name, _inner_text(name, payload, depth)]
+        elif kind.startswith("text/"):
+            charset = part.get_content_charset() or ""
+            try:
+                text = payload.decode(charset) if charset else decode_any(payload)[0]
+            except (LookupError, UnicodeDecodeError):
+                text = decode_any(payload)[0]
+            found.append(html_text(text) if kind == "text/html" else text)
+        else:
+            found.append(_inner_text(f"part-{n}", payload, depth))
+    return "\n".join(found)
 
 
 # --- text files ----------------------------------------------------------------------------
@@ -208,26 +249,32 @@ def _pdf_text(data: bytes, depth: int) -> str:
         extra = [str(value) for value in (reader.metadata or {}).values() if isinstance(value, str)]
         fields = reader.get_fields() or {}
         extra += [str(field.get("/V")) for field in fields.values() if field.get("/V") not in (None, "")]
-        extra += _pdf_annotations(reader)
+        notes, attached = _pdf_annotations(reader)
+        extra += notes
         extra += _pdf_outline(reader.outline)
         metadata: Any = reader.root_object.get("/Metadata")
         if metadata is not None:
             extra.append(html_text(decode_any(metadata.get_object().get_data())[0]))  # XMP
-        attachments = reader.attachments
+        attachments = {name: list(contents) for name, contents in reader.attachments.items()}
     except Unreadable:
         raise
     except Exception as exc:  # noqa: BLE001 - pypdf raises many kinds for a damaged file
         raise Unreadable(f"it is not a readable PDF ({type(exc).__name__})") from None
+    for name, content in attached:
+        attachments.setdefault(name, []).append(content)
     for name, contents in sorted(attachments.items()):
         extra.append(name)
         extra += [_inner_text(name, content, depth) for content in contents]
+    extra += _pdf_earlier_versions(data)
     return PAGE_BREAK.join(pages) + ("\n" + "\n".join(extra) if extra else "")
 
 
-def _pdf_annotations(reader: object) -> list[str]:
-    """Comments, sticky notes and free text on the pages, with their authors."""
+def _pdf_annotations(reader: Any) -> tuple[list[str], list[tuple[str, bytes]]]:
+    """Comments, sticky notes and free text on the pages, with their authors; and the files
+    attached as comments ("Attach File"), which the document's own list of attachments omits."""
     found: list[str] = []
-    for page in reader.pages:  # type: ignore[attr-defined]
+    files: list[tuple[str, bytes]] = []
+    for page in reader.pages:
         annotations = page.get("/Annots")
         for reference in annotations.get_object() if annotations is not None else ():
             annotation = reference.get_object()
@@ -235,6 +282,40 @@ def _pdf_annotations(reader: object) -> list[str]:
                 value = annotation.get(key)
                 if isinstance(value, str) and value:
                     found.append(html_text(value) if key == "/RC" else value)
+            spec = annotation.get("/FS")
+            if annotation.get("/Subtype") == "/FileAttachment" and spec is not None:
+                spec = spec.get_object()
+                embedded = spec.get("/EF")
+                stream = embedded.get_object().get("/F") if embedded is not None else None
+                if stream is not None:
+                    name = str(spec.get("/UF") or spec.get("/F") or "attached file")
+                    files.append((name, stream.get_object().get_data()))
+    return found, files
+
+
+MAX_REVISIONS = 10
+
+
+def _pdf_earlier_versions(data: bytes) -> list[str]:
+    """The pages' text of each earlier version a PDF still holds.
+
+    A PDF edited and saved "incrementally" (form filling, signing, a quick redaction) keeps
+    every earlier version after its end-of-file mark: text removed in the last version is
+    still in the file, and anyone can read it. Each version that parses is read; one that
+    does not (a linearised file's first part) is not a version anyone sees.
+    """
+    from pypdf import PdfReader
+
+    marks = [m.end() for m in re.finditer(rb"%%EOF", data)][:-1][-MAX_REVISIONS:]
+    found: list[str] = []
+    for end in marks:
+        try:
+            earlier = PdfReader(io.BytesIO(data[:end]), strict=False)
+            if earlier.is_encrypted or len(earlier.pages) > MAX_PAGES:
+                continue
+            found += [page.extract_text() or "" for page in earlier.pages]
+        except Exception:  # noqa: BLE001, S112 - not a version on its own (a linearised file's first part)
+            continue
     return found
 
 
