@@ -251,6 +251,17 @@ def manifest_bytes(files: dict[str, list], note: str) -> bytes:
 _IGNORED_SUFFIXES = ("~", ".swp", ".swo", ".swx", ".tmp", ".bak", ".orig")
 
 
+def undecodable(name: str) -> bool:
+    """True for a file name that is not UTF-8 text (Python keeps its bytes as surrogates), as
+    an archive made on another system can leave; such a name cannot go into a web address."""
+    return any("\udc80" <= c <= "\udcff" for c in name)
+
+
+def shown_name(name: str) -> str:
+    """A file name as it can be printed, whatever its bytes: U+FFFD for what is not UTF-8."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def is_ignored(name: str) -> bool:
     """Hidden files and editors' temporary files are never read."""
     return name.startswith((".", "#", "~$")) or name.endswith(_IGNORED_SUFFIXES)

@@ -19,7 +19,7 @@ from pydantic_core import ErrorDetails
 from cpdgen import rules
 from cpdgen.cache import FileMemo
 from cpdgen.frontmatter import FrontMatter, parse_yaml, read_text, split
-from cpdgen.fsutil import RealPaths, is_ignored
+from cpdgen.fsutil import RealPaths, is_ignored, shown_name, undecodable
 from cpdgen.models import (
     MISSING_CATEGORY,
     NESTED_MODELS,
@@ -212,8 +212,19 @@ def _markdown_files(collect: _Collector, folder: Path) -> list[Path]:
                     "this folder is a link, which cpdgen does not follow, so the files in it are not read; "
                     "move the folder itself into content/",
                 )  # fmt: skip
-        dirnames[:] = sorted(d for d in dirnames if not is_ignored(d) and not os.path.islink(os.path.join(dirpath, d)))
-        names = [f for f in filenames if f.endswith(".md") and not is_ignored(f)]
+        for name in [*dirnames, *filenames]:
+            if undecodable(name) and not is_ignored(name) and (name in dirnames or name.endswith(".md")):
+                collect.add(
+                    shown_name(collect.rel(Path(dirpath) / name)), None, "bad-file-name",
+                    "this name is not UTF-8 text (an archive made on another system can leave such names), so it "
+                    "cannot be part of a web address and is not read; rename it",
+                )  # fmt: skip
+        dirnames[:] = sorted(
+            d
+            for d in dirnames
+            if not is_ignored(d) and not undecodable(d) and not os.path.islink(os.path.join(dirpath, d))
+        )
+        names = [f for f in filenames if f.endswith(".md") and not is_ignored(f) and not undecodable(f)]
         if "index.md" in names and Path(dirpath) != folder:
             found.append(Path(dirpath) / "index.md")
             dirnames[:] = []  # an activity folder's other files are its evidence

@@ -126,10 +126,10 @@ class Problem:
         return {
             "severity": self.severity,
             "code": self.code,
-            "file": self.path,
+            "file": _UNDECODED.sub("\ufffd", self.path),
             "line": self.line,
             "column": self.column,
-            "message": self.message,
+            "message": _UNDECODED.sub("\ufffd", self.message),
             "publishes": self.publishes,
         }
 
@@ -160,11 +160,13 @@ def blocks_publishing(problems: Iterable[Problem], strict: bool = False) -> list
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_UNDECODED = re.compile(r"[\udc80-\udcff]")  # a file name's bytes that were not UTF-8
 
 
 def printable(text: str) -> str:
-    """``text`` with control characters written as escapes (``\\x1b``), so none reaches a terminal raw."""
-    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+    """``text`` with control characters written as escapes (``\\x1b``), so none reaches a terminal
+    raw, and the bytes of a file name that were not UTF-8 as U+FFFD, so it can be printed."""
+    return _UNDECODED.sub("\ufffd", _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text))
 
 
 def format_text(problem: Problem) -> str:

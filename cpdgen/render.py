@@ -272,7 +272,7 @@ def _member_templates(folder: Path) -> jinja2.BaseLoader:
     import jinja2
     from jinja2.loaders import split_template_path
 
-    from cpdgen.fsutil import is_ignored, read_member_file
+    from cpdgen.fsutil import is_ignored, read_member_file, shown_name, undecodable
     from cpdgen.problems import ReadError
 
     class MemberTemplates(jinja2.BaseLoader):
@@ -296,6 +296,12 @@ def _member_templates(folder: Path) -> jinja2.BaseLoader:
                 dirnames[:] = sorted(d for d in dirnames if not is_ignored(d))
                 base = Path(dirpath).relative_to(folder)
                 found += [(base / name).as_posix() for name in filenames if not is_ignored(name)]
+            for name in found:
+                if undecodable(name):
+                    raise CpdgenError(
+                        f"templates/{shown_name(name)}: the file's name is not UTF-8 text (an archive from "
+                        "another system can leave such names); rename it"
+                    )
             return sorted(found)
 
     return MemberTemplates()
