@@ -80,6 +80,99 @@ def _ole_object() -> bytes:
     return b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 64 + LINE.encode("utf-16-le") + b"\x00" * 32
 
 
+def _zip(parts: dict[str, str]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, text in parts.items():
+            archive.writestr(name, text)
+    return buffer.getvalue()
+
+
+def _xlsx_pivot_cache() -> bytes:
+    """The source sheet deleted to anonymise the workbook; the pivot cache (saved by default) keeps it."""
+    ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+    return _zip({
+        "[Content_Types].xml": "<Types/>",
+        "xl/workbook.xml": f"<workbook {ns}><sheets><sheet name='Summary' sheetId='1'/></sheets></workbook>",
+        "xl/worksheets/sheet1.xml": f"<worksheet {ns}><sheetData><row r='1'><c r='A1'><v>3</v></c></row>"
+                                    "</sheetData></worksheet>",
+        "xl/pivotCache/pivotCacheRecords1.xml": f"<pivotCacheRecords {ns} count='1'><r><n v='9434765919'/>"
+                                                "<s v='K 6.1'/></r></pivotCacheRecords>",
+    })  # fmt: skip
+
+
+def _ods_masked_cell() -> bytes:
+    """A cell whose format shows something else: its value is an attribute."""
+    return _zip(
+        {
+            "mimetype": "application/vnd.oasis.opendocument.spreadsheet",
+            "content.xml": "<office:document-content xmlns:office='urn:oasis:names:tc:opendocument:xmlns:office:1.0' "
+            "xmlns:table='urn:oasis:names:tc:opendocument:xmlns:table:1.0' "
+            "xmlns:text='urn:oasis:names:tc:opendocument:xmlns:text:1.0'><office:body><office:spreadsheet>"
+            "<table:table><table:table-row><table:table-cell office:value-type='float' office:value='9434765919'>"
+            "<text:p>943-XXX-XXXX</text:p></table:table-cell></table:table-row></table:table>"
+            "</office:spreadsheet></office:body></office:document-content>",
+        }
+    )
+
+
+def _email(encoding: str) -> bytes:
+    head = (
+        "From: consultant@example.org\nTo: me@example.org\nSubject: thanks\nMIME-Version: 1.0\n"
+        f"Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: {encoding}\n\n"
+    )
+    if encoding == "base64":
+        import base64
+
+        return (head + base64.encodebytes(f"Thank you for phoning about {LINE}.\n".encode()).decode()).encode()
+    return (head + "Thank you for the call about the sample from NHS 943 476 59=\n19 =E2=80=93 all sorted.\n").encode()
+
+
+def _pdf_attach_file_comment() -> bytes:
+    """Acrobat's "Attach File" comment: the file sits in an annotation, not in the attachments list."""
+    from pypdf.generic import (
+        ArrayObject,
+        DecodedStreamObject,
+        DictionaryObject,
+        FloatObject,
+        NameObject,
+        TextStringObject,
+    )  # fmt: skip
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf_document("Certificate of attendance"))))
+    embedded = DecodedStreamObject()
+    embedded.set_data(b"SampleID,NHS,K\n1,9434765919,4.5\n")
+    embedded[NameObject("/Type")] = NameObject("/EmbeddedFile")
+    spec = DictionaryObject({
+        NameObject("/Type"): NameObject("/Filespec"), NameObject("/F"): TextStringObject("results.csv"),
+        NameObject("/EF"): DictionaryObject({NameObject("/F"): writer._add_object(embedded)}),
+    })  # fmt: skip
+    annotation = DictionaryObject({
+        NameObject("/Type"): NameObject("/Annot"), NameObject("/Subtype"): NameObject("/FileAttachment"),
+        NameObject("/Rect"): ArrayObject([FloatObject(50), FloatObject(50), FloatObject(70), FloatObject(70)]),
+        NameObject("/FS"): writer._add_object(spec),
+    })  # fmt: skip
+    writer.pages[0][NameObject("/Annots")] = ArrayObject([writer._add_object(annotation)])
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def _pdf_edited_incrementally() -> bytes:
+    """A PDF "edited" to take the number out and saved incrementally: the earlier version stays in the file."""
+    base = pdf_document(f"{LINE} attended")
+    previous = int(base.rsplit(b"startxref\n", 1)[1].split(b"\n")[0])
+    text = "BT /F1 12 Tf 72 720 Td 14 TL (Certificate of attendance) ' ET"
+    out = base + f"4 0 obj\n<< /Length {len(text)} >>\nstream\n{text}\nendstream\nendobj\n".encode()
+    table = len(out)
+    out += (
+        f"xref\n0 1\n0000000000 65535 f \n4 1\n{len(base):010d} 00000 n \n"
+        f"trailer\n<< /Size 6 /Root 1 0 R /Prev {previous} >>\nstartxref\n{table}\n%%EOF\n"
+    ).encode()
+    assert "5919" not in PdfReader(io.BytesIO(out)).pages[0].extract_text()  # the newest version hides it
+    return out
+
+
 HIDING_PLACES = {
     "pdf-free-text-comment": ("cert.pdf", lambda: pdf_with(
         lambda w: w.add_annotation(0, FreeText(text=LINE, rect=(50, 550, 300, 650))))),
@@ -103,6 +196,13 @@ HIDING_PLACES = {
     "rtf-escaped-digits": ("letter.rtf", lambda: b"{\\rtf1\\ansi Patient \\'39\\'34\\'33 476\\~5919\\par}"),
     "json-escaped-digits": ("export.json", lambda: b'{"patient": "\\u0039434765919"}'),
     "lims-csv-row": ("results.csv", lambda: b"SampleID,NHSNumber,Result\n12345,9434765919,4.5\n"),
+    "csv-float-column": ("results.csv", lambda: b"SampleID,NHSNumber,K\n12345,9434765919.0,4.5\n12346,,4.1\n"),
+    "xlsx-pivot-cache": ("audit.xlsx", _xlsx_pivot_cache),
+    "ods-value-behind-format": ("audit.ods", _ods_masked_cell),
+    "email-base64": ("thanks.eml", lambda: _email("base64")),
+    "email-quoted-printable": ("call.eml", lambda: _email("quoted-printable")),
+    "pdf-attach-file-comment": ("cert.pdf", _pdf_attach_file_comment),
+    "pdf-earlier-version": ("certificate.pdf", _pdf_edited_incrementally),
 }  # fmt: skip
 
 
