@@ -206,7 +206,7 @@ def test_evidence_is_kept_when_found_and_listed_when_not(portfolio, capsys, tmp_
 
 
 def test_a_reflection_with_its_own_sections_gets_its_own_file(portfolio, capsys, tmp_path):
-    reflection = "What happened.\n\n## So what\nIt mattered.\n\n## Now what\nI will change the SOP."
+    reflection = "What happened.\n\n## Context\nIt mattered.\n\n## Next steps\nI will change the SOP."
     source = write_csv(
         tmp_path / "x.csv", ["Title", "Date", "Category", "Reflection"], [["SOP", "2024-01-02", "other", reflection]]
     )
@@ -214,6 +214,19 @@ def test_a_reflection_with_its_own_sections_gets_its_own_file(portfolio, capsys,
     assert code == 0, out
     assert "content/reflections/2024-01-02-sop.md" in out
     assert check_content(portfolio, capsys)[0] == 0
+    assert load_portfolio(portfolio.root).activities[0].reflection == reflection
+
+
+def test_a_reflection_in_stages_stays_in_the_activity_file(portfolio, capsys, tmp_path):
+    # Stage headings of a reflective model belong to the reflection: no separate file is needed.
+    reflection = "What happened.\n\n## So what\nIt mattered.\n\n## Now what\nI will change the SOP."
+    source = write_csv(
+        tmp_path / "x.csv", ["Title", "Date", "Category", "Reflection"], [["SOP", "2024-01-02", "other", reflection]]
+    )
+    code, out = run_import(portfolio, capsys, str(source))
+    assert code == 0, out
+    assert "content/reflections" not in out
+    assert written(portfolio)["2024/2024-01-02-sop.md"].endswith(f"## Reflection\n{reflection}\n")
     assert load_portfolio(portfolio.root).activities[0].reflection == reflection
 
 
