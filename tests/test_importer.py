@@ -16,6 +16,7 @@ from conftest import REFLECTION, Builder, pdf_document
 from cpdgen.cli import main
 from cpdgen.csvfile import activities_csv
 from cpdgen.loader import load_portfolio
+from cpdgen.sections import REFLECTION_NAMES, is_reflection_name
 
 AS_OF = date(2026, 11, 28)
 
@@ -228,6 +229,19 @@ def test_a_reflection_in_stages_stays_in_the_activity_file(portfolio, capsys, tm
     assert "content/reflections" not in out
     assert written(portfolio)["2024/2024-01-02-sop.md"].endswith(f"## Reflection\n{reflection}\n")
     assert load_portfolio(portfolio.root).activities[0].reflection == reflection
+
+
+@pytest.mark.parametrize("name", REFLECTION_NAMES)
+def test_the_reflection_column_has_the_names_a_reflection_heading_has(portfolio, capsys, tmp_path, name):
+    header = name.title()
+    source = write_csv(
+        tmp_path / "x.csv", ["Title", "Date", "Category", header], [["T", "2024-01-02", "other", "I learnt."]]
+    )
+    code, out = run_import(portfolio, capsys, str(source))
+    assert code == 0, out
+    assert "not imported" not in out
+    assert load_portfolio(portfolio.root).activities[0].reflection == "I learnt."
+    assert is_reflection_name(header)
 
 
 def test_utf16_tab_separated_and_windows_1252_files(portfolio, capsys, tmp_path):

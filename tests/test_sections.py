@@ -9,6 +9,7 @@ from collections import Counter
 from hypothesis import given
 from hypothesis import strategies as st
 
+from cpdgen.csvread import HEADER_NAMES
 from cpdgen.sections import MODEL_STAGES, REFLECTION_NAMES, is_reflection_name, split_reflection, stage_model
 
 
@@ -138,6 +139,10 @@ def test_names_and_stages():
     assert stage_model("So what?") == "Driscoll's 'What? So what? Now what?'"
     assert stage_model("What I did") is None
     assert not set(REFLECTION_NAMES) & {s for stages in MODEL_STAGES.values() for s in stages}
+
+
+def test_the_importer_reads_a_column_with_any_name_a_heading_may_have():
+    assert set(REFLECTION_NAMES) <= set(HEADER_NAMES["reflection"])
 
 
 def test_messages_say_what_to_write():
