@@ -60,8 +60,7 @@ _STAGE_MODEL = {stage: model for model, stages in MODEL_STAGES.items() for stage
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _ATX = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
 _SETEXT = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
-_BOLD_LINE = re.compile(r"^ {0,3}(\*\*|__)(?!\s)(.*?\w.*?)(?<!\s)\1[ \t]*(:?)[ \t]*$")
-_BOLD_LEAD = re.compile(r"^ {0,3}(\*\*|__)(?!\s)(.+?)(?<!\s)\1[ \t]*:?[ \t]*(\S.*)$")
+_PARENTHESES = re.compile(r"\([^()]*\)")
 _NO_SPACE_ATX = re.compile(r"^ {0,3}#{1,6}(?=[^\s#])")
 _COMMENT_START = re.compile(r"^ {0,3}<!--")
 _COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.S)
@@ -126,7 +125,7 @@ def is_reflection_name(text: str) -> bool:
 
 def stage_model(text: str) -> str | None:
     """The reflective model whose stage a heading saying ``text`` names, or None."""
-    return _stage_of(normalise_name(re.sub(r"\([^)]*\)", " ", text)))
+    return _stage_of(normalise_name(_PARENTHESES.sub(" ", text)))
 
 
 def _stage_of(name: str) -> str | None:
@@ -174,16 +173,39 @@ def _scan(lines: list[str]) -> tuple[list[_Heading], list[int]]:
             elif headings and headings[-1].index == index - 1 and headings[-1].bold:
                 headings[-1] = _heading(index - 1, level, lines[index - 1].strip(), 2)
             continue  # an underline, or a rule
-        if first in "*_" and (bold := _BOLD_LINE.match(line)) and _is_bold_heading(bold.group(1), bold.group(2)):
-            headings.append(_heading(index, BOLD_LEVEL, bold.group(2) + bold.group(3), bold=True))
+        if first in "*_" and (bold := _bold_run(line)) and not bold[1] and _is_bold_heading(bold[0]):
+            headings.append(_heading(index, BOLD_LEVEL, bold[0], bold=True))
             continue
         prose.append(index)
     return headings, prose
 
 
-def _is_bold_heading(mark: str, text: str) -> bool:
-    if mark in text:
-        return False  # two bold runs on one line: "**a** and **b**"
+def _bold_run(line: str) -> tuple[str, str] | None:
+    """``(the bold words, the text after them)`` of a line that starts with ``**words**`` or
+    ``__words__``, a colon just inside or after the closing mark kept with the words. Read
+    by hand, not by a regular expression that could backtrack for ever on a long line."""
+    if len(line) - len(line.lstrip(" ")) > 3:
+        return None
+    text = line.strip()
+    mark = text[:2]
+    if mark not in ("**", "__"):
+        return None
+    close = text.find(mark, 2)
+    words = text[2:close]
+    if close < 0 or not words or words[0].isspace() or words[-1].isspace():
+        return None
+    rest = text[close + 2 :]
+    if words[0] == mark[0] and rest[:1] == mark[0]:
+        words, rest = words + rest[0], rest[1:]  # bold and italic: ***words***
+    rest = rest.lstrip(" \t")
+    if rest.startswith(":"):
+        words, rest = words + ":", rest[1:].lstrip(" \t")
+    return words, rest
+
+
+def _is_bold_heading(text: str) -> bool:
+    if not re.search(r"\w", text):
+        return False  # a rule such as "*****"
     if is_reflection_name(text) or stage_model(text):
         return True
     return len(normalise_name(text).split()) <= _BOLD_HEADING_WORDS and not text.rstrip(" :").endswith((".", "!"))
@@ -336,8 +358,8 @@ def _line_message(line: str) -> str | None:
     if "reflect" not in line.casefold() or _is_block_start(line):
         return None  # every accepted name says "reflect"
     shown = _shorten(line.strip())
-    lead = _BOLD_LEAD.match(line)
-    if lead and lead.group(1) not in lead.group(2) and is_reflection_name(lead.group(2)):
+    lead = _bold_run(line)
+    if lead and lead[1] and is_reflection_name(lead[0]):
         return (
             f"'{shown}' is not a heading (the text goes on after the bold words), so this file has no reflection; "
             "put '## Reflection' on a line of its own above the text"

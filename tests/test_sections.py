@@ -161,3 +161,12 @@ def test_messages_say_what_to_write():
     )
     (near,) = split_reflection("**Reflection:** I learnt that the " + "very " * 30 + "long line").near_misses
     assert near[1].startswith("'**Reflection:** I learnt that the very very") and "…'" in near[1]
+
+
+def test_long_hostile_lines_are_read_in_one_pass():
+    # Each of these once made a regular expression backtrack for ever (make bench times them).
+    hostile = ["**" + "a " * 50_000, "__" + "a_" * 50_000, "## " + "(a" * 50_000, "**" + "reflect**x" * 10_000 + " y"]
+    for line in hostile:
+        assert split_reflection(f"What I did.\n\n{line}\n").reflection is None
+    (near,) = split_reflection("**Reflection:**" + " I learnt" * 50_000).near_misses
+    assert near[0] == 1
