@@ -137,6 +137,7 @@ def bench_hostile_input() -> None:
     from cpdgen.pdf.resources import check_raster, check_svg
     from cpdgen.problems import MarkdownTooComplex, ReadError, Refused
     from cpdgen.render import render_markdown
+    from cpdgen.sections import split_reflection
 
     levels = ['a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
     levels += [f"a{n}: &a{n} [" + ",".join([f"*a{n - 1}"] * 9) + "]" for n in range(1, 9)]
@@ -162,6 +163,9 @@ def bench_hostile_input() -> None:
         report(f"Markdown {name} refused", time_call(refusal, RUNS), 1)
     under = ("[" * 1000, "<a b=" * 1000)
     report("Markdown just under the limits rendered", time_call(lambda: [render_markdown(t) for t in under], RUNS), 2)
+    lines = ["**" + "a " * 200_000, "## " + "(a" * 200_000, "Reflection:" * 40_000, "## Reflection on x\n" * 40_000]
+    body = "\n".join(lines)  # about 2 MB, the most an activity file may hold
+    report("2 MB of hostile headings split (reflection)", time_call(lambda: split_reflection(body), RUNS), 2)
 
 
 def main() -> None:

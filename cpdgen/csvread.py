@@ -17,6 +17,7 @@ from pydantic_core import PydanticCustomError
 
 from cpdgen.models import parse_date
 from cpdgen.problems import CpdgenError, RowError
+from cpdgen.sections import REFLECTION_NAMES
 
 MAX_CELL_CHARS = 2_000_000  # an activity file may be up to 2 MB
 MAX_ROWS = 5_000  # forty years of CPD at a hundred activities a year, twice over
@@ -39,10 +40,9 @@ HEADER_NAMES: dict[str, tuple[str, ...]] = {
     "type": ("type", "activity type", "type of activity", "pre defined activity", "predefined activity"),
     "hours": ("hours", "duration", "duration hours", "time spent", "time spent hours", "hours spent", "cpd hours"),
     "description": ("description", "details", "activity description", "activity details", "summary", "what did you do"),
-    "reflection": (
-        "reflection", "reflections", "reflective statement", "reflective account", "reflective notes",
-        "learning", "what did you learn", "learning outcomes", "reflection and learning",
-    ),
+    # The names a heading may give the reflection, and a few a column may have but a heading
+    # may not ("## Learning outcomes" in a file is as often the course's as the member's).
+    "reflection": (*REFLECTION_NAMES, "learning", "what did you learn", "learning outcomes"),
     "tags": ("tags", "tag", "keywords"),
     "evidence": ("evidence", "supporting documents", "supporting evidence", "attachments", "files"),
     "standards": ("standards", "hcpc standards", "cpd standards"),

@@ -418,6 +418,8 @@ def _parse_activity(
     sections = split_reflection(body)
     for extra in sections.extra_headings:
         collect.add(path, body_line + extra - 1, "duplicate-reflection", "a second 'Reflection' section; keep one")
+    for line, message in sections.near_misses:
+        collect.add(path, body_line + line - 1, "reflection-heading", message, severity="warning")
     return front, body_line, meta if isinstance(meta, ActivityFrontMatter) else None, sections
 
 

@@ -16,6 +16,7 @@ from conftest import REFLECTION, Builder, pdf_document
 from cpdgen.cli import main
 from cpdgen.csvfile import activities_csv
 from cpdgen.loader import load_portfolio
+from cpdgen.sections import REFLECTION_NAMES, is_reflection_name
 
 AS_OF = date(2026, 11, 28)
 
@@ -206,7 +207,7 @@ def test_evidence_is_kept_when_found_and_listed_when_not(portfolio, capsys, tmp_
 
 
 def test_a_reflection_with_its_own_sections_gets_its_own_file(portfolio, capsys, tmp_path):
-    reflection = "What happened.\n\n## So what\nIt mattered.\n\n## Now what\nI will change the SOP."
+    reflection = "What happened.\n\n## Context\nIt mattered.\n\n## Next steps\nI will change the SOP."
     source = write_csv(
         tmp_path / "x.csv", ["Title", "Date", "Category", "Reflection"], [["SOP", "2024-01-02", "other", reflection]]
     )
@@ -215,6 +216,32 @@ def test_a_reflection_with_its_own_sections_gets_its_own_file(portfolio, capsys,
     assert "content/reflections/2024-01-02-sop.md" in out
     assert check_content(portfolio, capsys)[0] == 0
     assert load_portfolio(portfolio.root).activities[0].reflection == reflection
+
+
+def test_a_reflection_in_stages_stays_in_the_activity_file(portfolio, capsys, tmp_path):
+    # Stage headings of a reflective model belong to the reflection: no separate file is needed.
+    reflection = "What happened.\n\n## So what\nIt mattered.\n\n## Now what\nI will change the SOP."
+    source = write_csv(
+        tmp_path / "x.csv", ["Title", "Date", "Category", "Reflection"], [["SOP", "2024-01-02", "other", reflection]]
+    )
+    code, out = run_import(portfolio, capsys, str(source))
+    assert code == 0, out
+    assert "content/reflections" not in out
+    assert written(portfolio)["2024/2024-01-02-sop.md"].endswith(f"## Reflection\n{reflection}\n")
+    assert load_portfolio(portfolio.root).activities[0].reflection == reflection
+
+
+@pytest.mark.parametrize("name", REFLECTION_NAMES)
+def test_the_reflection_column_has_the_names_a_reflection_heading_has(portfolio, capsys, tmp_path, name):
+    header = name.title()
+    source = write_csv(
+        tmp_path / "x.csv", ["Title", "Date", "Category", header], [["T", "2024-01-02", "other", "I learnt."]]
+    )
+    code, out = run_import(portfolio, capsys, str(source))
+    assert code == 0, out
+    assert "not imported" not in out
+    assert load_portfolio(portfolio.root).activities[0].reflection == "I learnt."
+    assert is_reflection_name(header)
 
 
 def test_utf16_tab_separated_and_windows_1252_files(portfolio, capsys, tmp_path):

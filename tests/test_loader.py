@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 
 import pytest
 
@@ -199,6 +200,204 @@ class TestReflections:
         portfolio.activity("a", activity_text(reflection="Too short."))
         loaded = load_portfolio(portfolio.root)
         assert [(p.line, p.code, p.severity) for p in loaded.problems] == [(8, "short-reflection", "warning")]
+
+
+BODY_LINE = 6  # the first body line of a file written with front(*GOOD, body=...)
+
+
+def headings_of(portfolio):
+    loaded = load_portfolio(portfolio.root)
+    return loaded, [(p.path, p.line, p.code) for p in loaded.problems if p.code != "short-reflection"]
+
+
+class TestReflectionHeadings:
+    """One rule for the headings that open the reflection (cpdgen/sections.py), read from real files."""
+
+    @pytest.mark.parametrize(
+        "heading",
+        [
+            "## Reflection",
+            "## Reflections",
+            "### Reflection",
+            "# Reflection",
+            "###### reflection",
+            "## REFLECTION:",
+            "## Reflection ##",
+            "## Reflective statement",
+            "## Reflective account",
+            "## Reflective Notes",
+            "## My reflection",
+            "## Personal reflections",
+            "## Reflection and learning",
+            "## 2. Reflection",
+            "**Reflection**",
+            "**Reflection:**",
+            "**Reflection**:",
+            "__Reflection:__",
+            "***Reflection***",
+            "## **Reflection**",
+            "Reflection\n==========",
+            "Reflections\n-----------",
+            "**Reflection**\n---",
+        ],
+    )
+    def test_each_variant_opens_the_reflection(self, portfolio, heading):
+        portfolio.activity("a", front(*GOOD, body=f"What I did.\n\n{heading}\nI learnt a lot.\n"))
+        loaded, problems = headings_of(portfolio)
+        (activity,) = loaded.activities
+        assert problems == []
+        assert (activity.description, activity.reflection) == ("What I did.", "I learnt a lot.")
+        assert activity.reflection_line == BODY_LINE + 2
+        assert activity.has_reflection
+
+    def test_a_bold_heading_on_its_own_paragraph(self, portfolio):
+        portfolio.activity("a", front(*GOOD, body="What I did.\n\n**Reflection**\n\nI learnt a lot.\n"))
+        (activity,) = load_portfolio(portfolio.root).activities
+        assert activity.reflection == "I learnt a lot."
+
+    def test_gibbs_stages_belong_to_the_reflection_and_the_next_heading_ends_it(self, portfolio):
+        stages = "## Description\nA.\n## Feelings\nB.\n## Evaluation\nC.\n## Analysis\nD.\n## Conclusion\nE.\n"
+        body = f"What I did.\n\n## Reflection\n{stages}## Action plan\nF.\n\n## Evidence\nThe certificate.\n"
+        portfolio.activity("a", front(*GOOD, body=body))
+        loaded, problems = headings_of(portfolio)
+        (activity,) = loaded.activities
+        assert problems == []
+        assert activity.reflection == stages + "## Action plan\nF."
+        assert activity.description == "What I did.\n\n## Evidence\nThe certificate."
+
+    @pytest.mark.parametrize(
+        "reflection, after",
+        [
+            (
+                "## Reflection\n## Concrete experience\nA.\n## Reflective observation\nB.\n"
+                "## Abstract conceptualization\nC.\n## Active experimentation\nD.",
+                "## Notes\nE.",
+            ),
+            ("### Reflection\n### Reflection-in-action\nA.\n### Reflection-on-action\nB.", "## Evidence\nC."),
+            ("### Reflection\n#### What?\nA.\n#### So what?\nB.\n#### Now what?\nC.", "### Evidence\nD."),
+            ("**Reflection**\n\n**What?**\nA.\n\n**So what?**\nB.\n\n**Now what?**\nC.", "**Evidence**\nD."),
+            ("**Reflection**\n\n## Feelings\nA.\n## Action planning\nB.", "**Evidence**\nD."),
+            ("# Reflection\n## Sub-heading\nA.\n## Description (what happened)\nB.", "# Appendix\nC."),
+            ("## Reflection\nA.\n### Reflections of colleagues\nB.", "## Evidence\nC."),
+        ],
+    )
+    def test_model_stages_stay_in_and_other_headings_end_it(self, portfolio, reflection, after):
+        portfolio.activity("a", front(*GOOD, body=f"What I did.\n\n{reflection}\n\n{after}\n"))
+        loaded, problems = headings_of(portfolio)
+        (activity,) = loaded.activities
+        assert problems == []
+        assert activity.reflection == reflection.split("\n", 1)[1].lstrip("\n")
+        assert activity.description == f"What I did.\n\n{after}"
+
+    @pytest.mark.parametrize(
+        "body, line",
+        [
+            ("**Reflection**\nA.\n\n## Reflections\nB.\n", 4),
+            ("### Reflection\nA.\n## Evidence\n### Reflection\nB.\n", 4),
+            ("## Reflective account\nA.\n# Reflection\nB.\n", 3),
+        ],
+    )
+    def test_a_second_reflection_section_is_an_error(self, portfolio, body, line):
+        portfolio.activity("a", front(*GOOD, body=body))
+        assert headings_of(portfolio)[1] == [(A, BODY_LINE + line - 1, "duplicate-reflection")]
+
+    def test_a_renamed_heading_and_a_reflection_file_are_two_reflections(self, portfolio):
+        portfolio.activity("a", front(*GOOD, body="Did.\n\n## Reflections\nOne.\n"))
+        portfolio.write("reflections/a.md", "---\nactivity: a\n---\nTwo.\n")
+        assert headings_of(portfolio)[1] == [("content/reflections/a.md", 2, "duplicate-reflection")]
+
+    # (body, line of the one warning within the body, whether the file has a reflection all the same)
+    NEAR_MISSES = [
+        ("Did.\n\n## Reflection on the day\nI learnt.", 3, False),
+        ("Did.\n\n## Reflections on the audit\nI learnt.", 3, False),
+        ("Did.\n\n## Reflection (Gibbs' cycle)\nI learnt.", 3, False),
+        ("Did.\n\n## Reflection: what I learnt\nI learnt.", 3, False),
+        ("Did.\n\n## Reflective practice\nI learnt.", 3, False),
+        ("Did.\n\n## Reflecting on the incident\nI learnt.", 3, False),
+        ("Did.\n\n## Self-reflection\nI learnt.", 3, False),
+        ("Did.\n\n### Reflective log\nI learnt.", 3, False),
+        ("Did.\n\n## Reflecton\nI learnt.", 3, False),
+        ("Did.\n\n## Relfection\nI learnt.", 3, False),
+        ("Did.\n\n## Refelction\nI learnt.", 3, False),
+        ("Did.\n\n## Reflectoin\nI learnt.", 3, False),
+        ("Did.\n\n## Reflexion\nI learnt.", 3, False),
+        ("Did.\n\n## Relfective statement\nI learnt.", 3, False),
+        ("Did.\n\n**Relfection**\n\nI learnt.", 3, False),
+        ("Did.\n\nReflecton\n---------\nI learnt.", 3, False),
+        ("Did.\n\nReflection:\nI learnt.", 3, False),
+        ("Did.\n\nREFLECTION\n\nI learnt.", 3, False),
+        ("Did.\n\n*Reflection*\n\nI learnt.", 3, False),
+        ("Did.\n\n**Reflection:** I learnt.", 3, False),
+        ("Did.\n\nReflection: I learnt a lot.", 3, False),
+        ("Did.\n\n##Reflection\nI learnt.", 3, False),
+        ("Did.\n\n** Reflection **\nI learnt.", 3, False),
+        (
+            "Did.\n\n## Description\nA.\n## Feelings\nB.\n## Evaluation\nC.\n"
+            "## Analysis\nD.\n## Conclusion\nE.\n## Action plan\nF.",
+            3,
+            False,
+        ),
+        (
+            "Did.\n\n## Concrete experience\nA.\n## Reflective observation\nB.\n"
+            "## Abstract conceptualisation\nC.\n## Active experimentation\nD.",
+            3,
+            False,
+        ),
+        ("Did.\n\n### What?\nA.\n### So what?\nB.\n### Now what?\nC.", 3, False),
+        ("Did.\n\n**What?**\nA.\n\n**So what?**\nB.", 3, False),
+        ("Did.\n\n## Reflection-in-action\nA.\n## Reflection-on-action\nB.", 3, False),
+        ("Did.\n\n## Reflective observation\nA.", 3, False),
+        ("Did.\n\n## Reflection (Gibbs)\n### Description\nA.\n### Feelings\nB.", 3, False),
+        ("Did.\n\nReflection:\n\n## Description\nA.\n## Feelings\nB.", 3, False),
+        ("Did.\n\n## Reflections on the day\nA.\n\n## Reflection\nI learnt.", 3, True),
+        ("Did.\n\n## Reflection\nI learnt.\n\n## Reflection on the day\nA.", 6, True),
+        ("Did.\n\n## Reflection\nI learnt.\n\n## Relfection\nA.", 6, True),
+    ]
+
+    @pytest.mark.parametrize("body, line, reflected", NEAR_MISSES)
+    def test_each_near_miss_gives_one_warning_at_its_line(self, portfolio, body, line, reflected):
+        portfolio.activity("a", front(*GOOD, body=body + "\n"))
+        loaded, problems = headings_of(portfolio)
+        assert problems == [(A, BODY_LINE + line - 1, "reflection-heading")]
+        (warning,) = [p for p in loaded.problems if p.code == "reflection-heading"]
+        assert warning.severity == "warning"
+        assert re.search(r"'(#+ |\*\*)Reflecti", warning.message), warning.message  # it says what to write
+        assert loaded.activities[0].has_reflection is reflected
+
+    @pytest.mark.parametrize(
+        "body",
+        [
+            "What I did.",
+            "## Background\nThe lab.\n\n## What I did\nA review.\n\n## Reflection\nI learnt.",
+            "- Reflection on practice\n- reflective practice group\n* Reflection: a list item\n1. Reflection",
+            "```\n## Reflection\n## Relfection\n**Reflection**\n```\n\n~~~\nReflection:\n~~~\n\n## Reflection\nI.",
+            "```markdown\n## Reflection\nNot this.\n```\n\n## Reflex testing\nx",
+            "## Reflex testing of urine\nx\n\n## Sample rejection criteria\ny\n\n## Selection of controls\nz",
+            "## Refractive index\nx\n\n## Deflection of the beam\ny\n\n## Learning outcomes\nz\n\n## Evidence\nw",
+            "I wrote a reflection afterwards: it helped.\n\nReflecting on it, the day went well.",
+            "| Reflection | notes |\n|---|---|\n| a | b |\n\n> Reflection: a quotation",
+            "<!--\n## Reflection\nReflection:\n-->\nWhat I did.",
+            "## Conclusion\nThe audit met its standard.",
+            "## Description\nThe course.\n\n## Analysis\nOf results.\n\n## Reflection\nI learnt.",
+            "**I reflected on this for a long time, and it changed my practice.**\n\n**I reflected a lot.**",
+            "**Note:** the analyser was new.\n\n**Important**\n\nText.",
+        ],
+    )
+    def test_ordinary_text_gives_no_warning(self, portfolio, body):
+        portfolio.activity("a", front(*GOOD, body=body + "\n"))
+        assert headings_of(portfolio)[1] == []
+
+    def test_check_keeps_no_reflection_and_adds_the_hint(self, portfolio, run_check):
+        import json
+
+        portfolio.activity("a", activity_text(reflection=None, body="Did.\n\n## Reflection on the day\nI learnt."))
+        code, out = run_check("--format", "json", "--as-of", "2026-02-01")
+        report = json.loads(out)
+        (judged,) = report["diplomas"][0]["activities"]
+        assert judged["reason"] == "no-reflection"
+        (problem,) = report["problems"]
+        assert (problem["code"], problem["severity"], problem["line"]) == ("reflection-heading", "warning", 8)
+        assert "make the heading just '## Reflection'" in problem["message"]
 
 
 class TestIds:
