@@ -327,7 +327,7 @@ def test_init_writes_a_portfolio_that_checks(tmp_path, capsys, monkeypatch):
     assert example.has_reflection and example.date == date(2026, 3, 11)
 
     code, out, _ = run(capsys, "check", "--content-only", "--root", str(target))
-    assert code == 0 and "1 of 24 activities count" in out
+    assert code == 0 and "1 activity counts (24 needed), in 1 category (3 needed)" in out
     code, out, _ = run(capsys, "check", "--root", str(target))
     assert code == 1 and "Not eligible yet: it needs 23 more activities and 2 more categories." in out
     assert "error" not in out and "warning" not in out
