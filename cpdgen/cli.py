@@ -24,15 +24,13 @@ DEFAULT_NAME = "Your Name"
 
 
 def _as_of(text: str) -> date:
-    from cpdgen.rules import MAX_YEAR, MIN_YEAR
+    """A date option (--as-of, --date): YYYY-MM-DD, and a day written otherwise is offered as one."""
+    from cpdgen.dates import DateError, parse_iso
 
     try:
-        day = date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a date; write YYYY-MM-DD") from None
-    if not MIN_YEAR <= day.year <= MAX_YEAR:
-        raise argparse.ArgumentTypeError(f"'{text}' is out of range: give a date from {MIN_YEAR} to {MAX_YEAR}")
-    return day
+        return parse_iso(text)
+    except DateError as exc:
+        raise argparse.ArgumentTypeError(exc.message) from None
 
 
 def wants_colour(stream: object) -> bool:

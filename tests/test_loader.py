@@ -462,3 +462,20 @@ class TestParsedFileCache:
             loaded = load_portfolio(portfolio.root, FileMemo(saved, parse_versions()))
             assert [a.title for a in loaded.activities] == ["First"]
             assert "a.md" in reads  # parsed afresh, not served from the damaged file
+
+
+@pytest.mark.parametrize(
+    "written, message",
+    [
+        ("31/02/2025", "date: '31/02/2025' is not a date: February 2025 has 28 days; write dates as YYYY-MM-DD"),
+        ("14/11/2025", "date: write dates as YYYY-MM-DD: for '14/11/2025' write 2025-11-14"),
+        ("21 May 2025", "date: write dates as YYYY-MM-DD: for '21 May 2025' write 2025-05-21"),
+        ("1/2/25", "date: write dates as YYYY-MM-DD: if '1/2/25' is day/month/year, write 2025-02-01"),
+        ("20250521", "date: write dates as YYYY-MM-DD: for 20250521 write 2025-05-21"),
+    ],
+)
+def test_a_date_written_another_way_is_offered_as_a_real_yyyy_mm_dd(portfolio, written, message):
+    portfolio.activity("a", front("title: T", f"date: {written}", "category: other"))
+    (problem,) = load_portfolio(portfolio.root).problems
+    assert (problem.path, problem.line, problem.code, problem.message) == (A, 3, "invalid-date", message)
+    assert "2025-02-31" not in problem.message

@@ -236,6 +236,15 @@ def test_new_usage_errors_are_exit_2(portfolio, capsys, argv, message):
     assert not any((portfolio.content / "activities").iterdir())
 
 
+def test_new_offers_a_day_written_day_first_as_yyyy_mm_dd(portfolio, capsys):
+    code, _, err = run(capsys, "new", "T", "--category", "other", "--date", "14/11/2026", "--root", str(portfolio.root))
+    assert code == 2
+    assert "argument --date: write dates as YYYY-MM-DD: for '14/11/2026' write 2026-11-14" in err
+    code, _, err = run(capsys, "new", "T", "--category", "other", "--date", "31/02/2026", "--root", str(portfolio.root))
+    assert code == 2 and "'31/02/2026' is not a date: February 2026 has 28 days" in err and "2026-02-31" not in err
+    assert not any((portfolio.content / "activities").iterdir())
+
+
 def test_quiet_and_verbose(portfolio, capsys):
     base = ["new", "--category", "other", "--date", "2025-01-02", "--root", str(portfolio.root)]
     assert run(capsys, *base, "Quiet one", "-q") == (0, "", "")
