@@ -132,24 +132,37 @@ def _key(text: str) -> str:
     return "".join(words)
 
 
+# The names members, the IBMS and the HCPC give each category. Each is also accepted
+# followed by "activity" or "activities" ("Self-directed learning activities"), as the
+# HCPC's list of activities heads them.
 _CATEGORY_ALIASES: dict[str, str] = {
-    "work-based-learning": "work based learning|work based|workbased learning|wbl|"
-    "work-based learning activity|on the job learning",
-    "professional-activity": "professional activity|professional activities|professional|pa|"
-    "professional development activity",
+    "work-based-learning": "work based learning|work based|workbased learning|wbl|on the job learning",
+    "professional-activity": "professional activity|professional|pa|professional development activity",
     "formal-educational": "formal educational|formal / educational|formal and educational|"
-    "formal education|formal|educational|education|formal learning|fe|formal/education",
+    "formal education|formal|educational|education|formal learning|fe|formal/education|"
+    "formal and education|formal / education",
     "self-directed-learning": "self directed learning|self directed|self-directed|selfdirected|"
     "self learning|sdl|self-directed study|independent learning",
-    "other": "other|other activity|other activities",
+    "other": "other",
 }
+_ABBREVIATIONS = {"wbl", "pa", "fe", "sdl"}  # not followed by "activities"
+
+
+def _spellings(category: Category) -> list[str]:
+    """Every spelling of a category cpdgen accepts: its id, label and aliases, each also + "activities"."""
+    names = [category.id, category.label, *_CATEGORY_ALIASES[category.id].split("|")]
+    found: list[str] = []
+    for name in names:
+        found.append(name)
+        if name not in _ABBREVIATIONS and not _key(name).endswith("activity"):
+            found.append(f"{name} activities")
+    return list(dict.fromkeys(found))
+
 
 _CATEGORY_KEYS: dict[str, str] = {}
-for _cid, _spellings in _CATEGORY_ALIASES.items():
-    _CATEGORY_KEYS[_key(_cid)] = _cid
-    _CATEGORY_KEYS[_key(CATEGORY_BY_ID[_cid].label)] = _cid
-    for _spelling in _spellings.split("|"):
-        _CATEGORY_KEYS[_key(_spelling)] = _cid
+for _category in CATEGORIES:
+    for _spelling in _spellings(_category):
+        _CATEGORY_KEYS[_key(_spelling)] = _category.id
 
 _TYPE_KEYS: dict[str, str] = {}
 for _t in ACTIVITY_TYPES:
@@ -187,7 +200,7 @@ def category_label(category_id: str) -> str:
 
 def category_spellings() -> dict[str, list[str]]:
     """Each category id with the spellings cpdgen knows for it (id, label, aliases), for editor schemas."""
-    return {c.id: list(dict.fromkeys([c.id, c.label, *_CATEGORY_ALIASES[c.id].split("|")])) for c in CATEGORIES}
+    return {c.id: _spellings(c) for c in CATEGORIES}
 
 
 def type_spellings() -> dict[str, list[str]]:

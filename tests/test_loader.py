@@ -112,6 +112,34 @@ def test_category_spellings(portfolio):
     assert [a.category for a in sorted(loaded.activities, key=lambda a: a.id)] == list(spellings.values())
 
 
+CATEGORY_NAMES = {
+    "Work-based learning": "work-based-learning",
+    "Professional activity": "professional-activity",
+    "Formal / educational": "formal-educational",
+    "Formal and educational": "formal-educational",  # the HCPC's
+    "Formal/Educational": "formal-educational",  # the IBMS's
+    "Formal education": "formal-educational",
+    "Self-directed learning": "self-directed-learning",
+    "Other": "other",
+}
+
+
+@pytest.mark.parametrize(
+    "name, suffix",
+    [
+        (name, suffix)
+        for name in sorted(CATEGORY_NAMES)
+        for suffix in ("", " activity", " activities", " Activities")
+        if not (suffix and name.endswith("activity"))  # "Professional activity activities" is no one's spelling
+    ],
+)
+def test_any_category_name_may_be_followed_by_activities(portfolio, name, suffix):
+    portfolio.activity("a", activity_text(category=name + suffix))
+    loaded = load_portfolio(portfolio.root)
+    assert loaded.problems == []
+    assert loaded.activities[0].category == CATEGORY_NAMES[name]
+
+
 def test_type_gives_the_category_and_an_explicit_category_wins(portfolio):
     portfolio.activity("a", activity_text(category=None, type="Journal club"))
     portfolio.activity("b", activity_text(category="other", type="journal-club"))
