@@ -190,18 +190,23 @@ def cmd_serve(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_types(args: argparse.Namespace, console: Console) -> int:
-    from cpdgen.categories import ACTIVITY_TYPES, CATEGORIES
+    from cpdgen.categories import ACTIVITY_TYPES, CATEGORIES, SOURCES
 
     if args.format == "json":
-        data = [{"id": t.id, "label": t.label, "category": t.category} for t in ACTIVITY_TYPES]
+        data = [{"id": t.id, "label": t.label, "category": t.category, "source": t.source} for t in ACTIVITY_TYPES]
         console.out(json.dumps(data, indent=2))
         return EXIT_OK
+    console.info(f"Pre-defined activity types: {SOURCES['hcpc']}, in the HCPC's categories;")
+    console.info(f"{SOURCES['ibms']} [IBMS]; and {SOURCES['lab']} [lab].")
+    console.info("Each gives its category; write 'category:' as well when another fits the activity better.")
+    console.info()
     width = max(len(t.id) for t in ACTIVITY_TYPES)
+    marks = {"hcpc": "", "ibms": "  [IBMS]", "lab": "  [lab]"}
     for category in CATEGORIES:
         console.out(console.paint(f"{category.label} ({category.id})", "bold"))
         for activity_type in ACTIVITY_TYPES:
             if activity_type.category == category.id:
-                console.out(f"  {activity_type.id.ljust(width)}  {activity_type.label}")
+                console.out(f"  {activity_type.id.ljust(width)}  {activity_type.label}{marks[activity_type.source]}")
         console.out()
     console.info(
         "Use one in an activity's front matter as 'type: journal-club' instead of a category, "

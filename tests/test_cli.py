@@ -195,6 +195,40 @@ def test_json_reason_values_are_the_documented_ones(portfolio, run_check):
     }
 
 
+def test_types_says_where_its_list_comes_from_and_has_the_hcpc_and_ibms_examples(capsys):
+    assert main(["types"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(
+        "Pre-defined activity types: the HCPC's examples of CPD activities, in the HCPC's categories;"
+    )
+    assert "the IBMS's own learning products [IBMS]" in out
+    assert "journal-based-learning      IBMS Journal-Based Learning (JBL) exercise  [IBMS]" in out
+    assert main(["types", "--format", "json"]) == 0
+    types = {t["id"]: (t["category"], t["source"]) for t in json.loads(capsys.readouterr().out)}
+    assert {
+        "branch-meeting": ("professional-activity", "hcpc"),
+        "wider-work": ("work-based-learning", "hcpc"),
+        "visiting-departments": ("work-based-learning", "hcpc"),
+        "self-assessment": ("work-based-learning", "hcpc"),
+        "accredited-course": ("formal-educational", "hcpc"),
+        "expert-witness": ("professional-activity", "hcpc"),
+        "promotion": ("professional-activity", "hcpc"),
+        "journal-based-learning": ("self-directed-learning", "ibms"),
+        "ibms-congress": ("formal-educational", "ibms"),
+        "webinar": ("formal-educational", "ibms"),
+    }.items() <= types.items()
+
+
+def test_a_new_type_gives_its_category_in_an_activity(portfolio, run_check):
+    portfolio.activity("a", activity_text(category=None, type="Journal-Based Learning"))
+    portfolio.activity("b", activity_text(category=None, type="IBMS Congress"))
+    portfolio.activity("c", activity_text(category=None, type="branch meeting"))
+    data = json.loads(run_check("--format", "json", "--as-of", "2026-02-01")[1])
+    assert data["problems"] == []
+    found = {a["id"]: a["category"] for a in data["diplomas"][0]["activities"]}
+    assert found == {"a": "self-directed-learning", "b": "formal-educational", "c": "professional-activity"}
+
+
 def test_types_lists_the_catalogue(capsys):
     assert main(["types"]) == 0
     out = capsys.readouterr().out
@@ -202,7 +236,7 @@ def test_types_lists_the_catalogue(capsys):
     assert main(["types", "--format", "json"]) == 0
     types = json.loads(capsys.readouterr().out)
     assert len(types) >= 30
-    assert {"id": "journal-club", "label": "Journal club", "category": "work-based-learning"} in types
+    assert {"id": "journal-club", "label": "Journal club", "category": "work-based-learning", "source": "hcpc"} in types
 
 
 def test_real_process_json_and_no_traceback(portfolio):
