@@ -507,3 +507,39 @@ def test_a_date_written_another_way_is_offered_as_a_real_yyyy_mm_dd(portfolio, w
     (problem,) = load_portfolio(portfolio.root).problems
     assert (problem.path, problem.line, problem.code, problem.message) == (A, 3, "invalid-date", message)
     assert "2025-02-31" not in problem.message
+
+
+@pytest.mark.parametrize(
+    "lines, message",
+    [
+        (
+            ("standards: [1, 3]",),
+            "HCPC standard 1 (keeping the record) describes your whole CPD record, not one activity; "
+            "an activity shows standards 2 to 4: remove 1 from 'standards'",
+        ),
+        (
+            ("standards: 5",),
+            "HCPC standard 5 (presenting a profile) describes your whole CPD record, not one activity; "
+            "an activity shows standards 2 to 4: remove 5 from 'standards'",
+        ),
+        (
+            ("standards:", "  - 5", "  - 1"),
+            "HCPC standards 1 and 5 (keeping the record; presenting a profile) describe your whole CPD record, "
+            "not one activity; an activity shows standards 2 to 4: remove 1 and 5 from 'standards'",
+        ),
+    ],
+)
+def test_standards_1_and_5_on_an_activity_are_a_warning_at_the_standards_key(portfolio, lines, message):
+    portfolio.activity("a", front(*GOOD, "hours: 1", *lines))
+    (problem,) = load_portfolio(portfolio.root).problems
+    assert (problem.path, problem.line, problem.severity, problem.code) == (A, 6, "warning", "standard-of-the-record")
+    assert problem.message == message
+
+
+def test_standards_2_to_4_on_an_activity_are_fine(portfolio, run_check):
+    portfolio.activity("a", front(*GOOD, "standards: [2, 3, 4]"))
+    assert load_portfolio(portfolio.root).problems == []
+    portfolio.activity("b", front(*GOOD, "standards: [1]"))
+    assert run_check("--as-of", "2024-06-01", "--content-only")[0] == 0  # a warning
+    code, out = run_check("--as-of", "2024-06-01", "--content-only", "--strict")
+    assert code == 1 and "content/activities/b.md:5: warning: HCPC standard 1" in out
