@@ -73,3 +73,11 @@ def test_a_suggested_date_is_always_a_real_one(first, second, year, separator, n
 def test_two_digit_years_are_this_century():
     written = read_written("21-May-25")
     assert written is not None and written.short_year and written.as_date() == date(2025, 5, 21)
+
+
+@given(st.text(alphabet="0123456789/.- ,:TtMayJunSeptstndrh", max_size=24))
+def test_any_text_is_a_date_or_a_date_error(text):
+    try:
+        parse_iso(text)
+    except DateError as exc:
+        assert exc.message
