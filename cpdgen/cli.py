@@ -151,7 +151,9 @@ def cmd_build(args: argparse.Namespace, console: Console) -> int:
 
     def progress(n: int, total: int, diploma_id: str) -> None:
         if console.stream.isatty() and not console.quiet:
-            console.out(f"Rendering the PDF of {diploma_id} ({n} of {total})…")
+            from cpdgen.words import diploma_name
+
+            console.out(f"Rendering the PDF of {diploma_name(diploma_id)} ({n} of {total})…")
 
     result = build_site(
         root,
@@ -285,8 +287,10 @@ def cmd_export(args: argparse.Namespace, console: Console) -> int:
     if sys.stderr.isatty() and not console.quiet:
 
         def progress(n: int, total: int, diploma_id: str, cached: bool) -> None:
+            from cpdgen.words import diploma_name
+
             state = "unchanged, from the cache" if cached else "rendering"
-            print(f"PDF {n} of {total}: {diploma_id} ({state})", file=sys.stderr, flush=True)
+            print(f"PDF {n} of {total}: {diploma_name(diploma_id)} ({state})", file=sys.stderr, flush=True)
 
     try:
         result = export_records(
