@@ -24,15 +24,13 @@ DEFAULT_NAME = "Your Name"
 
 
 def _as_of(text: str) -> date:
-    from cpdgen.rules import MAX_YEAR, MIN_YEAR
+    """A date option (--as-of, --date): YYYY-MM-DD, and a day written otherwise is offered as one."""
+    from cpdgen.dates import DateError, parse_iso
 
     try:
-        day = date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a date; write YYYY-MM-DD") from None
-    if not MIN_YEAR <= day.year <= MAX_YEAR:
-        raise argparse.ArgumentTypeError(f"'{text}' is out of range: give a date from {MIN_YEAR} to {MAX_YEAR}")
-    return day
+        return parse_iso(text)
+    except DateError as exc:
+        raise argparse.ArgumentTypeError(exc.message) from None
 
 
 def wants_colour(stream: object) -> bool:
@@ -153,7 +151,9 @@ def cmd_build(args: argparse.Namespace, console: Console) -> int:
 
     def progress(n: int, total: int, diploma_id: str) -> None:
         if console.stream.isatty() and not console.quiet:
-            console.out(f"Rendering the PDF of {diploma_id} ({n} of {total})…")
+            from cpdgen.words import diploma_name
+
+            console.out(f"Rendering the PDF of {diploma_name(diploma_id)} ({n} of {total})…")
 
     result = build_site(
         root,
@@ -192,18 +192,23 @@ def cmd_serve(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_types(args: argparse.Namespace, console: Console) -> int:
-    from cpdgen.categories import ACTIVITY_TYPES, CATEGORIES
+    from cpdgen.categories import ACTIVITY_TYPES, CATEGORIES, SOURCES
 
     if args.format == "json":
-        data = [{"id": t.id, "label": t.label, "category": t.category} for t in ACTIVITY_TYPES]
+        data = [{"id": t.id, "label": t.label, "category": t.category, "source": t.source} for t in ACTIVITY_TYPES]
         console.out(json.dumps(data, indent=2))
         return EXIT_OK
+    console.info(f"Pre-defined activity types: {SOURCES['hcpc']}, in the HCPC's categories;")
+    console.info(f"{SOURCES['ibms']} [IBMS]; and {SOURCES['lab']} [lab].")
+    console.info("Each gives its category; write 'category:' as well when another fits the activity better.")
+    console.info()
     width = max(len(t.id) for t in ACTIVITY_TYPES)
+    marks = {"hcpc": "", "ibms": "  [IBMS]", "lab": "  [lab]"}
     for category in CATEGORIES:
         console.out(console.paint(f"{category.label} ({category.id})", "bold"))
         for activity_type in ACTIVITY_TYPES:
             if activity_type.category == category.id:
-                console.out(f"  {activity_type.id.ljust(width)}  {activity_type.label}")
+                console.out(f"  {activity_type.id.ljust(width)}  {activity_type.label}{marks[activity_type.source]}")
         console.out()
     console.info(
         "Use one in an activity's front matter as 'type: journal-club' instead of a category, "
@@ -282,8 +287,10 @@ def cmd_export(args: argparse.Namespace, console: Console) -> int:
     if sys.stderr.isatty() and not console.quiet:
 
         def progress(n: int, total: int, diploma_id: str, cached: bool) -> None:
+            from cpdgen.words import diploma_name
+
             state = "unchanged, from the cache" if cached else "rendering"
-            print(f"PDF {n} of {total}: {diploma_id} ({state})", file=sys.stderr, flush=True)
+            print(f"PDF {n} of {total}: {diploma_name(diploma_id)} ({state})", file=sys.stderr, flush=True)
 
     try:
         result = export_records(

@@ -13,9 +13,7 @@ import io
 import re
 from datetime import date
 
-from pydantic_core import PydanticCustomError
-
-from cpdgen.models import parse_date
+from cpdgen.dates import DateError, read_written
 from cpdgen.problems import CpdgenError, RowError
 from cpdgen.sections import REFLECTION_NAMES
 
@@ -51,10 +49,6 @@ HEADER_NAMES: dict[str, tuple[str, ...]] = {
     "ignore": ("diploma", "counts", "reason"),  # cpdgen's own judgements: recomputed, never imported
 }  # fmt: skip
 _HEADER_FIELD = {name: f for f, names in HEADER_NAMES.items() for name in names}
-_MONTHS = {m[:3].lower(): n for n, m in enumerate(
-    "January February March April May June July August September October November December".split(), start=1
-)}  # fmt: skip
-_TIME = r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?: ?[AaPp][Mm])?(?:Z|[+-]\d{2}:?\d{2})?)?"
 
 
 def normalise_header(text: str) -> str:
@@ -158,26 +152,19 @@ def map_columns(headers: list[str], maps: dict[str, str]) -> tuple[dict[int, str
 
 
 def parse_day(text: str, what: str) -> date:
-    """A date written as YYYY-MM-DD, DD/MM/YYYY (day first, as in the UK) or 21 March 2024."""
+    """A date as a spreadsheet writes it: YYYY-MM-DD, DD/MM/YYYY (day first, as in the UK),
+    21 May 2025 or Excel's 21-May-25 (a two-digit year is 20YY when the month is named)."""
     value = text.strip()
-    iso = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})" + _TIME, value)
-    uk = re.fullmatch(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})" + _TIME, value)
-    words = re.fullmatch(r"(\d{1,2})(?:st|nd|rd|th)?[ -]([A-Za-z]{3,9})\.?,?[ -](\d{4})" + _TIME, value)
-    if iso:
-        year, month, day = iso.groups()
-    elif uk:
-        day, month, year = uk.groups()
-    elif words and words.group(2)[:3].lower() in _MONTHS:
-        day, month, year = words.group(1), str(_MONTHS[words.group(2)[:3].lower()]), words.group(3)
-    elif re.fullmatch(r"\d{1,2}[/.-]\d{1,2}[/.-]\d{2}" + _TIME, value):
-        raise RowError(f"{what} '{value}' has a two-digit year; write the year in full, e.g. 21/03/2024")
-    else:
+    written = read_written(value)
+    if written is None:
         raise RowError(f"{what} '{value}' is not a date; write it as YYYY-MM-DD or DD/MM/YYYY")
+    if written.short_year and written.order != "named":
+        # 21/03/24 could as well be 2021-03-24 written year first: refuse to guess.
+        raise RowError(f"{what} '{value}' has a two-digit year; write the year in full, e.g. 21/03/2024")
     try:
-        return parse_date(f"{int(year):04}-{int(month):02}-{int(day):02}")
-    except PydanticCustomError as exc:
-        message = exc.message().replace(f"'{int(year):04}-{int(month):02}-{int(day):02}'", f"'{value}'")
-        raise RowError(f"{what} {message}") from None
+        return written.as_date()
+    except DateError as exc:
+        raise RowError(f"{what} '{value}' is not a date: {exc.message}") from None
 
 
 def parse_hours(text: str) -> float | None:

@@ -450,6 +450,7 @@ def _check_activity(
         if isinstance(front.data, dict) and not {"category", "type"} & front.data.keys() and not said:
             collect.add(path, front.line_of(()), "missing-category", MISSING_CATEGORY)
         return None
+    _check_standards(collect, path, front, meta)
     activity_id = path.parent.name if path.name == "index.md" else path.stem
     return Activity(
         id=activity_id,
@@ -464,6 +465,28 @@ def _check_activity(
         reflection_line=body_line + sections.reflection_line - 1 if sections.reflection_line else None,
         evidence=tuple(evidence),
         lines=front.lines,
+    )
+
+
+# HCPC standards 1 (keep a continuous, up-to-date and accurate record) and 5 (present a
+# profile on request) are met by the record as a whole; one activity shows 2, 3 or 4.
+RECORD_STANDARDS = {1: "keeping the record", 5: "presenting a profile"}
+
+
+def _check_standards(collect: _Collector, path: Path, front: FrontMatter, meta: ActivityFrontMatter) -> None:
+    named = [n for n in meta.standards if n in RECORD_STANDARDS]
+    if not named:
+        return
+    numbers = " and ".join(str(n) for n in named)
+    what = "; ".join(RECORD_STANDARDS[n] for n in named)
+    collect.add(
+        path,
+        front.line_of(("standards",)),
+        "standard-of-the-record",
+        f"HCPC standard{'s' if len(named) > 1 else ''} {numbers} ({what}) "
+        f"describe{'' if len(named) > 1 else 's'} your whole CPD record, not one activity; an activity shows "
+        f"standards 2 to 4: remove {numbers} from 'standards'",
+        severity="warning",
     )
 
 

@@ -18,13 +18,9 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationIn
 from pydantic_core import PydanticCustomError
 
 from cpdgen import categories
+from cpdgen.dates import EXAMPLE, DateError, parse_iso, real_date
 from cpdgen.frontmatter import YamlWord
 from cpdgen.privacy.patterns import check_pattern_name, compile_pattern
-from cpdgen.rules import MAX_YEAR, MIN_YEAR
-
-_ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
-_UK_DATE = re.compile(r"(\d{1,2})[/.](\d{1,2})[/.](\d{4})")
-_MONTHS = "January February March April May June July August September October November December".split()
 
 
 def _fail(code: str, message: str) -> PydanticCustomError:
@@ -38,34 +34,23 @@ def _quote_hint(value: object) -> str:
 
 
 def parse_date(value: object) -> date:
-    """A calendar date written YYYY-MM-DD; anything else raises with a hint."""
+    """A calendar date written YYYY-MM-DD; anything else raises with a hint (``dates.py``)."""
     if isinstance(value, date):
         return value
+    if isinstance(value, int) and not isinstance(value, bool) and len(str(value)) == 8:
+        written = str(value)  # 20250521: YAML read it as a number
+        try:
+            day = real_date(int(written[:4]), int(written[4:6]), int(written[6:]))
+        except DateError:
+            pass
+        else:
+            raise _fail("invalid-date", f"write dates as YYYY-MM-DD: for {written} write {day.isoformat()}")
     if isinstance(value, bool) or not isinstance(value, str):
-        raise _fail("invalid-date", "write the date as YYYY-MM-DD, e.g. 2024-03-21")
-    text = value.strip()
-    match = _ISO_DATE.fullmatch(text)
-    if not match:
-        uk = _UK_DATE.fullmatch(text)
-        if uk:
-            day, month, year = uk.groups()
-            raise _fail(
-                "invalid-date",
-                f"write dates as YYYY-MM-DD: if '{text}' is day/month/year, write {year}-{int(month):02}-{int(day):02}",
-            )
-        raise _fail("invalid-date", f"'{text}' is not a date; write it as YYYY-MM-DD, e.g. 2024-03-21")
-    year, month, day = (int(part) for part in match.groups())
-    if not 1 <= month <= 12:
-        raise _fail("invalid-date", f"'{text}' is not a date: there is no month {month}")
+        raise _fail("invalid-date", f"write the date as YYYY-MM-DD, e.g. {EXAMPLE}")
     try:
-        parsed = date(year, month, day)
-    except ValueError:
-        last = 29 if month == 2 and (year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)) else None
-        last = last or {2: 28, 4: 30, 6: 30, 9: 30, 11: 30}.get(month, 31)
-        raise _fail("invalid-date", f"'{text}' is not a date: {_MONTHS[month - 1]} {year} has {last} days") from None
-    if not MIN_YEAR <= year <= MAX_YEAR:
-        raise _fail("invalid-date", f"'{text}' is out of range; check the year")
-    return parsed
+        return parse_iso(value)
+    except DateError as exc:
+        raise _fail("invalid-date", exc.message) from None
 
 
 # Characters a text value must not hold: C0 and C1 controls (whitespace aside, which is made a

@@ -8,8 +8,8 @@ from datetime import date
 from cpdgen.categories import category_label
 from cpdgen.portfolio import Portfolio
 from cpdgen.problems import Problem, format_github, format_text
-from cpdgen.rules import REASON_TEXT, Assessment, DiplomaAssessment, describe_needs
-from cpdgen.words import long_date, plural
+from cpdgen.rules import REASON_TEXT, Assessment, DiplomaAssessment, describe_counts, describe_needs
+from cpdgen.words import diploma_name, long_date, plural
 
 SCHEMA_VERSION = 1
 
@@ -35,25 +35,27 @@ def diploma_summary(diploma: DiplomaAssessment, titles: dict[str, str], verbose:
         if diploma.assumed:
             since += ", started when the previous diploma was issued"
     elif diploma.status == "submitted":
-        since = f"submitted on {format_day(diploma.submitted)}"
+        since = f"submitted for validation on {format_day(diploma.submitted)}"
     else:
-        since = f"issued on {format_day(diploma.issued)}"
-    lines = [f"Diploma {diploma.id} ({since}), judged on {format_day(diploma.evaluated_on)}:"]
+        since = f"validated and issued on {format_day(diploma.issued)}"
+    lines = [f"{diploma_name(diploma.id)} ({since}), judged on {format_day(diploma.evaluated_on)}:"]
     cats = ", ".join(category_label(c) for c in diploma.categories) or "none"
+    lines.append(f"  {describe_counts(diploma)}: {cats}.")
     lines.append(
-        f"  {diploma.counted} of {diploma.required} activities count, in {len(diploma.categories)} "
-        f"of {diploma.required_categories} categories ({cats})."
-    )
-    lines.append(
-        f"  Counted: activities from {format_day(diploma.window_start)} to {format_day(diploma.evaluated_on)} "
+        f"  Counted: activities from {format_day(diploma.counts_from)} to {format_day(diploma.evaluated_on)} "
         "with a reflection."
     )
     if diploma.eligible:
-        lines.append("  Eligible: it meets the diploma rules.")
+        if diploma.status == "open":
+            lines.append(f"  {diploma.status_text}: it meets the diploma rules.")
+        else:
+            lines.append("  Eligible: it met the diploma rules on the day it was submitted.")
         if diploma.surplus:
             lines.append(f"  {plural(diploma.surplus, 'activity', 'activities')} beyond 24 will not carry over.")
-    else:
+    elif diploma.status == "open":
         lines.append(f"  Not eligible yet: it needs {describe_needs(diploma)}.")
+    else:
+        lines.append(f"  Not eligible: on the day it was submitted it needed {describe_needs(diploma)}.")
     if diploma.eligible_until:
         lines.append(f"  If you add nothing, it stays eligible until {format_day(diploma.eligible_until)}.")
     if diploma.earliest_leaves_on:
@@ -119,11 +121,11 @@ def text_report(
 
 def headline(diploma: DiplomaAssessment) -> str:
     """One sentence: the count, the categories, and eligible or what is missing."""
-    result = "eligible" if diploma.eligible else f"not eligible yet: needs {describe_needs(diploma)}"
-    return (
-        f"{diploma.counted} of {diploma.required} activities count, in {len(diploma.categories)} "
-        f"of {diploma.required_categories} categories; {result}."
-    )
+    if diploma.eligible:
+        result = diploma.status_text.lower() if diploma.status == "open" else "eligible"
+    else:
+        result = f"not eligible{' yet' if diploma.status == 'open' else ''}: needs {describe_needs(diploma)}"
+    return f"{describe_counts(diploma)}; {result}."
 
 
 def github_report(portfolio: Portfolio, assessment: Assessment | None, problems: list[Problem], ok: bool) -> str:
@@ -132,7 +134,7 @@ def github_report(portfolio: Portfolio, assessment: Assessment | None, problems:
     current = assessment.current_diploma if assessment else None
     if current is not None:
         level = "notice" if current.eligible else "warning"
-        lines.append(f"::{level} title=CPD diploma {current.id}::{headline(current)}")
+        lines.append(f"::{level} title=CPD {diploma_name(current.id)}::{headline(current)}")
         lines.extend(diploma_summary(current, {a.id: a.title for a in portfolio.activities}))
     lines.append("Check passed." if ok else "Check failed.")
     return "\n".join(lines)
@@ -146,6 +148,7 @@ def diploma_json(diploma: DiplomaAssessment) -> dict:
     return {
         "id": diploma.id,
         "status": diploma.status,
+        "status_text": diploma.status_text,
         "start": _iso(diploma.start),
         "end": _iso(diploma.end),
         "submitted": _iso(diploma.submitted),
@@ -153,6 +156,7 @@ def diploma_json(diploma: DiplomaAssessment) -> dict:
         "assumed": diploma.assumed,
         "evaluated_on": _iso(diploma.evaluated_on),
         "window_start": _iso(diploma.window_start),
+        "counts_from": _iso(diploma.counts_from),
         "eligible": diploma.eligible,
         "counted": diploma.counted,
         "required": diploma.required,

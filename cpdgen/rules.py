@@ -32,6 +32,15 @@ REASON_TEXT: dict[str, str] = {
     "no-reflection": "it has no reflection yet",
 }
 
+# A diploma's status in the IBMS's words: the member submits it for validation; the IBMS
+# validates and issues it. An open diploma that meets the rules is ready to submit.
+STATUS_TEXT: dict[str, str] = {
+    "open": "Open",
+    "submitted": "Submitted for validation",
+    "issued": "Validated and issued",
+}
+READY_TEXT = "Ready to submit for validation"
+
 
 def add_years(day: date, years: int) -> date:
     """The same day ``years`` later (or earlier); 29 February becomes 28 February."""
@@ -114,6 +123,18 @@ class DiplomaAssessment:
     @property
     def required(self) -> int:
         return REQUIRED_ACTIVITIES
+
+    @property
+    def counts_from(self) -> date:
+        """The first day an activity can count: the later of the window's start and the diploma's."""
+        return max(self.window_start, self.start) if self.start else self.window_start
+
+    @property
+    def status_text(self) -> str:
+        """The status as a member reads it: "Validated and issued", or "Ready to submit for validation"."""
+        if self.status == "open" and self.eligible:
+            return READY_TEXT
+        return STATUS_TEXT[self.status]
 
     @property
     def required_categories(self) -> int:
@@ -280,6 +301,14 @@ def assess(diplomas: Iterable[Diploma], entries: Iterable[Entry], as_of: date) -
         results.append(assess_diploma(diploma, end, buckets[n], as_of))
     current = next((d.id for d in reversed(results) if d.status != "issued"), None)
     return Assessment(as_of=as_of, diplomas=tuple(results), current=current)
+
+
+def describe_counts(diploma: DiplomaAssessment) -> str:
+    """ "27 activities count (24 needed), in 5 categories (3 needed)": what counts, beside what is needed."""
+    verb = "counts" if diploma.counted == 1 else "count"
+    activities = plural(diploma.counted, "activity", "activities")
+    categories = plural(len(diploma.categories), "category", "categories")
+    return f"{activities} {verb} ({diploma.required} needed), in {categories} ({diploma.required_categories} needed)"
 
 
 def describe_needs(diploma: DiplomaAssessment) -> str:

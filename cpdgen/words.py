@@ -1,4 +1,4 @@
-"""How cpdgen writes counts and dates for people, the same way in every output.
+"""How cpdgen writes counts, dates and names for people, the same way in every output.
 
 Month names come from this module, not from ``strftime``, so output never depends on the
 machine's language settings.
@@ -6,6 +6,7 @@ machine's language settings.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 MONTHS = ("January February March April May June July August September October November December").split()
@@ -42,3 +43,11 @@ def date_range(start: date | None, end: date, *, dash: str = "–", spaced: str 
     if start.year == end.year:
         return f"{start.day} {month_name(start)}{spaced}{long_date(end)}"
     return f"{long_date(start)}{spaced}{long_date(end)}"
+
+
+def diploma_name(diploma_id: str) -> str:
+    """``Diploma 2`` for ``diploma-2``; a diploma named otherwise keeps its name (``Diploma`` put first)."""
+    numbered = re.fullmatch(r"(?:diploma[-_ ]*)?(\d+)", diploma_id, re.IGNORECASE)
+    if numbered:
+        return f"Diploma {numbered.group(1)}"
+    return diploma_id if diploma_id.casefold().startswith("diploma") else f"Diploma {diploma_id}"

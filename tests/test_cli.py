@@ -20,8 +20,8 @@ def test_eligible_portfolio_passes(portfolio, run_check):
     portfolio.many(24)
     code, out = run_check("--as-of", "2025-07-01")
     assert code == 0
-    assert "24 of 24 activities count, in 3 of 3 categories" in out
-    assert "Eligible" in out
+    assert "24 activities count (24 needed), in 3 categories (3 needed)" in out
+    assert "Ready to submit for validation: it meets the diploma rules." in out
     assert out.rstrip().endswith("Check passed.")
 
 
@@ -100,7 +100,10 @@ def test_github_format_annotates_lines(portfolio, run_check):
     first = out.splitlines()[0]
     assert first.startswith("::error file=content/activities/a.md,line=4,title=unknown-category::")
     assert "'nope%2C really'" not in first  # commas are escaped only in properties, not the message
-    assert "::warning title=CPD diploma diploma-1::0 of 24 activities count" in out
+    assert (
+        "::warning title=CPD Diploma 1::0 activities count (24 needed), in 0 categories (3 needed); "
+        "not eligible yet: needs 24 more activities and 3 more categories." in out
+    )
 
 
 def test_json_matches_the_contract(portfolio, run_check):
@@ -192,6 +195,40 @@ def test_json_reason_values_are_the_documented_ones(portfolio, run_check):
     }
 
 
+def test_types_says_where_its_list_comes_from_and_has_the_hcpc_and_ibms_examples(capsys):
+    assert main(["types"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(
+        "Pre-defined activity types: the HCPC's examples of CPD activities, in the HCPC's categories;"
+    )
+    assert "the IBMS's own learning products [IBMS]" in out
+    assert "journal-based-learning      IBMS Journal-Based Learning (JBL) exercise  [IBMS]" in out
+    assert main(["types", "--format", "json"]) == 0
+    types = {t["id"]: (t["category"], t["source"]) for t in json.loads(capsys.readouterr().out)}
+    assert {
+        "branch-meeting": ("professional-activity", "hcpc"),
+        "wider-work": ("work-based-learning", "hcpc"),
+        "visiting-departments": ("work-based-learning", "hcpc"),
+        "self-assessment": ("work-based-learning", "hcpc"),
+        "accredited-course": ("formal-educational", "hcpc"),
+        "expert-witness": ("professional-activity", "hcpc"),
+        "promotion": ("professional-activity", "hcpc"),
+        "journal-based-learning": ("self-directed-learning", "ibms"),
+        "ibms-congress": ("formal-educational", "ibms"),
+        "webinar": ("formal-educational", "ibms"),
+    }.items() <= types.items()
+
+
+def test_a_new_type_gives_its_category_in_an_activity(portfolio, run_check):
+    portfolio.activity("a", activity_text(category=None, type="Journal-Based Learning"))
+    portfolio.activity("b", activity_text(category=None, type="IBMS Congress"))
+    portfolio.activity("c", activity_text(category=None, type="branch meeting"))
+    data = json.loads(run_check("--format", "json", "--as-of", "2026-02-01")[1])
+    assert data["problems"] == []
+    found = {a["id"]: a["category"] for a in data["diplomas"][0]["activities"]}
+    assert found == {"a": "self-directed-learning", "b": "formal-educational", "c": "professional-activity"}
+
+
 def test_types_lists_the_catalogue(capsys):
     assert main(["types"]) == 0
     out = capsys.readouterr().out
@@ -199,7 +236,7 @@ def test_types_lists_the_catalogue(capsys):
     assert main(["types", "--format", "json"]) == 0
     types = json.loads(capsys.readouterr().out)
     assert len(types) >= 30
-    assert {"id": "journal-club", "label": "Journal club", "category": "work-based-learning"} in types
+    assert {"id": "journal-club", "label": "Journal club", "category": "work-based-learning", "source": "hcpc"} in types
 
 
 def test_real_process_json_and_no_traceback(portfolio):
@@ -227,3 +264,55 @@ def test_source_date_epoch_sets_today(portfolio, run_check, monkeypatch):
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1743463800")  # 2025-03-31T23:30Z: already 1 April in London
     data = json.loads(run_check("--format", "json")[1])
     assert data["as_of"] == "2025-04-01"
+
+
+INSIDE_THE_WINDOW = (
+    "member:\n  name: A\ndiplomas:\n  - start: 2023-01-01\n    submitted: 2025-04-14\n    issued: 2025-06-16\n"
+    "  - start: 2025-06-16\n"
+)
+
+
+def test_a_diploma_started_inside_the_window_counts_from_its_start(portfolio, run_check):
+    portfolio.settings(INSIDE_THE_WINDOW)
+    portfolio.many(3, start="2025-07-07")
+    out = run_check("--as-of", "2026-11-28")[1]
+    assert "Counted: activities from 16 June 2025 to 28 November 2026 with a reflection." in out
+    github = run_check("--format", "github", "--as-of", "2026-11-28")[1]
+    assert "Counted: activities from 16 June 2025 to 28 November 2026 with a reflection." in github
+    d1, d2 = json.loads(run_check("--format", "json", "--as-of", "2026-11-28")[1])["diplomas"]
+    assert (d2["window_start"], d2["counts_from"]) == ("2024-11-28", "2025-06-16")
+    assert (d1["window_start"], d1["counts_from"]) == ("2023-04-14", "2023-04-14")  # the window starts later
+
+
+def test_a_diploma_without_a_start_counts_from_the_window(portfolio, run_check):
+    portfolio.many(2)
+    (diploma,) = json.loads(run_check("--format", "json", "--as-of", "2025-07-01")[1])["diplomas"]
+    assert diploma["start"] is None and diploma["counts_from"] == diploma["window_start"] == "2023-07-01"
+
+
+def test_the_report_names_diplomas_and_statuses_in_the_ibms_words(portfolio, run_check):
+    portfolio.settings(INSIDE_THE_WINDOW)
+    portfolio.many(24, start="2023-05-01")
+    portfolio.many(24, start="2025-07-07")
+    out = run_check("--as-of", "2026-11-28", "--verbose")[1]
+    assert "Diploma 1 (validated and issued on 16 June 2025), judged on 14 April 2025:" in out
+    assert "Diploma 2 (open since 16 June 2025), judged on 28 November 2026:" in out
+    assert "Ready to submit for validation: it meets the diploma rules." in out
+    assert "24 activities count (24 needed), in 3 categories (3 needed): Formal / educational" in out
+    assert " of 24 " not in out and "Diploma diploma-" not in out
+    data = json.loads(run_check("--format", "json", "--as-of", "2026-11-28")[1])
+    assert [(d["status"], d["status_text"]) for d in data["diplomas"]] == [
+        ("issued", "Validated and issued"),
+        ("open", "Ready to submit for validation"),
+    ]
+
+
+def test_a_submitted_diploma_says_submitted_for_validation(portfolio, run_check):
+    portfolio.settings("member:\n  name: A\ndiplomas:\n  - start: 2024-01-01\n    submitted: 2025-06-01\n")
+    portfolio.many(2, start="2025-01-06")
+    out = run_check("--as-of", "2025-07-01")[1]
+    assert "Diploma 1 (submitted for validation on 1 June 2025), judged on 1 June 2025:" in out
+    assert "2 activities count (24 needed), in 2 categories (3 needed)" in out
+    assert "Not eligible: on the day it was submitted it needed 22 more activities and 1 more category." in out
+    (diploma,) = json.loads(run_check("--format", "json", "--as-of", "2025-07-01")[1])["diplomas"]
+    assert (diploma["status"], diploma["status_text"]) == ("submitted", "Submitted for validation")

@@ -145,6 +145,36 @@ def test_bad_dates_and_unknown_categories_are_reported_by_row(portfolio, capsys,
     assert check_content(portfolio, capsys)[0] == 0
 
 
+def test_dates_as_excel_writes_them_are_read(portfolio, capsys, tmp_path):
+    dates = ["21-May-25", "21-May-2025", "21 May 2025", "21st May 2025", "May 21, 2025", "21/05/2025", "2025-05-21"]
+    rows = [[f"Activity {n}", day, "other", "What I learnt."] for n, day in enumerate(dates)]
+    source = write_csv(tmp_path / "excel.csv", ["Title", "Date", "Category", "Reflection"], rows)
+    code, out = run_import(portfolio, capsys, str(source))
+    assert code == 0, out
+    files = written(portfolio)
+    assert len(files) == len(dates)
+    assert all(name.startswith("2025/2025-05-21-activity-") for name in files)
+    assert all("\ndate: 2025-05-21\n" in text for text in files.values())
+    assert check_content(portfolio, capsys)[0] == 0
+
+
+def test_category_names_read_as_check_reads_them(portfolio, capsys, tmp_path):
+    names = {
+        "Self-directed learning activities": "self-directed-learning",
+        "Work-based learning activities": "work-based-learning",
+        "Formal and educational": "formal-educational",
+        "Formal/Educational activities": "formal-educational",
+        "Professional activities": "professional-activity",
+        "Other activities": "other",
+    }
+    rows = [[f"Activity {n}", f"2025-05-{n + 10}", name, "What I learnt."] for n, name in enumerate(names)]
+    source = write_csv(tmp_path / "cats.csv", ["Title", "Date", "CPD category", "Reflection"], rows)
+    code, out = run_import(portfolio, capsys, str(source))
+    assert code == 0, out
+    found = [text.split("\ncategory: ")[1].split("\n")[0] for text in written(portfolio).values()]
+    assert found == list(names.values())
+
+
 def test_duplicate_rows_and_reimport_are_skipped(portfolio, capsys, tmp_path):
     row = ["Audit of blood films", "2024-02-01", "work-based-learning", "desc", "refl"]
     source = write_csv(tmp_path / "x.csv", ["Title", "Date", "Category", "Description", "Reflection"], [row, row])

@@ -113,6 +113,34 @@ def test_category_spellings(portfolio):
     assert [a.category for a in sorted(loaded.activities, key=lambda a: a.id)] == list(spellings.values())
 
 
+CATEGORY_NAMES = {
+    "Work-based learning": "work-based-learning",
+    "Professional activity": "professional-activity",
+    "Formal / educational": "formal-educational",
+    "Formal and educational": "formal-educational",  # the HCPC's
+    "Formal/Educational": "formal-educational",  # the IBMS's
+    "Formal education": "formal-educational",
+    "Self-directed learning": "self-directed-learning",
+    "Other": "other",
+}
+
+
+@pytest.mark.parametrize(
+    "name, suffix",
+    [
+        (name, suffix)
+        for name in sorted(CATEGORY_NAMES)
+        for suffix in ("", " activity", " activities", " Activities")
+        if not (suffix and name.endswith("activity"))  # "Professional activity activities" is no one's spelling
+    ],
+)
+def test_any_category_name_may_be_followed_by_activities(portfolio, name, suffix):
+    portfolio.activity("a", activity_text(category=name + suffix))
+    loaded = load_portfolio(portfolio.root)
+    assert loaded.problems == []
+    assert loaded.activities[0].category == CATEGORY_NAMES[name]
+
+
 def test_type_gives_the_category_and_an_explicit_category_wins(portfolio):
     portfolio.activity("a", activity_text(category=None, type="Journal club"))
     portfolio.activity("b", activity_text(category="other", type="journal-club"))
@@ -661,3 +689,56 @@ class TestParsedFileCache:
             loaded = load_portfolio(portfolio.root, FileMemo(saved, parse_versions()))
             assert [a.title for a in loaded.activities] == ["First"]
             assert "a.md" in reads  # parsed afresh, not served from the damaged file
+
+
+@pytest.mark.parametrize(
+    "written, message",
+    [
+        ("31/02/2025", "date: '31/02/2025' is not a date: February 2025 has 28 days; write dates as YYYY-MM-DD"),
+        ("14/11/2025", "date: write dates as YYYY-MM-DD: for '14/11/2025' write 2025-11-14"),
+        ("21 May 2025", "date: write dates as YYYY-MM-DD: for '21 May 2025' write 2025-05-21"),
+        ("1/2/25", "date: write dates as YYYY-MM-DD: if '1/2/25' is day/month/year, write 2025-02-01"),
+        ("20250521", "date: write dates as YYYY-MM-DD: for 20250521 write 2025-05-21"),
+    ],
+)
+def test_a_date_written_another_way_is_offered_as_a_real_yyyy_mm_dd(portfolio, written, message):
+    portfolio.activity("a", front("title: T", f"date: {written}", "category: other"))
+    (problem,) = load_portfolio(portfolio.root).problems
+    assert (problem.path, problem.line, problem.code, problem.message) == (A, 3, "invalid-date", message)
+    assert "2025-02-31" not in problem.message
+
+
+@pytest.mark.parametrize(
+    "lines, message",
+    [
+        (
+            ("standards: [1, 3]",),
+            "HCPC standard 1 (keeping the record) describes your whole CPD record, not one activity; "
+            "an activity shows standards 2 to 4: remove 1 from 'standards'",
+        ),
+        (
+            ("standards: 5",),
+            "HCPC standard 5 (presenting a profile) describes your whole CPD record, not one activity; "
+            "an activity shows standards 2 to 4: remove 5 from 'standards'",
+        ),
+        (
+            ("standards:", "  - 5", "  - 1"),
+            "HCPC standards 1 and 5 (keeping the record; presenting a profile) describe your whole CPD record, "
+            "not one activity; an activity shows standards 2 to 4: remove 1 and 5 from 'standards'",
+        ),
+    ],
+)
+def test_standards_1_and_5_on_an_activity_are_a_warning_at_the_standards_key(portfolio, lines, message):
+    portfolio.activity("a", front(*GOOD, "hours: 1", *lines))
+    (problem,) = load_portfolio(portfolio.root).problems
+    assert (problem.path, problem.line, problem.severity, problem.code) == (A, 6, "warning", "standard-of-the-record")
+    assert problem.message == message
+
+
+def test_standards_2_to_4_on_an_activity_are_fine(portfolio, run_check):
+    portfolio.activity("a", front(*GOOD, "standards: [2, 3, 4]"))
+    assert load_portfolio(portfolio.root).problems == []
+    portfolio.activity("b", front(*GOOD, "standards: [1]"))
+    assert run_check("--as-of", "2024-06-01", "--content-only")[0] == 0  # a warning
+    code, out = run_check("--as-of", "2024-06-01", "--content-only", "--strict")
+    assert code == 1 and "content/activities/b.md:5: warning: HCPC standard 1" in out

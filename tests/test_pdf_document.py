@@ -84,10 +84,11 @@ def test_cover_states_the_member_the_diploma_and_the_result(record):
     for fact in (
         "Alex Morgan", "IBMS membership number 123456", "HCPC registration BS12345",
         "Specialist Biomedical Scientist", "Example NHS Foundation Trust",
-        "Period from 1 September 2024", "Status Open: not yet submitted",
+        "Diploma 1 · from 1 September 2024", "Period from 1 September 2024",
+        "Status Open: not yet submitted for validation",
         "Evaluation date 1 July 2025 (the date of this record)",
-        "dated 1 July 2023 to 1 July 2025, with a reflection",
-        "Not eligible yet", "3 activities count (24 are needed), in 2 categories (3 are needed)",
+        "dated 1 September 2024 to 1 July 2025, with a reflection",  # the diploma started inside the window
+        "Not eligible yet", "3 activities count (24 needed), in 2 categories (3 needed)",
         "It still needs 21 more activities and 1 more category.", "Complete record.",
     ):  # fmt: skip
         assert fact in cover, fact
@@ -123,9 +124,9 @@ def test_pages_are_numbered_and_the_long_reflection_breaks_across_pages(record):
 @pytest.mark.slow  # the record fixture lays out two PDFs
 def test_metadata_is_set_and_carries_no_clock_time(record):
     info = pdfread.reader(record["complete"]).metadata
-    assert info["/Title"] == "CPD Diploma record: Alex Morgan, diploma-1"
+    assert info["/Title"] == "CPD Diploma record: Alex Morgan, Diploma 1"
     assert info["/Author"] == "Alex Morgan"
-    assert info["/Subject"].startswith("IBMS CPD Diploma record of Alex Morgan: diploma diploma-1")
+    assert info["/Subject"].startswith("IBMS CPD Diploma record of Alex Morgan: Diploma 1, from 1 September 2024")
     assert info["/Keywords"] == "CPD, CPD Diploma, IBMS, HCPC, biomedical science, diploma-1"
     assert "/CreationDate" not in info and "/ModDate" not in info
 
@@ -155,7 +156,7 @@ def test_public_record_leaves_out_private_activities_and_drafts_and_says_so(reco
     assert "1 private activity and 1 draft are left out of this public record." in found
     assert "Root-cause analysis of a WBIT incident" in found
     # The private activity still counts: the figures do not change.
-    assert "3 activities count (24 are needed)" in found
+    assert "3 activities count (24 needed)" in found
     assert pdfread.reader(record["public"]).metadata["/Subject"].endswith("public record as of 1 July 2025")
 
 
@@ -241,3 +242,27 @@ def test_example_portfolio_renders_without_problems():
         job = prepare_diploma_pdf(portfolio, assessment, diploma.id, public=True)
         assert job.problems == [], job.problems
     assert "Jordan Hale" in job.html
+
+
+def test_the_cover_names_the_diploma_and_its_status_in_the_ibms_words(tmp_path):
+    portfolio = Builder(tmp_path)
+    portfolio.settings(
+        {
+            **MEMBER,
+            "diplomas": [
+                {"start": "2023-01-01", "submitted": "2025-04-14", "issued": "2025-06-16"},
+                {"start": "2025-06-16"},
+            ],
+        }
+    )
+    portfolio.many(24, start="2023-05-01")
+    portfolio.many(24, start="2025-07-07")
+    loaded, assessment = judged(tmp_path, date(2026, 11, 28))
+    first = prepare_diploma_pdf(loaded, assessment, "diploma-1", public=False).html
+    second = prepare_diploma_pdf(loaded, assessment, "diploma-2", public=False).html
+    assert "Validated and issued on 16 June 2025 (submitted for validation on 14 April 2025)" in first
+    assert "<td>Ready to submit for validation</td>" in second
+    assert "24 activities count (24 needed), in 3 categories (3 needed)" in second
+    assert "dated 16 June 2025 to 28 November 2026, with a reflection" in second
+    assert "diploma-2" not in second.split("<body>")[1].split("</section>")[0]  # the cover says "Diploma 2"
+    assert "Diploma 2 · from 16 June 2025" in second

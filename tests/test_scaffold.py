@@ -236,6 +236,15 @@ def test_new_usage_errors_are_exit_2(portfolio, capsys, argv, message):
     assert not any((portfolio.content / "activities").iterdir())
 
 
+def test_new_offers_a_day_written_day_first_as_yyyy_mm_dd(portfolio, capsys):
+    code, _, err = run(capsys, "new", "T", "--category", "other", "--date", "14/11/2026", "--root", str(portfolio.root))
+    assert code == 2
+    assert "argument --date: write dates as YYYY-MM-DD: for '14/11/2026' write 2026-11-14" in err
+    code, _, err = run(capsys, "new", "T", "--category", "other", "--date", "31/02/2026", "--root", str(portfolio.root))
+    assert code == 2 and "'31/02/2026' is not a date: February 2026 has 28 days" in err and "2026-02-31" not in err
+    assert not any((portfolio.content / "activities").iterdir())
+
+
 def test_quiet_and_verbose(portfolio, capsys):
     base = ["new", "--category", "other", "--date", "2025-01-02", "--root", str(portfolio.root)]
     assert run(capsys, *base, "Quiet one", "-q") == (0, "", "")
@@ -327,7 +336,7 @@ def test_init_writes_a_portfolio_that_checks(tmp_path, capsys, monkeypatch):
     assert example.has_reflection and example.date == date(2026, 3, 11)
 
     code, out, _ = run(capsys, "check", "--content-only", "--root", str(target))
-    assert code == 0 and "1 of 24 activities count" in out
+    assert code == 0 and "1 activity counts (24 needed), in 1 category (3 needed)" in out
     code, out, _ = run(capsys, "check", "--root", str(target))
     assert code == 1 and "Not eligible yet: it needs 23 more activities and 2 more categories." in out
     assert "error" not in out and "warning" not in out

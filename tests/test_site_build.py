@@ -725,3 +725,42 @@ def test_evidence_is_copied_as_the_resolved_file_never_as_a_link(tmp_path: Path)
     copy_evidence(link, target, content=tmp_path, in_place=False)
     assert not target.is_symlink()
     assert target.read_bytes() == b"%PDF certificate"
+
+
+class _NoPango:
+    """An import finder that fails WeasyPrint's import as cffi does when Pango is not installed."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name == "weasyprint" or name.startswith("weasyprint."):
+            raise OSError(
+                "cannot load library 'libpango-1.0-0': libpango-1.0-0: cannot open shared object file: "
+                "No such file or directory.  Additionally, ctypes.util.find_library() did not manage to locate "
+                "a library called 'libpango-1.0-0'"
+            )
+        return None
+
+
+def test_without_pango_the_build_says_what_is_missing_and_how_to_install_it(portfolio, capsys, monkeypatch):
+    for name in [n for n in sys.modules if n == "weasyprint" or n.startswith("weasyprint.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setattr(sys, "meta_path", [_NoPango(), *sys.meta_path])
+    portfolio.many(2)
+    code = main(["build", "--root", str(portfolio.root), "--as-of", "2025-07-01"])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    assert err.startswith(
+        "cpdgen: the PDF cannot be made: WeasyPrint, which lays it out, could not load the library libpango-1.0-0."
+    )
+    for advice in (
+        "'cpdgen build --no-pdf' builds the site and the CSVs",
+        "Debian or Ubuntu: sudo apt-get install libpango-1.0-0 libpangoft2-1.0-0",
+        "Fedora: sudo dnf install pango",
+        "macOS: brew install pango",
+        "Windows: see https://doc.courtbouillon.org/weasyprint/stable/first_steps.html#windows",
+    ):
+        assert advice in err, advice
+    assert not (portfolio.root / "site").exists()
+    assert main(["build", "--root", str(portfolio.root), "--as-of", "2025-07-01", "--no-pdf"]) == 0
+    assert (portfolio.root / "site" / "index.html").is_file()
+    code = main(["export", "pdf", "--root", str(portfolio.root), "--as-of", "2025-07-01"])
+    assert code == 2 and "could not load the library libpango-1.0-0" in capsys.readouterr().err

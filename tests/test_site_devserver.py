@@ -6,6 +6,7 @@ import http.client
 import json
 import os
 import socket
+import struct
 import threading
 
 import pytest
@@ -99,6 +100,39 @@ def test_long_poll_returns_when_a_build_is_published(served, monkeypatch):
     status, _, body = get(served, "/__cpdgen/wait?since=0")
     assert status == 200
     assert json.loads(body) == {"version": 1, "ok": True, "reload": True}
+
+
+@pytest.mark.parametrize("reset", [False, True], ids=["closed", "reset"])
+def test_a_tab_closed_while_waiting_for_a_reload_prints_no_traceback(served, monkeypatch, capsys, reset):
+    """A browser tab closes while its reload request waits; then a file is saved and the answer
+    goes to a closed socket (BrokenPipeError or ConnectionResetError): nothing to report."""
+    monkeypatch.setattr(devserver, "WAIT_SECONDS", 3600)
+    waiting, done = threading.Event(), threading.Event()
+    wait, shutdown_request = served.state.wait, served.shutdown_request
+
+    def noting_wait(since: int, timeout: float):
+        waiting.set()
+        return wait(since, timeout)
+
+    def noting_shutdown(request):
+        shutdown_request(request)
+        done.set()
+
+    monkeypatch.setattr(served.state, "wait", noting_wait)
+    monkeypatch.setattr(served, "shutdown_request", noting_shutdown)
+    client = socket.create_connection(("127.0.0.1", served.port), timeout=10)
+    client.sendall(
+        f"GET /__cpdgen/wait?since=0&page=index.html HTTP/1.1\r\nHost: 127.0.0.1:{served.port}\r\n\r\n".encode()
+    )
+    assert waiting.wait(10)
+    if reset:  # close with a reset, as a browser killed mid-request does
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    client.close()
+    served.state.publish(True, [])  # a file was saved: the waiting request answers the closed tab
+    assert done.wait(10)
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err and "Error" not in captured.err, captured.err
+    assert get(served, "/")[0] == 200  # and the server goes on serving
 
 
 def test_failed_build_shows_problems_over_the_last_good_page(served):

@@ -291,7 +291,7 @@ def test_an_example_activity_page_says_what_an_assessor_needs(example_site: Path
         "Reflection",
         "Contributes to the quality of practice and service delivery",
         "rca-learning-summary.pdf",
-        "Counts towards diploma-1.",
+        "Counts towards Diploma 1.",
     ):
         assert expected in text, expected
 
@@ -299,3 +299,18 @@ def test_an_example_activity_page_says_what_an_assessor_needs(example_site: Path
 def test_activity_folder_text(portfolio):
     """The fixture helper writes what the tests above rely on."""
     assert "## Reflection" in activity_text()
+
+
+def test_the_dashboard_says_when_counting_starts_and_the_status_in_the_ibms_words(example_site: Path):
+    # The example's diploma-2 started on 16 June 2025, inside the two years before 28 November 2026.
+    dashboard = " ".join(" ".join(Elements((example_site / "index.html").read_text()).text).split())
+    assert "Counted: activities with a reflection dated from 16 June 2025 to 28 November 2026." in dashboard
+    assert "Counted: 16 Jun 2025 – 28 Nov 2026" in dashboard  # the timeline
+    assert "Ready to submit for validation: 27 activities count (24 needed), in 5 categories (3 needed)." in dashboard
+    assert "Diploma 1 Validated and issued Validated and issued on 16 June 2025 · 24 counted (24 needed)" in dashboard
+    assert " of 24 " not in dashboard
+    page = " ".join(" ".join(Elements((example_site / "diplomas/diploma-2/index.html").read_text()).text).split())
+    assert "Activities that can count dated 16 June 2025 to 28 November 2026, with a reflection" in page
+    assert "Diploma 2 Ready to submit for validation" in page
+    page = " ".join(" ".join(Elements((example_site / "diplomas/diploma-1/index.html").read_text()).text).split())
+    assert "Submitted for validation 14 April 2025 Validated and issued 16 June 2025" in page

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import activity_text
+from conftest import Builder, activity_text
 from cpdgen import __version__
 from cpdgen.cli import Console, main, wants_colour
 
@@ -181,3 +181,11 @@ def test_a_reader_that_goes_away_is_not_an_error():
     _, err = process.communicate(timeout=60)
     assert process.returncode == 141
     assert b"Traceback" not in err and b"Exception ignored" not in err
+
+
+@pytest.mark.slow  # lays out a PDF in a real process
+def test_the_pdf_progress_line_names_the_diploma_as_people_do(tmp_path):
+    Builder(tmp_path).activity("a", activity_text())
+    args = ["export", "pdf", "--root", str(tmp_path), "--as-of", "2026-02-01"]
+    code, seen = run_on_terminal(args, env_with(NO_COLOR="1"), stderr_only=True)
+    assert code == 0 and "PDF 1 of 1: Diploma 1 (rendering)" in seen

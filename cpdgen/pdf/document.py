@@ -34,12 +34,12 @@ from cpdgen.record import Row, find_diploma, select
 from cpdgen.rules import (
     REASON_TEXT,
     REQUIRED_ACTIVITIES,
-    REQUIRED_CATEGORIES,
     Assessment,
     DiplomaAssessment,
+    describe_counts,
     describe_needs,
 )
-from cpdgen.words import date_range, long_date, plural, short_date
+from cpdgen.words import date_range, diploma_name, long_date, plural, short_date
 
 if TYPE_CHECKING:
     import jinja2
@@ -110,9 +110,9 @@ def prepare_diploma_pdf(portfolio: Portfolio, assessment: Assessment, diploma_id
         "as_of": long_date(assessment.as_of),
         "version": __version__,
         "meta": {
-            "title": f"CPD Diploma record: {member_name}, {diploma.id}",
+            "title": f"CPD Diploma record: {member_name}, {facts['name']}",
             "author": member_name,
-            "subject": f"IBMS CPD Diploma record of {member_name}: diploma {diploma.id}, {facts['period']}; "
+            "subject": f"IBMS CPD Diploma record of {member_name}: {facts['name']}, {facts['period']}; "
             f"{'public record' if public else 'complete record'} as of {long_date(assessment.as_of)}",
             "keywords": ["CPD", "CPD Diploma", "IBMS", "HCPC", "biomedical science", diploma.id],
             "generator": f"cpdgen {__version__}",
@@ -207,19 +207,18 @@ def _diploma_facts(diploma: DiplomaAssessment) -> dict:
     else:
         period = f"up to {long_date(last_day)}" if last_day else "no start date"
     if diploma.status == "issued":
-        status = f"Issued on {long_date(diploma.issued)} (submitted on {long_date(diploma.submitted)})"
+        status = (
+            f"{diploma.status_text} on {long_date(diploma.issued)} "
+            f"(submitted for validation on {long_date(diploma.submitted)})"
+        )
     elif diploma.status == "submitted":
-        status = f"Submitted on {long_date(diploma.submitted)}"
+        status = f"{diploma.status_text} on {long_date(diploma.submitted)}"
     else:
-        status = "Open: not yet submitted"
+        status = diploma.status_text if diploma.eligible else "Open: not yet submitted for validation"
         if diploma.assumed:
             status += " (started when the previous diploma was issued)"
     categories = [category_label(c) for c in diploma.categories]
-    counted = plural(diploma.counted, "activity", "activities")
-    text = (
-        f"{counted} {'counts' if diploma.counted == 1 else 'count'} ({REQUIRED_ACTIVITIES} are needed), in "
-        f"{plural(len(categories), 'category', 'categories')} ({REQUIRED_CATEGORIES} are needed)"
-    )
+    text = describe_counts(diploma)
     text += f": {', '.join(categories)}." if categories else "."
     needs = None
     if not diploma.eligible:
@@ -230,11 +229,13 @@ def _diploma_facts(diploma: DiplomaAssessment) -> dict:
     head = "Eligible" if diploma.eligible else ("Not eligible yet" if diploma.status == "open" else "Not eligible")
     return {
         "id": diploma.id,
+        "name": diploma_name(diploma.id),
         "period": period,
         "status_text": status,
         "evaluated_on": long_date(diploma.evaluated_on),
         "evaluated_because": "the day it was submitted" if diploma.submitted else "the date of this record",
         "window_start": long_date(diploma.window_start),
+        "counts_from": long_date(diploma.counts_from),
         "eligible": diploma.eligible,
         "counted": diploma.counted,
         "result_head": head,

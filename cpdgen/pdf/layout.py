@@ -17,6 +17,7 @@ import io
 import json
 import logging
 import os
+import re
 import sys
 import traceback
 from collections.abc import Iterator
@@ -186,15 +187,37 @@ def _fixed_font_dates() -> Iterator[None]:
             os.environ["SOURCE_DATE_EPOCH"] = previous
 
 
+# What to install for WeasyPrint's libraries (Pango, and GLib and HarfBuzz that come with
+# it), by operating system; docs/guide/getting-started.md says the same.
+PANGO_PACKAGES = (
+    ("Debian or Ubuntu", "sudo apt-get install libpango-1.0-0 libpangoft2-1.0-0"),
+    ("Fedora", "sudo dnf install pango"),
+    ("macOS", "brew install pango"),
+    ("Windows", "see https://doc.courtbouillon.org/weasyprint/stable/first_steps.html#windows"),
+)
+
+
+def missing_library_message(error: OSError) -> str:
+    """What to tell a member whose computer lacks the libraries WeasyPrint loads."""
+    named = re.search(r"cannot load library '([^']+)'", str(error))
+    missing = f"the library {named.group(1)}" if named else f"a library it needs ({str(error).split('.')[0]})"
+    lines = [
+        f"the PDF cannot be made: WeasyPrint, which lays it out, could not load {missing}. "
+        "It needs the Pango text library from your operating system.",
+        "  Everything else still works: 'cpdgen build --no-pdf' builds the site and the CSVs, "
+        "and 'cpdgen export csv' writes your complete record as CSV.",
+        "  To make PDFs, install Pango, then run the command again:",
+    ]
+    lines += [f"    {system}: {how}" for system, how in PANGO_PACKAGES]
+    return "\n".join(lines)
+
+
 def import_weasyprint() -> ModuleType:
-    """WeasyPrint, or a CpdgenError saying how to install what it needs (the Pango library)."""
+    """WeasyPrint, or a CpdgenError saying what is missing and how to install it (the Pango library)."""
     try:
         import weasyprint
-    except OSError as exc:  # cffi could not load Pango or one of its libraries
-        raise CpdgenError(
-            f"the PDF needs the Pango library, which this computer does not have ({exc}); on Debian or "
-            "Ubuntu: sudo apt-get install libpango-1.0-0 libpangoft2-1.0-0. Or build with --no-pdf"
-        ) from None
+    except OSError as exc:  # cffi could not load Pango or one of the libraries it needs
+        raise CpdgenError(missing_library_message(exc)) from None
     return weasyprint
 
 

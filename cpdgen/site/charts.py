@@ -43,10 +43,11 @@ def category_chart(diploma: DiplomaAssessment) -> dict:
 
 
 def timeline(diploma: DiplomaAssessment, shown: list[dict]) -> dict:
-    """A timeline of the two years before the evaluation date, with the window marked.
+    """A timeline of the two years before the evaluation date, with the days that can count marked.
 
     One row per category; each published activity of the diploma's period is a dot
-    (filled when it counts). The scale starts three months before the window.
+    (filled when it counts). The scale starts three months before the two-year window; the
+    marked days start at the later of the window's start and the diploma's.
     """
     end = diploma.evaluated_on + timedelta(days=45)
     begin = diploma.window_start - timedelta(days=90)
@@ -91,6 +92,10 @@ def timeline(diploma: DiplomaAssessment, shown: list[dict]) -> dict:
         "rows": [{"label": c.label, "y": top + n * row + row / 2} for n, c in enumerate(CATEGORIES)],
         "window_x": x(diploma.window_start),
         "window_width": round(x(diploma.evaluated_on) - x(diploma.window_start), 1),
+        "counts_x": x(diploma.counts_from),
+        "counts_width": round(x(diploma.evaluated_on) - x(diploma.counts_from), 1),
+        "counts_label_x": min(x(diploma.counts_from) + 4, left + width - 230),
+        "counts_from_text": short_date(diploma.counts_from),
         "today_x": x(diploma.evaluated_on),
         "window_start_text": short_date(diploma.window_start),
         "evaluated_on_text": short_date(diploma.evaluated_on),

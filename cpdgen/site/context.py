@@ -16,8 +16,8 @@ from markupsafe import Markup
 from cpdgen.categories import CATEGORIES, CATEGORY_BY_ID
 from cpdgen.models import PublishSettings
 from cpdgen.portfolio import Activity, Portfolio, slugify
-from cpdgen.rules import REASON_TEXT, Assessment, DiplomaAssessment, Judgement, describe_needs
-from cpdgen.words import long_date, plural, short_date
+from cpdgen.rules import REASON_TEXT, Assessment, DiplomaAssessment, Judgement, describe_counts, describe_needs
+from cpdgen.words import diploma_name, long_date, plural, short_date
 
 HCPC_STANDARDS = {
     1: "Keeps a continuous, up-to-date and accurate record of CPD",
@@ -26,7 +26,6 @@ HCPC_STANDARDS = {
     4: "Benefits the service user",
     5: "Supports a written profile of how the standards are met",
 }
-STATUS_TEXT = {"open": "Open", "submitted": "Submitted", "issued": "Issued"}
 
 
 # --- names and dates ---------------------------------------------------------------------
@@ -87,9 +86,9 @@ def site_context(portfolio: Portfolio, assessment: Assessment, publish: PublishS
 
 def judgement_text(diploma: DiplomaAssessment, judgement: Judgement) -> str:
     if judgement.counted:
-        return f"Counts towards {diploma.id}."
+        return f"Counts towards {diploma_name(diploma.id)}."
     assert judgement.reason is not None
-    return f"Does not count towards {diploma.id}: {REASON_TEXT[judgement.reason]}."
+    return f"Does not count towards {diploma_name(diploma.id)}: {REASON_TEXT[judgement.reason]}."
 
 
 def summary(activity: Activity, judged: dict[str, tuple[DiplomaAssessment, Judgement]]) -> dict:
@@ -105,6 +104,7 @@ def summary(activity: Activity, judged: dict[str, tuple[DiplomaAssessment, Judge
         "category_label": CATEGORY_BY_ID[activity.category].label,
         "category_url": category_url(activity.category),
         "diploma": diploma.id,
+        "diploma_label": diploma_name(diploma.id),
         "counted": judgement.counted,
         "reason": judgement.reason or "",
         "reason_text": REASON_TEXT[judgement.reason] if judgement.reason else "",
@@ -137,18 +137,18 @@ def diploma_summary(diploma: DiplomaAssessment, published: set[str]) -> dict:
     if diploma.status == "open":
         since = f"Open since {long_date(diploma.start)}" if diploma.start else "Open"
     elif diploma.status == "submitted":
-        since = f"Submitted on {long_date(diploma.submitted)}"
+        since = f"Submitted for validation on {long_date(diploma.submitted)}"
     else:
-        since = f"Issued on {long_date(diploma.issued)}"
+        since = f"Validated and issued on {long_date(diploma.issued)}"
     period_end = diploma.end - timedelta(days=1) if diploma.end else None
     until, earliest = public_dates(diploma, published)
-    numbered = re.fullmatch(r"diploma-(\d+)", diploma.id)
     return {
         "id": diploma.id,
-        "label": f"Diploma {numbered.group(1)}" if numbered else diploma.id,
+        "label": diploma_name(diploma.id),
         "url": diploma_url(diploma.id),
         "status": diploma.status,
-        "status_label": STATUS_TEXT[diploma.status],
+        "status_label": diploma.status_text,
+        "ready": diploma.status == "open" and diploma.eligible,
         "since_text": since,
         "assumed": diploma.assumed,
         "start_text": long_date(diploma.start),
@@ -157,6 +157,8 @@ def diploma_summary(diploma: DiplomaAssessment, published: set[str]) -> dict:
         "issued_text": long_date(diploma.issued),
         "evaluated_on_text": long_date(diploma.evaluated_on),
         "window_start_text": long_date(diploma.window_start),
+        "counts_from_text": long_date(diploma.counts_from),
+        "counts_text": describe_counts(diploma),
         "counted": diploma.counted,
         "required": diploma.required,
         "counted_percent": min(100, round(100 * diploma.counted / diploma.required)),

@@ -150,6 +150,15 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the stdlib's name
         pass  # the terminal shows builds and problems, not every request
 
+    def handle(self) -> None:
+        try:
+            super().handle()
+        except ConnectionError:
+            # The browser went away before its answer was sent: a tab closed while its reload
+            # request waited for the next build (BrokenPipeError, ConnectionResetError). Nothing
+            # is wrong, and socketserver would print a traceback for it.
+            self.close_connection = True
+
     def do_HEAD(self) -> None:
         self.respond(head=True)
 
