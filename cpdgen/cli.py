@@ -183,6 +183,46 @@ def cmd_build(args: argparse.Namespace, console: Console) -> int:
     return result.exit_code
 
 
+def cmd_submit(args: argparse.Namespace, console: Console) -> int:
+    from cpdgen.lifecycle import submit
+    from cpdgen.report import format_day
+
+    done = submit(args.root, args.diploma, args.on, with_lock=not args.no_lock)
+    diploma = done.diploma
+    day = format_day(diploma.submitted)
+    if done.lock is None:
+        console.info(
+            f"{diploma.id} is recorded as submitted for validation on {day}, without a lock: cpdgen judges it "
+            "from your files as they are."
+        )
+    elif "content/portfolio.yaml" not in done.files:
+        console.info(
+            f"{diploma.id}, submitted for validation on {day}, is now frozen as the record stands: "
+            f"{diploma.counted} activities count. Kept in {done.lock.path} (set {done.lock.short})."
+        )
+    else:
+        console.info(
+            f"{diploma.id} submitted for validation on {day}: {diploma.counted} activities count "
+            f"({diploma.required} needed), in {len(diploma.categories)} categories ({diploma.required_categories} "
+            f"needed). The record as it stands is frozen in {done.lock.path} (set {done.lock.short})."
+        )
+    if done.files:
+        console.info(f"Commit {' and '.join(done.files)}: git add {' '.join(done.files)}")
+    return EXIT_OK
+
+
+def cmd_issue(args: argparse.Namespace, console: Console) -> int:
+    from cpdgen.lifecycle import issue
+    from cpdgen.report import format_day
+
+    done = issue(args.root, args.diploma, args.on)
+    console.info(f"{done.diploma} validated and issued on {format_day(done.on)}.")
+    if done.next_diploma:
+        console.info(f"{done.next_diploma} starts on {format_day(done.on)}: activities from that day count towards it.")
+    console.info(f"Commit {' and '.join(done.files)}: git add {' '.join(done.files)}")
+    return EXIT_OK
+
+
 def cmd_serve(args: argparse.Namespace, console: Console) -> int:
     from cpdgen.site.serve import serve
 
@@ -325,7 +365,7 @@ def cmd_export(args: argparse.Namespace, console: Console) -> int:
 def cmd_import(args: argparse.Namespace, console: Console) -> int:
     from cpdgen.importer import import_csv
 
-    result = import_csv(args.root, args.file, maps=args.map, dry_run=args.dry_run)
+    result = import_csv(args.root, args.file, maps=args.map, dry_run=args.dry_run, allow_errors=args.allow_errors)
     name = args.file.name
     for note in result.notes:
         console.out(console.paint(f"{name}: note: {note}", "warning"))
@@ -345,6 +385,8 @@ def cmd_import(args: argparse.Namespace, console: Console) -> int:
     console.out(("Dry run, nothing written: " if args.dry_run else "") + "; ".join(parts) + ".")
     if result.failed:
         console.info("Fix those rows in the CSV and import it again: rows already imported are skipped.")
+        if any(o.message.startswith("not imported, as 'cpdgen check'") for o in result.outcomes):
+            console.info("Or write them anyway with --allow-errors, and fix them in the files before you commit.")
     elif done and not args.dry_run:
         console.info("Run 'cpdgen check' to see where your diploma stands.")
     return EXIT_FAILED if result.failed else EXIT_OK
@@ -391,6 +433,38 @@ def build_parser() -> argparse.ArgumentParser:
     _no_cache(build)
     build.set_defaults(run=cmd_build)
 
+    submit = commands.add_parser(
+        "submit",
+        help="record that you submitted a diploma for validation, and freeze it",
+        description="Record the day you submitted a diploma for validation in content/portfolio.yaml "
+        "(comments and layout kept) and freeze the record as it stands in content/diplomas/<id>.lock: from "
+        "then on the diploma is judged from the lock, and check reports any change to what was submitted. "
+        "Refuses while a file has errors or the diploma is not eligible on that day.",
+    )
+    _common(submit, as_of=False)
+    submit.add_argument("diploma", nargs="?", help="the diploma (default: the open one)")
+    submit.add_argument(
+        "--on", type=_as_of, metavar="YYYY-MM-DD", help="the day you submitted it (default: today; a past day "
+        "freezes the record as it stands)"
+    )  # fmt: skip
+    submit.add_argument(
+        "--no-lock",
+        action="store_true",
+        help="only record the date, for a diploma submitted before you kept this record (judged from the files)",
+    )
+    submit.set_defaults(run=cmd_submit)
+
+    issue = commands.add_parser(
+        "issue",
+        help="record that the IBMS validated and issued a diploma, and open the next",
+        description="Record the day the IBMS validated and issued a submitted diploma in content/portfolio.yaml, "
+        "and list the next diploma starting that day, as the IBMS sets it up.",
+    )
+    _common(issue, as_of=False)
+    issue.add_argument("diploma", nargs="?", help="the diploma (default: the submitted one)")
+    issue.add_argument("--on", type=_as_of, metavar="YYYY-MM-DD", required=True, help="the day it was issued")
+    issue.set_defaults(run=cmd_issue)
+
     serve = commands.add_parser(
         "serve",
         help="preview the portfolio in your browser, rebuilt as you save",
@@ -432,6 +506,11 @@ def build_parser() -> argparse.ArgumentParser:
     _common(import_, as_of=False)
     import_.add_argument("file", type=Path, metavar="FILE.csv", help="the CSV to import")
     import_.add_argument("--dry-run", action="store_true", help="say what would be written; write nothing")
+    import_.add_argument(
+        "--allow-errors",
+        action="store_true",
+        help="write rows even when 'cpdgen check' would report an error in them (a patient identifier included)",
+    )
     import_.add_argument(
         "--map",
         action="append",

@@ -37,7 +37,7 @@ from cpdgen.frontmatter import parse_yaml, split
 from cpdgen.fsutil import is_ignored
 from cpdgen.models import ActivityFrontMatter
 from cpdgen.portfolio import slugify
-from cpdgen.problems import CpdgenError, ReadError, RowError
+from cpdgen.problems import CpdgenError, Problem, ReadError, RowError
 from cpdgen.sections import split_reflection
 
 MAX_CSV_BYTES = 20_000_000
@@ -315,7 +315,9 @@ def _append(text: str, extra: str) -> str:
     return f"{text}\n\n{extra}" if text else extra
 
 
-def import_csv(root: Path, csv_path: Path, *, maps: list[str] | None = None, dry_run: bool = False) -> ImportResult:
+def import_csv(
+    root: Path, csv_path: Path, *, maps: list[str] | None = None, dry_run: bool = False, allow_errors: bool = False
+) -> ImportResult:
     """Read ``csv_path`` and write one activity file per row under ``root/content``."""
     content = root / "content"
     if not content.is_dir():
@@ -352,10 +354,56 @@ def import_csv(root: Path, csv_path: Path, *, maps: list[str] | None = None, dry
             outcomes.append(Outcome(number, "skipped", f"skipped: {exc}"))
             continue
         planned.append(plan)
+    found = _check_planned(root, planned)
     for plan in planned:
+        errors = [p for p in found.get(plan.row, []) if p.severity == "error"]
+        plan.warnings += [_problem_text(p) for p in found.get(plan.row, []) if p.severity == "warning"]
+        if errors and not allow_errors:
+            listed = "; ".join(_problem_text(p) for p in errors)
+            outcomes.append(Outcome(plan.row, "failed", f"not imported, as 'cpdgen check' would refuse it: {listed}"))
+            continue
+        if errors:
+            plan.warnings += [f"written with an error (--allow-errors): {_problem_text(p)}" for p in errors]
         outcomes.append(_write(root, plan, dry_run))
     outcomes.sort(key=lambda o: o.row)
     return ImportResult(outcomes, notes, dry_run)
+
+
+def _target(root: Path, plan: Planned) -> list[tuple[Path, str]]:
+    """The files a row becomes: its activity, and its reflection file when it has one."""
+    files = [(root / "content" / "activities" / str(plan.year) / f"{plan.activity_id}.md", plan.text)]
+    if plan.reflection_text is not None:
+        files.append((root / "content" / "reflections" / f"{plan.activity_id}.md", plan.reflection_text))
+    return files
+
+
+def _check_planned(root: Path, planned: list[Planned]) -> dict[int, list[Problem]]:
+    """What ``cpdgen check`` would say of each planned file (privacy included), by row."""
+    from cpdgen.loader import load_portfolio
+
+    root = root.resolve()
+    overlay: dict[Path, str] = {}
+    rows: dict[str, int] = {}
+    for plan in planned:
+        files = _target(root, plan)
+        if plan.conflict or any(path.exists() or path.is_symlink() for path, _ in files):
+            continue  # _write says why it is not written
+        for path, text in files:
+            overlay[path] = text
+            rows[path.relative_to(root).as_posix()] = plan.row
+    if not overlay:
+        return {}
+    found: dict[int, list[Problem]] = {}
+    for problem in load_portfolio(root, overlay=overlay).problems:
+        row = rows.get(problem.path)
+        if row is not None:
+            found.setdefault(row, []).append(problem)
+    return found
+
+
+def _problem_text(problem: Problem) -> str:
+    where = f"{problem.path}:{problem.line}" if problem.line else problem.path
+    return f"{where}: {problem.message} [{problem.code}]"
 
 
 def _holds(path: Path, text: str) -> bool:
@@ -366,10 +414,7 @@ def _holds(path: Path, text: str) -> bool:
 
 
 def _write(root: Path, plan: Planned, dry_run: bool) -> Outcome:
-    target = root / "content" / "activities" / str(plan.year) / f"{plan.activity_id}.md"
-    files = [(target, plan.text)]
-    if plan.reflection_text is not None:
-        files.append((root / "content" / "reflections" / f"{plan.activity_id}.md", plan.reflection_text))
+    files = _target(root, plan)
     shown = tuple(path.relative_to(root).as_posix() for path, _ in files)
     present = [(path, text) for path, text in files if path.exists() or path.is_symlink()]
     if present:

@@ -6,7 +6,7 @@ import difflib
 import os
 import re
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
@@ -41,8 +41,9 @@ T = TypeVar("T")
 
 
 class _Collector:
-    def __init__(self, root: Path, paths: RealPaths | None = None):
+    def __init__(self, root: Path, paths: RealPaths | None = None, overlay: Mapping[Path, str] | None = None):
         self.root = root
+        self.overlay = overlay or {}  # files not written yet (import checks them first), by path
         self.paths = paths or RealPaths()  # folders' real paths, resolved once per load
         self._prefix = os.path.join(os.fspath(root), "")  # the root with a trailing separator
         self.problems: list[Problem] = []
@@ -74,7 +75,10 @@ class _Collector:
     def read(self, path: Path) -> tuple[FrontMatter, str, int] | None:
         """Front matter, body and the body's first line, or None after recording the problem."""
         try:
-            text = self.texts[path] = read_text(path, self.root / "content", self.paths)
+            text = self.overlay.get(path)
+            if text is None:
+                text = read_text(path, self.root / "content", self.paths)
+            self.texts[path] = text
             document = split(text)
             if document.front_matter is None:
                 first = document.body.lstrip("\n").split("\n", 1)[0].strip()
@@ -230,7 +234,8 @@ def _markdown_files(collect: _Collector, folder: Path) -> list[Path]:
             dirnames[:] = []  # an activity folder's other files are its evidence
             continue
         found.extend(Path(dirpath) / name for name in sorted(names))
-    return found
+    planned = [path for path in collect.overlay if path.suffix == ".md" and folder in path.parents]
+    return sorted(set(found) | set(planned)) if planned else found
 
 
 def _holds_markdown(folder: str, limit: int = 5000) -> bool:
@@ -293,23 +298,30 @@ def _per_file(collect: _Collector, cache: FileMemo | None, kind: str, path: Path
     """Run ``read(collector)`` for one file (or reuse its cached result), keeping its problems and text."""
 
     def compute() -> tuple[T, list[Problem], dict[Path, str]]:
-        local = _Collector(collect.root, collect.paths)
+        local = _Collector(collect.root, collect.paths, collect.overlay)
         return read(local), local.problems, local.texts
 
-    result, problems, texts = cache.get(kind, path, compute) if cache else compute()
+    planned = path in collect.overlay  # not on disk yet: nothing to key a cache entry on
+    result, problems, texts = cache.get(kind, path, compute) if cache and not planned else compute()
     collect.problems.extend(problems)
     collect.texts.update(texts)
     return result
 
 
-def load_portfolio(root: Path, cache: FileMemo | None = None) -> Portfolio:
-    """Read ``root/content``: settings, activities, reflections. Bad files add problems; loading goes on."""
+def load_portfolio(
+    root: Path, cache: FileMemo | None = None, *, overlay: Mapping[Path, str] | None = None
+) -> Portfolio:
+    """Read ``root/content``: settings, activities, reflections. Bad files add problems; loading goes on.
+
+    ``overlay`` adds Markdown files that are not written yet (``cpdgen import`` checks what it
+    would write): each is read from its text, as if it were at its path.
+    """
     root = root.resolve() if root.exists() else root
     content = root / "content"
     if not content.is_dir():
         raise CpdgenError(f"no content/ folder in {root}; run cpdgen in your portfolio's folder, or give --root")
     content_real = content.resolve()
-    collect = _Collector(root)
+    collect = _Collector(root, overlay=overlay)
     real_paths = collect.paths
     settings, setup_failed, settings_lines = _read_settings(collect, content)
     diplomas: list[rules.Diploma] | None = None
@@ -367,14 +379,37 @@ def load_portfolio(root: Path, cache: FileMemo | None = None) -> Portfolio:
             )
 
     ordered = sorted(activities.values(), key=lambda a: (a.date, a.id))
+    frozen = _read_locks(collect, cache, content, diplomas, ordered)
     portfolio = Portfolio(
         root, content, settings, diplomas, ordered, collect.problems, setup_failed, collect.texts, settings_lines
     )
+    portfolio.frozen = frozen
     # Patient identifiers are problems like any other, so check, build and serve all see them.
     from cpdgen.privacy.scan import scan_portfolio
 
     portfolio.problems.extend(scan_portfolio(portfolio, cache))
     return portfolio
+
+
+def _read_locks(
+    collect: _Collector, cache: FileMemo | None, content: Path, diplomas: list[rules.Diploma] | None,
+    activities: list[Activity],
+) -> dict[str, rules.Frozen]:  # fmt: skip
+    """Submitted diplomas' locks, and how the files now differ from each (problems)."""
+    from cpdgen import lock
+
+    if diplomas is None:
+        return {}
+    locks, problems = lock.read_locks(collect.root, content, diplomas)
+    collect.problems.extend(problems)
+
+    def hash_file(path: Path) -> str | None:
+        compute = partial(lock.file_sha256, path, content)
+        return cache.get("sha256", path, compute) if cache is not None else compute()
+
+    for found in locks.values():
+        collect.problems.extend(lock.compare(found, activities, collect.texts, collect.root, hash_file))
+    return {diploma_id: found.frozen() for diploma_id, found in locks.items()}
 
 
 def read_activity(root: Path, path: Path, cache: FileMemo | None = None) -> tuple[Activity | None, list[Problem], str]:
@@ -398,7 +433,7 @@ def _read_activity(
     content_real: Path,
     real_paths: RealPaths | None = None,
 ) -> Activity | None:
-    local = _Collector(collect.root, collect.paths)  # this file's problems
+    local = _Collector(collect.root, collect.paths, collect.overlay)  # this file's problems
     try:
         return _check_activity(local, cache, path, content, content_real, real_paths)
     finally:

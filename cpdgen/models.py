@@ -271,7 +271,7 @@ def _diploma_id(value: object) -> str:
 
 class DiplomaEntry(_Strict):
     id: Annotated[str, BeforeValidator(_diploma_id)] | None = None
-    start: Date
+    start: Date | None = None  # only the first diploma may leave it out (it began before the record)
     submitted: Date | None = None
     issued: Date | None = None
 
@@ -364,7 +364,10 @@ def check_diplomas(entries: list[DiplomaEntry]) -> list[tuple[tuple, str, str]]:
         if diploma_id in seen:
             found.append((loc + ("id",), "duplicate-diploma", f"two diplomas are called '{diploma_id}'"))
         seen.setdefault(diploma_id, n)
-        if entry.submitted and entry.submitted < entry.start:
+        if entry.start is None and n > 0:
+            found.append((loc, "missing-key", f"{diploma_id} needs its 'start' date (only the first may leave it out)"))
+            continue
+        if entry.submitted and entry.start and entry.submitted < entry.start:
             found.append(
                 (
                     loc + ("submitted",),
@@ -387,7 +390,8 @@ def check_diplomas(entries: list[DiplomaEntry]) -> list[tuple[tuple, str, str]]:
         if n == 0:
             continue
         before, before_id = entries[n - 1], ids[n - 1]
-        if entry.start <= before.start:
+        assert entry.start is not None  # checked above
+        if before.start is not None and entry.start <= before.start:
             found.append(
                 (
                     loc + ("start",),

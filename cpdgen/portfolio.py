@@ -157,6 +157,8 @@ class Portfolio:
     # Every (rule, value) the privacy scan found in the files, allowed or not: what the
     # published outputs may show without a new error (``privacy.scan.check_published``).
     privacy_seen: frozenset[tuple[str, str]] = field(default_factory=frozenset, repr=False)
+    # Submitted diplomas' verdicts as their locks keep them (content/diplomas/<id>.lock), by id.
+    frozen: dict[str, rules.Frozen] = field(default_factory=dict, repr=False)
 
     @property
     def timezone(self) -> str:
@@ -169,4 +171,4 @@ class Portfolio:
         """Judge every diploma on ``as_of``; None when portfolio.yaml is too broken to say."""
         if self.diplomas is None:
             return None
-        return rules.assess(self.diplomas, self.entries(), as_of)
+        return rules.assess(self.diplomas, self.entries(), as_of, self.frozen)

@@ -20,6 +20,7 @@ _REASON_SHORT = {
     "future": "{n} dated in the future",
     "expired": "{n} more than two years old",
     "no-reflection": "{n} without a reflection",
+    "added-after-submission": "{n} added after it was submitted",
 }
 
 
@@ -77,7 +78,19 @@ def diploma_summary(diploma: DiplomaAssessment, titles: dict[str, str], verbose:
         for judgement in diploma.judgements:
             if judgement.counted:
                 lines.append(f"    {judgement.id}: counts")
+    lines.extend(frozen_lines(diploma))
     return lines
+
+
+def frozen_lines(diploma: DiplomaAssessment) -> list[str]:
+    """Whether a submitted diploma's verdict is kept by its lock, or worked out from the files."""
+    if diploma.frozen is not None:
+        return [f"  Frozen as submitted: {diploma.frozen.file} (set {diploma.frozen.set_sha256[:12]})."]
+    if diploma.status != "open":
+        return [
+            f"  Not frozen: judged from your files as they are now. To keep it as submitted: cpdgen submit {diploma.id}"
+        ]
+    return []
 
 
 def text_report(
@@ -109,6 +122,11 @@ def text_report(
                     out.extend(diploma_summary(diploma, titles, verbose))
                     out.append("")
         out.extend(diploma_summary(current, titles, verbose))
+        if not verbose:
+            for diploma in assessment.diplomas:
+                if diploma is not current and diploma.status != "open" and diploma.frozen is None:
+                    out.append(f"Diploma {diploma.id} ({diploma.status} on {format_day(diploma.submitted)}):")
+                    out.extend(frozen_lines(diploma))
     errors = sum(p.severity == "error" for p in problems)
     warnings = len(problems) - errors
     tally = f"{plural(len(portfolio.activities), 'activity', 'activities')} read"
@@ -168,6 +186,7 @@ def diploma_json(diploma: DiplomaAssessment) -> dict:
         "earliest_leaves_window_on": _iso(diploma.earliest_leaves_on),
         "eligible_until": _iso(diploma.eligible_until),
         "expiring_soon": [j.id for j in diploma.expiring_soon],
+        "frozen": ({"lock": diploma.frozen.file, "set_sha256": diploma.frozen.set_sha256} if diploma.frozen else None),
         "activities": [
             {
                 "id": j.id,

@@ -7,7 +7,7 @@ and it says which activities count towards which diploma, and why the others do 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Literal
@@ -20,13 +20,19 @@ REQUIRED_CATEGORIES = 3
 WINDOW_YEARS = 2
 SOON_DAYS = 90
 
-Reason = Literal["draft", "before-start", "after-submission", "future", "expired", "no-reflection"]
+Reason = Literal[
+    "draft", "before-start", "after-submission", "added-after-submission", "future", "expired", "no-reflection"
+]
 Status = Literal["open", "submitted", "issued"]
 
 REASON_TEXT: dict[str, str] = {
     "draft": "it is a draft",
     "before-start": "it was completed before the diploma started",
     "after-submission": "it was completed after the diploma was submitted and before the next one started",
+    "added-after-submission": (
+        "it was added to the record after the diploma was submitted for validation; a submitted diploma "
+        "cannot be added to, and the activity cannot be carried into the next diploma"
+    ),
     "future": "it is dated after the evaluation date",
     "expired": "it is more than two years before the evaluation date",
     "no-reflection": "it has no reflection yet",
@@ -99,6 +105,15 @@ class Judgement:
 
 
 @dataclass(frozen=True)
+class Frozen:
+    """A submitted diploma's verdict as its lock recorded it: the judgements never change."""
+
+    judgements: tuple[Judgement, ...]
+    set_sha256: str  # names the submitted set
+    file: str = ""  # the lock, relative to the portfolio root (content/diplomas/<id>.lock)
+
+
+@dataclass(frozen=True)
 class DiplomaAssessment:
     id: str
     status: Status
@@ -119,6 +134,7 @@ class DiplomaAssessment:
     earliest_leaves_on: date | None = None  # open diplomas: the first counted activity to expire
     expiring_soon: tuple[Judgement, ...] = ()  # open diplomas: counted activities expiring within 90 days
     eligible_until: date | None = None  # open and eligible: the last day it stays eligible if nothing is added
+    frozen: Frozen | None = None  # submitted and locked: judged from the lock, not the files
 
     @property
     def required(self) -> int:
@@ -237,15 +253,28 @@ def _eligible_until(counted: list[Judgement]) -> date | None:
     return None  # pragma: no cover - an empty list is never eligible
 
 
-def assess_diploma(diploma: Diploma, end: date | None, entries: list[Entry], as_of: date) -> DiplomaAssessment:
-    """Judge one diploma and every activity that falls in its period."""
+def assess_diploma(
+    diploma: Diploma, end: date | None, entries: list[Entry], as_of: date, frozen: Frozen | None = None
+) -> DiplomaAssessment:
+    """Judge one diploma and every activity that falls in its period.
+
+    A submitted diploma with a lock (``frozen``) keeps the judgements it was submitted with;
+    an activity not in the lock that would have counted is ``added-after-submission``.
+    """
     evaluated_on = diploma.submitted or as_of
     first_day = window_start(evaluated_on)
     status = _status(diploma)
     is_open = status == "open"
-    judgements = []
+    if diploma.submitted is None:
+        frozen = None  # judged as on a day before the submission: the record as it was then
+    judgements = list(frozen.judgements) if frozen else []
+    locked = {j.id for j in judgements}
     for entry in sorted(entries, key=lambda e: (e.date, e.id)):
+        if entry.id in locked:
+            continue
         reason = judge(entry, diploma, evaluated_on, first_day)
+        if frozen is not None and reason in (None, "no-reflection"):
+            reason = "added-after-submission"
         judgements.append(
             Judgement(
                 entry.id,
@@ -256,6 +285,7 @@ def assess_diploma(diploma: Diploma, end: date | None, entries: list[Entry], as_
                 leaves_window_on(entry.date) if reason is None and is_open else None,
             )
         )
+    judgements.sort(key=lambda j: (j.date, j.id))
     counted = [j for j in judgements if j.counted]
     category_ids = tuple(sorted({j.category for j in counted}))
     eligible = _eligible(counted)
@@ -282,14 +312,26 @@ def assess_diploma(diploma: Diploma, end: date | None, entries: list[Entry], as_
         earliest_leaves_on=earliest,
         expiring_soon=expiring,
         eligible_until=_eligible_until(counted) if eligible and is_open else None,
+        frozen=frozen,
     )
 
 
-def assess(diplomas: Iterable[Diploma], entries: Iterable[Entry], as_of: date) -> Assessment:
-    """Judge every diploma on ``as_of``. Each activity belongs to the diploma whose period holds its date."""
+def assess(
+    diplomas: Iterable[Diploma], entries: Iterable[Entry], as_of: date, frozen: Mapping[str, Frozen] | None = None
+) -> Assessment:
+    """Judge every diploma on ``as_of``. Each activity belongs to the diploma whose period holds its date.
+
+    ``frozen`` holds the locks of submitted diplomas by id. An activity a lock names belongs
+    to that diploma for good, wherever its date has since moved: it is never counted twice.
+    """
     periods = effective_diplomas(diplomas, as_of)
+    given = frozen or {}
+    locks = {d.id: given[d.id] for d in periods if d.submitted is not None and d.id in given}
+    locked = {j.id for lock in locks.values() for j in lock.judgements}
     buckets: list[list[Entry]] = [[] for _ in periods]
     for entry in entries:
+        if entry.id in locked:
+            continue
         index = 0
         for n, diploma in enumerate(periods):
             if diploma.start is not None and entry.date >= diploma.start:
@@ -298,7 +340,7 @@ def assess(diplomas: Iterable[Diploma], entries: Iterable[Entry], as_of: date) -
     results = []
     for n, diploma in enumerate(periods):
         end = periods[n + 1].start if n + 1 < len(periods) else None
-        results.append(assess_diploma(diploma, end, buckets[n], as_of))
+        results.append(assess_diploma(diploma, end, buckets[n], as_of, locks.get(diploma.id)))
     current = next((d.id for d in reversed(results) if d.status != "issued"), None)
     return Assessment(as_of=as_of, diplomas=tuple(results), current=current)
 

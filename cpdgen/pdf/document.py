@@ -52,6 +52,7 @@ SHORT_REASON = {  # for the summary table; the activity pages give REASON_TEXT i
     "draft": "draft",
     "before-start": "before the diploma started",
     "after-submission": "after submission",
+    "added-after-submission": "added after submission",
     "future": "after the evaluation date",
     "expired": "over two years old",
     "no-reflection": "no reflection",
@@ -105,6 +106,12 @@ def prepare_diploma_pdf(portfolio: Portfolio, assessment: Assessment, diploma_id
         "public": public,
         "left_out": selection.left_out_sentence(),
         "left_out_count": selection.left_out,
+        # A locked diploma's activities whose files are gone since it was submitted (check reports them).
+        "missing": [
+            {"id": j.id, "date": long_date(j.date), "category": category_label(j.category), "counted": j.counted}
+            for j in diploma.judgements
+            if diploma.frozen and j.id not in {a.id for a in portfolio.activities}
+        ],
         "reflections_withheld": "reflections" in selection.withheld,
         "attachments": attachments.items,
         "as_of": long_date(assessment.as_of),
@@ -241,6 +248,8 @@ def _diploma_facts(diploma: DiplomaAssessment) -> dict:
         "result_head": head,
         "result_text": text,
         "needs": needs,
+        "lock_sha256": diploma.frozen.set_sha256 if diploma.frozen else None,
+        "lock_file": diploma.frozen.file if diploma.frozen else None,
     }
 
 

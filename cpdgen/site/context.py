@@ -173,6 +173,7 @@ def diploma_summary(diploma: DiplomaAssessment, published: set[str]) -> dict:
         "eligible_until_unshown": bool(diploma.eligible_until) and not until,
         "earliest_leaves_text": earliest,
         "earliest_leaves_unshown": bool(diploma.earliest_leaves_on) and not earliest,
+        "lock_sha256": diploma.frozen.set_sha256 if diploma.frozen else "",
     }
 
 

@@ -308,11 +308,14 @@ def plan_site(
     )
 
     # Diplomas.
+    present = {a.id for a in portfolio.activities}
     for diploma in assessment.diplomas:
         ids = {j.id for j in diploma.judgements}
         rows = [summaries[j.id] for j in diploma.judgements if j.id in summaries]
         hidden = hidden_counts(portfolio.activities, ids)
-        hidden_counted = sum(1 for j in diploma.judgements if j.counted and j.id not in summaries)
+        hidden_counted = sum(1 for j in diploma.judgements if j.counted and j.id not in summaries and j.id in present)
+        # A locked diploma keeps activities whose files have gone since (check reports each one).
+        missing = [j for j in diploma.judgements if j.id not in present]
         add(
             diploma_url(diploma.id),
             "diploma.html",
@@ -322,6 +325,8 @@ def plan_site(
             rows=rows,
             hidden=hidden,
             hidden_counted=hidden_counted,
+            missing_count=len(missing),
+            missing_counted=sum(j.counted for j in missing),
             records=records,
             category_chart=category_chart(diploma),
         )
