@@ -125,7 +125,7 @@ def text_report(
         if not verbose:
             for diploma in assessment.diplomas:
                 if diploma is not current and diploma.status != "open" and diploma.frozen is None:
-                    out.append(f"Diploma {diploma.id} ({diploma.status} on {format_day(diploma.submitted)}):")
+                    out.append(f"{diploma_name(diploma.id)}, submitted on {format_day(diploma.submitted)}:")
                     out.extend(frozen_lines(diploma))
     errors = sum(p.severity == "error" for p in problems)
     warnings = len(problems) - errors
