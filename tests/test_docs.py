@@ -44,3 +44,27 @@ def test_the_docs_ask_no_other_site_for_fonts(docs_build):
     assert result.returncode == 0, result.stdout + result.stderr
     page = (out / "index.html").read_text(encoding="utf-8")
     assert "fonts.googleapis.com" not in page and "fonts.gstatic.com" not in page
+
+
+_CODE_SITES = (
+    r'Problem\(\s*[^,()]+,\s*[^,()]+,\s*"(?:error|warning)",\s*"([a-z0-9-]+)"',
+    r'collect\.add\(\s*[^,()]+,\s*[^,()]+,\s*"([a-z0-9-]+)"',
+    r'ReadError\(\s*"([a-z0-9-]+)"',
+    r'_fail\(\s*"([a-z0-9-]+)"',
+    r'allow_problem\(\s*[^,()]+,\s*[^,()]+,\s*"([a-z0-9-]+)"',
+)
+
+
+def test_every_problem_code_the_code_gives_is_in_the_reference():
+    # A member who meets a code looks it up: each one cpdgen reports has its row.
+    import re
+
+    codes = {
+        match.group(1)
+        for source in (REPO / "cpdgen").rglob("*.py")
+        for pattern in _CODE_SITES
+        for match in re.finditer(pattern, source.read_text(encoding="utf-8"))
+    }
+    assert len(codes) > 30  # the patterns still find the places codes are given
+    reference = (REPO / "docs" / "reference" / "problems.md").read_text(encoding="utf-8")
+    assert sorted(code for code in codes if f"`{code}`" not in reference) == []
