@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TextIO
 
 from cpdgen import __version__
-from cpdgen.problems import CpdgenError, exit_code
+from cpdgen.problems import CpdgenError, exit_code, printable
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = exit_code("ok"), exit_code("failed"), exit_code("usage")
 DEFAULT_NAME = "Your Name"
@@ -615,3 +615,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = f" {exc.filename}" if exc.filename else ""
         console.error(f"could not read or write{where}: {exc.strerror or exc}")
         return EXIT_USAGE
+    except Exception as exc:  # a mistake in cpdgen itself: say so plainly; the traceback on request
+        if os.environ.get("CPDGEN_DEBUG"):
+            raise
+        console.error(
+            f"this is a mistake in cpdgen, not in your files ({type(exc).__name__}: {printable(str(exc))}). "
+            "Please report it, with the command you ran; run it again with CPDGEN_DEBUG=1 for the details"
+        )
+        return exit_code("bug")

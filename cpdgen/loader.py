@@ -455,7 +455,20 @@ def _parse_activity(
         collect.add(path, body_line + extra - 1, "duplicate-reflection", "a second 'Reflection' section; keep one")
     for line, message in sections.near_misses:
         collect.add(path, body_line + line - 1, "reflection-heading", message, severity="warning")
+    _unclosed_comment(collect, path, body, body_line)
     return front, body_line, meta if isinstance(meta, ActivityFrontMatter) else None, sections
+
+
+def _unclosed_comment(collect: _Collector, path: Path, body: str, body_line: int) -> None:
+    """A '<!--' never closed hides the rest of the file, the reflection with it: say so."""
+    opened = body.rfind("<!--")
+    if opened >= 0 and "-->" not in body[opened + 4 :]:
+        collect.add(
+            path, body_line + body.count("\n", 0, opened), "unclosed-comment",
+            "this comment is never closed with '-->', so everything after it is hidden from the page "
+            "(and from the reflection); close it, or delete the '<!--'",
+            severity="warning",
+        )  # fmt: skip
 
 
 def _check_activity(
@@ -538,6 +551,7 @@ def _read_reflection(collect: _Collector, path: Path) -> tuple[str, int, str, in
     if parsed is None:
         return None
     front, body, body_line = parsed
+    _unclosed_comment(collect, path, body, body_line)
     meta = collect.validate(path, front, ReflectionFrontMatter)
     if not isinstance(meta, ReflectionFrontMatter):
         return None

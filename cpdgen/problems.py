@@ -27,6 +27,7 @@ Outcomes and exit codes, for every command (``EXIT_CODES``)::
     usage        2   usage or set-up error: bad option, no content/, unsafe output folder
     interrupted  130 Ctrl-C
     broken-pipe  141 the reader of the output went away
+    bug          70  a mistake in cpdgen itself: a message saying so, never a traceback
 """
 
 from __future__ import annotations
@@ -37,9 +38,11 @@ from dataclasses import dataclass
 from typing import Literal
 
 Severity = Literal["error", "warning"]
-Outcome = Literal["ok", "failed", "usage", "interrupted", "broken-pipe"]
+Outcome = Literal["ok", "failed", "usage", "interrupted", "broken-pipe", "bug"]
 
-EXIT_CODES: dict[Outcome, int] = {"ok": 0, "failed": 1, "usage": 2, "interrupted": 130, "broken-pipe": 141}
+EXIT_CODES: dict[Outcome, int] = {
+    "ok": 0, "failed": 1, "usage": 2, "interrupted": 130, "broken-pipe": 141, "bug": 70,  # EX_SOFTWARE
+}  # fmt: skip
 
 
 def exit_code(outcome: Outcome) -> int:

@@ -316,3 +316,21 @@ def test_a_submitted_diploma_says_submitted_for_validation(portfolio, run_check)
     assert "Not eligible: on the day it was submitted it needed 22 more activities and 1 more category." in out
     (diploma,) = json.loads(run_check("--format", "json", "--as-of", "2025-07-01")[1])["diplomas"]
     assert (diploma["status"], diploma["status_text"]) == ("submitted", "Submitted for validation")
+
+
+def test_a_mistake_in_cpdgen_itself_is_a_message_and_exit_70(portfolio, capsys, monkeypatch):
+    import cpdgen.report
+
+    def broken(*args, **kwargs):
+        raise KeyError("added-after-submission")
+
+    monkeypatch.setattr(cpdgen.report, "text_report", broken)
+    monkeypatch.delenv("CPDGEN_DEBUG", raising=False)
+    code = main(["check", "--root", str(portfolio.root)])
+    err = capsys.readouterr().err
+    assert code == 70
+    assert "this is a mistake in cpdgen, not in your files (KeyError: 'added-after-submission')" in err
+    assert "Traceback" not in err and "CPDGEN_DEBUG=1" in err
+    monkeypatch.setenv("CPDGEN_DEBUG", "1")
+    with pytest.raises(KeyError):
+        main(["check", "--root", str(portfolio.root)])

@@ -742,3 +742,17 @@ def test_standards_2_to_4_on_an_activity_are_fine(portfolio, run_check):
     assert run_check("--as-of", "2024-06-01", "--content-only")[0] == 0  # a warning
     code, out = run_check("--as-of", "2024-06-01", "--content-only", "--strict")
     assert code == 1 and "content/activities/b.md:5: warning: HCPC standard 1" in out
+
+
+def test_a_comment_never_closed_is_a_warning_at_its_line(portfolio, run_check):
+    # Deleting the end of a `cpdgen new` prompt hides the whole reflection without a word.
+    portfolio.activity("2026-01-10-a", activity_text(body="Did it.\n\n<!-- What did you learn?\n\nMore text."))
+    portfolio.write(
+        "reflections/2026-01-10-a.md", "---\nactivity: 2026-01-10-b\n---\n<!-- prompt\nI learnt a great deal.\n"
+    )
+    code, out = run_check("--content-only")
+    assert "content/activities/2026-01-10-a.md:8: warning: this comment is never closed" in out
+    assert "content/reflections/2026-01-10-a.md:4: warning: this comment is never closed" in out
+    portfolio.activity("2026-01-10-a", activity_text(body="Did it. <!-- a note --> Done. <!-- another -->"))
+    out = run_check("--content-only")[1]
+    assert "content/activities/2026-01-10-a.md" not in out and out.count("[unclosed-comment]") == 1
