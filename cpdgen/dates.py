@@ -71,13 +71,14 @@ _FORMS: tuple[tuple[Order, re.Pattern[str]], ...] = (
         "named",
         re.compile(
             rf"(?P<d>\d{{1,2}}){_ORDINAL}[ ./-]+(?P<m>{_MONTH})\.?,?[ ./-]+(?P<y>\d{{4}}|\d{{2}}){_TIME}",
-            re.IGNORECASE,
+            re.IGNORECASE | re.ASCII,  # ASCII: "ſep" or "Aprıl" folds to no month cpdgen knows
         ),
     ),
     (
         "named",
         re.compile(
-            rf"(?P<m>{_MONTH})\.?[ /-]+(?P<d>\d{{1,2}}){_ORDINAL},?[ /-]+(?P<y>\d{{4}}|\d{{2}}){_TIME}", re.IGNORECASE
+            rf"(?P<m>{_MONTH})\.?[ /-]+(?P<d>\d{{1,2}}){_ORDINAL},?[ /-]+(?P<y>\d{{4}}|\d{{2}}){_TIME}",
+            re.IGNORECASE | re.ASCII,
         ),
     ),
 )
@@ -91,7 +92,9 @@ def read_written(text: str) -> Written | None:
         match = pattern.fullmatch(value)
         if match:
             month = match["m"]
-            number = int(month) if month.isdigit() else _MONTH_NUMBERS[month.lower()]
+            number = int(month) if month.isdigit() else _MONTH_NUMBERS.get(month.lower(), 0)
+            if not number:
+                continue
             year = match["y"]
             short = len(year) == 2
             return Written(2000 + int(year) if short else int(year), number, int(match["d"]), order, short)

@@ -90,13 +90,18 @@ def read_member_file(
         fd = os.open(real, flags)
     except OSError as exc:
         raise ReadError("unreadable", f"cannot read this file: {exc.strerror or exc}", None) from None
+    try:
+        info = os.fstat(fd)
+    except OSError as exc:
+        os.close(fd)
+        raise ReadError("unreadable", f"cannot read this file: {exc.strerror or exc}", None) from None
+    if not stat.S_ISREG(info.st_mode):  # checked before fdopen, which refuses a folder on its own terms
+        os.close(fd)
+        raise ReadError(
+            "not-a-file", "this is not a regular file (a folder, pipe or device); cpdgen reads only files", None
+        )
     with os.fdopen(fd, "rb", buffering=0) as handle:
         try:
-            info = os.fstat(handle.fileno())
-            if not stat.S_ISREG(info.st_mode):
-                raise ReadError(
-                    "not-a-file", "this is not a regular file (a folder, pipe or device); cpdgen reads only files", None
-                )
             if info.st_size > limit:
                 raise ReadError("file-too-large", f"the file is {info.st_size:,} bytes (limit {limit:,})", None)
             chunks: list[bytes] = []

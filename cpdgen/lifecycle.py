@@ -10,7 +10,9 @@ the result before writing anything.
 
 from __future__ import annotations
 
+import copy
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date
 from functools import partial
@@ -43,19 +45,72 @@ class Issued:
 # --- editing portfolio.yaml -------------------------------------------------------------------
 
 _KEY = re.compile(r"^(?P<lead>[ \t]*(?:-[ \t]+)?)(?P<key>[A-Za-z_]+)[ \t]*:")
+_BREAK = re.compile(r"(\r\n|\r|\n|\x85|\u2028|\u2029)")  # what YAML counts as a line break
+
+
+def _code_and_comment(line: str) -> tuple[str, str]:
+    """A YAML line split where its comment starts (a ``#`` after a space, outside quotes)."""
+    quote = ""
+    for i, char in enumerate(line):
+        if quote:
+            if char == quote:
+                quote = ""  # a doubled '' inside single quotes closes and reopens: the same
+            elif char == "\\" and quote == '"':
+                continue
+        elif char in "\"'":
+            quote = char
+        elif char == "#" and (i == 0 or line[i - 1] in " \t"):
+            return line[:i], line[i:]
+    return line, ""
+
+
+def _quoted_positions(code: str) -> set[int]:
+    """The positions in ``code`` inside quoted strings, the quotes included."""
+    inside: set[int] = set()
+    quote, escaped = "", False
+    for i, char in enumerate(code):
+        if quote:
+            inside.add(i)
+            if escaped:
+                escaped = False
+            elif char == "\\" and quote == '"':
+                escaped = True
+            elif char == quote:
+                quote = ""
+        elif char in "\"'":
+            quote = char
+            inside.add(i)
+    return inside
+
+
+def _unquoted(code: str, wanted: str) -> list[int]:
+    """Where each character of ``wanted`` stands in ``code`` outside quoted strings."""
+    quoted = _quoted_positions(code)
+    return [i for i, char in enumerate(code) if char in wanted and i not in quoted]
 
 
 class YamlEdit:
-    """``portfolio.yaml``'s text, changed a line at a time where the parser says each key is."""
+    """``portfolio.yaml``'s text, changed a line at a time where the parser says each key is.
+
+    Each line keeps its own line ending (a file may mix them) and a byte-order mark stays.
+    What the edit means is checked afterwards (:func:`_check_edit`): a layout this cannot
+    edit exactly is refused, never written wrong.
+    """
 
     def __init__(self, text: str, lines: dict, path: str):
-        self.newline = "\r\n" if "\r\n" in text else "\n"
-        self.lines = text.split(self.newline)
-        self.keys = lines  # (key, index, key) -> line, as the loader recorded them
+        self.bom = text.startswith("\ufeff")
+        parts = _BREAK.split(text[1:] if self.bom else text)
+        self.lines = parts[0::2]
+        self.ends = [*parts[1::2], ""]  # each line's own ending; the last line may have none
+        endings = [end for end in self.ends if end]
+        self.newline = max(set(endings), key=endings.count) if endings else "\n"
+        self.keys = dict(lines)  # (key, index, key) -> line, as the loader recorded them
         self.path = path
 
     def text(self) -> str:
-        return self.newline.join(self.lines)
+        return ("\ufeff" if self.bom else "") + "".join(
+            line + end for line, end in zip(self.lines, self.ends, strict=True)
+        )
 
     def _refuse(self, what: str) -> CpdgenError:
         return CpdgenError(
@@ -63,39 +118,54 @@ class YamlEdit:
             "docs/reference/portfolio-yaml.md shows, then run the command again"
         )
 
+    def _insert(self, row: int, new: list[str]) -> None:
+        """Lines put before 0-based ``row``; every key below moves down."""
+        if row == len(self.lines) or (row > 0 and not self.ends[row - 1]):
+            self.ends[row - 1] = self.ends[row - 1] or self.newline  # the last line gains an ending
+            ends = [self.newline] * (len(new) - 1) + [""] if row == len(self.lines) else [self.newline] * len(new)
+        else:
+            ends = [self.newline] * len(new)
+        self.lines[row:row] = new
+        self.ends[row:row] = ends
+        self.keys = {loc: line + len(new) if line - 1 >= row else line for loc, line in self.keys.items()}
+
     def set_diploma_date(self, index: int, key: str, day: date) -> None:
         """Give diploma ``index`` its ``key`` date, on its own line (or inside its ``{…}``)."""
         value = day.isoformat()
         existing = self.keys.get(("diplomas", index, key))
         if existing is not None:
             row = existing - 1
-            replaced, n = re.subn(
-                rf"(\b{key}[ \t]*:[ \t]*)([^,}}#\s][^,}}#]*?)?(?=[ \t]*(?:[,}}#]|$))",
-                rf"\g<1>{value}",
-                self.lines[row],
-                count=1,
-            )
-            if n != 1:
+            code, comment = _code_and_comment(self.lines[row])
+            quoted = _quoted_positions(code)
+            keys = re.finditer(rf"(?:^|(?<=[\s{{,-])){key}[ \t]*:", code)
+            colon = next((m.end() for m in keys if m.start() not in quoted), None)
+            if colon is None:
                 raise self._refuse(f"its '{key}' line")
-            self.lines[row] = replaced
+            stops = [i for i in _unquoted(code, ",}") if i >= colon]
+            end = stops[0] if stops else len(code)
+            tail = code[end:]
+            new = code[:colon] + " " + value + (" " if tail and tail[0] not in ",}" else "") + tail.lstrip(" \t")
+            if comment and not new.endswith((" ", "\t")):
+                new += " "
+            self.lines[row] = new + comment
             return
         own = [line for loc, line in self.keys.items() if loc[:2] == ("diplomas", index) and len(loc) == 3]
         if not own:
             raise self._refuse("a diploma with no keys")
-        last = max(own) - 1
-        line = self.lines[last]
-        if "{" in self.lines[min(own) - 1] or "{" in line:
-            close = line.rfind("}")
-            if close < 0:
+        first, last = min(own) - 1, max(own) - 1
+        code, comment = _code_and_comment(self.lines[last])
+        if _unquoted(_code_and_comment(self.lines[first])[0], "{"):
+            closes = _unquoted(code, "}")
+            if not closes:
                 raise self._refuse("a diploma written over several lines in braces")
-            self.lines[last] = f"{line[:close].rstrip()}, {key}: {value}{line[close:]}"
+            close = closes[-1]
+            self.lines[last] = f"{code[:close].rstrip()}, {key}: {value}{code[close:]}{comment}"
             return
-        match = _KEY.match(self.lines[min(own) - 1])
+        match = _KEY.match(self.lines[first])
         if match is None:
             raise self._refuse("an unusual layout")
         indent = " " * len(match.group("lead").expandtabs())
-        self.lines.insert(last + 1, f"{indent}{key}: {value}")
-        self._shift(last + 1)
+        self._insert(last + 1, [f"{indent}{key}: {value}"])
         self.keys[("diplomas", index, key)] = last + 2  # 1-based, like the parser's
 
     def add_diploma(self, diploma_id: str, start: date | None, submitted: date | None = None) -> None:
@@ -105,27 +175,37 @@ class YamlEdit:
             body.append(f"start: {start.isoformat()}")
         if submitted is not None:
             body.append(f"submitted: {submitted.isoformat()}")
-        listed = sorted(line for loc, line in self.keys.items() if loc[:1] == ("diplomas",) and len(loc) >= 2)
         if ("diplomas",) not in self.keys:
-            while self.lines and self.lines[-1] == "":
+            while len(self.lines) > 1 and self.lines[-1] == "":
                 self.lines.pop()
-            self.lines += ["diplomas:", f"  - {body[0]}", *[f"    {b}" for b in body[1:]], ""]
+                self.ends.pop()
+            self._insert(len(self.lines), ["diplomas:", f"  - {body[0]}", *[f"    {b}" for b in body[1:]], ""])
             return
-        if not listed:
-            raise self._refuse("an empty list of diplomas")
-        first = self.lines[listed[0] - 1]
-        dash = re.match(r"^([ \t]*)-[ \t]+", first)
-        if dash is None or "[" in self.lines[self.keys[("diplomas",)] - 1]:
+        header = self.lines[self.keys[("diplomas",)] - 1]
+        if _unquoted(_code_and_comment(header)[0], "["):
             raise self._refuse("diplomas written on one line")
-        lead = dash.group(1)
-        indent = " " * len(dash.group(0).expandtabs())
-        at = max(listed)
-        self.lines[at:at] = [f"{lead}- {body[0]}", *[f"{indent}{b}" for b in body[1:]]]
-        self._shift(at, len(body))
-
-    def _shift(self, row: int, count: int = 1) -> None:
-        """``count`` lines inserted at ``row`` (0-based) move every key below them down."""
-        self.keys = {loc: line + count if line - 1 >= row else line for loc, line in self.keys.items()}
+        entries = sorted({loc[1] for loc in self.keys if loc[:1] == ("diplomas",) and len(loc) >= 2})
+        if not entries:
+            raise self._refuse("an empty list of diplomas")
+        lines = [line for loc, line in self.keys.items() if loc[:2] == ("diplomas", entries[-1]) and len(loc) >= 3]
+        if not lines:
+            raise self._refuse("an unusual layout")
+        first_key = min(lines) - 1
+        row = first_key
+        while row >= 0 and not _code_and_comment(self.lines[row])[0].lstrip().startswith("-"):
+            row -= 1  # the item's dash: on the key's line, or alone on a line above it
+        if row < 0:
+            raise self._refuse("an unusual layout")
+        dash_line = self.lines[row]
+        lead = dash_line[: len(dash_line) - len(dash_line.lstrip())]
+        if row == first_key:  # "- id: …" or "- {id: …}": the keys line up after the dash
+            after_dash = re.match(r"^[ \t]*-[ \t]+", dash_line)
+            column = len(after_dash.group().expandtabs()) if after_dash else len(lead) + 2
+        else:  # a dash alone on its line: the keys' own indentation
+            column = len(self.lines[first_key]) - len(self.lines[first_key].lstrip())
+        gap = max(1, column - len(lead.expandtabs()) - 1)
+        indent = " " * column
+        self._insert(max(lines), [f"{lead}-{' ' * gap}{body[0]}", *[f"{indent}{b}" for b in body[1:]]])
 
 
 def _settings_text(portfolio: Portfolio) -> tuple[Path, str]:
@@ -134,19 +214,40 @@ def _settings_text(portfolio: Portfolio) -> tuple[Path, str]:
         data = path.read_bytes()
     except OSError as exc:
         raise CpdgenError(f"cannot read content/portfolio.yaml: {exc.strerror or exc}") from None
-    return path, data.decode("utf-8-sig")
+    try:
+        return path, data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise CpdgenError("content/portfolio.yaml is not UTF-8 text; save it as UTF-8") from None
 
 
-def _check_edit(portfolio: Portfolio, text: str) -> None:
-    """The edited settings must load as the member's own would, with no new problem."""
+def _check_edit(original: str, edited: str, change: Callable[[dict], None]) -> None:
+    """The edited settings must mean exactly the original plus ``change``, and load cleanly.
+
+    Comments and layout are the member's; an edit that changed anything else (a date put in
+    a comment, an id altered) is refused before it is written.
+    """
     from cpdgen.frontmatter import parse_yaml
     from cpdgen.models import PortfolioFile, check_diplomas
 
+    refused = CpdgenError(
+        "cpdgen cannot edit content/portfolio.yaml exactly here (its layout is unusual); nothing was written. "
+        "Add the dates by hand, as docs/reference/portfolio-yaml.md shows, then run the command again"
+    )
     try:
-        data = parse_yaml(text).data
-        settings = PortfolioFile.model_validate(data)
-    except (ReadError, ValueError) as exc:  # pydantic's ValidationError is a ValueError
-        raise CpdgenError(f"cpdgen could not edit content/portfolio.yaml safely ({exc}); nothing was written") from None
+        before = parse_yaml(original.removeprefix("\ufeff")).data
+        after = parse_yaml(edited.removeprefix("\ufeff")).data
+    except ReadError:
+        raise refused from None
+    expected = copy.deepcopy(before)
+    if not isinstance(expected, dict):
+        raise refused
+    change(expected)
+    if after != expected:
+        raise refused
+    try:
+        settings = PortfolioFile.model_validate(after)
+    except ValueError:  # pydantic's ValidationError is a ValueError
+        raise refused from None
     problems = check_diplomas(settings.diplomas)
     if problems:
         _, _, message = problems[0]
@@ -188,6 +289,12 @@ def submit(root: Path, diploma_id: str | None, on: date | None, with_lock: bool 
         names = ", ".join(d.id for d in periods)
         raise CpdgenError(f"there is no diploma '{diploma_id}' (diplomas: {names})")
     diploma = periods[index]
+    written = listed[index].submitted if index < len(listed) else None
+    if written is not None and written > today:
+        raise CpdgenError(
+            f"content/portfolio.yaml already gives {diploma.id} a submission date in the future "
+            f"({written.isoformat()}); correct it first"
+        )
     if index > 0 and periods[index - 1].submitted is None:
         raise CpdgenError(f"submit {periods[index - 1].id} first: diplomas are submitted in order")
     day = on or diploma.submitted or today
@@ -248,11 +355,26 @@ def submit(root: Path, diploma_id: str | None, on: date | None, with_lock: bool 
     settings_path, text = _settings_text(portfolio)
     edit = YamlEdit(text, portfolio.settings_lines, "content/portfolio.yaml")
     if diploma.submitted is None:
+        iso = day.isoformat()
         if diploma.assumed or not listed:
             edit.add_diploma(diploma.id, diploma.start, day)
+            entry = {
+                "id": diploma.id,
+                **({"start": diploma.start.isoformat()} if diploma.start else {}),
+                "submitted": iso,
+            }
+
+            def change(data: dict) -> None:
+                data.setdefault("diplomas", [])
+                data["diplomas"] = [*(data["diplomas"] or []), entry]
+
         else:
             edit.set_diploma_date(index, "submitted", day)
-        _check_edit(portfolio, edit.text())
+
+            def change(data: dict) -> None:
+                data["diplomas"][index]["submitted"] = iso
+
+        _check_edit(text, edit.text(), change)
 
     if lock is not None:
         lock_path.parent.mkdir(parents=True, exist_ok=True)
@@ -307,6 +429,12 @@ def issue(root: Path, diploma_id: str | None, on: date) -> Issued:
             n += 1
         next_id = f"diploma-{n}"
         edit.add_diploma(next_id, on)
-    _check_edit(portfolio, edit.text())
+
+    def change(data: dict) -> None:
+        data["diplomas"][index]["issued"] = on.isoformat()
+        if next_id is not None:
+            data["diplomas"].append({"id": next_id, "start": on.isoformat()})
+
+    _check_edit(text, edit.text(), change)
     atomic_write_bytes(settings_path, edit.text().encode("utf-8"))
     return Issued(diploma.id, on, next_id, ("content/portfolio.yaml",))

@@ -9,7 +9,7 @@ import stat
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from functools import partial
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TypeVar
 from urllib.parse import urlsplit
 
@@ -197,8 +197,9 @@ def _markdown_files(collect: _Collector, folder: Path) -> list[Path]:
     read, and nothing may be lost without a word.
     """
     found: list[Path] = []
+    planned = [path for path in collect.overlay if path.suffix == ".md" and folder in path.parents]
     if not folder.is_dir():
-        return found
+        return sorted(planned)  # files import would write into a folder not made yet
 
     def unreadable(error: OSError) -> None:
         where = Path(error.filename) if error.filename else folder
@@ -234,7 +235,6 @@ def _markdown_files(collect: _Collector, folder: Path) -> list[Path]:
             dirnames[:] = []  # an activity folder's other files are its evidence
             continue
         found.extend(Path(dirpath) / name for name in sorted(names))
-    planned = [path for path in collect.overlay if path.suffix == ".md" and folder in path.parents]
     return sorted(set(found) | set(planned)) if planned else found
 
 
@@ -407,8 +407,13 @@ def _read_locks(
         compute = partial(lock.file_sha256, path, content)
         return cache.get("sha256", path, compute) if cache is not None else compute()
 
+    broken: dict[str, str] = {}  # activity ids whose files have errors: not gone, only unread
+    for problem in collect.problems:
+        if problem.severity == "error" and problem.path.startswith("content/activities/"):
+            name = PurePosixPath(problem.path)
+            broken.setdefault(name.parent.name if name.name == "index.md" else name.stem, problem.path)
     for found in locks.values():
-        collect.problems.extend(lock.compare(found, activities, collect.texts, collect.root, hash_file))
+        collect.problems.extend(lock.compare(found, activities, collect.texts, collect.root, hash_file, broken))
     return {diploma_id: found.frozen() for diploma_id, found in locks.items()}
 
 

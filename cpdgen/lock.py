@@ -133,9 +133,13 @@ def evidence_sha256(activity: Activity, hash_file: Hasher) -> tuple[tuple[str, s
     return tuple(sorted(found))
 
 
-def set_sha256(diploma: str, submitted: date, activities: Iterable[LockedActivity]) -> str:
-    """One hash for the whole submission: every activity's outcome and hashes, in order."""
-    lines = [f"cpdgen-lock\t{diploma}\t{submitted.isoformat()}"]
+def set_sha256(diploma: str, submitted: date, activities: Iterable[LockedActivity], header: tuple = ()) -> str:
+    """One hash for the whole submission: its figures, and every activity's outcome and hashes, in order."""
+    window_start, eligible, counted, categories = header or (None, None, None, ())
+    lines = [
+        f"cpdgen-lock\t{diploma}\t{submitted.isoformat()}",
+        f"{window_start.isoformat() if window_start else ''}\t{eligible}\t{counted}\t{','.join(categories)}",
+    ]
     for a in activities:
         outcome = "counts" if a.counts else (a.reason or "")
         evidence = [f"{name}={digest}" for name, digest in a.evidence]
@@ -158,6 +162,8 @@ def make_lock(
     assert assessment.submitted is not None
     locked = []
     for judgement in assessment.judgements:
+        if judgement.reason in rules.NOT_SUBMITTED:
+            continue  # dated after the submission: free to count towards the next diploma
         activity = activities[judgement.id]
         locked.append(
             LockedActivity(
@@ -176,9 +182,14 @@ def make_lock(
         submitted=assessment.submitted,
         window_start=assessment.window_start,
         eligible=assessment.eligible,
-        counted=assessment.counted,
+        counted=sum(a.counts for a in locked),
         categories=assessment.categories,
-        set_sha256=set_sha256(assessment.id, assessment.submitted, locked),
+        set_sha256=set_sha256(
+            assessment.id,
+            assessment.submitted,
+            locked,
+            (assessment.window_start, assessment.eligible, sum(a.counts for a in locked), assessment.categories),
+        ),  # fmt: skip
         cpdgen=__version__,
         activities=tuple(locked),
     )
@@ -381,7 +392,8 @@ def parse_lock(text: str, path: str) -> Lock:
         activities=tuple(activities),
         lines={key: line for key in _TOP_KEYS if (line := reader.line((key,))) is not None},
     )
-    if set_sha256(lock.diploma, lock.submitted, lock.activities) != lock.set_sha256:
+    header = (lock.window_start, lock.eligible, lock.counted, lock.categories)
+    if set_sha256(lock.diploma, lock.submitted, lock.activities, header) != lock.set_sha256:
         raise BadLock(
             "the lock's activities do not match its set_sha256: it was edited by hand or damaged. "
             f"Restore it from git (git log -p {path})",
@@ -473,7 +485,12 @@ def read_locks(root: Path, content: Path, diplomas: list[rules.Diploma]) -> tupl
 
 
 def compare(
-    lock: Lock, activities: list[Activity], texts: Mapping[Path, str], root: Path, hash_file: Hasher
+    lock: Lock,
+    activities: list[Activity],
+    texts: Mapping[Path, str],
+    root: Path,
+    hash_file: Hasher,
+    broken: Mapping[str, str] | None = None,
 ) -> list[Problem]:
     """How the files differ from what was submitted, for the activities that counted.
 
@@ -488,6 +505,20 @@ def compare(
         if not locked.counts:
             continue
         activity = by_id.get(locked.id)
+        if activity is None and broken and locked.id in broken:
+            problems.append(
+                Problem(
+                    broken[locked.id],
+                    1,
+                    "error",
+                    "frozen-activity-changed",
+                    f"{lock.diploma} was submitted for validation with this activity counted, and the file now has "
+                    "errors, so cpdgen cannot read it: fix them (see above). cpdgen keeps showing the verdict as "
+                    "submitted",
+                    publishes=False,
+                )  # fmt: skip
+            )
+            continue
         if activity is None:
             if hashes is None:
                 hashes = {}

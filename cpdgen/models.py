@@ -21,6 +21,7 @@ from cpdgen import categories
 from cpdgen.dates import EXAMPLE, DateError, parse_iso, real_date
 from cpdgen.frontmatter import YamlWord
 from cpdgen.privacy.patterns import check_pattern_name, compile_pattern
+from cpdgen.words import slugify
 
 
 def _fail(code: str, message: str) -> PydanticCustomError:
@@ -358,12 +359,22 @@ def check_diplomas(entries: list[DiplomaEntry]) -> list[tuple[tuple, str, str]]:
     """Problems with the list of diplomas as a whole: ``(loc, code, message)`` each."""
     found: list[tuple[tuple, str, str]] = []
     ids = diploma_ids(entries)
-    seen: dict[str, int] = {}
+    seen: dict[str, str] = {}  # each id's file and web-address name, to the id that has it
     for n, (entry, diploma_id) in enumerate(zip(entries, ids, strict=True)):
         loc = ("diplomas", n)
-        if diploma_id in seen:
+        name = slugify(diploma_id, "diploma").casefold()
+        if diploma_id == seen.get(name):
             found.append((loc + ("id",), "duplicate-diploma", f"two diplomas are called '{diploma_id}'"))
-        seen.setdefault(diploma_id, n)
+        elif name in seen:
+            found.append(
+                (
+                    loc + ("id",),
+                    "duplicate-diploma",
+                    f"'{diploma_id}' and '{seen[name]}' would share the name '{name}' in file names and web "
+                    "addresses; rename one",
+                )  # fmt: skip
+            )
+        seen.setdefault(name, diploma_id)
         if entry.start is None and n > 0:
             found.append((loc, "missing-key", f"{diploma_id} needs its 'start' date (only the first may leave it out)"))
             continue

@@ -7,10 +7,8 @@ URLs and file names, and the one pattern for a URL's scheme.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path, PurePosixPath
@@ -20,6 +18,7 @@ from zoneinfo import ZoneInfo
 from cpdgen import rules
 from cpdgen.problems import CpdgenError, Problem
 from cpdgen.sections import has_words
+from cpdgen.words import MAX_SLUG, slugify  # noqa: F401 - slugify is part of this module's interface
 
 if TYPE_CHECKING:  # pydantic is imported by the loader, which builds these records
     from cpdgen.models import ActivityFrontMatter, PortfolioFile
@@ -34,23 +33,6 @@ def url_scheme(text: str) -> str | None:
     """The lower-case scheme of a URL (``https``), or None when ``text`` has none."""
     match = URL_SCHEME.match(text)
     return match.group(1).lower() if match else None
-
-
-MAX_SLUG = 100
-
-
-def slugify(text: str, fallback: str = "activity") -> str:
-    """Lower-case ASCII letters, digits and hyphens: safe as one segment of a URL or a file name.
-
-    A long text is cut, and a short hash of the whole text keeps two long texts apart, so a
-    slug is never too long to be a file name.
-    """
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-") or fallback
-    if len(slug) > MAX_SLUG:
-        digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:8]
-        slug = slug[: MAX_SLUG - 9].rstrip("-") + "-" + digest
-    return slug
 
 
 def resolve_as_of(timezone: str, as_of: date | None = None) -> date:

@@ -104,6 +104,11 @@ class Judgement:
     leaves_window_on: datetime.date | None = None
 
 
+# Activities dated after a submission were never part of what was submitted: a lock does not
+# hold them, and they stay free to count towards the next diploma.
+NOT_SUBMITTED: frozenset[str] = frozenset({"after-submission", "future"})
+
+
 @dataclass(frozen=True)
 class Frozen:
     """A submitted diploma's verdict as its lock recorded it: the judgements never change."""
@@ -267,7 +272,7 @@ def assess_diploma(
     is_open = status == "open"
     if diploma.submitted is None:
         frozen = None  # judged as on a day before the submission: the record as it was then
-    judgements = list(frozen.judgements) if frozen else []
+    judgements = [j for j in frozen.judgements if j.reason not in NOT_SUBMITTED] if frozen else []
     locked = {j.id for j in judgements}
     for entry in sorted(entries, key=lambda e: (e.date, e.id)):
         if entry.id in locked:
@@ -327,7 +332,7 @@ def assess(
     periods = effective_diplomas(diplomas, as_of)
     given = frozen or {}
     locks = {d.id: given[d.id] for d in periods if d.submitted is not None and d.id in given}
-    locked = {j.id for lock in locks.values() for j in lock.judgements}
+    locked = {j.id for lock in locks.values() for j in lock.judgements if j.reason not in NOT_SUBMITTED}
     buckets: list[list[Entry]] = [[] for _ in periods]
     for entry in entries:
         if entry.id in locked:

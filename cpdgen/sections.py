@@ -58,9 +58,24 @@ _STAGE_SPELLINGS["abstract conceptualization"] = "abstract conceptualisation"
 _STAGE_MODEL = {stage: model for model, stages in MODEL_STAGES.items() for stage in stages}
 
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
-_ATX = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
 _SETEXT = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
 _PARENTHESES = re.compile(r"\([^()]*\)")
+_ATX_OPEN = re.compile(r" {0,3}(#{1,6})(?=[ \t]|$)")
+
+
+def _atx(line: str) -> tuple[int, str] | None:
+    """``(level, text)`` of an ATX heading line (``## Reflection ##``), read by hand: a regex
+    with optional spaces both sides of the text takes quadratic time on a long run of spaces."""
+    opening = _ATX_OPEN.match(line)
+    if opening is None:
+        return None
+    text = line[opening.end() :].strip(" \t")
+    closing = text.rstrip("#")
+    if closing != text and (not closing or closing[-1] in " \t"):
+        text = closing.rstrip(" \t")  # a closing run of '#', after a space
+    return len(opening.group(1)), text
+
+
 _NO_SPACE_ATX = re.compile(r"^ {0,3}#{1,6}(?=[^\s#])")
 _COMMENT_START = re.compile(r"^ {0,3}<!--")
 _COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.S)
@@ -161,8 +176,8 @@ def _scan(lines: list[str]) -> tuple[list[_Heading], list[int]]:
         if first == "<" and _COMMENT_START.match(line):
             comment = "-->" not in line.split("<!--", 1)[1]
             continue
-        if first == "#" and (atx := _ATX.match(line)):
-            headings.append(_heading(index, len(atx.group(1)), (atx.group(2) or "").strip()))
+        if first == "#" and (atx := _atx(line)):
+            headings.append(_heading(index, *atx))
             continue
         if first in "=-" and (setext := _SETEXT.match(line)):
             level = 1 if setext.group(1)[0] == "=" else 2
@@ -246,12 +261,24 @@ def split_reflection(body: str) -> Sections:
     end = _section_end(headings, first, len(lines))
     reflection = "\n".join(lines[first.index + first.used : end]).strip("\n")
     description = "\n".join(lines[: first.index] + lines[end:]).strip("\n")
+    near = _near_misses(lines, headings, prose, (first.index, end))
+    if not has_words(reflection) and end < len(lines):
+        ending = next(h for h in headings if h.index == end)
+        near = tuple(sorted((*near, (first.index + 1, _emptied_message(first, ending)))))
     return Sections(
         description=description,
         reflection=reflection,
         reflection_line=first.index + 1,
         extra_headings=tuple(h.index + 1 for h in opens[1:] if h.index >= end),
-        near_misses=_near_misses(lines, headings, prose, (first.index, end)),
+        near_misses=near,
+    )
+
+
+def _emptied_message(first: _Heading, ending: _Heading) -> str:
+    higher = "## Reflection" if ending.level > 2 else "# Reflection"
+    return (
+        f"'{first.written}' is followed at once by '{ending.written}', which ends it, so the reflection is "
+        f"empty; make it a heading of a higher level than the ones under it, e.g. '{higher}'"
     )
 
 
@@ -287,9 +314,18 @@ def _near_misses(
 
 def _section_end(headings: list[_Heading], first: _Heading, end: int) -> int:
     """Where the reflection opened by ``first`` ends: the next heading of the same or a higher level
-    that is not a reflective model's stage."""
-    for heading in headings:
-        if heading.index > first.index and heading.level <= first.level and not heading.stage:
+    that is not a reflective model's stage.
+
+    One exception: a lone "Description" at the reflection's level, with no other stage beside
+    it, is the activity's description written after the reflection, not Gibbs's first stage.
+    """
+    after = [h for h in headings if h.index > first.index and h.level <= first.level]
+    closing = next((h.index for h in after if not h.stage), end)
+    stages = [h for h in after if h.stage and h.index < closing]
+    for heading in after:
+        if not heading.stage:
+            return heading.index
+        if heading.name == "description" and len(stages) == 1:
             return heading.index
     return end
 

@@ -6,7 +6,9 @@ machine's language settings.
 
 from __future__ import annotations
 
+import hashlib
 import re
+import unicodedata
 from datetime import date
 
 MONTHS = ("January February March April May June July August September October November December").split()
@@ -51,3 +53,20 @@ def diploma_name(diploma_id: str) -> str:
     if numbered:
         return f"Diploma {numbered.group(1)}"
     return diploma_id if diploma_id.casefold().startswith("diploma") else f"Diploma {diploma_id}"
+
+
+MAX_SLUG = 100
+
+
+def slugify(text: str, fallback: str = "activity") -> str:
+    """Lower-case ASCII letters, digits and hyphens: safe as one segment of a URL or a file name.
+
+    A long text is cut, and a short hash of the whole text keeps two long texts apart, so a
+    slug is never too long to be a file name.
+    """
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-") or fallback
+    if len(slug) > MAX_SLUG:
+        digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+        slug = slug[: MAX_SLUG - 9].rstrip("-") + "-" + digest
+    return slug

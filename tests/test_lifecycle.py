@@ -427,3 +427,148 @@ def test_the_example_portfolio_keeps_its_first_diploma_frozen():
     portfolio = load_portfolio(repo)
     assert "diploma-1" in portfolio.frozen
     assert not [p for p in portfolio.problems if p.code.startswith(("frozen-", "bad-lock", "lock-"))]
+
+
+# --- found by an adversarial review of the above ------------------------------------------------
+
+MEMBER = "member:\n  name: Alex Morgan\n"
+
+
+def with_settings(portfolio: Builder, text: str, n: int = 24, start: str = "2025-03-03") -> None:
+    (portfolio.content / "portfolio.yaml").write_bytes(text.encode("utf-8"))
+    first = date.fromisoformat(start)
+    for i in range(n):
+        day = first + timedelta(days=14 * i)
+        portfolio.activity(f"{day.isoformat()}-a{i}", title=f"Activity {i}", date=day.isoformat(),
+                           category=("work-based-learning", "formal-educational", "other")[i % 3])  # fmt: skip
+
+
+def test_activities_after_the_submission_count_towards_the_next_diploma(portfolio, capsys):
+    # Freezing a diploma submitted earlier must not lock in what was done since.
+    with_settings(portfolio, MEMBER + "diplomas:\n  - id: diploma-1\n    start: 2024-06-01\n", start="2024-06-03")
+    late = [f"2025-08-{4 + 7 * i:02d}-late{i}" for i in range(4)]
+    for activity_id in late:
+        portfolio.activity(activity_id, title="Later", date=activity_id[:10])
+    root = str(portfolio.root)
+    assert run(capsys, "submit", "--root", root, "--on", "2025-06-01")[0] == 0
+    assert not set(late) & set((portfolio.content / "diplomas" / "diploma-1.lock").read_text().split('"'))
+    assert run(capsys, "issue", "--root", root, "--on", "2025-07-01")[0] == 0
+    second = diploma(check_json(portfolio, capsys), "diploma-2")
+    assert set(late) <= {a["id"] for a in second["activities"] if a["counted"]}
+
+
+TRICKY_LAYOUTS = {
+    "braces-in-a-comment": "diplomas:\n  - id: diploma-1   # my {first} diploma\n    start: 2025-03-03\n",
+    "comment-after-braces": "diplomas:\n  - {id: diploma-1, start: 2025-03-03}  # see {notes}\n",
+    "braces-in-an-id": 'diplomas:\n  - id: "{one}"\n    start: 2025-03-03\n',
+    "key-inside-an-id": 'diplomas:\n  - {id: "submitted:, x", start: 2025-03-03, submitted: ~}\n',
+    "empty-placeholder": "diplomas:\n  - id: diploma-1\n    start: 2025-03-03\n    submitted:\n",
+    "placeholder-with-comment": "diplomas:\n  - id: diploma-1\n    start: 2025-03-03\n    submitted:    # when sent\n",
+    "four-space-dash": "diplomas:\n    -   id: diploma-1\n        start: 2025-03-03\n",
+    "dash-alone": "diplomas:\n  -\n    id: diploma-1\n    start: 2025-03-03\n",
+    "mixed-line-endings": "diplomas:\r\n  - id: diploma-1\r\n    start: 2025-03-03\n",
+    "old-mac-line-endings": "\rdiplomas:\r  - id: diploma-1\r    start: 2025-03-03\r",
+    "byte-order-mark": "\ufeff" + "diplomas:\n  - id: diploma-1\n    start: 2025-03-03\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(TRICKY_LAYOUTS))
+def test_submit_and_issue_write_exactly_what_they_say_or_nothing(portfolio, capsys, name):
+    layout = TRICKY_LAYOUTS[name]
+    if layout.startswith("\ufeff"):
+        text = "\ufeff" + MEMBER + layout[1:]
+    elif layout.startswith("\r"):
+        text = MEMBER.replace("\n", "\r") + layout[1:]
+    else:
+        text = MEMBER + layout
+    with_settings(portfolio, text)
+    path = portfolio.content / "portfolio.yaml"
+    before = path.read_bytes()
+    ids = [d.get("id") for d in yaml.safe_load(before.decode("utf-8-sig"))["diplomas"]]
+    code, out = run(capsys, "submit", "--root", str(portfolio.root), "--on", "2026-06-01")
+    assert "Traceback" not in out and code in (0, 2), out
+    if code == 2:  # refused: nothing written, and the member is told to edit by hand
+        assert path.read_bytes() == before and not (portfolio.content / "diplomas").exists()
+        assert "add the dates by hand" in out
+        return
+    code, out = run(capsys, "issue", "--root", str(portfolio.root), "--on", "2026-07-01")
+    assert code == 0, out
+    after = path.read_bytes()
+    assert after.startswith(b"\xef\xbb\xbf") == before.startswith(b"\xef\xbb\xbf")
+    data = yaml.safe_load(after.decode("utf-8-sig"))
+    assert [d.get("id") for d in data["diplomas"]] == [*ids, "diploma-2"]
+    assert (data["diplomas"][0]["submitted"], data["diplomas"][0]["issued"]) == (date(2026, 6, 1), date(2026, 7, 1))
+    assert after.decode("utf-8-sig").count("#") == before.decode("utf-8-sig").count("#")  # comments kept
+    assert check_json(portfolio, capsys)["problems"] == []
+
+
+@pytest.mark.parametrize("first, second", [("Diploma 1", "diploma-1"), ("diploma-1", "Diploma_1"), ("!!!", "diploma")])
+def test_diploma_ids_that_would_share_a_file_name_are_a_problem(portfolio, capsys, first, second):
+    with_settings(portfolio, MEMBER + f'diplomas:\n  - id: "{first}"\n    start: 2025-01-01\n'
+                  f'    submitted: 2026-03-01\n  - id: "{second}"\n    start: 2026-04-01\n')  # fmt: skip
+    report = check_json(portfolio, capsys)
+    [problem] = [p for p in report["problems"] if p["code"] == "duplicate-diploma"]
+    assert "would share the name" in problem["message"] and problem["line"] == 7
+
+
+def test_a_lock_that_is_a_folder_is_a_problem_at_its_name(portfolio, capsys):
+    with_settings(portfolio, MEMBER + "diplomas:\n  - id: diploma-1\n    start: 2025-03-03\n")
+    assert run(capsys, "submit", "--root", str(portfolio.root), "--on", "2026-06-01")[0] == 0
+    lock = portfolio.content / "diplomas" / "diploma-1.lock"
+    lock.unlink()
+    lock.mkdir()
+    report = check_json(portfolio, capsys)
+    assert report["exit_code"] == 1
+    assert ("not-a-file", "content/diplomas/diploma-1.lock") in codes(report)
+
+
+def test_a_locked_activity_with_an_error_is_said_to_have_one_not_to_be_gone(portfolio, capsys):
+    with_settings(portfolio, MEMBER + "diplomas:\n  - id: diploma-1\n    start: 2025-03-03\n")
+    assert run(capsys, "submit", "--root", str(portfolio.root), "--on", "2026-06-01")[0] == 0
+    path = portfolio.content / "activities" / "2025-03-03-a0.md"
+    path.write_text(path.read_text().replace("date: 2025-03-03", "date: 2025-03-3x"))
+    report = check_json(portfolio, capsys)
+    [problem] = [p for p in report["problems"] if p["code"].startswith("frozen-")]
+    assert problem["code"] == "frozen-activity-changed" and "now has errors" in problem["message"]
+    assert problem["file"] == "content/activities/2025-03-03-a0.md"
+
+
+@pytest.mark.parametrize("old, new", [("eligible: true", "eligible: false"), ("categories: [", 'categories: ["x", ')])
+def test_a_lock_whose_figures_were_edited_by_hand_is_refused(portfolio, capsys, old, new):
+    with_settings(portfolio, MEMBER + "diplomas:\n  - id: diploma-1\n    start: 2025-03-03\n")
+    assert run(capsys, "submit", "--root", str(portfolio.root), "--on", "2026-06-01")[0] == 0
+    lock = portfolio.content / "diplomas" / "diploma-1.lock"
+    lock.write_text(lock.read_text().replace(old, new, 1))
+    assert ("bad-lock", "content/diplomas/diploma-1.lock") in codes(check_json(portfolio, capsys))
+
+
+def test_a_submission_date_already_written_in_the_future_is_not_overwritten(portfolio, capsys):
+    with_settings(
+        portfolio, MEMBER + "diplomas:\n  - id: diploma-1\n    start: 2025-03-03\n    submitted: 2027-06-01\n"
+    )
+    before = (portfolio.content / "portfolio.yaml").read_bytes()
+    code, out = run(capsys, "submit", "--root", str(portfolio.root))
+    assert code == 2 and "a submission date in the future (2027-06-01)" in out
+    assert (portfolio.content / "portfolio.yaml").read_bytes() == before
+
+
+def test_import_checks_a_reflection_file_even_where_the_folder_is_new(portfolio, capsys, tmp_path):
+    source = tmp_path / "records.csv"
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["Title", "Date", "Category", "Description", "Reflective statement"])
+    writer.writerow(["Audit", "2025-01-02", "Work-based learning", "Did an audit",
+                     "## What happened\n\nPatient 943 476 5919 was late.\n\n## What I learnt\n\nA lot."])  # fmt: skip
+    source.write_text(buffer.getvalue())
+    code, out = run(capsys, "import", "--root", str(portfolio.root), str(source))
+    assert code == 1 and "[nhs-number]" in out
+    assert not list(portfolio.content.rglob("*.md"))
+
+
+@pytest.mark.parametrize("written", ["21 \u017fep 2025", "21 Apr\u0131l 2025"])  # a long s, a dotless i
+def test_a_month_written_with_a_look_alike_letter_is_a_message(portfolio, capsys, written):
+    portfolio.activity("x", f"---\ntitle: X\ndate: {written}\ncategory: other\n---\nText\n")
+    code, out = run(capsys, "check", "--root", str(portfolio.root), "--content-only")
+    assert code == 1 and "Traceback" not in out and "[invalid-date]" in out
+    code, out = run(capsys, "new", "Thing", "--root", str(portfolio.root), "--category", "other", "--date", written)
+    assert code == 2 and "Traceback" not in out

@@ -66,7 +66,10 @@ ANY_LINE = st.one_of(
 BODY = st.lists(ANY_LINE, max_size=20).map("\n".join)
 
 
-@given(before=ORDINARY, heading=reflection_heading(), stage=st.sampled_from(["", *STAGE_HEADINGS]))
+ALONE = [h for h in STAGE_HEADINGS if h != "## Description"]  # a lone Description is the description (below)
+
+
+@given(before=ORDINARY, heading=reflection_heading(), stage=st.sampled_from(["", *ALONE]))
 def test_any_accepted_name_in_any_form_opens_the_reflection(before, heading, stage):
     text = f"I learnt a lot.\n{stage}\nAnd more." if stage else "I learnt a lot."
     body = f"{before}\n\n```\n## Evidence\n```\n\n{heading}\n{text}"
@@ -170,3 +173,28 @@ def test_long_hostile_lines_are_read_in_one_pass():
         assert split_reflection(f"What I did.\n\n{line}\n").reflection is None
     (near,) = split_reflection("**Reflection:**" + " I learnt" * 50_000).near_misses
     assert near[0] == 1
+
+
+def test_a_lone_description_after_the_reflection_is_the_description_and_gibbs_stays_whole():
+    alone = split_reflection("## Reflection\n\nI learnt a lot.\n\n## Description\n\nA two-day course.\n")
+    assert alone.reflection == "I learnt a lot." and "two-day course" in alone.description
+    gibbs = split_reflection("## Reflection\n## Description\nThe day.\n## Feelings\nNervous.\n## Evidence\nx\n")
+    assert (
+        gibbs.reflection == "## Description\nThe day.\n## Feelings\nNervous." and gibbs.description == "## Evidence\nx"
+    )
+
+
+def test_a_reflection_heading_emptied_by_the_heading_under_it_says_why():
+    # A bold label ranks below every '#' heading: '### What I learnt' under it ends it at once.
+    body = "What I did.\n\n**Reflection**\n\n### What I learnt\n\nA lot.\n"
+    sections = split_reflection(body)
+    assert sections.reflection == ""
+    [(line, message)] = sections.near_misses
+    assert line == 3 and "'**Reflection**' is followed at once by '### What I learnt'" in message
+    assert "'## Reflection'" in message
+
+
+def test_a_heading_with_a_long_run_of_spaces_is_read_in_linear_time():
+    # A regex with optional spaces both sides of the text took minutes here.
+    sections = split_reflection("# a" + " " * 300_000 + "b\n\n## Reflection\nI learnt.")
+    assert sections.reflection == "I learnt."
