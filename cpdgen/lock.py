@@ -416,18 +416,14 @@ def read_locks(root: Path, content: Path, diplomas: list[rules.Diploma]) -> tupl
     by_file = {lock_file(content, d.id).name: d for d in diplomas}
     for path in sorted(folder.glob("*.lock")):
         rel = path.relative_to(root).as_posix()
+
+        def refuse(line: int | None, code: str, message: str, rel: str = rel) -> None:
+            problems.append(Problem(rel, line, "error", code, message))
+
         diploma = by_file.get(path.name)
         if diploma is None:
             listed = ", ".join(d.id for d in diplomas) or "none"
-            problems.append(
-                Problem(
-                    rel,
-                    None,
-                    "error",
-                    "lock-without-submission",
-                    f"no diploma in portfolio.yaml has this lock's name (diplomas: {listed})",
-                )  # fmt: skip
-            )
+            refuse(None, "lock-without-submission", f"no diploma in portfolio.yaml has this lock's name ({listed})")
             continue
         try:
             data = read_member_file(path, content, limit=MAX_LOCK_BYTES)
@@ -437,47 +433,23 @@ def read_locks(root: Path, content: Path, diplomas: list[rules.Diploma]) -> tupl
                 raise BadLock("the lock is not UTF-8 text; restore it from git", None) from None
             lock = parse_lock(text, rel)
         except ReadError as exc:
-            problems.append(Problem(rel, exc.line, "error", exc.code, exc.message))
+            refuse(exc.line, exc.code, exc.message)
             continue
         except BadLock as exc:
-            problems.append(Problem(rel, exc.line, "error", "bad-lock", exc.message))
+            refuse(exc.line, "bad-lock", exc.message)
             continue
+        day = lock.submitted.isoformat()
         if lock.diploma != diploma.id:
-            problems.append(
-                Problem(
-                    rel,
-                    lock.lines.get("diploma"),
-                    "error",
-                    "bad-lock",
-                    f"this lock is for '{lock.diploma}', not '{diploma.id}'; restore it from git",
-                )  # fmt: skip
-            )
-            continue
-        if diploma.submitted is None:
-            problems.append(
-                Problem(
-                    rel,
-                    None,
-                    "error",
-                    "lock-without-submission",
-                    f"{diploma.id} is locked as submitted on {lock.submitted.isoformat()}, but portfolio.yaml "
-                    f"gives it no 'submitted' date; add 'submitted: {lock.submitted.isoformat()}' to it",
-                )  # fmt: skip
-            )
-            continue
-        if diploma.submitted != lock.submitted:
-            problems.append(
-                Problem(
-                    rel,
-                    lock.lines.get("submitted"),
-                    "error",
-                    "bad-lock",
-                    f"{diploma.id} was locked as submitted on {lock.submitted.isoformat()}, but portfolio.yaml "
-                    f"says {diploma.submitted.isoformat()}; put the date back as it was",
-                )  # fmt: skip
-            )
-            continue
-        locks[diploma.id] = lock
+            refuse(lock.lines.get("diploma"), "bad-lock", f"this lock is for '{lock.diploma}', not '{diploma.id}'; "
+                   "restore it from git")  # fmt: skip
+        elif diploma.submitted is None:
+            refuse(None, "lock-without-submission", f"{diploma.id} is locked as submitted on {day}, but "
+                   f"portfolio.yaml gives it no 'submitted' date; add 'submitted: {day}' to it")  # fmt: skip
+        elif diploma.submitted != lock.submitted:
+            refuse(lock.lines.get("submitted"), "bad-lock", f"{diploma.id} was locked as submitted on {day}, but "
+                   f"portfolio.yaml says {diploma.submitted.isoformat()}; put the date back as it was")  # fmt: skip
+        else:
+            locks[diploma.id] = lock
     return locks, problems
 
 

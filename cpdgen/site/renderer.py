@@ -432,14 +432,21 @@ class SiteRenderer:
         published: list[Problem] = []
         with ThreadPoolExecutor(max_workers=2) as pool:
             jobs = [pool.submit(write, path, data) for path, data in made_downloads]
+
+            def reused(path: str, key: str) -> bool:
+                """True when the old site's file serves (linked in, or already in place)."""
+                source, entry = reuse(path, key)
+                if entry is None:
+                    return False
+                manifest[path] = entry
+                stats.reused += 1
+                if source is not None:
+                    jobs.append(pool.submit(link, path, source))
+                return True
+
             for page in plan.pages:
                 key = keys[page.path]
-                source, entry = reuse(page.path, key)
-                if entry is not None:
-                    manifest[page.path] = entry
-                    stats.reused += 1
-                    if source is not None:
-                        jobs.append(pool.submit(link, page.path, source))
+                if reused(page.path, key):
                     continue
                 data = self.render_page(page.template, page.context)
                 published += self.check_page(prepared, page.path, page.source, data)
@@ -450,13 +457,7 @@ class SiteRenderer:
             groups: dict[str, list[SiteFile]] = {}
             for item in plan.files:
                 key = keys[item.path]
-                source, entry = reuse(item.path, key)
-                if entry is not None:
-                    manifest[item.path] = entry
-                    stats.reused += 1
-                    if source is not None:
-                        jobs.append(pool.submit(link, item.path, source))
-                else:
+                if not reused(item.path, key):
                     groups.setdefault(key, []).append(item)
             copies = {key: pool.submit(copy_group, items) for key, items in groups.items()}
             for job in jobs:
