@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import pdfread
-from conftest import Builder, profile_portfolio
+from conftest import REPO, Builder, profile_portfolio
 from cpdgen.cli import main
 from cpdgen.export import export_records
 from cpdgen.loader import load_portfolio
@@ -174,6 +174,39 @@ def profile_run(root: Path, capsys, *args: str) -> tuple[int, str]:
     code = main(["hcpc-profile", "--root", str(root), *args])
     captured = capsys.readouterr()
     return code, captured.out + captured.err
+
+
+@pytest.mark.slow
+def test_the_example_portfolios_profile_for_its_2025_audit(tmp_path, capsys):
+    import shutil
+
+    import docx
+
+    shutil.copytree(REPO / "content", tmp_path / "content")
+    selected = "2023-11-15-massive-haemorrhage-drill,2024-03-21-wbit-root-cause-analysis"
+    code, out = profile_run(tmp_path, capsys, "--audit-date", "2025-09-01", "--select", selected)
+    assert code == 0, out
+    assert (
+        "HCPC CPD profile of 1 September 2023 to 1 September 2025 (from two years before the audit date; your last "
+        "renewal, 14 October 2025, is not before it): 21 activities in 5 types of learning, no gap of three months "
+        "or more, 8 evidence items." in out
+    )
+    assert "The statement draws on 3, 7." in out
+    records = tmp_path / "records"
+    assert sorted(p.name for p in records.iterdir()) == [
+        ".cpdgen-records.json", ".gitignore", "hcpc-profile-2025-09-01.docx", "hcpc-profile-2025-09-01.pdf",
+    ]  # fmt: skip
+    text = pdfread.text((records / "hcpc-profile-2025-09-01.pdf").read_bytes())
+    assert "Webinar on the laboratory diagnosis of iron deficiency" in text  # counts for no diploma
+    assert "Significant event analysis: delayed release of emergency group O red cells" in text  # private
+    assert "IBMS Congress 2023" in text and "Temperature mapping of the blood bank refrigerator" in text
+    assert "Planned:" not in text and "Advanced transfusion practice" not in text  # future-dated
+    document = docx.Document(str(records / "hcpc-profile-2025-09-01.docx"))
+    [activities] = [t for t in document.tables if t.rows[0].cells[0].text == "No." and len(t.rows) > 3]
+    assert len(activities.rows) == 1 + 21
+    assert activities.rows[20].cells[2].text == "Webinar on the laboratory diagnosis of iron deficiency"
+    code, out = profile_run(tmp_path, capsys, "--audit-date", "2025-09-01", "--select", selected)
+    assert code == 0 and "unchanged: " in out
 
 
 def test_the_profile_is_refused_while_the_statement_holds_an_nhs_number(portfolio, capsys):

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import date
 
 import pytest
 
-from conftest import Builder
+from conftest import REPO, Builder
 from cpdgen.hcpc import add_months, choose_period, gather_profile, is_gap, read_sections
 from cpdgen.loader import load_portfolio
+from cpdgen.rules import assess
 
 TODAY = date(2026, 11, 30)
 STATEMENT = "I reviewed my practice and I changed how I work, which helped the people who use the service.\n"
@@ -36,6 +38,52 @@ def monthly(portfolio: Builder, first: str, n: int, categories=("work-based-lear
     for i in range(n):
         day = add_months(start, i)
         portfolio.activity(f"{day.isoformat()}-m{i}", date=day.isoformat(), category=categories[i % len(categories)])
+
+
+# --- the acceptance case: the example portfolio -------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def example_profile(tmp_path_factory):
+    root = tmp_path_factory.mktemp("example")
+    shutil.copytree(REPO / "content", root / "content")
+    portfolio = load_portfolio(root)
+    return portfolio, gather_profile(portfolio, date(2025, 9, 1), TODAY)
+
+
+def test_the_example_lists_the_21_activities_of_the_two_years_before_its_audit(example_profile):
+    portfolio, profile = example_profile
+    ids = [item.activity.id for item in profile.listed]
+    assert (profile.period.start, profile.period.end) == (date(2023, 9, 1), date(2025, 9, 1))
+    # The last renewal (October 2025) is after this audit date, so the period is the two years before it.
+    assert profile.period.why.startswith("two years before the audit date")
+    assert len(ids) == 21
+    assert ids[0] == "2023-09-26-ibms-congress-2023" and ids[-1] == "2025-07-09-blood-bank-fridge-temperature-mapping"
+    assert [item.number for item in profile.listed] == list(range(1, 22))
+    assert ids == sorted(ids)  # in date order (the ids start with the date)
+    # From both diplomas, and one that counts for neither; a private one too.
+    judged = assess(portfolio.diplomas, portfolio.entries(), date(2025, 9, 1), portfolio.frozen)
+    owner = {j.id: (d.id, j.counted) for d in judged.diplomas for j in d.judgements}
+    assert {owner[i][0] for i in ids} == {"diploma-1", "diploma-2"}
+    assert "2025-05-20-iron-deficiency-webinar" in ids and owner["2025-05-20-iron-deficiency-webinar"][1] is False
+    assert "2024-02-14-sea-delayed-emergency-units" in ids  # private
+    assert profile.category_count == 5 and profile.gaps == ()
+    assert [p for p in profile.problems if p.severity == "error"] == []
+    assert profile.words["summary"].count <= 500 and profile.words["statement"].count <= 1500
+    assert profile.words["summary"].we == profile.words["statement"].we == 0
+    assert [item.label for item in profile.evidence] == [f"E{n}" for n in range(1, 9)]
+
+
+def test_the_example_explains_its_older_gaps(example_profile):
+    portfolio, _ = example_profile
+    profile = gather_profile(portfolio, date(2023, 6, 30), TODAY, since=date(2022, 7, 1))
+    assert [(g.first, g.last, g.months) for g in profile.gaps] == [
+        (date(2022, 7, 13), date(2022, 11, 7), 3),
+        (date(2022, 11, 9), date(2023, 4, 19), 5),
+    ]
+    assert all(len(g.explanations) == 1 for g in profile.gaps)
+    assert "parental leave" in profile.gaps[1].explanations[0].text
+    assert problems(profile, "hcpc-gap-unexplained") == []
 
 
 # --- the period ------------------------------------------------------------------------------
