@@ -158,7 +158,7 @@ def _cover(document: Document, facts: dict) -> None:
             ("Period", f"{period['start']} to {period['end']} (from {period['why']})"),
             ("CPD activities listed", f"{count}, of {kinds} {'type' if kinds == 1 else 'types'} of learning"),
             ("Gaps of three months or more", str(facts["gap_count"] or "none")),
-            ("Evidence", f"{evidence} {'item' if evidence == 1 else 'items'} (E1 to E{evidence})"),
+            ("Evidence", _evidence_range(evidence)),
             ("HCPC reference", ""),  # for the HCPC's reference, written in by hand
         ],
     )
@@ -169,6 +169,12 @@ def _cover(document: Document, facts: dict) -> None:
         "learning, the descriptions and the evidence index come from the record. It includes private "
         "activities: keep it private, and send only what the HCPC asks for.",
     )
+
+
+def _evidence_range(count: int) -> str:
+    if not count:
+        return "none listed"
+    return "1 item (E1)" if count == 1 else f"{count} items (E1 to E{count})"
 
 
 def _words(facts: dict, part: str) -> str:

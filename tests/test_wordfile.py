@@ -49,6 +49,7 @@ def test_the_word_document_holds_every_part_of_the_profile(made):
     assert "Profession | Biomedical scientist" in text and "HCPC registration number | BS12345" in text
     assert "HCPC reference | \n" in text + "\n"
     assert "Period | 1 September 2023 to 1 September 2025 (from two years before the audit date)" in text
+    assert "Evidence | 2 items (E1 to E2)" in text
     # The member's Markdown, as paragraphs and list items; comments (the prompts) never shown.
     summary = next(p for p in document.paragraphs if "blood sciences" in p.text)
     assert summary.text == "I am a biomedical scientist in blood sciences."
@@ -98,3 +99,4 @@ def test_a_profile_with_nothing_written_says_what_is_missing(portfolio):
     assert "None selected yet: choose the activities your statement is built on (usually 4 to 6)." in text
     assert "Not explained yet: explain it in content/hcpc/gaps.md." in text
     assert "No evidence listed for the activities in this period." in text
+    assert "Evidence | none listed" in text
