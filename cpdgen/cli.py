@@ -362,6 +362,70 @@ def cmd_export(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK
 
 
+def _ids(text: str) -> list[str]:
+    """--select: activity ids separated by commas (spaces around them allowed)."""
+    ids = [part.strip() for part in text.split(",") if part.strip()]
+    if not ids:
+        raise argparse.ArgumentTypeError(
+            "give activity ids separated by commas, e.g. 2025-03-11-eqa,2025-05-20-webinar"
+        )
+    return ids
+
+
+def cmd_hcpc_profile(args: argparse.Namespace, console: Console) -> int:
+    from cpdgen.export import export_profile, start_profile
+    from cpdgen.problems import ProblemsFound, format_text
+
+    if args.start:
+        for started in start_profile(args.root, audit_date=args.audit_date, since=args.since):
+            verb = "created" if started.status == "created" else "kept (it exists; cpdgen never writes over it)"
+            console.info(f"{verb}: {_shown(started.path)}")
+        console.info("Write in them (the notes in <!-- --> are prompts, never counted), then run: cpdgen hcpc-profile")
+        return EXIT_OK
+    select = [i for group in args.select for i in group]
+    try:
+        result = export_profile(
+            args.root, audit_date=args.audit_date, since=args.since, select=select, out=args.out, force=args.force
+        )
+    except ProblemsFound as exc:
+        for problem in exc.problems:
+            console.out(console.paint(format_text(problem), problem.severity))
+        console.out(f"Nothing written: fix the {len(exc.problems)} problem(s) above first.")
+        return exc.exit_code
+    from cpdgen.words import long_date, plural
+
+    profile = result.profile
+    for problem in result.problems:
+        console.out(console.paint(format_text(problem), problem.severity))
+    period = profile.period
+    console.info(
+        f"HCPC CPD profile of {long_date(period.start)} to {long_date(period.end)} (from {period.why}): "
+        f"{plural(len(profile.listed), 'activity', 'activities')} in {plural(profile.category_count, 'type')} "
+        f"of learning, {plural(len(profile.gaps), 'gap') if profile.gaps else 'no gap'} of three months or more, "
+        f"{plural(len(profile.evidence), 'evidence item')}."
+    )
+    if profile.selected:
+        console.info(f"The statement draws on {', '.join(str(item.number) for item in profile.selected)}.")
+    elif profile.listed:
+        console.info(
+            "No activity selected for the statement yet: choose 4 to 6 with --select ID,ID,… "
+            "(* marks those that name HCPC standard 3 or 4):"
+        )
+        for item in profile.listed:
+            mark = "*" if {3, 4} & set(item.activity.meta.standards) else " "
+            console.info(f"  {mark} {item.activity.id}  {item.activity.title}")
+    verbs = {"written": "wrote", "unchanged": "unchanged", "replaced": "replaced (it was not written by cpdgen)"}
+    verbs["made"] = "made a new folder, with this .gitignore so git leaves the profile out"
+    for written in result.written:
+        console.info(f"{verbs[written.status]}: {_shown(written.path)}")
+    errors = len(profile.errors)
+    if errors:
+        console.out(f"Draft written, but not ready to send: fix the {plural(errors, 'error')} above.")
+        return EXIT_FAILED
+    console.info("A draft, private activities included: read it through, and keep it out of git and of site/.")
+    return EXIT_OK
+
+
 def cmd_import(args: argparse.Namespace, console: Console) -> int:
     from cpdgen.importer import import_csv
 
@@ -495,6 +559,42 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--force", action="store_true", help="replace files in the way that cpdgen did not write")
     _no_cache(export)
     export.set_defaults(run=cmd_export)
+
+    profile = commands.add_parser(
+        "hcpc-profile",
+        help="write a draft HCPC CPD profile (PDF and Word) from your record, for an HCPC audit",
+        description="Write a draft of the CPD profile the HCPC asks for at an audit: a cover, your summary of "
+        "practice history, the dated list of your CPD activities, the types of learning, any gaps of three "
+        "months or more with your explanations, your statement on the activities you select, and an evidence "
+        "index. Your own words live in content/hcpc/ (summary.md, statement.md, gaps.md: --start creates them). "
+        "Written as PDF and .docx into records/ (kept out of git). Refuses while a file in content/ has an "
+        "error; exit code 1 when the draft still lacks something the HCPC asks for.",
+    )
+    _output_options(profile)
+    profile.add_argument(
+        "--root", type=Path, default=Path("."), metavar="DIR",
+        help="the portfolio folder, which holds content/ (default: .)",
+    )  # fmt: skip
+    profile.add_argument(
+        "--audit-date", type=_as_of, metavar="YYYY-MM-DD", help="the day the profile is for (default: today)"
+    )
+    profile.add_argument(
+        "--since", type=_as_of, metavar="YYYY-MM-DD",
+        help="the first day of the period (default: hcpc: last_renewal, else two years before the audit date)",
+    )  # fmt: skip
+    profile.add_argument(
+        "--select", type=_ids, action="append", default=[], metavar="ID,…",
+        help="the activities your statement is built on (usually 4 to 6); default: none, and they are listed",
+    )  # fmt: skip
+    profile.add_argument(
+        "--out", type=Path, metavar="DIR", help="the folder to write into (default: records/, which git leaves out)"
+    )
+    profile.add_argument("--force", action="store_true", help="replace files in the way that cpdgen did not write")
+    profile.add_argument(
+        "--start", action="store_true",
+        help="create content/hcpc/summary.md, statement.md and gaps.md with prompts (never over a file)",
+    )  # fmt: skip
+    profile.set_defaults(run=cmd_hcpc_profile)
 
     import_ = commands.add_parser(
         "import",

@@ -1,4 +1,5 @@
-"""``cpdgen export pdf|csv``: the complete record (private activities and drafts included), outside ``site/``.
+"""``cpdgen export pdf|csv``: the complete record (private activities and drafts included), outside ``site/``;
+and ``cpdgen hcpc-profile``, the draft HCPC CPD profile made from it, written the same way.
 
 The default output folder is ``records/`` in the portfolio; a folder cpdgen creates gets a
 ``.gitignore`` of ``*``, because a complete record holds private activities. Nothing is
@@ -16,14 +17,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cpdgen import fsutil
 from cpdgen.cache import BlobStore, Caches
 from cpdgen.loader import load_portfolio
 from cpdgen.portfolio import Portfolio, resolve_as_of
-from cpdgen.problems import CpdgenError, Problem, ProblemsFound, has_errors
+from cpdgen.problems import CpdgenError, Problem, ProblemsFound, has_errors, sort_problems
 from cpdgen.record import file_name, find_diploma
 from cpdgen.rules import Assessment
+
+if TYPE_CHECKING:
+    from cpdgen.hcpc import Profile
 
 MANIFEST = ".cpdgen-records.json"
 MANIFEST_NOTE = "Files written by cpdgen export, with their SHA-256 and size: cpdgen replaces only these."
@@ -33,7 +38,8 @@ KINDS = ("pdf", "csv")
 @dataclass(frozen=True)
 class Written:
     path: Path
-    status: str  # "written", "unchanged", "replaced" (a file cpdgen had not written, with force), or "made"
+    status: str  # "written", "unchanged", "replaced" (a file cpdgen had not written, with force), "made";
+    # for the member's own files (--start): "created", or "kept" (it exists, and cpdgen never writes over it)
 
 
 @dataclass(frozen=True)
@@ -162,3 +168,90 @@ def export_records(
     pdfs = BlobStore(Caches(portfolio.root, enabled=use_cache).path("pdf"), ".pdf")
     files = plan_files(portfolio, assessment, kind, diploma, out, progress, warnings, pdfs)
     return ExportResult(write_files(portfolio.root, files, force=force), warnings)
+
+
+# --- cpdgen hcpc-profile ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProfileResult:
+    profile: Profile
+    written: list[Written]
+    problems: list[Problem]  # the profile's own, then warnings about what went into it
+
+
+def profile_file_name(audit_date: date) -> str:
+    """``hcpc-profile-2025-09-01``: the profile's files, without their suffix."""
+    return f"hcpc-profile-{audit_date.isoformat()}"
+
+
+def export_profile(
+    root: Path,
+    *,
+    audit_date: date | None = None,
+    since: date | None = None,
+    select: list[str] | None = None,
+    out: Path | None = None,
+    force: bool = False,
+) -> ProfileResult:
+    """Load and check the portfolio, gather the HCPC profile, and write it as PDF and Word documents.
+
+    Refuses (ProblemsFound) while a file in content/ has an error, the privacy scan's included,
+    or ``select`` names an activity that is not on the list; nothing is written then. The
+    profile's own errors (an unexplained gap, a text not written yet) do not stop the draft.
+    """
+    from cpdgen.hcpc import gather_profile
+    from cpdgen.pdf.profile import render_profile_pdf
+    from cpdgen.wordfile import profile_docx
+
+    portfolio = load_checked(root)
+    today = resolve_as_of(portfolio.timezone)
+    audit = audit_date or today
+    folder = out if out is not None else portfolio.root / "records"
+    if folder.suffix.lower() in (".pdf", ".docx"):
+        raise CpdgenError(
+            f"--out {folder} names a file; give a folder: the profile is written into it as "
+            f"{profile_file_name(audit)}.pdf and .docx"
+        )
+    fsutil.check_output_folder(portfolio.root, folder, purpose="records")
+    profile = gather_profile(portfolio, audit, today, since=since, select=select)
+    refused = [p for p in profile.problems if p.code == "hcpc-unknown-activity"]
+    if refused:
+        raise ProblemsFound(refused)
+    inputs = _profile_inputs(portfolio, profile)
+    warnings = [p for p in portfolio.problems if p.severity == "warning" and p.path in inputs]
+    made: list[Problem] = []
+    docx = profile_docx(profile, made)
+    if any(p.severity == "error" for p in made):
+        raise ProblemsFound(made)
+    pdf = render_profile_pdf(portfolio, profile)
+    name = profile_file_name(audit)
+    files = {folder / f"{name}.pdf": pdf, folder / f"{name}.docx": docx}
+    written = write_files(portfolio.root, files, force=force)
+    return ProfileResult(profile, written, sort_problems([*profile.problems, *warnings]))
+
+
+def _profile_inputs(portfolio: Portfolio, profile: Profile) -> set[str]:
+    """The files whose words go into the profile: its activities (and their reflections), the
+    member's texts, portfolio.yaml."""
+    paths = {"content/portfolio.yaml", *(t.path for t in portfolio.hcpc_texts.values())}
+    for item in profile.listed:
+        paths.add(item.activity.path)
+        if item.activity.reflection_path:
+            paths.add(item.activity.reflection_path)
+    return paths
+
+
+def start_profile(root: Path, *, audit_date: date | None = None, since: date | None = None) -> list[Written]:
+    """``--start``: the member's files for the profile, with prompts, where they do not exist yet;
+    gaps.md gets a heading for each gap the record has now."""
+    from cpdgen.hcpc import gather_profile
+    from cpdgen.scaffold import start_hcpc_texts
+
+    portfolio = load_portfolio(root)
+    gaps: list[tuple[date, date]] = []
+    if portfolio.settings is not None:
+        today = resolve_as_of(portfolio.timezone)
+        profile = gather_profile(portfolio, audit_date or today, today, since=since)
+        gaps = [(gap.first, gap.last) for gap in profile.gaps]
+    return [Written(path, status) for path, status in start_hcpc_texts(portfolio.root, gaps)]

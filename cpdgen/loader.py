@@ -30,7 +30,7 @@ from cpdgen.models import (
     check_diplomas,
     diploma_ids,
 )
-from cpdgen.portfolio import URL_SCHEME, Activity, Evidence, Portfolio, slugify
+from cpdgen.portfolio import HCPC_FOLDER, HCPC_TEXTS, URL_SCHEME, Activity, Evidence, MemberText, Portfolio, slugify
 from cpdgen.problems import CpdgenError, Problem, ReadError, Severity
 from cpdgen.sections import Sections, count_words, split_reflection
 
@@ -253,13 +253,44 @@ def _holds_markdown(folder: str, limit: int = 5000) -> bool:
 def _stray_markdown(content: Path) -> list[Path]:
     """Markdown files in ``content/`` that cpdgen does not read, so the member can move them."""
     stray: list[Path] = []
+    known = {content / HCPC_FOLDER / name for name in HCPC_TEXTS.values()}
     for dirpath, dirnames, filenames in os.walk(content, followlinks=False):
         here = Path(dirpath)
         if here == content:
             dirnames[:] = [d for d in dirnames if d not in ("activities", "reflections", "evidence")]
         dirnames[:] = sorted(d for d in dirnames if not is_ignored(d))
-        stray.extend(here / f for f in sorted(filenames) if f.endswith(".md") and not is_ignored(f))
+        stray.extend(
+            here / f for f in sorted(filenames) if f.endswith(".md") and not is_ignored(f) and here / f not in known
+        )
     return stray
+
+
+def _stray_message(path: Path, content: Path) -> str:
+    if path.parent == content / HCPC_FOLDER:
+        names = list(HCPC_TEXTS.values())
+        close = difflib.get_close_matches(path.name, names, n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        return f"this file is not read: content/{HCPC_FOLDER}/ holds {', '.join(names[:-1])} and {names[-1]}{hint}"
+    return "this file is not read: activities go in content/activities/, reflections in content/reflections/"
+
+
+def _read_hcpc_texts(collect: _Collector, content: Path) -> dict[str, MemberText]:
+    """The member's texts for the HCPC profile (content/hcpc/), those that exist; a file that
+    cannot be read is a problem at it."""
+    found: dict[str, MemberText] = {}
+    for part, name in HCPC_TEXTS.items():
+        path = content / HCPC_FOLDER / name
+        if not os.path.lexists(path):
+            continue
+        try:
+            text = collect.texts[path] = read_text(path, content, collect.paths)
+        except ReadError as exc:
+            if exc.code != "empty-file":  # an empty text is one not written yet: the profile says so
+                collect.add(path, exc.line, exc.code, exc.message, column=exc.column)
+                continue
+            text = ""
+        found[part] = MemberText(collect.rel(path), path, text)
+    return found
 
 
 def _read_settings(collect: _Collector, content: Path) -> tuple[PortfolioFile | None, bool, dict]:
@@ -356,13 +387,8 @@ def load_portfolio(
             _attach_reflection(collect, path, parsed, activities)
 
     for path in _stray_markdown(content):
-        collect.add(
-            path,
-            None,
-            "not-read",
-            "this file is not read: activities go in content/activities/, reflections in content/reflections/",
-            severity="warning",
-        )
+        collect.add(path, None, "not-read", _stray_message(path, content), severity="warning")
+    hcpc_texts = _read_hcpc_texts(collect, content)
 
     for activity in activities.values():
         if activity.draft or not activity.has_reflection or activity.reflection is None:
@@ -384,6 +410,7 @@ def load_portfolio(
         root, content, settings, diplomas, ordered, collect.problems, setup_failed, collect.texts, settings_lines
     )
     portfolio.frozen = frozen
+    portfolio.hcpc_texts = hcpc_texts
     # Patient identifiers are problems like any other, so check, build and serve all see them.
     from cpdgen.privacy.scan import scan_portfolio
 

@@ -326,11 +326,31 @@ class PublishSettings(_Strict):
     membership_number: Flag = False
 
 
+class HcpcSettings(_Strict):
+    """Your HCPC registration, for the audit profile (``cpdgen hcpc-profile``)."""
+
+    registered_since: Date | None = None
+    last_renewal: Date | None = None  # the profile covers the CPD since this day, by default
+
+    @field_validator("last_renewal")
+    @classmethod
+    def _renewed_after_registering(cls, renewal: date | None, info: ValidationInfo) -> date | None:
+        registered = info.data.get("registered_since")
+        if renewal is not None and registered is not None and renewal < registered:
+            raise _fail(
+                "hcpc-dates",
+                f"last_renewal ({renewal}) is before registered_since ({registered}); a registration is renewed "
+                "after it starts",
+            )
+        return renewal
+
+
 class PortfolioFile(_Strict):
     """``content/portfolio.yaml``."""
 
     member: Member
     diplomas: list[DiplomaEntry] = Field(default_factory=list)
+    hcpc: HcpcSettings = Field(default_factory=HcpcSettings)
     site: SiteSettings = Field(default_factory=SiteSettings)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     publish: PublishSettings = Field(default_factory=PublishSettings)
@@ -344,6 +364,7 @@ def allowed_keys(model: type[BaseModel]) -> list[str]:
 NESTED_MODELS: dict[str, type[BaseModel]] = {
     "member": Member,
     "diplomas": DiplomaEntry,
+    "hcpc": HcpcSettings,
     "site": SiteSettings,
     "privacy": PrivacySettings,
     "publish": PublishSettings,

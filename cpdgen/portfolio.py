@@ -123,6 +123,20 @@ class Activity:
         return rules.Entry(self.id, self.date, self.category, self.has_reflection, self.draft)
 
 
+# The member's own texts for the HCPC audit profile, in content/hcpc/, by the part they are.
+HCPC_FOLDER = "hcpc"
+HCPC_TEXTS = {"summary": "summary.md", "statement": "statement.md", "gaps": "gaps.md"}
+
+
+@dataclass(frozen=True)
+class MemberText:
+    """A Markdown file of the member's own words that is not an activity (``content/hcpc/statement.md``)."""
+
+    path: str  # relative to the portfolio root
+    source: Path
+    text: str
+
+
 @dataclass
 class Portfolio:
     """Everything read from ``content/``, and every problem found on the way."""
@@ -141,6 +155,8 @@ class Portfolio:
     privacy_seen: frozenset[tuple[str, str]] = field(default_factory=frozenset, repr=False)
     # Submitted diplomas' verdicts as their locks keep them (content/diplomas/<id>.lock), by id.
     frozen: dict[str, rules.Frozen] = field(default_factory=dict, repr=False)
+    # The member's texts for the HCPC profile that exist (content/hcpc/), by part: "summary", "statement", "gaps".
+    hcpc_texts: dict[str, MemberText] = field(default_factory=dict, repr=False)
 
     @property
     def timezone(self) -> str:

@@ -314,3 +314,49 @@ def init_portfolio(target: Path, name: str, today: date) -> list[Path]:
             handle.write(text)
         written.append(path)
     return written
+
+
+# --- cpdgen hcpc-profile --start ------------------------------------------------------------
+
+HCPC_TEMPLATES = {"summary": "hcpc-summary.md", "statement": "hcpc-statement.md", "gaps": "hcpc-gaps.md"}
+
+
+def hcpc_gap_sections(gaps: list[tuple[date, date]]) -> str:
+    """gaps.md's sections, one heading for each gap (first and last day with no CPD), each with a prompt."""
+    if not gaps:
+        return (
+            "<!-- Your record has no gap of three months or more now. If one appears, add a section for it:\n"
+            "## YYYY-MM-DD to YYYY-MM-DD (the first and last day with no CPD), and your explanation under it. -->\n"
+        )
+    return "\n".join(
+        f"## {first.isoformat()} to {last.isoformat()}\n\n"
+        "<!-- Why was there no CPD in these months? A sentence or two is enough: illness, parental leave, a\n"
+        "career break, a time away from practice. Keep it anonymous. -->\n"
+        for first, last in gaps
+    )
+
+
+def start_hcpc_texts(root: Path, gaps: list[tuple[date, date]]) -> list[tuple[Path, str]]:
+    """Create ``content/hcpc/summary.md``, ``statement.md`` and ``gaps.md`` with prompts, each only if
+    it does not exist: ``(path, "created")`` or ``(path, "kept")`` for each. Never writes over a file."""
+    from cpdgen.portfolio import HCPC_FOLDER, HCPC_TEXTS
+
+    folder = require_content(root) / HCPC_FOLDER
+    if os.path.lexists(folder) and not folder.is_dir():
+        raise CpdgenError(f"{_show(folder, root)} exists and is not a folder; move it away first")
+    results: list[tuple[Path, str]] = []
+    for part, name in HCPC_TEXTS.items():
+        path = folder / name
+        if os.path.lexists(path):
+            results.append((path, "kept"))
+            continue
+        text = _fill(HCPC_TEMPLATES[part], gap_sections=hcpc_gap_sections(gaps))
+        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            with open(path, "x", encoding="utf-8", newline="\n") as handle:
+                handle.write(text)
+        except FileExistsError:  # created since we looked
+            results.append((path, "kept"))
+            continue
+        results.append((path, "created"))
+    return results

@@ -166,6 +166,10 @@ DESCRIPTIONS: dict[str, str] = {
     "DiplomaEntry.start": "The day the diploma started, YYYY-MM-DD.",
     "DiplomaEntry.submitted": "The day you submitted it for validation, YYYY-MM-DD.",
     "DiplomaEntry.issued": "The day the IBMS validated and issued it, YYYY-MM-DD.",
+    "PortfolioFile.hcpc": "Your HCPC registration, for 'cpdgen hcpc-profile' (the audit profile).",
+    "HcpcSettings.registered_since": "The day you were first registered with the HCPC, YYYY-MM-DD.",
+    "HcpcSettings.last_renewal": "The day you last renewed your registration, YYYY-MM-DD: the profile covers "
+    "your CPD since then.",
     "SiteSettings.title": "The title of your portfolio site.",
     "SiteSettings.timezone": "What 'today' means for cpdgen; default Europe/London.",
     "SiteSettings.reflection_min_words": "Reflections shorter than this get a warning; default 50.",

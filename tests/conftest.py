@@ -185,3 +185,41 @@ def example_site(tmp_path_factory) -> Path:
     result = build_site(root, as_of=date.fromisoformat(EXAMPLE_AS_OF), pdf=False, renderer=renderer)
     assert result.written, result.problems
     return result.out
+
+
+# --- an HCPC profile (cpdgen hcpc-profile) ------------------------------------------------
+
+PROFILE_AUDIT = "2025-09-01"
+
+
+def profile_portfolio(portfolio: Builder) -> Builder:
+    """A portfolio with a complete HCPC profile for ``PROFILE_AUDIT``: 14 activities a month apart
+    in three categories (one private, one with a PDF and a link as evidence), and the member's texts."""
+    from datetime import date
+
+    portfolio.settings({"member": {"name": "Alex Morgan", "hcpc_number": "BS12345"}})
+    portfolio.write("evidence/eqa-summary.pdf", pdf_document("EQA summary, anonymised"))
+    categories = ("work-based-learning", "formal-educational", "self-directed-learning")
+    for i in range(14):
+        day = date(2023, 10 + i, 5) if i < 3 else date(2024, i - 2, 5)
+        extra: dict = {}
+        if i == 4:
+            extra = {"evidence": ["eqa-summary.pdf", "https://www.ibms.org/"], "standards": [3, 4], "hours": 2}
+        if i == 6:
+            extra = {"private": True}
+        portfolio.activity(
+            f"{day.isoformat()}-a{i}",
+            title=f"Activity number {i}",
+            date=day.isoformat(),
+            category=categories[i % 3],
+            body=f"Description of activity {i}.",
+            **extra,
+        )
+    portfolio.write("hcpc/summary.md", "<!-- prompt -->\nI am a **biomedical scientist** in blood sciences.\n")
+    portfolio.write(
+        "hcpc/statement.md",
+        "I reviewed EQA results (E1) and changed our procedure.\n\n- I listed the deviations.\n"
+        "- I wrote a summary.\n\nSee [the IBMS](https://www.ibms.org/).\n",
+    )
+    portfolio.write("hcpc/gaps.md", "## 2024-11-06 to 2025-09-01\nI was on parental leave.\n")
+    return portfolio

@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 
 import pdfread
-from conftest import Builder
+from conftest import REPO, Builder, profile_portfolio
 from cpdgen.cli import main
 from cpdgen.export import export_records
+from cpdgen.loader import load_portfolio
 
 AS_OF = "2025-07-01"
 TWO_DIPLOMAS = {
@@ -164,3 +165,151 @@ def test_out_path_relative_to_the_current_folder(small, capsys, monkeypatch, tmp
     assert code == 0
     assert "wrote: mine/activities.csv" in out
     assert Path(tmp_path / "mine" / "activities.csv").is_file()
+
+
+# --- cpdgen hcpc-profile -------------------------------------------------------------------
+
+
+def profile_run(root: Path, capsys, *args: str) -> tuple[int, str]:
+    code = main(["hcpc-profile", "--root", str(root), *args])
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
+
+
+@pytest.mark.slow
+def test_the_example_portfolios_profile_for_its_2025_audit(tmp_path, capsys):
+    import shutil
+
+    import docx
+
+    shutil.copytree(REPO / "content", tmp_path / "content")
+    selected = "2023-11-15-massive-haemorrhage-drill,2024-03-21-wbit-root-cause-analysis"
+    code, out = profile_run(tmp_path, capsys, "--audit-date", "2025-09-01", "--select", selected)
+    assert code == 0, out
+    assert (
+        "HCPC CPD profile of 1 September 2023 to 1 September 2025 (from two years before the audit date; your last "
+        "renewal, 14 October 2025, is not before it): 21 activities in 5 types of learning, no gap of three months "
+        "or more, 8 evidence items." in out
+    )
+    assert "The statement draws on 3, 7." in out
+    records = tmp_path / "records"
+    assert sorted(p.name for p in records.iterdir()) == [
+        ".cpdgen-records.json", ".gitignore", "hcpc-profile-2025-09-01.docx", "hcpc-profile-2025-09-01.pdf",
+    ]  # fmt: skip
+    text = pdfread.text((records / "hcpc-profile-2025-09-01.pdf").read_bytes())
+    assert "Webinar on the laboratory diagnosis of iron deficiency" in text  # counts for no diploma
+    assert "Significant event analysis: delayed release of emergency group O red cells" in text  # private
+    assert "IBMS Congress 2023" in text and "Temperature mapping of the blood bank refrigerator" in text
+    assert "Planned:" not in text and "Advanced transfusion practice" not in text  # future-dated
+    document = docx.Document(str(records / "hcpc-profile-2025-09-01.docx"))
+    [activities] = [t for t in document.tables if t.rows[0].cells[0].text == "No." and len(t.rows) > 3]
+    assert len(activities.rows) == 1 + 21
+    assert activities.rows[20].cells[2].text == "Webinar on the laboratory diagnosis of iron deficiency"
+    code, out = profile_run(tmp_path, capsys, "--audit-date", "2025-09-01", "--select", selected)
+    assert code == 0 and "unchanged: " in out
+
+
+def test_the_profile_is_refused_while_the_statement_holds_an_nhs_number(portfolio, capsys):
+    profile_portfolio(portfolio)
+    portfolio.write("hcpc/statement.md", "I reviewed the case.\nThe request for 943 476 5919 was late.\n")
+    code, out = profile_run(portfolio.root, capsys, "--audit-date", "2025-09-01")
+    assert code == 1
+    assert "content/hcpc/statement.md:2:17: error: NHS number 943 *** ****" in out and "[nhs-number]" in out
+    assert "5919" not in out
+    assert "Nothing written: fix the 1 problem(s) above first." in out
+    assert not (portfolio.root / "records").exists()
+
+
+def test_the_draft_is_written_while_it_lacks_something_and_the_exit_code_says_so(portfolio, capsys, monkeypatch):
+    monkeypatch.chdir(portfolio.root)
+    portfolio.activity("2024-01-10-a", date="2024-01-10")
+    portfolio.activity("2024-02-10-b", date="2024-02-10", category="other", standards=[3])
+    code, out = profile_run(portfolio.root, capsys, "--audit-date", "2025-09-01", "--out", "drafts")
+    assert code == 1
+    assert "content/hcpc/summary.md: error: your summary of practice history is not written yet" in out
+    assert "content/hcpc/gaps.md: error: no CPD for" in out
+    assert "content/activities: warning: 2 activities from 1 September 2023" in out
+    assert "No activity selected for the statement yet" in out
+    assert "  * 2024-02-10-b  An activity" in out and "    2024-01-10-a  An activity" in out
+    assert "Draft written, but not ready to send: fix the 4 errors above." in out
+    assert (portfolio.root / "drafts" / "hcpc-profile-2025-09-01.docx").is_file()
+
+
+def test_an_unknown_selected_activity_writes_nothing(portfolio, capsys):
+    profile_portfolio(portfolio)
+    code, out = profile_run(portfolio.root, capsys, "--audit-date", "2025-09-01", "--select", "2024-02-05-a44")
+    assert code == 1
+    assert (
+        "content/activities: error: --select names '2024-02-05-a44', which is not an activity; did you mean "
+        "'2024-02-05-a4'? [hcpc-unknown-activity]" in out
+    )
+    assert not (portfolio.root / "records").exists()
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--audit-date", "2025-13-01"], "'2025-13-01' is not a date"),
+        (["--audit-date", "01/09/2025"], "write dates as YYYY-MM-DD"),
+        (["--audit-date", "2025-09-01", "--since", "2025-10-01"], "--since 2025-10-01 is after the audit date"),
+        (["--select", " , "], "give activity ids separated by commas"),
+        (["--out", "profile.pdf"], "names a file; give a folder"),
+    ],
+)
+def test_bad_options_are_a_clear_message_and_exit_2(portfolio, capsys, args, message):
+    portfolio.activity("2024-01-10-a", date="2024-01-10")
+    code, out = profile_run(portfolio.root, capsys, *args)
+    assert code == 2 and message in out
+    assert "Traceback" not in out
+
+
+def test_the_profile_is_never_written_into_the_site_or_where_git_would_commit_it(portfolio, capsys):
+    import subprocess
+
+    profile_portfolio(portfolio)
+    root = portfolio.root
+    for folder in ("site", "content", "templates"):
+        code, out = profile_run(root, capsys, "--out", str(root / folder))
+        assert code == 2 and f"refusing to write the complete record to {folder}" in out
+    (root / "public").mkdir()
+    (root / "public" / ".cpdgen-output").write_text("a site cpdgen builds\n")
+    code, out = profile_run(root, capsys, "--out", str(root / "public"))
+    assert code == 2 and "is a site cpdgen builds" in out
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    (root / "notes").mkdir()
+    (root / "notes" / "mine.md").write_text("tracked notes")
+    code, out = profile_run(root, capsys, "--out", str(root / "notes"))
+    assert code == 2 and "git would commit it" in out
+    assert sorted(p.name for p in (root / "notes").iterdir()) == ["mine.md"]
+    assert not (root / "site").exists()
+
+
+def test_start_creates_the_members_files_with_prompts_and_never_overwrites(portfolio, capsys, monkeypatch):
+    from cpdgen.hcpc import gather_profile
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1756684800")  # 1 September 2025, the default audit date
+    portfolio.activity("2024-01-10-a", date="2024-01-10")
+    portfolio.activity("2024-01-10-b", date="2024-01-10", category="other")
+    portfolio.write("hcpc/summary.md", "I wrote this myself.\n")
+    code, out = profile_run(portfolio.root, capsys, "--start")
+    assert code == 0
+    assert "kept (it exists; cpdgen never writes over it): " in out and "created: " in out
+    hcpc = portfolio.content / "hcpc"
+    assert (hcpc / "summary.md").read_text() == "I wrote this myself.\n"
+    statement = (hcpc / "statement.md").read_text()
+    assert statement.startswith("<!--") and statement.rstrip().endswith("-->")
+    assert "standard 3" in statement and 'written as "I"' in statement
+    gaps = (hcpc / "gaps.md").read_text()
+    assert "## 2023-09-01 to 2024-01-09\n" in gaps and "## 2024-01-11 to 2025-09-01\n" in gaps
+    # The prompts are no text: the profile still says the statement and the gaps are to write.
+    loaded = load_portfolio(portfolio.root)
+    assert loaded.problems == []  # the files are known: no not-read warning
+    profile = gather_profile(loaded, date(2025, 9, 1), date(2025, 9, 1))
+    assert {(p.path, p.code) for p in profile.errors} == {
+        ("content/hcpc/statement.md", "hcpc-text-missing"),
+        ("content/hcpc/gaps.md", "hcpc-gap-unexplained"),
+    }
+    before = {p.name: p.read_bytes() for p in hcpc.iterdir()}
+    code, out = profile_run(portfolio.root, capsys, "--start")
+    assert code == 0 and out.count("kept (it exists") == 3
+    assert {p.name: p.read_bytes() for p in hcpc.iterdir()} == before

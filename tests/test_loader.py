@@ -464,6 +464,46 @@ class TestIds:
             ("content/2024-stray.md", "not-read", "warning")
         ]
 
+    def test_the_hcpc_profiles_texts_are_read_and_other_names_there_are_a_warning(self, portfolio):
+        portfolio.write("hcpc/summary.md", "I am a biomedical scientist.\n")
+        portfolio.write("hcpc/statement.md", "")  # empty: a text not written yet, not a file error
+        portfolio.write("hcpc/gaps.md", "## 2024-01-02 to 2024-05-01\nParental leave.\n")
+        portfolio.write("hcpc/statment.md", "A typo in the name.\n")
+        loaded = load_portfolio(portfolio.root)
+        assert [(p.path, p.code, p.severity, p.message) for p in loaded.problems] == [
+            (
+                "content/hcpc/statment.md", "not-read", "warning",
+                "this file is not read: content/hcpc/ holds summary.md, statement.md and gaps.md; "
+                "did you mean statement.md?",
+            )
+        ]  # fmt: skip
+        assert {part: (t.path, t.text) for part, t in loaded.hcpc_texts.items()} == {
+            "summary": ("content/hcpc/summary.md", "I am a biomedical scientist.\n"),
+            "statement": ("content/hcpc/statement.md", ""),
+            "gaps": ("content/hcpc/gaps.md", "## 2024-01-02 to 2024-05-01\nParental leave.\n"),
+        }
+
+    def test_an_hcpc_text_that_cannot_be_read_is_an_error_at_it(self, portfolio):
+        portfolio.write("hcpc/statement.md", b"I \xff did it\n")
+        loaded = load_portfolio(portfolio.root)
+        assert [(p.path, p.code) for p in loaded.problems] == [("content/hcpc/statement.md", "not-utf8")]
+        assert "statement" not in loaded.hcpc_texts
+
+    def test_hcpc_settings_are_checked_at_their_line(self, portfolio):
+        portfolio.settings(
+            "member:\n  name: A\nhcpc:\n  registered_since: 2020-01-01\n  last_renewal: 2019-10-01\n"
+            "  renewed: 2021-10-01\n"
+        )
+        found = [(p.line, p.code, p.message) for p in load_portfolio(portfolio.root).problems]
+        assert found == [
+            (
+                5, "hcpc-dates",
+                "last_renewal (2019-10-01) is before registered_since (2020-01-01); a registration is renewed after "
+                "it starts",
+            ),
+            (6, "unknown-field", "unknown key 'hcpc.renewed'; allowed keys: registered_since, last_renewal"),
+        ]  # fmt: skip
+
 
 class TestEvidence:
     def test_next_to_the_file_or_in_evidence_folder_or_https(self, portfolio):

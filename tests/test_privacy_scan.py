@@ -370,6 +370,19 @@ def test_a_file_that_fails_to_load_is_still_scanned(portfolio):
     assert "has errors" in finding.message
 
 
+def test_the_hcpc_profiles_texts_are_scanned_at_their_lines_and_are_not_published(portfolio):
+    portfolio.write("hcpc/statement.md", "<!-- a prompt -->\nI reviewed the case of NHS 943 476 5919.\n")
+    portfolio.write("hcpc/summary.md", "I work in blood sciences. Mrs Patel is my colleague.\n")
+    found = sorted((p.path, p.line, p.code, p.severity, p.publishes) for p in privacy_problems(portfolio))
+    assert found == [
+        ("content/hcpc/statement.md", 2, "nhs-number", "error", False),
+        ("content/hcpc/summary.md", 1, "patient-name", "warning", False),
+    ]
+    [nhs] = [p for p in privacy_problems(portfolio) if p.code == "nhs-number"]
+    assert "it goes into your HCPC profile, not onto the site" in nhs.message
+    assert "'nhs-number 943 *** **** (05138e65a68d7b14) in content/hcpc/statement.md'" in nhs.message
+
+
 # --- private, draft, and what is published ------------------------------------------------
 
 

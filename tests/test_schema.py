@@ -154,6 +154,10 @@ def test_activity_needs_a_category_or_a_type():
         ({"member": {"name": "A"}, "site": {"timezone": "Europe/London", "reflection_min_words": 0}}, True),
         ({"member": {"name": "A"}, "site": {"reflection_min_words": -5}}, False),
         ({"member": {"name": "A"}, "site": {"theme": "dark"}}, False),
+        ({"member": {"name": "A"}, "hcpc": {"registered_since": "2016-09-12", "last_renewal": "2025-10-20"}}, True),
+        ({"member": {"name": "A"}, "hcpc": {}}, True),
+        ({"member": {"name": "A"}, "hcpc": {"last_renewal": "20/10/2025"}}, False),
+        ({"member": {"name": "A"}, "hcpc": {"renewed": "2025-10-20"}}, False),
     ],
 )
 def test_portfolio_schema(data, valid):

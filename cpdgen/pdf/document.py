@@ -11,6 +11,7 @@ anywhere), and with a PDF cache an unchanged diploma is not laid out again.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -75,16 +76,11 @@ def prepare_diploma_pdf(portfolio: Portfolio, assessment: Assessment, diploma_id
     diploma = find_diploma(assessment, diploma_id)
     selection = select(portfolio, assessment, diploma_id, public=public)
     content_real = portfolio.content.resolve()
-    env, theme_roots, theme_path = _environment(portfolio.root)
+    theme = load_theme(portfolio.root)
     from cpdgen.render import fill_template
 
-    assert env.loader is not None  # make_environment always gives one
-    css_source, css_file, _ = env.loader.get_source(env, STYLESHEET)
-    assert css_file is not None  # its loaders read files
-    css_folder = Path(css_file).resolve().parent
-    css_root = next(name for name, folder in theme_roots.items() if folder == css_folder)
     collector = Collector(portfolio.root, content_real)
-    attachments = _Attachments()
+    attachments = Attachments()
     rows = [_row_context(n, row, collector, attachments) for n, row in enumerate(selection.rows, start=1)]
     member = portfolio.settings.member if portfolio.settings else None
     member_name = member.name if member else "CPD record"
@@ -125,26 +121,26 @@ def prepare_diploma_pdf(portfolio: Portfolio, assessment: Assessment, diploma_id
             "generator": f"cpdgen {__version__}",
         },
     }
-    html = fill_template(env, TEMPLATE, context)
+    html = fill_template(theme.env, TEMPLATE, context)
     if public:
         collector.problems.extend(_published_identifiers(portfolio, selection.rows, rows, html, attachments.items))
     job = PdfJob(
         diploma_id=diploma.id,
         public=public,
         html=html,
-        css=css_source,
-        css_base_url=virtual_url(css_root, ""),
+        css=theme.css,
+        css_base_url=theme.css_base_url,
         base_url=virtual_url("content", ""),
-        roots={"content": content_real, **theme_roots},
+        roots={"content": content_real, **theme.roots},
         only=frozenset(collector.files) if public else None,
         attachments=tuple(attachments.items),
         timeout=BASE_SECONDS + PER_ACTIVITY_SECONDS * len(rows),
         problems=collector.problems,
         sources=collector.sources,
-        theme_path=theme_path,
+        theme_path=theme.path,
         root=portfolio.root,
     )
-    job.key = layout.cache_key(job, {**collector.files, **_theme_files(theme_roots)})
+    job.key = layout.cache_key(job, {**collector.files, **theme_files(theme.roots)})
     return job
 
 
@@ -171,7 +167,7 @@ def _published_identifiers(
     return problems
 
 
-def _theme_files(roots: dict[str, Path]) -> dict[str, bytes]:
+def theme_files(roots: dict[str, Path]) -> dict[str, bytes]:
     """Every file of the theme folders (a stylesheet may name an image or font there), for the cache key."""
     found = {}
     for name, folder in roots.items():
@@ -187,9 +183,23 @@ def _theme_files(roots: dict[str, Path]) -> dict[str, bytes]:
 # --- templates -------------------------------------------------------------------------
 
 
-def _environment(root: Path) -> tuple[jinja2.Environment, dict[str, Path], str]:
+@dataclass(frozen=True)
+class Theme:
     """The PDF's Jinja environment (the one kind every output uses), the theme folders the PDF may
-    read (by their name in virtual URLs), and where the PDF's theme is, for messages."""
+    read (by their name in virtual URLs), where the PDF's theme is (for messages), and its stylesheet."""
+
+    env: jinja2.Environment
+    roots: dict[str, Path]
+    path: str
+    css: str
+    css_base_url: str
+
+
+def load_theme(root: Path, stylesheets: tuple[str, ...] = (STYLESHEET,)) -> Theme:
+    """The PDF theme of the portfolio at ``root``: its own ``templates/pdf/`` first, then cpdgen's.
+
+    The stylesheets are joined in order; URLs in them are read from the first one's folder.
+    """
     from cpdgen.render import make_environment
 
     own = root / "templates" / "pdf"
@@ -199,7 +209,18 @@ def _environment(root: Path) -> tuple[jinja2.Environment, dict[str, Path], str]:
         roots["templates"] = own.resolve()
         theme_path = "templates/pdf"
     roots["cpdgen"] = theme_dir() / "pdf"
-    return make_environment(root), roots, theme_path
+    env = make_environment(root)
+    assert env.loader is not None  # make_environment always gives one
+    sources, css_root = [], None
+    for name in stylesheets:
+        source, css_file, _ = env.loader.get_source(env, name)
+        assert css_file is not None  # its loaders read files
+        sources.append(source)
+        if css_root is None:
+            css_folder = Path(css_file).resolve().parent
+            css_root = next(name for name, folder in roots.items() if folder == css_folder)
+    assert css_root is not None
+    return Theme(env, roots, theme_path, "\n".join(sources), virtual_url(css_root, ""))
 
 
 # --- the diploma and its activities, as the template shows them --------------------------
@@ -268,7 +289,7 @@ def _dates(activity: Activity) -> str:
     return date_range(activity.meta.start, activity.date, dash=" to ", spaced=" to ")
 
 
-def _row_context(number: int, row: Row, collector: Collector, attachments: _Attachments) -> dict:
+def _row_context(number: int, row: Row, collector: Collector, attachments: Attachments) -> dict:
     activity, judgement = row.activity, row.judgement
     meta = activity.meta
     description = collector.markdown(activity.description, activity.source, activity.path, activity.description_line)
@@ -307,14 +328,15 @@ def _row_context(number: int, row: Row, collector: Collector, attachments: _Atta
     }
 
 
-class _Attachments:
+class Attachments:
     """Evidence files to embed, each once, under names that do not clash."""
 
     def __init__(self) -> None:
         self.items: list[Attachment] = []
         self._by_rel: dict[str, str] = {}
 
-    def add(self, path: Path, rel: str, activity: Activity, collector: Collector) -> str | None:
+    def add(self, path: Path, rel: str, activity: Activity, collector: Collector, prefix: str = "") -> str | None:
+        """The attachment's name (``prefix`` before the file's name), or None after a problem."""
         if rel in self._by_rel:
             return self._by_rel[rel]
         try:
@@ -324,7 +346,7 @@ class _Attachments:
             message = exc.message
             collector.problem(activity.path, None, "error", "pdf-evidence", f"evidence not attached: {message}")
             return None
-        name = path.name
+        name = prefix + path.name
         taken = {a.name.casefold() for a in self.items}
         if name.casefold() in taken:
             name = f"{activity.id}-{path.name}"

@@ -7,6 +7,7 @@ identifier, masked, with file, line and column:
   reflection, HTML comments), and as a reader of the page sees it (markup, comments and
   character references undone: ``identifiers.find_in_markdown``);
 - the front-matter values as YAML parsed them, and ``portfolio.yaml``;
+- the member's texts for the HCPC profile (``content/hcpc/``), which the site never shows;
 - every other file under ``content/``: evidence documents' text (any encoding, PDF, Office,
   OpenDocument) and images' metadata (``documents.py``), and every file and folder name. A
   document cpdgen cannot read is a warning that it was not checked.
@@ -232,6 +233,10 @@ class _PortfolioScan:
                 path = self.root / activity.reflection_path
                 known.add(os.fspath(path))
                 self.scan_reflection_file(activity, path)
+        for member_text in self.portfolio.hcpc_texts.values():
+            known.add(os.fspath(member_text.source))
+            place = _Place(member_text.path, None, False, "it goes into your HCPC profile, not onto the site")
+            self.scan_markdown(member_text.text, place, _hcpc_part)
         self.scan_values(activities)
         self.scan_settings()
         self.scan_content_tree(known)
@@ -581,6 +586,10 @@ def _key_at(lines: dict[tuple, int], line: int) -> str | None:
 
 def _reflection_part(finding: Finding) -> str:
     return "reflection"
+
+
+def _hcpc_part(finding: Finding) -> str:
+    return "hcpc"
 
 
 def _body_line(place: _Place) -> int:
