@@ -22,13 +22,13 @@ from cpdgen.frontmatter import FrontMatter, parse_yaml, read_text, split
 from cpdgen.fsutil import RealPaths, is_ignored, shown_name, undecodable
 from cpdgen.models import (
     MISSING_CATEGORY,
-    NESTED_MODELS,
     ActivityFrontMatter,
     PortfolioFile,
     ReflectionFrontMatter,
     allowed_keys,
     check_diplomas,
     diploma_ids,
+    model_at,
 )
 from cpdgen.portfolio import URL_SCHEME, Activity, Evidence, Portfolio, slugify
 from cpdgen.problems import CpdgenError, Problem, ReadError, Severity
@@ -121,7 +121,7 @@ def _describe(error: ErrorDetails, model: type[BaseModel]) -> tuple[str, str]:
     if kind == "missing":
         return "missing-field", f"'{name}' is missing"
     if kind == "extra_forbidden":
-        parent = NESTED_MODELS.get(str(loc[0])) if len(loc) > 1 else model
+        parent = model_at(model, loc[:-1])
         known = allowed_keys(parent or model)
         close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.6)
         hint = f"did you mean '{close[0]}'?" if close else f"allowed keys: {', '.join(known)}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 import math
 import re
+import typing
 from datetime import date
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -152,6 +153,18 @@ def _standards(value: object) -> list[int]:
     return sorted(result)
 
 
+# The Science Council's registers: Chartered, Registered and Registered Technician Scientist.
+REGISTERS = ("CSci", "RSci", "RSciTech")
+
+
+def _register(value: object) -> str:
+    text = _text(value)
+    found = next((r for r in REGISTERS if r.casefold() == text.casefold()), None)
+    if found is None:
+        raise _fail("invalid-value", f"register '{text}' is not one of the Science Council's: {', '.join(REGISTERS)}")
+    return found
+
+
 def _category(value: object) -> str:
     text = _text(value)
     found = categories.resolve_category(text)
@@ -198,6 +211,7 @@ Flag = Annotated[bool, BeforeValidator(_bool)]
 Hours = Annotated[float, BeforeValidator(_hours)]
 Words = Annotated[list[str], BeforeValidator(_word_list)]
 Standards = Annotated[list[int], BeforeValidator(_standards)]
+Register = Annotated[str, BeforeValidator(_register)]
 CategoryId = Annotated[str, BeforeValidator(_category)]
 TypeId = Annotated[str, BeforeValidator(_type)]
 
@@ -326,6 +340,19 @@ class PublishSettings(_Strict):
     membership_number: Flag = False
 
 
+class ScienceCouncilRegistration(_Strict):
+    # "register" is also a method of every pydantic model (abc's): the field has another name.
+    register_name: Register = Field(alias="register")
+
+
+class Registrations(_Strict):
+    """The schemes a member belongs to: each one's lens is on in check, on the dashboard and in the calendar."""
+
+    ibms: Flag = True  # the IBMS CPD Diploma
+    hcpc: Flag = False  # registered with the HCPC
+    science_council: ScienceCouncilRegistration | None = Field(default=None, alias="science-council")
+
+
 class PortfolioFile(_Strict):
     """``content/portfolio.yaml``."""
 
@@ -334,20 +361,38 @@ class PortfolioFile(_Strict):
     site: SiteSettings = Field(default_factory=SiteSettings)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     publish: PublishSettings = Field(default_factory=PublishSettings)
+    # None: the IBMS diploma alone, as before registrations could be listed.
+    registrations: Registrations | None = None
 
 
 # The keys each model accepts, for "did you mean" hints on unknown keys.
 def allowed_keys(model: type[BaseModel]) -> list[str]:
-    return list(model.model_fields)
+    return [info.alias or name for name, info in model.model_fields.items()]
 
 
-NESTED_MODELS: dict[str, type[BaseModel]] = {
-    "member": Member,
-    "diplomas": DiplomaEntry,
-    "site": SiteSettings,
-    "privacy": PrivacySettings,
-    "publish": PublishSettings,
-}
+def model_at(model: type[BaseModel], path: tuple) -> type[BaseModel] | None:
+    """The model whose keys sit at ``path`` inside ``model`` (list indexes skipped), or None."""
+    current = model
+    for part in path:
+        if isinstance(part, int):
+            continue
+        info = next((f for name, f in current.model_fields.items() if (f.alias or name) == part), None)
+        inner = _model_in(info.annotation) if info is not None else None
+        if inner is None:
+            return None
+        current = inner
+    return current
+
+
+def _model_in(annotation: object) -> type[BaseModel] | None:
+    """The model an annotation holds: itself, or inside ``list[...]`` or ``... | None``."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
 
 
 def diploma_ids(entries: list[DiplomaEntry]) -> list[str]:

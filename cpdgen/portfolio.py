@@ -15,7 +15,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from cpdgen import rules
+from cpdgen import rules, schemes
 from cpdgen.problems import CpdgenError, Problem
 from cpdgen.sections import has_words
 from cpdgen.words import MAX_SLUG, slugify  # noqa: F401 - slugify is part of this module's interface
@@ -122,6 +122,11 @@ class Activity:
     def entry(self) -> rules.Entry:
         return rules.Entry(self.id, self.date, self.category, self.has_reflection, self.draft)
 
+    def scheme_entry(self) -> schemes.Entry:
+        return schemes.Entry(
+            self.id, self.date, self.category, self.has_reflection, self.draft, frozenset(self.meta.standards)
+        )
+
 
 @dataclass
 class Portfolio:
@@ -148,6 +153,29 @@ class Portfolio:
 
     def entries(self) -> list[rules.Entry]:
         return [a.entry() for a in self.activities]
+
+    @property
+    def lenses(self) -> schemes.Lenses:
+        """The schemes ``registrations:`` turns on; without it, the IBMS diploma alone."""
+        registrations = self.settings.registrations if self.settings else None
+        if registrations is None:
+            return schemes.Lenses()
+        science = registrations.science_council
+        return schemes.Lenses(
+            ibms=registrations.ibms,
+            hcpc=registrations.hcpc,
+            science_council=science is not None,
+            register=science.register_name if science else None,
+            listed=True,
+        )
+
+    def assess_schemes(
+        self, as_of: date, lenses: schemes.Lenses | None = None, periods: list[schemes.Period] | None = None
+    ) -> schemes.SchemesAssessment:
+        """Judge the schemes besides the diploma that ``lenses`` (default: ``registrations:``) turn on."""
+        return schemes.assess_schemes(
+            [a.scheme_entry() for a in self.activities], lenses or self.lenses, as_of, periods
+        )
 
     def assess(self, as_of: date) -> rules.Assessment | None:
         """Judge every diploma on ``as_of``; None when portfolio.yaml is too broken to say."""

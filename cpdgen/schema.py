@@ -71,6 +71,12 @@ _STANDARD = {
 }
 
 
+def _any_case(words: tuple[str, ...]) -> str:
+    """A regex matching one of ``words`` in any case, with spaces around it (JSON Schema has no (?i))."""
+    alternatives = ["".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else re.escape(c) for c in w) for w in words]
+    return "^\\s*(?:" + "|".join(alternatives) + ")\\s*$"
+
+
 def _validator(annotated: Any) -> Callable:
     return annotated.__metadata__[0].func
 
@@ -105,6 +111,12 @@ def _fragments() -> dict[Callable, dict[str, Any]]:
         _validator(models.Standards): {
             "anyOf": [{"type": "array", "items": _STANDARD}, *_STANDARD["anyOf"], {"type": "null"}],
             "description": "The HCPC CPD standards (1 to 5) the activity shows, e.g. [3, 4].",
+        },
+        _validator(models.Register): {
+            "type": "string",
+            "pattern": _any_case(models.REGISTERS),
+            "examples": list(models.REGISTERS),
+            "description": "The Science Council register you are on: CSci, RSci or RSciTech.",
         },
         _validator(models.CategoryId): _choice(categories.category_spellings(), "One of the five CPD categories"),
         _validator(models.TypeId): _choice(
@@ -166,6 +178,10 @@ DESCRIPTIONS: dict[str, str] = {
     "DiplomaEntry.start": "The day the diploma started, YYYY-MM-DD.",
     "DiplomaEntry.submitted": "The day you submitted it for validation, YYYY-MM-DD.",
     "DiplomaEntry.issued": "The day the IBMS validated and issued it, YYYY-MM-DD.",
+    "PortfolioFile.registrations": "The schemes you belong to; without it, the IBMS CPD Diploma alone.",
+    "Registrations.ibms": "true: judge the IBMS CPD Diploma (the default).",
+    "Registrations.hcpc": "true: you are registered with the HCPC; show the HCPC's view of your CPD.",
+    "Registrations.science-council": "You are on a Science Council register: judge each year on its CPD standards.",
     "SiteSettings.title": "The title of your portfolio site.",
     "SiteSettings.timezone": "What 'today' means for cpdgen; default Europe/London.",
     "SiteSettings.reflection_min_words": "Reflections shorter than this get a warning; default 50.",

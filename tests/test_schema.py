@@ -154,6 +154,12 @@ def test_activity_needs_a_category_or_a_type():
         ({"member": {"name": "A"}, "site": {"timezone": "Europe/London", "reflection_min_words": 0}}, True),
         ({"member": {"name": "A"}, "site": {"reflection_min_words": -5}}, False),
         ({"member": {"name": "A"}, "site": {"theme": "dark"}}, False),
+        ({"member": {"name": "A"}, "registrations": {"hcpc": True, "science-council": {"register": "csci"}}}, True),
+        ({"member": {"name": "A"}, "registrations": {"science-council": {"register": "RSciTech"}}}, True),
+        ({"member": {"name": "A"}, "registrations": {"science-council": {"register": "PhD"}}}, False),
+        ({"member": {"name": "A"}, "registrations": {"science-council": {}}}, False),
+        ({"member": {"name": "A"}, "registrations": {"science_council": {"register": "CSci"}}}, False),
+        ({"member": {"name": "A"}, "registrations": {"ibms": "yes"}}, False),
     ],
 )
 def test_portfolio_schema(data, valid):
