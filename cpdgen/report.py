@@ -18,11 +18,10 @@ from cpdgen.schemes import (
     Finding,
     HcpcAssessment,
     Lenses,
-    Period,
     SchemesAssessment,
     ScienceCouncilYear,
 )
-from cpdgen.words import diploma_name, long_date, month_name, plural
+from cpdgen.words import diploma_name, long_date, plural
 
 SCHEMA_VERSION = 1
 
@@ -199,17 +198,10 @@ def _escape_title(text: str) -> str:
 # --- the other schemes: the HCPC and the Science Council ----------------------------------------
 
 
-def period_text(period: Period) -> str:
-    """``1 January to 31 December 2026``."""
-    if period.start.year == period.end.year:
-        return f"{period.start.day} {month_name(period.start)} to {long_date(period.end)}"
-    return f"{long_date(period.start)} to {long_date(period.end)}"
-
-
 def science_council_title(year: ScienceCouncilYear, register: str | None) -> str:
     """``Science Council (CSci), 2026`` or ``Science Council, 1 July 2025 to 30 June 2026``."""
     name = f"Science Council ({register})" if register else "Science Council"
-    when = str(year.period.start.year) if year.declaration_due else period_text(year.period)
+    when = str(year.period.start.year) if year.declaration_due else year.period.text
     return f"{name}, {when}"
 
 
@@ -232,7 +224,7 @@ def science_council_summary(
     year: ScienceCouncilYear, register: str | None, titles: dict[str, str], verbose: bool = False
 ) -> list[str]:
     """Plain sentences on one period judged on the Science Council's CPD standards."""
-    when = f" ({period_text(year.period)})" if year.declaration_due else ""
+    when = f" ({year.period.text})" if year.declaration_due else ""
     lines = [f"{science_council_title(year, register)}{when}, judged on {format_day(year.evaluated_on)}:"]
     cats = ", ".join(category_label(c) for c in year.categories) or "none"
     lines.append(
@@ -275,7 +267,7 @@ def hcpc_summary(hcpc: HcpcAssessment, titles: dict[str, str], verbose: bool = F
         lines.append("  No gap of three months or more without CPD.")
     for finding in hcpc.findings:
         lines.append(f"  {'Guidance: ' if finding.severity == 'note' else ''}{_sentence(finding.message)}")
-    lines.append(f"  Next renewal window: {period_text(hcpc.renewal)}.")
+    lines.append(f"  Next renewal window: {hcpc.renewal.text}.")
     lines.append("  Reported only: the HCPC judges a profile when it audits, so this never fails check.")
     if verbose:
         for activity_id in hcpc.activities:
@@ -306,7 +298,7 @@ def scheme_headlines(schemes: SchemesAssessment) -> list[tuple[str, str, str]]:
                 "HCPC",
                 f"{plural(len(hcpc.activities), 'activity', 'activities')} of {plural(len(hcpc.categories), 'type')} "
                 f"of learning in two years; {plural(len(hcpc.gaps), 'gap')} of three months or more; "
-                f"next renewal window {period_text(hcpc.renewal)}.",
+                f"next renewal window {hcpc.renewal.text}.",
             )
         )
     if schemes.science_council is not None:

@@ -15,7 +15,7 @@ from datetime import date, timedelta
 from typing import Literal
 
 from cpdgen.rules import window_start
-from cpdgen.words import long_date, plural
+from cpdgen.words import date_range, long_date, plural
 
 SCHEMES = ("ibms", "hcpc", "science-council")
 SC_CATEGORIES = 3  # "activities across at least three ... of the five categories"
@@ -50,6 +50,11 @@ class Period:
 
     def holds(self, day: date) -> bool:
         return self.start <= day <= self.end
+
+    @property
+    def text(self) -> str:
+        """``1 January to 31 December 2026``, for people."""
+        return date_range(self.start, self.end, spaced=" to ")
 
 
 @dataclass(frozen=True)

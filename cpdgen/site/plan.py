@@ -40,6 +40,7 @@ from cpdgen.site.context import (
     hidden_counts,
     hours_text,
     judgement_text,
+    scheme_cards,
     shift_headings,
     site_context,
     summary,
@@ -354,8 +355,9 @@ def plan_site(
         for url, entry in sorted(tags.items(), key=lambda item: item[1]["label"].casefold())
     ]
 
-    # The dashboard.
+    # The dashboard, with a card per scheme registrations: lists.
     current = assessment.current_diploma
+    lenses = portfolio.lenses
     dashboard: dict = {"current": None}
     if current is not None:
         ids = {j.id for j in current.judgements}
@@ -374,6 +376,12 @@ def plan_site(
             "category_chart": category_chart(current),
             "timeline": timeline(current, listed),
         }
+    dashboard["show_diploma"] = lenses.ibms
+    dashboard["schemes"] = []
+    if lenses.listed:
+        public_days = {a.date for a in by_date}
+        schemes = portfolio.assess_schemes(assessment.as_of)
+        dashboard["schemes"] = scheme_cards(schemes, summaries, public_days)
     add(
         "index.html",
         "index.html",
