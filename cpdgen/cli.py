@@ -629,13 +629,13 @@ def build_parser() -> argparse.ArgumentParser:
     schema = commands.add_parser(
         "schema",
         help="print the JSON Schema of activity front matter and portfolio.yaml, for editors",
-        description="Print the JSON Schema (draft 7) of activity front matter, reflection front matter and "
+        description="Print the JSON Schema (draft 7) of activity, reflection and goal front matter and of "
         "portfolio.yaml, or write them as <name>.schema.json files with --out.",
     )
     _output_options(schema)
     schema.add_argument(
         "--which",
-        choices=("activity", "reflection", "portfolio", "all"),
+        choices=("activity", "reflection", "goal", "portfolio", "all"),
         default="all",
         help="which schema (default: all)",
     )

@@ -153,6 +153,24 @@ def _standards(value: object) -> list[int]:
     return sorted(result)
 
 
+def _text_list(value: object) -> list[str]:
+    """A list of free texts (commas are part of a text, unlike tags); one text alone is a list of one."""
+    if value is None:
+        return []
+    items = value if isinstance(value, list) else [value]
+    return [_text(item) for item in items]
+
+
+GOAL_STATUSES = ("open", "done", "dropped")
+
+
+def _goal_status(value: object) -> str:
+    text = _text(value)
+    if text.lower() in GOAL_STATUSES:
+        return text.lower()
+    raise _fail("invalid-value", f"status '{text}' is not one of: {', '.join(GOAL_STATUSES)}")
+
+
 # The Science Council's registers: Chartered, Registered and Registered Technician Scientist.
 REGISTERS = ("CSci", "RSci", "RSciTech")
 
@@ -211,6 +229,8 @@ Flag = Annotated[bool, BeforeValidator(_bool)]
 Hours = Annotated[float, BeforeValidator(_hours)]
 Words = Annotated[list[str], BeforeValidator(_word_list)]
 Standards = Annotated[list[int], BeforeValidator(_standards)]
+TextList = Annotated[list[str], BeforeValidator(_text_list)]
+GoalStatus = Annotated[str, BeforeValidator(_goal_status)]
 Register = Annotated[str, BeforeValidator(_register)]
 CategoryId = Annotated[str, BeforeValidator(_category)]
 TypeId = Annotated[str, BeforeValidator(_type)]
@@ -237,6 +257,7 @@ class ActivityFrontMatter(_Strict):
     allow: Words = Field(
         default_factory=list
     )  # privacy findings to silence here: "postcode", "nhs-number 943 *** ****"
+    goal: NumberText | None = None  # the id of a goal of the plan (content/plan/<id>.md) it works towards
 
     @field_validator("start")
     @classmethod
@@ -267,6 +288,18 @@ class ReflectionFrontMatter(_Strict):
 
     activity: NumberText
     title: Text | None = None
+
+
+class GoalFrontMatter(_Strict):
+    """The front matter of one goal of the development plan (``content/plan/<id>.md``)."""
+
+    title: Text
+    why: Text | None = None
+    planned: TextList = Field(default_factory=list)  # the activities planned towards it, in the member's words
+    target: Date | None = None  # the day the goal should be reached by
+    review: Date | None = None  # the day to look at it again
+    status: GoalStatus = "open"
+    private: Flag = False  # true: kept off the published site
 
 
 class Member(_Strict):

@@ -112,6 +112,13 @@ def _fragments() -> dict[Callable, dict[str, Any]]:
             "anyOf": [{"type": "array", "items": _STANDARD}, *_STANDARD["anyOf"], {"type": "null"}],
             "description": "The HCPC CPD standards (1 to 5) the activity shows, e.g. [3, 4].",
         },
+        _validator(models.TextList): {"anyOf": [{"type": "array", "items": _TEXT}, _TEXT, {"type": "null"}]},
+        _validator(models.GoalStatus): {
+            "type": "string",
+            "pattern": _any_case(models.GOAL_STATUSES),
+            "examples": list(models.GOAL_STATUSES),
+            "description": "open, done or dropped.",
+        },
         _validator(models.Register): {
             "type": "string",
             "pattern": _any_case(models.REGISTERS),
@@ -164,8 +171,16 @@ DESCRIPTIONS: dict[str, str] = {
     "ActivityFrontMatter.standards": "The HCPC CPD standards (1 to 5) the activity shows, e.g. [3, 4].",
     "ActivityFrontMatter.private": "true keeps the activity off the published site; it still counts.",
     "ActivityFrontMatter.draft": "true while you are still writing it: never counted, never published.",
+    "ActivityFrontMatter.goal": "The goal of your plan this activity works towards: its file name in content/plan/.",
     "ReflectionFrontMatter.activity": "The id of the activity this reflection belongs to (its file name without .md).",
     "ReflectionFrontMatter.title": "An optional title for the reflection.",
+    "GoalFrontMatter.title": "The goal, in a line.",
+    "GoalFrontMatter.why": "Why it matters to you and your work.",
+    "GoalFrontMatter.planned": "The activities you plan towards it, in your own words: a list.",
+    "GoalFrontMatter.target": "The day you mean to reach it by, YYYY-MM-DD.",
+    "GoalFrontMatter.review": "The day to look at it again, YYYY-MM-DD.",
+    "GoalFrontMatter.status": "open, done or dropped; default open.",
+    "GoalFrontMatter.private": "true keeps the goal off the published site.",
     "PortfolioFile.member": "You: only 'name' is required.",
     "PortfolioFile.diplomas": "Your CPD Diplomas, oldest first.",
     "PortfolioFile.site": "Settings for the site and the check.",
@@ -198,6 +213,11 @@ SCHEMAS: dict[str, tuple[type[BaseModel], str, str]] = {
         "cpdgen reflection front matter",
         "The keys at the top of a reflection kept in its own file in content/reflections/.",
     ),
+    "goal": (
+        models.GoalFrontMatter,
+        "cpdgen goal front matter",
+        "The keys at the top of a goal of your development plan in content/plan/.",
+    ),
     "portfolio": (
         models.PortfolioFile,
         "cpdgen portfolio.yaml",
@@ -217,7 +237,7 @@ def _describe(schema: dict[str, Any], model_name: str) -> None:
 
 
 def schema_for(which: str) -> dict[str, Any]:
-    """The JSON Schema (draft 7) of one kind of file: 'activity', 'reflection' or 'portfolio'."""
+    """The JSON Schema (draft 7) of one kind of file: 'activity', 'reflection', 'goal' or 'portfolio'."""
     model, title, description = SCHEMAS[which]
     _Generator.fragments = _fragments()
     schema = model.model_json_schema(ref_template="#/definitions/{model}", schema_generator=_Generator)

@@ -20,6 +20,7 @@ from cpdgen.schema import SCHEMAS, schema_for
 REPO = Path(__file__).resolve().parents[1]
 ACTIVITY = Draft7Validator(schema_for("activity"))
 REFLECTION = Draft7Validator(schema_for("reflection"))
+GOAL = Draft7Validator(schema_for("goal"))
 PORTFOLIO = Draft7Validator(schema_for("portfolio"))
 
 
@@ -60,6 +61,8 @@ def test_the_example_portfolio_is_valid():
         assert errors == [], path
     for path in (content / "reflections").glob("*.md"):
         assert REFLECTION.is_valid(front_matter(path)), path
+    for path in (content / "plan").glob("*.md"):
+        assert [e.message for e in GOAL.iter_errors(front_matter(path))] == [], path
 
 
 BASE = {"title": "T", "date": "2025-01-02", "category": "other"}
@@ -120,6 +123,10 @@ BASE = {"title": "T", "date": "2025-01-02", "category": "other"}
         ("private", "yes"),
         ("draft", False),
         ("draft", 1),
+        ("goal", "advanced-transfusion-practice"),
+        ("goal", 2027),
+        ("goal", ""),
+        ("goal", ["a"]),
         ("catagory", "other"),
     ],
 )
@@ -170,6 +177,40 @@ def test_portfolio_schema(data, valid):
     except ValidationError:
         accepted = False
     assert accepted == valid
+
+
+GOAL_BASE = {"title": "Lead the transfusion laboratory"}
+
+
+@pytest.mark.parametrize(
+    "key, value",
+    [
+        ("status", "open"),
+        ("status", "Done"),
+        ("status", " dropped "),
+        ("status", "pending"),
+        ("status", True),
+        ("planned", ["A course, in November", "Shadowing"]),
+        ("planned", "One thing, with a comma"),
+        ("planned", None),
+        ("planned", [""]),
+        ("planned", [3]),
+        ("target", "2027-11-12"),
+        ("review", "soon"),
+        ("private", True),
+        ("private", "no"),
+        ("why", "Because."),
+        ("tags", ["x"]),
+    ],
+)
+def test_goal_schema_agrees_with_the_model(key, value):
+    data = {**GOAL_BASE, key: value}
+    try:
+        models.GoalFrontMatter.model_validate(data)
+        accepted = True
+    except ValidationError:
+        accepted = False
+    assert GOAL.is_valid(data) == accepted
 
 
 def _pattern(schema: dict, key: str) -> re.Pattern:
@@ -256,7 +297,7 @@ def test_schema_command_prints_and_writes(tmp_path, capsys):
     printed = json.loads(capsys.readouterr().out)
     assert printed == schema_for("portfolio")
     assert main(["schema"]) == 0
-    assert set(json.loads(capsys.readouterr().out)) == {"activity", "reflection", "portfolio"}
+    assert set(json.loads(capsys.readouterr().out)) == {"activity", "reflection", "goal", "portfolio"}
 
     out = tmp_path / ".vscode"
     assert main(["schema", "--out", str(out)]) == 0

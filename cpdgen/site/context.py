@@ -15,7 +15,7 @@ from markupsafe import Markup
 
 from cpdgen.categories import CATEGORIES, CATEGORY_BY_ID
 from cpdgen.models import PublishSettings
-from cpdgen.portfolio import Activity, Portfolio, slugify
+from cpdgen.portfolio import Activity, GoalActivities, Portfolio, goals_with_activities, slugify
 from cpdgen.rules import REASON_TEXT, Assessment, DiplomaAssessment, Judgement, describe_counts, describe_needs
 from cpdgen.schemes import (
     HCPC_TYPES,
@@ -60,6 +60,14 @@ def category_url(category_id: str) -> str:
 
 def tag_url(tag: str) -> str:
     return f"tags/{slugify(tag, 'tag')}/index.html"
+
+
+PLAN_URL = "plan/index.html"
+
+
+def goal_url(slug: str) -> str:
+    """A goal's place on the plan page."""
+    return f"{PLAN_URL}#goal-{slug}"
 
 
 def hours_text(value: float | None) -> str:
@@ -267,6 +275,47 @@ def scheme_cards(schemes: SchemesAssessment, summaries: dict[str, dict], public_
         for year in schemes.science_council.years:
             cards.append(science_council_card(year, schemes.science_council.register, summaries))
     return cards
+
+
+# --- the development plan ------------------------------------------------------------------------
+
+GOAL_STATUS_TEXT = {"open": "Open", "done": "Done", "dropped": "Dropped"}
+
+
+def goal_links(portfolio: Portfolio) -> dict[str, dict]:
+    """Each published goal's title and place on the plan page, by id (an activity's page links to it)."""
+    return {g.id: {"title": g.title, "url": goal_url(g.slug)} for g in portfolio.goals if g.published}
+
+
+def goal_summary(found: GoalActivities, summaries: dict[str, dict], hidden: dict) -> dict:
+    """What the dashboard and the plan page show of one published goal."""
+    goal, meta = found.goal, found.goal.meta
+    return {
+        "id": goal.id,
+        "anchor": f"goal-{goal.slug}",
+        "url": goal_url(goal.slug),
+        "title": goal.title,
+        "status": goal.status,
+        "status_label": GOAL_STATUS_TEXT[goal.status],
+        "why": meta.why or "",
+        "planned": list(meta.planned),
+        "target": meta.target.isoformat() if meta.target else "",
+        "target_text": long_date(meta.target),
+        "review": meta.review.isoformat() if meta.review else "",
+        "review_text": long_date(meta.review),
+        "activities": [summaries[a.id] for a in reversed(found.activities) if a.id in summaries],
+        "hidden": hidden,
+    }
+
+
+def plan_goals(portfolio: Portfolio, summaries: dict[str, dict]) -> list[dict]:
+    """Every goal the public site shows, with its published activities, newest first, and how many others."""
+    every = {g.goal.id: g for g in goals_with_activities(portfolio, drafts=True)}
+    shown = []
+    for found in goals_with_activities(portfolio, public=True):
+        hidden = hidden_counts(list(every[found.goal.id].activities), None)
+        shown.append(goal_summary(found, summaries, hidden))
+    return shown
 
 
 def hidden_counts(activities: list[Activity], ids: set[str] | None = None) -> dict:
