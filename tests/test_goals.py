@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from conftest import activity_text
+from conftest import REPO, activity_text
 from cpdgen.loader import load_portfolio
 from cpdgen.portfolio import goals_with_activities
 from cpdgen.site.build import build_site
@@ -195,3 +195,14 @@ def test_the_privacy_scan_reads_a_goal_s_values_as_yaml_read_them(portfolio):
     portfolio.write("plan/g.md", '---\ntitle: "Patient \\x39434765919"\n---\n')
     (problem,) = [p for p in load_portfolio(portfolio.root).problems if p.code == "nhs-number"]
     assert (problem.path, problem.line) == ("content/plan/g.md", 2)
+
+
+# --- the example portfolio ------------------------------------------------------------------
+
+
+def test_the_example_plans_in_content_plan_not_in_a_future_activity():
+    loaded = load_portfolio(REPO)
+    assert not [a for a in loaded.activities if a.title.startswith("Planned:")]
+    assert {g.id for g in loaded.goals} >= {"senior-transfusion-practice"}
+    (senior,) = [g for g in goals_with_activities(loaded) if g.goal.id == "senior-transfusion-practice"]
+    assert senior.goal.meta.target == date(2027, 11, 12) and len(senior.activities) >= 3

@@ -61,7 +61,9 @@ def test_the_example_portfolio_is_valid():
         assert errors == [], path
     for path in (content / "reflections").glob("*.md"):
         assert REFLECTION.is_valid(front_matter(path)), path
-    for path in (content / "plan").glob("*.md"):
+    goals = list((content / "plan").glob("*.md"))
+    assert goals
+    for path in goals:
         assert [e.message for e in GOAL.iter_errors(front_matter(path))] == [], path
 
 
