@@ -404,6 +404,32 @@ def cmd_export(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK
 
 
+def cmd_calendar(args: argparse.Namespace, console: Console) -> int:
+    from cpdgen.ical import write_calendar
+    from cpdgen.problems import ProblemsFound, format_text
+
+    try:
+        written, events = write_calendar(args.root, args.out, as_of=args.as_of, force=args.force)
+    except ProblemsFound as exc:
+        for problem in exc.problems:
+            console.out(console.paint(format_text(problem), problem.severity))
+        console.out(f"No calendar written: fix the {len(exc.problems)} problem(s) above first.")
+        return exc.exit_code
+    verbs = {
+        "written": f"wrote ({events} events)",
+        "unchanged": f"unchanged ({events} events)",
+        "replaced": f"replaced ({events} events; it was not written by cpdgen)",
+        "made": "made a new folder, with this .gitignore so git leaves your calendar out",
+    }
+    for item in written:
+        console.info(f"{verbs[item.status]}: {_shown(item.path)}")
+    console.info(
+        "It holds private activities and goals: import it into your own calendar, or subscribe to it where only "
+        "you can reach it; never publish it."
+    )
+    return EXIT_OK
+
+
 def cmd_import(args: argparse.Namespace, console: Console) -> int:
     from cpdgen.importer import import_csv
 
@@ -558,6 +584,23 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--force", action="store_true", help="replace files in the way that cpdgen did not write")
     _no_cache(export)
     export.set_defaults(run=cmd_export)
+
+    calendar = commands.add_parser(
+        "calendar",
+        help="write the dates your CPD depends on as an iCalendar file, to import or subscribe to",
+        description="Write an iCalendar file (default: records/cpd-calendar.ics) of the days your CPD depends on: "
+        "when each counted activity leaves the two-year window, when the current diploma stops being eligible if "
+        "nothing is added, three months after your latest activity, the HCPC's renewal windows and the Science "
+        "Council's declarations (for the schemes registrations: lists), and your goals' review and target dates. "
+        "Importing it again updates the events rather than adding new ones. It holds private activities, so, like "
+        "export, it is written where git leaves it out. Refuses while a file in content/ is invalid.",
+    )
+    _common(calendar)
+    calendar.add_argument(
+        "--out", type=Path, metavar="PATH", help="a file ending in .ics, or a folder (default: records/)"
+    )
+    calendar.add_argument("--force", action="store_true", help="replace a file in the way that cpdgen did not write")
+    calendar.set_defaults(run=cmd_calendar)
 
     import_ = commands.add_parser(
         "import",
