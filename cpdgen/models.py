@@ -385,6 +385,14 @@ class Registrations(_Strict):
     hcpc: Flag = False  # registered with the HCPC
     science_council: ScienceCouncilRegistration | None = Field(default=None, alias="science-council")
 
+    @field_validator("science_council", mode="before")
+    @classmethod
+    def _register_given(cls, value: object) -> object:
+        # Runs only when the key is written: "science-council:" alone is a register left out, not "none".
+        if value is None:
+            raise _fail("missing-field", f"write the register you are on under it: register: {', '.join(REGISTERS)}")
+        return value
+
 
 class PortfolioFile(_Strict):
     """``content/portfolio.yaml``."""

@@ -242,6 +242,11 @@ def schema_for(which: str) -> dict[str, Any]:
     _Generator.fragments = _fragments()
     schema = model.model_json_schema(ref_template="#/definitions/{model}", schema_generator=_Generator)
     definitions = schema.pop("$defs", {})
+    if "Registrations" in definitions:
+        # "science-council:" left empty is a register left out, an error, not "none" (models.Registrations).
+        definitions["Registrations"]["properties"]["science-council"] = {
+            "$ref": "#/definitions/ScienceCouncilRegistration"
+        }
     _describe(schema, model.__name__)
     for name, definition in definitions.items():
         _describe(definition, name)

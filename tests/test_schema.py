@@ -167,6 +167,8 @@ def test_activity_needs_a_category_or_a_type():
         ({"member": {"name": "A"}, "registrations": {"science-council": {"register": "RSciTech"}}}, True),
         ({"member": {"name": "A"}, "registrations": {"science-council": {"register": "PhD"}}}, False),
         ({"member": {"name": "A"}, "registrations": {"science-council": {}}}, False),
+        ({"member": {"name": "A"}, "registrations": {"science-council": None}}, False),
+        ({"member": {"name": "A"}, "registrations": {"hcpc": False}}, True),
         ({"member": {"name": "A"}, "registrations": {"science_council": {"register": "CSci"}}}, False),
         ({"member": {"name": "A"}, "registrations": {"ibms": "yes"}}, False),
     ],
