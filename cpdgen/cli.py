@@ -107,12 +107,33 @@ def _no_cache(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _year(text: str) -> int:
+    """--year: a four-digit year."""
+    from cpdgen.rules import MAX_YEAR, MIN_YEAR
+
+    if not text.strip().isdigit() or not MIN_YEAR <= int(text) <= MAX_YEAR:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a year from {MIN_YEAR} to {MAX_YEAR}, like 2026")
+    return int(text)
+
+
+def _period(text: str) -> tuple[date, date]:
+    """--period: two dates, YYYY-MM-DD:YYYY-MM-DD, the first on or before the second."""
+    first, sep, last = text.partition(":")
+    if not sep:
+        raise argparse.ArgumentTypeError(f"write the period as FIRST:LAST, like 2025-07-01:2026-06-30, not '{text}'")
+    start, end = _as_of(first.strip()), _as_of(last.strip())
+    if start > end:
+        raise argparse.ArgumentTypeError(f"the period starts ({start}) after it ends ({end})")
+    return start, end
+
+
 def cmd_check(args: argparse.Namespace, console: Console) -> int:
     from cpdgen.cache import Caches, FileMemo
     from cpdgen.loader import load_portfolio, parse_versions
     from cpdgen.portfolio import resolve_as_of
     from cpdgen.problems import has_errors, sort_problems
     from cpdgen.report import github_report, json_report, text_report
+    from cpdgen.schemes import declaration_year, twelve_month_periods
 
     root = args.root.resolve() if args.root.exists() else args.root
     memo = FileMemo(Caches(root, enabled=not args.no_cache).path("files.pickle"), parse_versions())
@@ -122,20 +143,41 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
     assessment = portfolio.assess(as_of)
     problems = sort_problems(portfolio.problems)
     current = assessment.current_diploma if assessment else None
+    lenses = portfolio.lenses.only(args.scheme) if args.scheme else portfolio.lenses
+    if (args.year or args.period) and not lenses.science_council:
+        raise CpdgenError(
+            "--year and --period choose the Science Council's year: add --scheme science-council, "
+            "or list science-council under registrations: in portfolio.yaml"
+        )
+    periods = (
+        [declaration_year(args.year)] if args.year else twelve_month_periods(*args.period) if args.period else None
+    )
+    schemes = portfolio.assess_schemes(as_of, lenses, periods)
+    # Each scheme the member belongs to fails the check when it is not met, as the diploma does;
+    # --content-only checks the files alone.
+    unmet = (lenses.ibms and not (current and current.eligible)) or bool(schemes.failed)
     if portfolio.setup_failed:
         code = EXIT_USAGE
-    elif has_errors(problems, args.strict) or (not args.content_only and not (current and current.eligible)):
+    elif has_errors(problems, args.strict) or (not args.content_only and unmet):
         code = EXIT_FAILED
     else:
         code = EXIT_OK
     ok = code == EXIT_OK
     if args.format == "json":
-        console.out(json.dumps(json_report(as_of, assessment, problems, ok), indent=2, ensure_ascii=False))
+        report = json_report(as_of, assessment, problems, ok, schemes, portfolio.lenses)
+        console.out(json.dumps(report, indent=2, ensure_ascii=False))
     elif args.format == "github":
-        console.out(github_report(portfolio, assessment, problems, ok))
+        console.out(github_report(portfolio, assessment, problems, ok, schemes if lenses.listed else None))
     else:
         text = text_report(
-            portfolio, assessment, problems, ok, quiet=console.quiet, verbose=console.verbose, paint=console.paint
+            portfolio,
+            assessment,
+            problems,
+            ok,
+            quiet=console.quiet,
+            verbose=console.verbose,
+            paint=console.paint,
+            schemes=schemes if lenses.listed else None,
         )
         if text:
             console.out(text)
@@ -426,6 +468,32 @@ def cmd_hcpc_profile(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK
 
 
+def cmd_calendar(args: argparse.Namespace, console: Console) -> int:
+    from cpdgen.ical import write_calendar
+    from cpdgen.problems import ProblemsFound, format_text
+
+    try:
+        written, events = write_calendar(args.root, args.out, as_of=args.as_of, force=args.force)
+    except ProblemsFound as exc:
+        for problem in exc.problems:
+            console.out(console.paint(format_text(problem), problem.severity))
+        console.out(f"No calendar written: fix the {len(exc.problems)} problem(s) above first.")
+        return exc.exit_code
+    verbs = {
+        "written": f"wrote ({events} events)",
+        "unchanged": f"unchanged ({events} events)",
+        "replaced": f"replaced ({events} events; it was not written by cpdgen)",
+        "made": "made a new folder, with this .gitignore so git leaves your calendar out",
+    }
+    for item in written:
+        console.info(f"{verbs[item.status]}: {_shown(item.path)}")
+    console.info(
+        "It holds private activities and goals: import it into your own calendar, or subscribe to it where only "
+        "you can reach it; never publish it."
+    )
+    return EXIT_OK
+
+
 def cmd_import(args: argparse.Namespace, console: Console) -> int:
     from cpdgen.importer import import_csv
 
@@ -469,15 +537,36 @@ def build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser(
         "check",
         help="validate every file and judge the current diploma",
-        description="Validate every file in content/ and judge the current diploma against the rules. "
-        "Exit code 0 when the content is valid and the diploma is eligible, 1 when not, 2 on a set-up error.",
+        description="Validate every file in content/ and judge the current diploma against the rules, and each "
+        "other scheme listed under registrations: in portfolio.yaml (the HCPC, the Science Council). "
+        "Exit code 0 when the content is valid, the diploma is eligible and the Science Council's year is met; "
+        "1 when not; 2 on a set-up error.",
     )
     _common(check)
     check.add_argument("--strict", action="store_true", help="warnings fail the check too")
     check.add_argument(
         "--content-only",
         action="store_true",
-        help="check the files only; do not fail because the diploma is not yet eligible (for pre-commit hooks)",
+        help="check the files only; do not fail because the diploma (or the Science Council's year) is not yet met "
+        "(for pre-commit hooks)",
+    )
+    check.add_argument(
+        "--scheme",
+        choices=("ibms", "hcpc", "science-council"),
+        help="judge this scheme alone, whatever registrations: lists (ibms: the diploma)",
+    )
+    period = check.add_mutually_exclusive_group()
+    period.add_argument(
+        "--year",
+        type=_year,
+        metavar="YYYY",
+        help="the Science Council's declaration year to judge, 1 January to 31 December (default: this year)",
+    )
+    period.add_argument(
+        "--period",
+        type=_period,
+        metavar="FIRST:LAST",
+        help="the days to judge on the Science Council's standards, YYYY-MM-DD:YYYY-MM-DD, in 12-month periods",
     )
     check.add_argument("--format", choices=("text", "json", "github"), default="text", help="output format")
     _no_cache(check)
@@ -596,6 +685,23 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     profile.set_defaults(run=cmd_hcpc_profile)
 
+    calendar = commands.add_parser(
+        "calendar",
+        help="write the dates your CPD depends on as an iCalendar file, to import or subscribe to",
+        description="Write an iCalendar file (default: records/cpd-calendar.ics) of the days your CPD depends on: "
+        "when each counted activity leaves the two-year window, when the current diploma stops being eligible if "
+        "nothing is added, three months after your latest activity, the HCPC's renewal windows and the Science "
+        "Council's declarations (for the schemes registrations: lists), and your goals' review and target dates. "
+        "Importing it again updates the events rather than adding new ones. It holds private activities, so, like "
+        "export, it is written where git leaves it out. Refuses while a file in content/ is invalid.",
+    )
+    _common(calendar)
+    calendar.add_argument(
+        "--out", type=Path, metavar="PATH", help="a file ending in .ics, or a folder (default: records/)"
+    )
+    calendar.add_argument("--force", action="store_true", help="replace a file in the way that cpdgen did not write")
+    calendar.set_defaults(run=cmd_calendar)
+
     import_ = commands.add_parser(
         "import",
         help="turn a CSV of activities into activity files",
@@ -666,13 +772,13 @@ def build_parser() -> argparse.ArgumentParser:
     schema = commands.add_parser(
         "schema",
         help="print the JSON Schema of activity front matter and portfolio.yaml, for editors",
-        description="Print the JSON Schema (draft 7) of activity front matter, reflection front matter and "
+        description="Print the JSON Schema (draft 7) of activity, reflection and goal front matter and of "
         "portfolio.yaml, or write them as <name>.schema.json files with --out.",
     )
     _output_options(schema)
     schema.add_argument(
         "--which",
-        choices=("activity", "reflection", "portfolio", "all"),
+        choices=("activity", "reflection", "goal", "portfolio", "all"),
         default="all",
         help="which schema (default: all)",
     )

@@ -8,6 +8,7 @@ import re
 import stat
 from collections.abc import Callable, Mapping
 from dataclasses import replace
+from datetime import date
 from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import TypeVar
@@ -22,15 +23,27 @@ from cpdgen.frontmatter import FrontMatter, parse_yaml, read_text, split
 from cpdgen.fsutil import RealPaths, is_ignored, shown_name, undecodable
 from cpdgen.models import (
     MISSING_CATEGORY,
-    NESTED_MODELS,
     ActivityFrontMatter,
+    GoalFrontMatter,
     PortfolioFile,
     ReflectionFrontMatter,
     allowed_keys,
     check_diplomas,
     diploma_ids,
+    model_at,
 )
-from cpdgen.portfolio import HCPC_FOLDER, HCPC_TEXTS, URL_SCHEME, Activity, Evidence, MemberText, Portfolio, slugify
+from cpdgen.portfolio import (
+    GOAL_ORDER,
+    HCPC_FOLDER,
+    HCPC_TEXTS,
+    URL_SCHEME,
+    Activity,
+    Evidence,
+    Goal,
+    MemberText,
+    Portfolio,
+    slugify,
+)
 from cpdgen.problems import CpdgenError, Problem, ReadError, Severity
 from cpdgen.sections import Sections, count_words, split_reflection
 
@@ -121,7 +134,7 @@ def _describe(error: ErrorDetails, model: type[BaseModel]) -> tuple[str, str]:
     if kind == "missing":
         return "missing-field", f"'{name}' is missing"
     if kind == "extra_forbidden":
-        parent = NESTED_MODELS.get(str(loc[0])) if len(loc) > 1 else model
+        parent = model_at(model, loc[:-1])
         known = allowed_keys(parent or model)
         close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.6)
         hint = f"did you mean '{close[0]}'?" if close else f"allowed keys: {', '.join(known)}"
@@ -257,7 +270,7 @@ def _stray_markdown(content: Path) -> list[Path]:
     for dirpath, dirnames, filenames in os.walk(content, followlinks=False):
         here = Path(dirpath)
         if here == content:
-            dirnames[:] = [d for d in dirnames if d not in ("activities", "reflections", "evidence")]
+            dirnames[:] = [d for d in dirnames if d not in ("activities", "reflections", "evidence", "plan")]
         dirnames[:] = sorted(d for d in dirnames if not is_ignored(d))
         stray.extend(
             here / f for f in sorted(filenames) if f.endswith(".md") and not is_ignored(f) and here / f not in known
@@ -271,7 +284,10 @@ def _stray_message(path: Path, content: Path) -> str:
         close = difflib.get_close_matches(path.name, names, n=1, cutoff=0.6)
         hint = f"; did you mean {close[0]}?" if close else ""
         return f"this file is not read: content/{HCPC_FOLDER}/ holds {', '.join(names[:-1])} and {names[-1]}{hint}"
-    return "this file is not read: activities go in content/activities/, reflections in content/reflections/"
+    return (
+        "this file is not read: activities go in content/activities/, reflections in content/reflections/, "
+        "the goals of your plan in content/plan/"
+    )
 
 
 def _read_hcpc_texts(collect: _Collector, content: Path) -> dict[str, MemberText]:
@@ -386,6 +402,9 @@ def load_portfolio(
         if parsed is not None:
             _attach_reflection(collect, path, parsed, activities)
 
+    goals = _read_goals(collect, cache, content)
+    _check_goal_links(collect, activities, goals)
+
     for path in _stray_markdown(content):
         collect.add(path, None, "not-read", _stray_message(path, content), severity="warning")
     hcpc_texts = _read_hcpc_texts(collect, content)
@@ -411,6 +430,7 @@ def load_portfolio(
     )
     portfolio.frozen = frozen
     portfolio.hcpc_texts = hcpc_texts
+    portfolio.goals = sorted(goals.values(), key=lambda g: (GOAL_ORDER[g.status], g.meta.target or date.max, g.id))
     # Patient identifiers are problems like any other, so check, build and serve all see them.
     from cpdgen.privacy.scan import scan_portfolio
 
@@ -575,6 +595,60 @@ def _raw_refs(data: object) -> list[str]:
     if isinstance(refs, str):
         refs = refs.split(",")
     return [ref for ref in refs if isinstance(ref, str)] if isinstance(refs, list) else []
+
+
+def _parse_goal(collect: _Collector, path: Path) -> tuple[FrontMatter, str, int, GoalFrontMatter | None] | None:
+    """What one goal file says: front matter, body, the body's first line, validated fields (cacheable)."""
+    parsed = collect.read(path)
+    if parsed is None:
+        return None
+    front, body, body_line = parsed
+    _unclosed_comment(collect, path, body, body_line)
+    meta = collect.validate(path, front, GoalFrontMatter)
+    return front, body, body_line, meta if isinstance(meta, GoalFrontMatter) else None
+
+
+def _read_goals(collect: _Collector, cache: FileMemo | None, content: Path) -> dict[str, Goal]:
+    """The development plan: one goal per file in ``content/plan/``, by id."""
+    goals: dict[str, Goal] = {}
+    by_slug: dict[str, Goal] = {}
+    for path in _markdown_files(collect, content / "plan"):
+        parsed = _per_file(collect, cache, "goal", path, partial(_parse_goal, path=path))
+        if parsed is None:
+            continue
+        front, body, body_line, meta = parsed
+        if meta is None:
+            continue
+        goal_id = path.parent.name if path.name == "index.md" else path.stem
+        goal = Goal(goal_id, slugify(goal_id, "goal"), collect.rel(path), path, meta, body, body_line, front.lines)
+        clash = by_slug.get(goal.slug.casefold())
+        if clash is not None:
+            collect.add(path, 1, "duplicate-id", f"goal id '{goal_id}' is already used by {clash.path}; rename one")
+            continue
+        by_slug[goal.slug.casefold()] = goal
+        goals[goal_id] = goal
+    return goals
+
+
+def _check_goal_links(collect: _Collector, activities: dict[str, Activity], goals: dict[str, Goal]) -> None:
+    """Every ``goal:`` names a goal of the plan; an unknown one is an error with the nearest id."""
+    for activity in activities.values():
+        wanted = activity.goal
+        if wanted is None or wanted in goals:
+            continue
+        close = difflib.get_close_matches(wanted, list(goals), n=1, cutoff=0.6)
+        if close:
+            hint = f"; did you mean '{close[0]}'?"
+        elif goals:
+            hint = f"; the goals are: {', '.join(sorted(goals))}"
+        else:
+            hint = "; a goal is a file in content/plan/, and its id is the file's name without .md"
+        line = activity.lines.get(("goal",))
+        message = f"no goal of your plan has the id '{wanted}'{hint}"
+        # An error in a private activity is reported, but does not stop the public site.
+        collect.problems.append(
+            Problem(activity.path, line, "error", "unknown-goal", message, publishes=activity.published)
+        )
 
 
 def _read_reflection(collect: _Collector, path: Path) -> tuple[str, int, str, int] | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 import math
 import re
+import typing
 from datetime import date
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -152,6 +153,36 @@ def _standards(value: object) -> list[int]:
     return sorted(result)
 
 
+def _text_list(value: object) -> list[str]:
+    """A list of free texts (commas are part of a text, unlike tags); one text alone is a list of one."""
+    if value is None:
+        return []
+    items = value if isinstance(value, list) else [value]
+    return [_text(item) for item in items]
+
+
+GOAL_STATUSES = ("open", "done", "dropped")
+
+
+def _goal_status(value: object) -> str:
+    text = _text(value)
+    if text.lower() in GOAL_STATUSES:
+        return text.lower()
+    raise _fail("invalid-value", f"status '{text}' is not one of: {', '.join(GOAL_STATUSES)}")
+
+
+# The Science Council's registers: Chartered, Registered and Registered Technician Scientist.
+REGISTERS = ("CSci", "RSci", "RSciTech")
+
+
+def _register(value: object) -> str:
+    text = _text(value)
+    found = next((r for r in REGISTERS if r.casefold() == text.casefold()), None)
+    if found is None:
+        raise _fail("invalid-value", f"register '{text}' is not one of the Science Council's: {', '.join(REGISTERS)}")
+    return found
+
+
 def _category(value: object) -> str:
     text = _text(value)
     found = categories.resolve_category(text)
@@ -198,6 +229,9 @@ Flag = Annotated[bool, BeforeValidator(_bool)]
 Hours = Annotated[float, BeforeValidator(_hours)]
 Words = Annotated[list[str], BeforeValidator(_word_list)]
 Standards = Annotated[list[int], BeforeValidator(_standards)]
+TextList = Annotated[list[str], BeforeValidator(_text_list)]
+GoalStatus = Annotated[str, BeforeValidator(_goal_status)]
+Register = Annotated[str, BeforeValidator(_register)]
 CategoryId = Annotated[str, BeforeValidator(_category)]
 TypeId = Annotated[str, BeforeValidator(_type)]
 
@@ -223,6 +257,7 @@ class ActivityFrontMatter(_Strict):
     allow: Words = Field(
         default_factory=list
     )  # privacy findings to silence here: "postcode", "nhs-number 943 *** ****"
+    goal: NumberText | None = None  # the id of a goal of the plan (content/plan/<id>.md) it works towards
 
     @field_validator("start")
     @classmethod
@@ -253,6 +288,18 @@ class ReflectionFrontMatter(_Strict):
 
     activity: NumberText
     title: Text | None = None
+
+
+class GoalFrontMatter(_Strict):
+    """The front matter of one goal of the development plan (``content/plan/<id>.md``)."""
+
+    title: Text
+    why: Text | None = None
+    planned: TextList = Field(default_factory=list)  # the activities planned towards it, in the member's words
+    target: Date | None = None  # the day the goal should be reached by
+    review: Date | None = None  # the day to look at it again
+    status: GoalStatus = "open"
+    private: Flag = False  # true: kept off the published site
 
 
 class Member(_Strict):
@@ -344,6 +391,26 @@ class HcpcSettings(_Strict):
             )
         return renewal
 
+class ScienceCouncilRegistration(_Strict):
+    # "register" is also a method of every pydantic model (abc's): the field has another name.
+    register_name: Register = Field(alias="register")
+
+
+class Registrations(_Strict):
+    """The schemes a member belongs to: each one's lens is on in check, on the dashboard and in the calendar."""
+
+    ibms: Flag = True  # the IBMS CPD Diploma
+    hcpc: Flag = False  # registered with the HCPC
+    science_council: ScienceCouncilRegistration | None = Field(default=None, alias="science-council")
+
+    @field_validator("science_council", mode="before")
+    @classmethod
+    def _register_given(cls, value: object) -> object:
+        # Runs only when the key is written: "science-council:" alone is a register left out, not "none".
+        if value is None:
+            raise _fail("missing-field", f"write the register you are on under it: register: {', '.join(REGISTERS)}")
+        return value
+
 
 class PortfolioFile(_Strict):
     """``content/portfolio.yaml``."""
@@ -354,21 +421,38 @@ class PortfolioFile(_Strict):
     site: SiteSettings = Field(default_factory=SiteSettings)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     publish: PublishSettings = Field(default_factory=PublishSettings)
+    # None: the IBMS diploma alone, as before registrations could be listed.
+    registrations: Registrations | None = None
 
 
 # The keys each model accepts, for "did you mean" hints on unknown keys.
 def allowed_keys(model: type[BaseModel]) -> list[str]:
-    return list(model.model_fields)
+    return [info.alias or name for name, info in model.model_fields.items()]
 
 
-NESTED_MODELS: dict[str, type[BaseModel]] = {
-    "member": Member,
-    "diplomas": DiplomaEntry,
-    "hcpc": HcpcSettings,
-    "site": SiteSettings,
-    "privacy": PrivacySettings,
-    "publish": PublishSettings,
-}
+def model_at(model: type[BaseModel], path: tuple) -> type[BaseModel] | None:
+    """The model whose keys sit at ``path`` inside ``model`` (list indexes skipped), or None."""
+    current = model
+    for part in path:
+        if isinstance(part, int):
+            continue
+        info = next((f for name, f in current.model_fields.items() if (f.alias or name) == part), None)
+        inner = _model_in(info.annotation) if info is not None else None
+        if inner is None:
+            return None
+        current = inner
+    return current
+
+
+def _model_in(annotation: object) -> type[BaseModel] | None:
+    """The model an annotation holds: itself, or inside ``list[...]`` or ``... | None``."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
 
 
 def diploma_ids(entries: list[DiplomaEntry]) -> list[str]:

@@ -15,13 +15,13 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from cpdgen import rules
+from cpdgen import rules, schemes
 from cpdgen.problems import CpdgenError, Problem
 from cpdgen.sections import has_words
 from cpdgen.words import MAX_SLUG, slugify  # noqa: F401 - slugify is part of this module's interface
 
 if TYPE_CHECKING:  # pydantic is imported by the loader, which builds these records
-    from cpdgen.models import ActivityFrontMatter, PortfolioFile
+    from cpdgen.models import ActivityFrontMatter, GoalFrontMatter, PortfolioFile
 
 DEFAULT_TIMEZONE = "Europe/London"
 
@@ -116,11 +116,63 @@ class Activity:
         return not (self.meta.private or self.meta.draft)
 
     @property
+    def goal(self) -> str | None:
+        """The id of the goal of the plan it works towards."""
+        return self.meta.goal
+
+    @property
     def has_reflection(self) -> bool:
         return has_words(self.reflection)
 
     def entry(self) -> rules.Entry:
         return rules.Entry(self.id, self.date, self.category, self.has_reflection, self.draft)
+
+    def scheme_entry(self) -> schemes.Entry:
+        return schemes.Entry(
+            self.id, self.date, self.category, self.has_reflection, self.draft, frozenset(self.meta.standards)
+        )
+
+
+@dataclass(frozen=True)
+class Goal:
+    """One goal of the development plan (``content/plan/<id>.md``): its front matter and Markdown."""
+
+    id: str
+    slug: str  # the id made safe for URLs
+    path: str  # the file, relative to the portfolio root
+    source: Path
+    meta: GoalFrontMatter
+    body: str  # Markdown
+    body_line: int  # file line where the body starts
+    lines: dict = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def title(self) -> str:
+        return self.meta.title
+
+    @property
+    def status(self) -> str:
+        return self.meta.status
+
+    @property
+    def private(self) -> bool:
+        return self.meta.private
+
+    @property
+    def published(self) -> bool:
+        """Whether the public site may show it."""
+        return not self.meta.private
+
+
+@dataclass(frozen=True)
+class GoalActivities:
+    """A goal and the activities that name it (``goal:``), oldest first."""
+
+    goal: Goal
+    activities: tuple[Activity, ...]
+
+
+GOAL_ORDER = {"open": 0, "done": 1, "dropped": 2}
 
 
 # The member's own texts for the HCPC audit profile, in content/hcpc/, by the part they are.
@@ -157,6 +209,7 @@ class Portfolio:
     frozen: dict[str, rules.Frozen] = field(default_factory=dict, repr=False)
     # The member's texts for the HCPC profile that exist (content/hcpc/), by part: "summary", "statement", "gaps".
     hcpc_texts: dict[str, MemberText] = field(default_factory=dict, repr=False)
+    goals: list[Goal] = field(default_factory=list)  # the development plan, in GOAL_ORDER then by target date
 
     @property
     def timezone(self) -> str:
@@ -165,8 +218,52 @@ class Portfolio:
     def entries(self) -> list[rules.Entry]:
         return [a.entry() for a in self.activities]
 
+    @property
+    def lenses(self) -> schemes.Lenses:
+        """The schemes ``registrations:`` turns on; without it, the IBMS diploma alone."""
+        registrations = self.settings.registrations if self.settings else None
+        if registrations is None:
+            return schemes.Lenses()
+        science = registrations.science_council
+        return schemes.Lenses(
+            ibms=registrations.ibms,
+            hcpc=registrations.hcpc,
+            science_council=science is not None,
+            register=science.register_name if science else None,
+            listed=True,
+        )
+
+    def assess_schemes(
+        self, as_of: date, lenses: schemes.Lenses | None = None, periods: list[schemes.Period] | None = None
+    ) -> schemes.SchemesAssessment:
+        """Judge the schemes besides the diploma that ``lenses`` (default: ``registrations:``) turn on."""
+        return schemes.assess_schemes(
+            [a.scheme_entry() for a in self.activities], lenses or self.lenses, as_of, periods
+        )
+
     def assess(self, as_of: date) -> rules.Assessment | None:
         """Judge every diploma on ``as_of``; None when portfolio.yaml is too broken to say."""
         if self.diplomas is None:
             return None
         return rules.assess(self.diplomas, self.entries(), as_of, self.frozen)
+
+
+def goals_with_activities(portfolio: Portfolio, *, public: bool = False, drafts: bool = False) -> list[GoalActivities]:
+    """Every goal of the plan with the activities that name it, oldest first.
+
+    Open goals come first, then done, then dropped; each by target date (none last), then id.
+    ``public``: only what the published site shows (goals that are not private; activities
+    neither private nor draft). Otherwise every goal and every activity, drafts only with
+    ``drafts``: for the member's own documents, such as an HCPC profile.
+    """
+    found = []
+    for goal in portfolio.goals:
+        if public and not goal.published:
+            continue
+        linked = tuple(
+            activity
+            for activity in portfolio.activities
+            if activity.goal == goal.id and (activity.published if public else drafts or not activity.draft)
+        )
+        found.append(GoalActivities(goal, linked))
+    return found

@@ -9,6 +9,18 @@ from cpdgen.categories import category_label
 from cpdgen.portfolio import Portfolio
 from cpdgen.problems import Problem, format_github, format_text
 from cpdgen.rules import REASON_TEXT, Assessment, DiplomaAssessment, describe_counts, describe_needs
+from cpdgen.schemes import (
+    HCPC_GUIDANCE,
+    HCPC_TYPES,
+    SC_CATEGORIES,
+    SC_EXCEPTIONAL_CATEGORIES,
+    STANDARD_TEXT,
+    Finding,
+    HcpcAssessment,
+    Lenses,
+    SchemesAssessment,
+    ScienceCouncilYear,
+)
 from cpdgen.words import diploma_name, long_date, plural
 
 SCHEMA_VERSION = 1
@@ -102,8 +114,9 @@ def text_report(
     quiet: bool = False,
     verbose: bool = False,
     paint: Callable[[str, str], str] = lambda text, severity: text,
+    schemes: SchemesAssessment | None = None,
 ) -> str:
-    """Problems first, one a line, then the current diploma in a few sentences."""
+    """Problems first, one a line, then the current diploma in a few sentences, then any other scheme judged."""
     out = [paint(format_text(p), p.severity) for p in problems]
     if quiet:
         return "\n".join(out)
@@ -111,7 +124,9 @@ def text_report(
         out.append("")
     current = assessment.current_diploma if assessment else None
     titles = {a.id: a.title for a in portfolio.activities}
-    if assessment is None:
+    if schemes is not None and not schemes.lenses.ibms:
+        pass  # the IBMS diploma is not one of the member's schemes, or --scheme chose another
+    elif assessment is None:
         out.append("Diplomas not judged: fix content/portfolio.yaml first.")
     elif current is None:
         out.append("No open diploma.")
@@ -127,6 +142,11 @@ def text_report(
                 if diploma is not current and diploma.status != "open" and diploma.frozen is None:
                     out.append(f"{diploma_name(diploma.id)}, submitted on {format_day(diploma.submitted)}:")
                     out.extend(frozen_lines(diploma))
+    if schemes is not None:
+        for block in scheme_summaries(schemes, titles, verbose):
+            if out and out[-1] != "":
+                out.append("")
+            out.extend(block)
     errors = sum(p.severity == "error" for p in problems)
     warnings = len(problems) - errors
     tally = f"{plural(len(portfolio.activities), 'activity', 'activities')} read"
@@ -146,16 +166,155 @@ def headline(diploma: DiplomaAssessment) -> str:
     return f"{describe_counts(diploma)}; {result}."
 
 
-def github_report(portfolio: Portfolio, assessment: Assessment | None, problems: list[Problem], ok: bool) -> str:
-    """Workflow commands for the problems, the summary as a notice, then the plain summary."""
+def github_report(
+    portfolio: Portfolio,
+    assessment: Assessment | None,
+    problems: list[Problem],
+    ok: bool,
+    schemes: SchemesAssessment | None = None,
+) -> str:
+    """Workflow commands for the problems, each scheme's summary as a notice (or a warning), then the plain summary."""
     lines = [format_github(p) for p in problems]
     current = assessment.current_diploma if assessment else None
-    if current is not None:
+    titles = {a.id: a.title for a in portfolio.activities}
+    if current is not None and (schemes is None or schemes.lenses.ibms):
         level = "notice" if current.eligible else "warning"
         lines.append(f"::{level} title=CPD {diploma_name(current.id)}::{headline(current)}")
-        lines.extend(diploma_summary(current, {a.id: a.title for a in portfolio.activities}))
+        lines.extend(diploma_summary(current, titles))
+    if schemes is not None:
+        for (level, title, text), block in zip(
+            scheme_headlines(schemes), scheme_summaries(schemes, titles), strict=True
+        ):
+            lines.append(f"::{level} title={_escape_title(title)}::{text}")
+            lines.extend(block)
     lines.append("Check passed." if ok else "Check failed.")
     return "\n".join(lines)
+
+
+def _escape_title(text: str) -> str:
+    return text.replace("%", "%25").replace(":", "%3A").replace(",", "%2C")
+
+
+# --- the other schemes: the HCPC and the Science Council ----------------------------------------
+
+
+def science_council_title(year: ScienceCouncilYear, register: str | None) -> str:
+    """``Science Council (CSci), 2026`` or ``Science Council, 1 July 2025 to 30 June 2026``."""
+    name = f"Science Council ({register})" if register else "Science Council"
+    when = str(year.period.start.year) if year.declaration_due else year.period.text
+    return f"{name}, {when}"
+
+
+STATUS_WORDS = {"met": "Met", "exceptionally": "Met exceptionally", "not-met": "Not met"}
+
+
+def _standards_line(standard_3: tuple[str, ...], standard_4: tuple[str, ...]) -> str:
+    parts = [
+        f"standard {n} ({STANDARD_TEXT[n]}) by {plural(len(ids), 'activity', 'activities')}"
+        for n, ids in ((3, standard_3), (4, standard_4))
+    ]
+    return "Shown: " + "; ".join(parts) + "."
+
+
+def _sentence(message: str) -> str:
+    return f"{message[0].upper()}{message[1:]}."
+
+
+def science_council_summary(
+    year: ScienceCouncilYear, register: str | None, titles: dict[str, str], verbose: bool = False
+) -> list[str]:
+    """Plain sentences on one period judged on the Science Council's CPD standards."""
+    when = f" ({year.period.text})" if year.declaration_due else ""
+    lines = [f"{science_council_title(year, register)}{when}, judged on {format_day(year.evaluated_on)}:"]
+    cats = ", ".join(category_label(c) for c in year.categories) or "none"
+    lines.append(
+        f"  {plural(len(year.activities), 'activity', 'activities')} in "
+        f"{plural(len(year.categories), 'category', 'categories')} ({SC_CATEGORIES} needed, exceptionally "
+        f"{SC_EXCEPTIONAL_CATEGORIES}): {cats}."
+    )
+    lines.append("  " + _standards_line(year.standard_3, year.standard_4))
+    if year.status == "met":
+        lines.append("  Met: it meets the Science Council's CPD standards.")
+    else:
+        lines.append(f"  {STATUS_WORDS[year.status]}:")
+    for finding in year.findings:
+        if finding.severity == "note":
+            continue
+        lines.append(f"    {_sentence(finding.message)}")
+        if finding.code == "sc-no-reflection":
+            lines.extend(f"      {i}: {titles.get(i, i)}" for i in year.without_reflection)
+    lines.extend(f"  Guidance: {_sentence(f.message)}" for f in year.findings if f.severity == "note")
+    if year.not_yet:
+        lines.append(f"  Not judged yet: {plural(len(year.not_yet), 'activity', 'activities')} dated after today.")
+    if year.declaration_due and not year.complete:
+        lines.append(f"  Declare your CPD to the Science Council by {format_day(year.declaration_due)}.")
+    if verbose:
+        for activity_id in year.activities:
+            lines.append(f"    {activity_id}: {titles.get(activity_id, activity_id)}")
+    return lines
+
+
+def hcpc_summary(hcpc: HcpcAssessment, titles: dict[str, str], verbose: bool = False) -> list[str]:
+    """Plain sentences on the last two years as the HCPC's standards for CPD read them."""
+    lines = [f"HCPC, the two years from {format_day(hcpc.period.start)} to {format_day(hcpc.period.end)}:"]
+    cats = ", ".join(category_label(c) for c in hcpc.categories) or "none"
+    lines.append(
+        f"  {plural(len(hcpc.activities), 'activity', 'activities')} of "
+        f"{plural(len(hcpc.categories), 'type')} of learning (at least {HCPC_TYPES}): {cats}."
+    )
+    lines.append("  " + _standards_line(hcpc.standard_3, hcpc.standard_4))
+    if not hcpc.gaps:
+        lines.append("  No gap of three months or more without CPD.")
+    for finding in hcpc.findings:
+        lines.append(f"  {'Guidance: ' if finding.severity == 'note' else ''}{_sentence(finding.message)}")
+    lines.append(f"  Next renewal window: {hcpc.renewal.text}.")
+    lines.append("  Reported only: the HCPC judges a profile when it audits, so this never fails check.")
+    if verbose:
+        for activity_id in hcpc.activities:
+            lines.append(f"    {activity_id}: {titles.get(activity_id, activity_id)}")
+    return lines
+
+
+def scheme_summaries(schemes: SchemesAssessment, titles: dict[str, str], verbose: bool = False) -> list[list[str]]:
+    """One block of sentences per scheme judged besides the diploma: the HCPC, then each Science Council period."""
+    blocks = []
+    if schemes.hcpc is not None:
+        blocks.append(hcpc_summary(schemes.hcpc, titles, verbose))
+    if schemes.science_council is not None:
+        for year in schemes.science_council.years:
+            blocks.append(science_council_summary(year, schemes.science_council.register, titles, verbose))
+    return blocks
+
+
+def scheme_headlines(schemes: SchemesAssessment) -> list[tuple[str, str, str]]:
+    """``(level, title, sentence)`` per block of :func:`scheme_summaries`, for GitHub annotations."""
+    found = []
+    if schemes.hcpc is not None:
+        hcpc = schemes.hcpc
+        level = "notice" if hcpc.status == "met" and not hcpc.gaps else "warning"
+        found.append(
+            (
+                level,
+                "HCPC",
+                f"{plural(len(hcpc.activities), 'activity', 'activities')} of {plural(len(hcpc.categories), 'type')} "
+                f"of learning in two years; {plural(len(hcpc.gaps), 'gap')} of three months or more; "
+                f"next renewal window {hcpc.renewal.text}.",
+            )
+        )
+    if schemes.science_council is not None:
+        register = schemes.science_council.register
+        for year in schemes.science_council.years:
+            errors = [f.message for f in year.findings if f.severity in ("error", "warning")]
+            verdict = STATUS_WORDS[year.status] + (": " + "; ".join(errors) if errors else "")
+            found.append(
+                (
+                    "notice" if year.status == "met" else "warning",
+                    science_council_title(year, register),
+                    f"{plural(len(year.activities), 'activity', 'activities')} in "
+                    f"{plural(len(year.categories), 'category', 'categories')}. {verdict}.",
+                )
+            )
+    return found
 
 
 def _iso(day: date | None) -> str | None:
@@ -201,10 +360,91 @@ def diploma_json(diploma: DiplomaAssessment) -> dict:
     }
 
 
-def json_report(as_of: date, assessment: Assessment | None, problems: list[Problem], ok: bool) -> dict:
-    """The stable JSON contract (docs/reference/json.md): fields are added, never renamed."""
-    current = assessment.current_diploma if assessment else None
+def _findings_json(findings: tuple[Finding, ...]) -> list[dict]:
+    return [{"severity": f.severity, "code": f.code, "message": f.message} for f in findings]
+
+
+def science_council_year_json(year: ScienceCouncilYear) -> dict:
     return {
+        "start": _iso(year.period.start),
+        "end": _iso(year.period.end),
+        "evaluated_on": _iso(year.evaluated_on),
+        "complete": year.complete,
+        "declaration_due": _iso(year.declaration_due),
+        "status": year.status,
+        "met": year.met,
+        "activities": list(year.activities),
+        "categories": list(year.categories),
+        "required_categories": SC_CATEGORIES,
+        "exceptional_categories": SC_EXCEPTIONAL_CATEGORIES,
+        "without_reflection": list(year.without_reflection),
+        "standard_3": list(year.standard_3),
+        "standard_4": list(year.standard_4),
+        "not_yet": list(year.not_yet),
+        "findings": _findings_json(year.findings),
+    }
+
+
+def hcpc_json(hcpc: HcpcAssessment) -> dict:
+    return {
+        "start": _iso(hcpc.period.start),
+        "end": _iso(hcpc.period.end),
+        "status": hcpc.status,
+        "met": hcpc.met,
+        "activities": list(hcpc.activities),
+        "categories": list(hcpc.categories),
+        "required_types": HCPC_TYPES,
+        "guidance_activities": list(HCPC_GUIDANCE),
+        "without_reflection": list(hcpc.without_reflection),
+        "standard_3": list(hcpc.standard_3),
+        "standard_4": list(hcpc.standard_4),
+        "gaps": [{"first": _iso(g.first), "last": _iso(g.last), "months": g.months} for g in hcpc.gaps],
+        "renewal_window": {"start": _iso(hcpc.renewal.start), "end": _iso(hcpc.renewal.end)},
+        "findings": _findings_json(hcpc.findings),
+    }
+
+
+def registrations_json(lenses: Lenses) -> dict | None:
+    """``registrations:`` as portfolio.yaml gives it (None when it gives none)."""
+    if not lenses.listed:
+        return None
+    science = {"register": lenses.register} if lenses.science_council else None
+    return {"ibms": lenses.ibms, "hcpc": lenses.hcpc, "science_council": science}
+
+
+def schemes_json(schemes: SchemesAssessment) -> dict:
+    science = schemes.science_council
+    return {
+        "judged": schemes.lenses.judged,
+        "failed": list(schemes.failed),
+        "hcpc": hcpc_json(schemes.hcpc) if schemes.hcpc else None,
+        "science_council": (
+            {
+                "register": science.register,
+                "met": science.met,
+                "periods": [science_council_year_json(y) for y in science.years],
+            }
+            if science
+            else None
+        ),
+    }
+
+
+def json_report(
+    as_of: date,
+    assessment: Assessment | None,
+    problems: list[Problem],
+    ok: bool,
+    schemes: SchemesAssessment | None = None,
+    registrations: Lenses | None = None,
+) -> dict:
+    """The stable JSON contract (docs/reference/json.md): fields are added, never renamed.
+
+    ``registrations`` and ``schemes`` are there only when ``registrations:`` is in
+    portfolio.yaml or ``--scheme`` was given: without them the object is as it always was.
+    """
+    current = assessment.current_diploma if assessment else None
+    report = {
         "schema_version": SCHEMA_VERSION,
         "as_of": as_of.isoformat(),
         "ok": ok,
@@ -213,3 +453,7 @@ def json_report(as_of: date, assessment: Assessment | None, problems: list[Probl
         "diplomas": [diploma_json(d) for d in assessment.diplomas] if assessment else [],
         "problems": [p.to_dict() for p in problems],
     }
+    if schemes is not None and schemes.lenses.listed:
+        report["registrations"] = registrations_json(registrations) if registrations is not None else None
+        report["schemes"] = schemes_json(schemes)
+    return report

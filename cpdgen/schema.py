@@ -71,6 +71,12 @@ _STANDARD = {
 }
 
 
+def _any_case(words: tuple[str, ...]) -> str:
+    """A regex matching one of ``words`` in any case, with spaces around it (JSON Schema has no (?i))."""
+    alternatives = ["".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else re.escape(c) for c in w) for w in words]
+    return "^\\s*(?:" + "|".join(alternatives) + ")\\s*$"
+
+
 def _validator(annotated: Any) -> Callable:
     return annotated.__metadata__[0].func
 
@@ -105,6 +111,19 @@ def _fragments() -> dict[Callable, dict[str, Any]]:
         _validator(models.Standards): {
             "anyOf": [{"type": "array", "items": _STANDARD}, *_STANDARD["anyOf"], {"type": "null"}],
             "description": "The HCPC CPD standards (1 to 5) the activity shows, e.g. [3, 4].",
+        },
+        _validator(models.TextList): {"anyOf": [{"type": "array", "items": _TEXT}, _TEXT, {"type": "null"}]},
+        _validator(models.GoalStatus): {
+            "type": "string",
+            "pattern": _any_case(models.GOAL_STATUSES),
+            "examples": list(models.GOAL_STATUSES),
+            "description": "open, done or dropped.",
+        },
+        _validator(models.Register): {
+            "type": "string",
+            "pattern": _any_case(models.REGISTERS),
+            "examples": list(models.REGISTERS),
+            "description": "The Science Council register you are on: CSci, RSci or RSciTech.",
         },
         _validator(models.CategoryId): _choice(categories.category_spellings(), "One of the five CPD categories"),
         _validator(models.TypeId): _choice(
@@ -152,8 +171,16 @@ DESCRIPTIONS: dict[str, str] = {
     "ActivityFrontMatter.standards": "The HCPC CPD standards (1 to 5) the activity shows, e.g. [3, 4].",
     "ActivityFrontMatter.private": "true keeps the activity off the published site; it still counts.",
     "ActivityFrontMatter.draft": "true while you are still writing it: never counted, never published.",
+    "ActivityFrontMatter.goal": "The goal of your plan this activity works towards: its file name in content/plan/.",
     "ReflectionFrontMatter.activity": "The id of the activity this reflection belongs to (its file name without .md).",
     "ReflectionFrontMatter.title": "An optional title for the reflection.",
+    "GoalFrontMatter.title": "The goal, in a line.",
+    "GoalFrontMatter.why": "Why it matters to you and your work.",
+    "GoalFrontMatter.planned": "The activities you plan towards it, in your own words: a list.",
+    "GoalFrontMatter.target": "The day you mean to reach it by, YYYY-MM-DD.",
+    "GoalFrontMatter.review": "The day to look at it again, YYYY-MM-DD.",
+    "GoalFrontMatter.status": "open, done or dropped; default open.",
+    "GoalFrontMatter.private": "true keeps the goal off the published site.",
     "PortfolioFile.member": "You: only 'name' is required.",
     "PortfolioFile.diplomas": "Your CPD Diplomas, oldest first.",
     "PortfolioFile.site": "Settings for the site and the check.",
@@ -170,6 +197,10 @@ DESCRIPTIONS: dict[str, str] = {
     "HcpcSettings.registered_since": "The day you were first registered with the HCPC, YYYY-MM-DD.",
     "HcpcSettings.last_renewal": "The day you last renewed your registration, YYYY-MM-DD: the profile covers "
     "your CPD since then.",
+    "PortfolioFile.registrations": "The schemes you belong to; without it, the IBMS CPD Diploma alone.",
+    "Registrations.ibms": "true: judge the IBMS CPD Diploma (the default).",
+    "Registrations.hcpc": "true: you are registered with the HCPC; show the HCPC's view of your CPD.",
+    "Registrations.science-council": "You are on a Science Council register: judge each year on its CPD standards.",
     "SiteSettings.title": "The title of your portfolio site.",
     "SiteSettings.timezone": "What 'today' means for cpdgen; default Europe/London.",
     "SiteSettings.reflection_min_words": "Reflections shorter than this get a warning; default 50.",
@@ -185,6 +216,11 @@ SCHEMAS: dict[str, tuple[type[BaseModel], str, str]] = {
         models.ReflectionFrontMatter,
         "cpdgen reflection front matter",
         "The keys at the top of a reflection kept in its own file in content/reflections/.",
+    ),
+    "goal": (
+        models.GoalFrontMatter,
+        "cpdgen goal front matter",
+        "The keys at the top of a goal of your development plan in content/plan/.",
     ),
     "portfolio": (
         models.PortfolioFile,
@@ -205,11 +241,16 @@ def _describe(schema: dict[str, Any], model_name: str) -> None:
 
 
 def schema_for(which: str) -> dict[str, Any]:
-    """The JSON Schema (draft 7) of one kind of file: 'activity', 'reflection' or 'portfolio'."""
+    """The JSON Schema (draft 7) of one kind of file: 'activity', 'reflection', 'goal' or 'portfolio'."""
     model, title, description = SCHEMAS[which]
     _Generator.fragments = _fragments()
     schema = model.model_json_schema(ref_template="#/definitions/{model}", schema_generator=_Generator)
     definitions = schema.pop("$defs", {})
+    if "Registrations" in definitions:
+        # "science-council:" left empty is a register left out, an error, not "none" (models.Registrations).
+        definitions["Registrations"]["properties"]["science-council"] = {
+            "$ref": "#/definitions/ScienceCouncilRegistration"
+        }
     _describe(schema, model.__name__)
     for name, definition in definitions.items():
         _describe(definition, name)

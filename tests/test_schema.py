@@ -20,6 +20,7 @@ from cpdgen.schema import SCHEMAS, schema_for
 REPO = Path(__file__).resolve().parents[1]
 ACTIVITY = Draft7Validator(schema_for("activity"))
 REFLECTION = Draft7Validator(schema_for("reflection"))
+GOAL = Draft7Validator(schema_for("goal"))
 PORTFOLIO = Draft7Validator(schema_for("portfolio"))
 
 
@@ -60,6 +61,10 @@ def test_the_example_portfolio_is_valid():
         assert errors == [], path
     for path in (content / "reflections").glob("*.md"):
         assert REFLECTION.is_valid(front_matter(path)), path
+    goals = list((content / "plan").glob("*.md"))
+    assert goals
+    for path in goals:
+        assert [e.message for e in GOAL.iter_errors(front_matter(path))] == [], path
 
 
 BASE = {"title": "T", "date": "2025-01-02", "category": "other"}
@@ -120,6 +125,10 @@ BASE = {"title": "T", "date": "2025-01-02", "category": "other"}
         ("private", "yes"),
         ("draft", False),
         ("draft", 1),
+        ("goal", "advanced-transfusion-practice"),
+        ("goal", 2027),
+        ("goal", ""),
+        ("goal", ["a"]),
         ("catagory", "other"),
     ],
 )
@@ -158,6 +167,14 @@ def test_activity_needs_a_category_or_a_type():
         ({"member": {"name": "A"}, "hcpc": {}}, True),
         ({"member": {"name": "A"}, "hcpc": {"last_renewal": "20/10/2025"}}, False),
         ({"member": {"name": "A"}, "hcpc": {"renewed": "2025-10-20"}}, False),
+        ({"member": {"name": "A"}, "registrations": {"hcpc": True, "science-council": {"register": "csci"}}}, True),
+        ({"member": {"name": "A"}, "registrations": {"science-council": {"register": "RSciTech"}}}, True),
+        ({"member": {"name": "A"}, "registrations": {"science-council": {"register": "PhD"}}}, False),
+        ({"member": {"name": "A"}, "registrations": {"science-council": {}}}, False),
+        ({"member": {"name": "A"}, "registrations": {"science-council": None}}, False),
+        ({"member": {"name": "A"}, "registrations": {"hcpc": False}}, True),
+        ({"member": {"name": "A"}, "registrations": {"science_council": {"register": "CSci"}}}, False),
+        ({"member": {"name": "A"}, "registrations": {"ibms": "yes"}}, False),
     ],
 )
 def test_portfolio_schema(data, valid):
@@ -168,6 +185,40 @@ def test_portfolio_schema(data, valid):
     except ValidationError:
         accepted = False
     assert accepted == valid
+
+
+GOAL_BASE = {"title": "Lead the transfusion laboratory"}
+
+
+@pytest.mark.parametrize(
+    "key, value",
+    [
+        ("status", "open"),
+        ("status", "Done"),
+        ("status", " dropped "),
+        ("status", "pending"),
+        ("status", True),
+        ("planned", ["A course, in November", "Shadowing"]),
+        ("planned", "One thing, with a comma"),
+        ("planned", None),
+        ("planned", [""]),
+        ("planned", [3]),
+        ("target", "2027-11-12"),
+        ("review", "soon"),
+        ("private", True),
+        ("private", "no"),
+        ("why", "Because."),
+        ("tags", ["x"]),
+    ],
+)
+def test_goal_schema_agrees_with_the_model(key, value):
+    data = {**GOAL_BASE, key: value}
+    try:
+        models.GoalFrontMatter.model_validate(data)
+        accepted = True
+    except ValidationError:
+        accepted = False
+    assert GOAL.is_valid(data) == accepted
 
 
 def _pattern(schema: dict, key: str) -> re.Pattern:
@@ -254,7 +305,7 @@ def test_schema_command_prints_and_writes(tmp_path, capsys):
     printed = json.loads(capsys.readouterr().out)
     assert printed == schema_for("portfolio")
     assert main(["schema"]) == 0
-    assert set(json.loads(capsys.readouterr().out)) == {"activity", "reflection", "portfolio"}
+    assert set(json.loads(capsys.readouterr().out)) == {"activity", "reflection", "goal", "portfolio"}
 
     out = tmp_path / ".vscode"
     assert main(["schema", "--out", str(out)]) == 0

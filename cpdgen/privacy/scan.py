@@ -40,7 +40,7 @@ from pathlib import Path
 
 from cpdgen.cache import FileMemo
 from cpdgen.fsutil import RealPaths, is_ignored, read_member_file
-from cpdgen.portfolio import Activity, Portfolio
+from cpdgen.portfolio import Activity, Goal, Portfolio
 from cpdgen.privacy.allow import (
     AllowEntry,
     Marker,
@@ -238,6 +238,9 @@ class _PortfolioScan:
             place = _Place(member_text.path, None, False, "it goes into your HCPC profile, not onto the site")
             self.scan_markdown(member_text.text, place, _hcpc_part)
         self.scan_values(activities)
+        for goal in self.portfolio.goals:
+            known.add(os.fspath(goal.source))
+            self.scan_goal(goal)
         self.scan_settings()
         self.scan_content_tree(known)
         for activity in activities:
@@ -371,6 +374,33 @@ class _PortfolioScan:
                 continue
             line = activity.lines.get(loc) or activity.lines.get(loc[:1])
             self.report(finding, place, part, line, None, "front-matter")
+
+    def scan_goal(self, goal: Goal) -> None:
+        """A goal of the plan: its file as written, then its values as YAML read them (as for activities)."""
+        text = self.read(goal.source)
+        if text is None:
+            return
+        place = _Place(goal.path, None, goal.published, "the goal is private")
+
+        def part_of(finding: Finding) -> str:
+            return "front-matter" if finding.line < goal.body_line else "description"
+
+        self.scan_markdown(text, place, part_of)
+        written = {(f.rule, f.key) for f in self.find(text, markdown=True)}
+        meta = goal.meta
+        values: list[tuple[tuple, str]] = [(("title",), meta.title)]
+        if meta.why:
+            values.append((("why",), meta.why))
+        values += [(("planned", index), item) for index, item in enumerate(meta.planned)]
+        for finding in self.find("".join(value + ";\n" for _, value in values), markdown=False):
+            if (finding.rule, finding.key) in written:
+                continue
+            self.known(finding, place, "front-matter")
+            if self.allowed(finding, place):
+                continue
+            loc = values[finding.line - 1][0]
+            line = goal.lines.get(loc) or goal.lines.get(loc[:1])
+            self.report(finding, place, "front-matter", line, None, "front-matter")
 
     def scan_settings(self) -> None:
         """portfolio.yaml as written, and its values as YAML read them (escapes decoded, folded lines joined)."""
@@ -542,7 +572,7 @@ def _message(finding: Finding, where: str, place: _Place) -> str:
             silence += f", or {entry} in the activity's allow: list"
         else:
             silence += f", or {wide_entry} under privacy: allow: in portfolio.yaml"
-    elif where == "front-matter":
+    elif where == "front-matter" and in_activity:
         silence = f"{entry} in this activity's allow: list"
     elif where in ("name", "file"):
         if where == "name":

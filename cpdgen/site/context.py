@@ -15,8 +15,18 @@ from markupsafe import Markup
 
 from cpdgen.categories import CATEGORIES, CATEGORY_BY_ID
 from cpdgen.models import PublishSettings
-from cpdgen.portfolio import Activity, Portfolio, slugify
+from cpdgen.portfolio import Activity, GoalActivities, Portfolio, goals_with_activities, slugify
 from cpdgen.rules import REASON_TEXT, Assessment, DiplomaAssessment, Judgement, describe_counts, describe_needs
+from cpdgen.schemes import (
+    HCPC_TYPES,
+    SC_CATEGORIES,
+    SC_EXCEPTIONAL_CATEGORIES,
+    Gap,
+    HcpcAssessment,
+    Period,
+    SchemesAssessment,
+    ScienceCouncilYear,
+)
 from cpdgen.words import diploma_name, long_date, plural, short_date
 
 HCPC_STANDARDS = {
@@ -50,6 +60,14 @@ def category_url(category_id: str) -> str:
 
 def tag_url(tag: str) -> str:
     return f"tags/{slugify(tag, 'tag')}/index.html"
+
+
+PLAN_URL = "plan/index.html"
+
+
+def goal_url(slug: str) -> str:
+    """A goal's place on the plan page."""
+    return f"{PLAN_URL}#goal-{slug}"
 
 
 def hours_text(value: float | None) -> str:
@@ -175,6 +193,129 @@ def diploma_summary(diploma: DiplomaAssessment, published: set[str]) -> dict:
         "earliest_leaves_unshown": bool(diploma.earliest_leaves_on) and not earliest,
         "lock_sha256": diploma.frozen.set_sha256 if diploma.frozen else "",
     }
+
+
+# --- the other schemes (registrations:) ------------------------------------------------------
+
+
+def _named(ids: tuple[str, ...], summaries: dict[str, dict]) -> tuple[list[dict], int]:
+    """The published activities among ``ids`` (as list items), and how many others there are."""
+    shown = [summaries[i] for i in ids if i in summaries]
+    return shown, len(ids) - len(shown)
+
+
+def _gap_text(gap: Gap, period: Period, public_days: set) -> str:
+    """A gap as the public site may say it: its dates only when published activities (or the period) give them."""
+    months = plural(gap.months, "month")
+    before = gap.first == period.start or (gap.first - timedelta(days=1)) in public_days
+    after = gap.last == period.end or (gap.last + timedelta(days=1)) in public_days
+    if before and after:
+        return f"{long_date(gap.first)} to {long_date(gap.last)} ({months})"
+    return f"{months}, next to an activity not published"
+
+
+def hcpc_card(hcpc: HcpcAssessment, summaries: dict[str, dict], public_days: set) -> dict:
+    without, without_hidden = _named(hcpc.without_reflection, summaries)
+    return {
+        "kind": "hcpc",
+        "title": "HCPC",
+        "met": hcpc.met,
+        "status_label": "A mixture of learning" if hcpc.met else "Not a mixture of learning yet",
+        "period_text": hcpc.period.text,
+        "activities": len(hcpc.activities),
+        "type_count": len(hcpc.categories),
+        "required_types": HCPC_TYPES,
+        "category_labels": [CATEGORY_BY_ID[c].label for c in hcpc.categories],
+        "standard_3": len(hcpc.standard_3),
+        "standard_4": len(hcpc.standard_4),
+        "gaps": [_gap_text(g, hcpc.period, public_days) for g in hcpc.gaps],
+        "renewal_text": hcpc.renewal.text,
+        "without_reflection": without,
+        "without_reflection_hidden": without_hidden,
+    }
+
+
+SC_STATUS = {"met": "Met", "exceptionally": "Met exceptionally", "not-met": "Not met"}
+
+
+def science_council_card(year: ScienceCouncilYear, register: str | None, summaries: dict[str, dict]) -> dict:
+    without, without_hidden = _named(year.without_reflection, summaries)
+    status = SC_STATUS[year.status]
+    if year.status == "not-met" and not year.complete:
+        status = "Not met yet"
+    return {
+        "kind": "science-council",
+        "title": f"Science Council ({register})" if register else "Science Council",
+        "met": year.met,
+        "status": year.status,
+        "status_label": status,
+        "year_text": str(year.period.start.year) if year.declaration_due else year.period.text,
+        "period_text": year.period.text,
+        "evaluated_on_text": long_date(year.evaluated_on),
+        "due_text": long_date(year.declaration_due) if year.declaration_due and not year.complete else "",
+        "activities": len(year.activities),
+        "category_count": len(year.categories),
+        "required_categories": SC_CATEGORIES,
+        "exceptional_categories": SC_EXCEPTIONAL_CATEGORIES,
+        "category_labels": [CATEGORY_BY_ID[c].label for c in year.categories],
+        "standard_3": len(year.standard_3),
+        "standard_4": len(year.standard_4),
+        "problems": [f.message for f in year.findings if f.severity in ("error", "warning")],
+        "without_reflection": without,
+        "without_reflection_hidden": without_hidden,
+    }
+
+
+def scheme_cards(schemes: SchemesAssessment, summaries: dict[str, dict], public_days: set) -> list[dict]:
+    """A card for each scheme judged besides the diploma, with only what the public site may show."""
+    cards = []
+    if schemes.hcpc is not None:
+        cards.append(hcpc_card(schemes.hcpc, summaries, public_days))
+    if schemes.science_council is not None:
+        for year in schemes.science_council.years:
+            cards.append(science_council_card(year, schemes.science_council.register, summaries))
+    return cards
+
+
+# --- the development plan ------------------------------------------------------------------------
+
+GOAL_STATUS_TEXT = {"open": "Open", "done": "Done", "dropped": "Dropped"}
+
+
+def goal_links(portfolio: Portfolio) -> dict[str, dict]:
+    """Each published goal's title and place on the plan page, by id (an activity's page links to it)."""
+    return {g.id: {"title": g.title, "url": goal_url(g.slug)} for g in portfolio.goals if g.published}
+
+
+def goal_summary(found: GoalActivities, summaries: dict[str, dict], hidden: dict) -> dict:
+    """What the dashboard and the plan page show of one published goal."""
+    goal, meta = found.goal, found.goal.meta
+    return {
+        "id": goal.id,
+        "anchor": f"goal-{goal.slug}",
+        "url": goal_url(goal.slug),
+        "title": goal.title,
+        "status": goal.status,
+        "status_label": GOAL_STATUS_TEXT[goal.status],
+        "why": meta.why or "",
+        "planned": list(meta.planned),
+        "target": meta.target.isoformat() if meta.target else "",
+        "target_text": long_date(meta.target),
+        "review": meta.review.isoformat() if meta.review else "",
+        "review_text": long_date(meta.review),
+        "activities": [summaries[a.id] for a in reversed(found.activities) if a.id in summaries],
+        "hidden": hidden,
+    }
+
+
+def plan_goals(portfolio: Portfolio, summaries: dict[str, dict]) -> list[dict]:
+    """Every goal the public site shows, with its published activities, newest first, and how many others."""
+    every = {g.goal.id: g for g in goals_with_activities(portfolio, drafts=True)}
+    shown = []
+    for found in goals_with_activities(portfolio, public=True):
+        hidden = hidden_counts(list(every[found.goal.id].activities), None)
+        shown.append(goal_summary(found, summaries, hidden))
+    return shown
 
 
 def hidden_counts(activities: list[Activity], ids: set[str] | None = None) -> dict:

@@ -33,13 +33,17 @@ from cpdgen.rules import Assessment, DiplomaAssessment, Judgement
 from cpdgen.site.charts import category_chart, timeline
 from cpdgen.site.context import (
     HCPC_STANDARDS,
+    PLAN_URL,
     category_url,
     diploma_slug,
     diploma_summary,
     diploma_url,
+    goal_links,
     hidden_counts,
     hours_text,
     judgement_text,
+    plan_goals,
+    scheme_cards,
     shift_headings,
     site_context,
     summary,
@@ -170,11 +174,13 @@ def activity_page(
     previous: dict | None,
     next: dict | None,  # noqa: A002 - the template's own name for it
     problems: list[Problem],
+    goals: dict[str, dict] | None = None,
 ) -> tuple[Page, list[SiteFile]]:
     """An activity's page, and the evidence files to copy beside it.
 
     The build plans every activity's page with this; ``cpdgen serve`` calls it again for
     the one activity file just saved, so its page is the page the build would write.
+    ``goals`` are the published goals' links by id (``context.goal_links``).
     """
     description, reflection = _markdown(activity, publish, render_markdown, problems)
     evidence, copies = _evidence(activity, publish, problems)
@@ -195,6 +201,7 @@ def activity_page(
         "judgement_text": judgement_text(diploma, judgement),
         "diploma_url": diploma_url(diploma.id),
         "diploma_status": diploma.status,
+        "goal": (goals or {}).get(meta.goal or ""),
     }
     folder = f"activities/{activity.slug}"
     files = [SiteFile(f"{folder}/{name}", source, "evidence", activity.path) for name, source in copies]
@@ -279,6 +286,7 @@ def plan_site(
         plan.pages.append(page(path, template, title, site, extra, source, **context))
 
     # Activity pages.
+    goals = goal_links(portfolio)
     for index, activity in enumerate(by_date):
         shown, files = activity_page(
             activity,
@@ -290,6 +298,7 @@ def plan_site(
             previous=summaries[by_date[index - 1].id] if index > 0 else None,
             next=summaries[by_date[index + 1].id] if index + 1 < len(by_date) else None,
             problems=plan.problems,
+            goals=goals,
         )
         plan.pages.append(shown)
         plan.files.extend(files)
@@ -354,8 +363,18 @@ def plan_site(
         for url, entry in sorted(tags.items(), key=lambda item: item[1]["label"].casefold())
     ]
 
-    # The dashboard.
+    # The development plan: a page, when a goal is published.
+    goal_list = plan_goals(portfolio, summaries)
+    if goal_list:
+        by_id = {g.id: g for g in portfolio.goals}
+        for item in goal_list:
+            goal = by_id[item["id"]]
+            item["body_html"] = _render(goal.body, goal.path, goal.body_line, render_markdown, plan.problems)
+        add(PLAN_URL, "plan.html", "Development plan", goals=goal_list)
+
+    # The dashboard, with a card per scheme registrations: lists.
     current = assessment.current_diploma
+    lenses = portfolio.lenses
     dashboard: dict = {"current": None}
     if current is not None:
         ids = {j.id for j in current.judgements}
@@ -374,6 +393,12 @@ def plan_site(
             "category_chart": category_chart(current),
             "timeline": timeline(current, listed),
         }
+    dashboard["show_diploma"] = lenses.ibms
+    dashboard["schemes"] = []
+    if lenses.listed:
+        public_days = {a.date for a in by_date}
+        schemes = portfolio.assess_schemes(assessment.as_of)
+        dashboard["schemes"] = scheme_cards(schemes, summaries, public_days)
     add(
         "index.html",
         "index.html",
@@ -381,6 +406,7 @@ def plan_site(
         dashboard=dashboard,
         earlier=[diploma_summary(d, public_ids) for d in reversed(assessment.diplomas) if d is not current],
         recent=[summaries[a.id] for a in reversed(by_date[-8:])],
+        goals=[{k: v for k, v in item.items() if k != "body_html"} for item in goal_list],
         tags=tag_list,
         records=records,
         published_count=len(by_date),
@@ -409,14 +435,21 @@ def _markdown(
     if publish.reflections:
         parts.append((activity.reflection or "", activity.reflection_path or activity.path, activity.reflection_line))
     for text, where, line in parts:
-        try:
-            results.append(shift_headings(render(text)))
-        except MarkdownTooComplex as exc:
-            problems.append(Problem(where, line, "error", "markdown-too-complex", exc.message))
-            results.append(Markup(""))
+        results.append(_render(text, where, line, render, problems))
     if len(results) == 1:
         results.append(Markup(""))
     return results[0], results[1]
+
+
+def _render(
+    text: str, where: str, line: int | None, render: Callable[[str], Markup], problems: list[Problem]
+) -> Markup:
+    """A member's Markdown as safe HTML under the page's own headings; a problem when it is too complex."""
+    try:
+        return shift_headings(render(text))
+    except MarkdownTooComplex as exc:
+        problems.append(Problem(where, line, "error", "markdown-too-complex", exc.message))
+        return Markup("")
 
 
 def find_collisions(plan: SitePlan) -> list[Problem]:

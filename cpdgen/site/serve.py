@@ -87,7 +87,7 @@ class Session:
 
         Only when nothing but that page's own text could have changed: the file has no
         problem and no possible patient identifier, and its id, date, category, privacy,
-        draft state, reflection and evidence are as before. Otherwise None: the full
+        draft state, reflection, evidence and goal are as before. Otherwise None: the full
         rebuild (which always follows) does the work and reports the problems.
         """
         from dataclasses import replace
@@ -95,6 +95,7 @@ class Session:
         from cpdgen.loader import read_activity
         from cpdgen.privacy.identifiers import find_identifiers
         from cpdgen.privacy.patterns import compile_pattern
+        from cpdgen.site.context import goal_links
         from cpdgen.site.plan import activity_page, judged_activities
 
         last = self.last
@@ -121,7 +122,7 @@ class Session:
                 reflection_path=old.reflection_path,
                 reflection_line=old.reflection_line,
             )
-        facts = ("id", "date", "category", "draft", "private", "has_reflection", "evidence")
+        facts = ("id", "date", "category", "draft", "private", "has_reflection", "evidence", "goal")
         if any(getattr(activity, name) != getattr(old, name) for name in facts):
             return None
         settings = last.portfolio.settings
@@ -144,6 +145,7 @@ class Session:
             previous=page.context["previous"],
             next=page.context["next"],
             problems=found,
+            goals=goal_links(last.portfolio),
         )
         if found or shown.path != page.path:
             return None
