@@ -1,5 +1,6 @@
 """The HCPC CPD profile as plain data: its period, the activities in it, the types of learning,
-the gaps, the member's own texts, the evidence index, and what the profile still lacks.
+the gaps, the goals of the member's plan with the activities that worked towards them, the
+member's own texts, the evidence index, and what the profile still lacks.
 
 ``gather_profile`` is pure: given a loaded portfolio, the audit date and "today", it reads no
 file and no clock. The PDF (``pdf/profile.py``) and the Word document (``wordfile.py``) show
@@ -23,7 +24,16 @@ from datetime import date, timedelta
 from cpdgen import __version__
 from cpdgen.categories import CATEGORIES, TYPE_BY_ID, category_label
 from cpdgen.csvfile import format_hours
-from cpdgen.portfolio import HCPC_FOLDER, HCPC_TEXTS, Activity, Evidence, MemberText, Portfolio
+from cpdgen.portfolio import (
+    HCPC_FOLDER,
+    HCPC_TEXTS,
+    Activity,
+    Evidence,
+    Goal,
+    MemberText,
+    Portfolio,
+    goals_with_activities,
+)
 from cpdgen.problems import CpdgenError, Problem
 from cpdgen.rules import window_start
 from cpdgen.sections import has_words
@@ -121,6 +131,15 @@ class Gap:
 
 
 @dataclass(frozen=True)
+class PlanGoal:
+    """A goal of the member's plan (``content/plan/``) and the numbers, in the list, of the activities
+    of the period that name it."""
+
+    goal: Goal
+    numbers: tuple[int, ...]
+
+
+@dataclass(frozen=True)
 class Words:
     """A member's text counted: its words, its limit, and how often it says "we"."""
 
@@ -145,6 +164,8 @@ class Profile:
     texts: dict[str, MemberText]  # the member's texts that have words: "summary", "statement", "gaps"
     words: dict[str, Words]
     problems: list[Problem] = field(default_factory=list)
+    # The plan's goals worked on in the period (and open ones, for today): the member's own document, so private too.
+    goals: tuple[PlanGoal, ...] = ()
 
     @property
     def selected(self) -> tuple[Listed, ...]:
@@ -424,7 +445,20 @@ def gather_profile(
         texts=texts,
         words=words,
         problems=problems,
+        goals=_plan_goals(portfolio, listed, current=period.end >= today),
     )
+
+
+def _plan_goals(portfolio: Portfolio, listed: list[Listed], *, current: bool) -> tuple[PlanGoal, ...]:
+    """Each goal an activity of the period worked towards, and, when the profile is for today (not a
+    day past, when today's plan did not exist), every open goal; in the plan's order."""
+    number_of = {item.activity.id: item.number for item in listed}
+    found = []
+    for linked in goals_with_activities(portfolio):
+        numbers = tuple(number_of[a.id] for a in linked.activities if a.id in number_of)
+        if numbers or (current and linked.goal.status == "open"):
+            found.append(PlanGoal(linked.goal, numbers))
+    return tuple(found)
 
 
 def _line_of(text: str, pattern: re.Pattern) -> int | None:
@@ -539,6 +573,7 @@ def plain_facts(profile: Profile) -> dict:
         },
         "rows": [row_facts(item) for item in profile.listed],
         "categories": [{"label": label, "count": n} for label, n in profile.categories],
+        "goals": [goal_facts(item) for item in profile.goals],
         "category_count": profile.category_count,
         "gap_count": len(profile.gaps),
         "words": {
@@ -558,6 +593,20 @@ def plain_facts(profile: Profile) -> dict:
             "keywords": ["CPD", "HCPC", "CPD profile", "audit", "biomedical science"],
             "generator": f"cpdgen {__version__}",
         },
+    }
+
+
+GOAL_STATUS = {"open": "Open", "done": "Done", "dropped": "Dropped"}
+
+
+def goal_facts(item: PlanGoal) -> dict:
+    """One goal of the plan as the PDF and the Word document show it."""
+    meta = item.goal.meta
+    return {
+        "title": item.goal.title,
+        "status": GOAL_STATUS[item.goal.status],
+        "target": short_date(meta.target) if meta.target else "",
+        "activities": ", ".join(str(n) for n in item.numbers) or "none in this period",
     }
 
 

@@ -391,6 +391,7 @@ class HcpcSettings(_Strict):
             )
         return renewal
 
+
 class ScienceCouncilRegistration(_Strict):
     # "register" is also a method of every pydantic model (abc's): the field has another name.
     register_name: Register = Field(alias="register")

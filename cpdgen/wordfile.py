@@ -200,6 +200,11 @@ def _activities(document: Document, writer: _Writer, profile: Profile, facts: di
     document.add_heading("Types of learning", level=2)
     categories = [[c["label"], str(c["count"])] for c in facts["categories"]]
     _table(document, ["Type of learning", "Activities"], categories, (100, 30))
+    if facts["goals"]:
+        document.add_heading("My development plan", level=2)
+        document.add_paragraph("The goals of my plan, and the activities listed above that worked towards each.")
+        goals = [[g["title"], g["status"], g["target"], g["activities"]] for g in facts["goals"]]
+        _table(document, ["Goal", "Status", "Target", "Activities (No.)"], goals, (76, 18, 22, 54))
     document.add_heading("Gaps of three months or more", level=2)
     if not profile.gaps:
         document.add_paragraph("None: there is no gap of three months or more between the activities in this period.")

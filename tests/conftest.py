@@ -194,7 +194,8 @@ PROFILE_AUDIT = "2025-09-01"
 
 def profile_portfolio(portfolio: Builder) -> Builder:
     """A portfolio with a complete HCPC profile for ``PROFILE_AUDIT``: 14 activities a month apart
-    in three categories (one private, one with a PDF and a link as evidence), and the member's texts."""
+    in three categories (one private, one with a PDF and a link as evidence and a goal of the
+    plan), and the member's texts."""
     from datetime import date
 
     portfolio.settings({"member": {"name": "Alex Morgan", "hcpc_number": "BS12345"}})
@@ -205,6 +206,7 @@ def profile_portfolio(portfolio: Builder) -> Builder:
         extra: dict = {}
         if i == 4:
             extra = {"evidence": ["eqa-summary.pdf", "https://www.ibms.org/"], "standards": [3, 4], "hours": 2}
+            extra["goal"] = "eqa"
         if i == 6:
             extra = {"private": True}
         portfolio.activity(
@@ -222,4 +224,5 @@ def profile_portfolio(portfolio: Builder) -> Builder:
         "- I wrote a summary.\n\nSee [the IBMS](https://www.ibms.org/).\n",
     )
     portfolio.write("hcpc/gaps.md", "## 2024-11-06 to 2025-09-01\nI was on parental leave.\n")
+    portfolio.write("plan/eqa.md", "---\ntitle: Run the EQA scheme\nstatus: done\ntarget: 2024-06-30\n---\n")
     return portfolio

@@ -328,3 +328,35 @@ def test_a_registration_of_under_two_years_is_a_warning(portfolio):
     profile = profile_of(portfolio)
     assert problems(profile) == [("content/portfolio.yaml", 4, "warning", "hcpc-new-registrant")]
     assert profile.period.start == date(2024, 1, 15)
+
+
+def _goal(title: str, status: str = "open", target: str | None = None, private: bool = False) -> str:
+    lines = ["---", f"title: {title}", f"status: {status}"]
+    lines += [f"target: {target}"] if target else []
+    lines += ["private: true"] if private else []
+    return "\n".join([*lines, "---", "Notes.", ""])
+
+
+def test_the_profile_shows_the_goals_worked_on_in_the_period_and_open_goals_only_for_today(portfolio):
+    written(portfolio)
+    portfolio.write("plan/lead.md", _goal("Lead the laboratory", target="2026-06-30", private=True))
+    portfolio.write("plan/msc.md", _goal("Start an MSc"))  # open, nothing done towards it yet
+    portfolio.write("plan/old.md", _goal("Pass the specialist portfolio", status="done"))
+    portfolio.write("plan/idle.md", _goal("Learn Welsh", status="dropped"))  # neither open nor worked on
+    portfolio.activity("2024-01-10-a", date="2024-01-10", goal="old")
+    portfolio.activity("2024-03-10-b", date="2024-03-10", category="formal-educational", goal="lead")
+    portfolio.activity("2024-05-10-c", date="2024-05-10", goal="lead", private=True)
+    portfolio.activity("2023-01-10-before", date="2023-01-10", goal="idle")  # outside the period
+
+    past = profile_of(portfolio, "2025-09-01")
+    assert [(g.goal.id, g.numbers) for g in past.goals] == [("lead", (2, 3)), ("old", (1,))]
+    on_the_day = date(2025, 9, 1)  # the profile made on its audit date: today's plan is the plan of then
+    current = gather_profile(load_portfolio(portfolio.root), on_the_day, on_the_day)
+    assert [(g.goal.id, g.numbers) for g in current.goals] == [("lead", (2, 3)), ("msc", ()), ("old", (1,))]
+    from cpdgen.hcpc import plain_facts
+
+    assert plain_facts(current)["goals"] == [
+        {"title": "Lead the laboratory", "status": "Open", "target": "30 Jun 2026", "activities": "2, 3"},
+        {"title": "Start an MSc", "status": "Open", "target": "", "activities": "none in this period"},
+        {"title": "Pass the specialist portfolio", "status": "Done", "target": "", "activities": "1"},
+    ]

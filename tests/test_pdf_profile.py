@@ -57,6 +57,7 @@ def test_the_pdf_reads_back_with_every_part_and_its_evidence_attached(loaded):
         "Activity number 6",  # private: the profile is the member's own document
         "Bench photo",
         "Types of learning",
+        "Run the EQA scheme",  # the plan's goal the list's fifth activity worked towards
         "without CPD, after “Activity number 13”, and none since",
         "I was on parental leave.",
         "3. Personal statement",

@@ -63,6 +63,7 @@ def test_the_word_document_holds_every_part_of_the_profile(made):
     assert "5 | 5 Feb 2024 | Activity number 4 | Formal / educational | E1, E2" in text
     assert "7 | 5 Apr 2024 | Activity number 6 | Work-based learning" in text
     assert "Self-directed learning | 4" in text  # the types of learning
+    assert "Run the EQA scheme | Done | 30 Jun 2024 | 5" in text  # the plan's goal, with its activity's number
     # The gap and its explanation; the chosen activity, what it was, then its reflection.
     assert "6 November 2024 to 1 September 2025 (9 months without CPD, after “Activity number 13”, and none since)" in (
         text
