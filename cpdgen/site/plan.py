@@ -448,13 +448,8 @@ def plan_site(
     # The About page, from content/about.md.
     if portfolio.about is not None:
         about = portfolio.about
-        add(
-            ABOUT_URL,
-            "about.html",
-            "About",
-            about.path,
-            body_html=_render(about.text, about.path, 1, render_markdown, plan.problems),
-        )
+        body = _render(about.text, about.path, 1, render_markdown, plan.problems, top=2)
+        add(ABOUT_URL, "about.html", "About", about.path, body_html=body)
 
     # The search page: its script reads the index search.py makes from plan.search.
     add(SEARCH_URL, "search.html", "Search", searchable=len(by_date))
@@ -542,11 +537,17 @@ def _markdown(
 
 
 def _render(
-    text: str, where: str, line: int | None, render: Callable[[str], Markup], problems: list[Problem]
+    text: str,
+    where: str,
+    line: int | None,
+    render: Callable[[str], Markup],
+    problems: list[Problem],
+    top: int = 3,
 ) -> Markup:
-    """A member's Markdown as safe HTML under the page's own headings; a problem when it is too complex."""
+    """A member's Markdown as safe HTML under the page's own headings (the highest at ``top``);
+    a problem when it is too complex."""
     try:
-        return shift_headings(render(text))
+        return shift_headings(render(text), top)
     except MarkdownTooComplex as exc:
         problems.append(Problem(where, line, "error", "markdown-too-complex", exc.message))
         return Markup("")
