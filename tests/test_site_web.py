@@ -350,3 +350,17 @@ def test_the_page_pagefind_reads_escapes_the_title_and_keeps_the_safe_html():
 
     page = record_page(SearchRecord("activities/a/index.html", "A <b> & C", Markup("<p>x</p>")))
     assert "<title>A &lt;b&gt; &amp; C</title>" in page and "<main data-pagefind-body><p>x</p></main>" in page
+
+
+def test_hostile_titles_stay_text_in_the_feed_sitemap_and_meta(portfolio):
+    hostile = "\"'><script>alert('X')</script>&]]>"
+    settings(portfolio, url=URL, title=hostile)
+    portfolio.activity("2026-03-02-hostile", date="2026-03-02", title=hostile, tags=[hostile])
+    site = build(portfolio)
+    feed = ET.parse(site / "feed.xml").getroot()  # noqa: S314 - our own build's output
+    assert feed.findtext(f"{ATOM}title") == hostile
+    assert feed.find(f"{ATOM}entry").findtext(f"{ATOM}title") == hostile
+    ET.parse(site / "sitemap.xml")  # noqa: S314 - our own build's output
+    meta = head((site / "activities/2026-03-02-hostile/index.html").read_text())
+    assert meta[("og:title", "meta")] == hostile and meta[("og:site_name", "meta")] == hostile
+    assert "<script>" not in (site / "feed.xml").read_text()
