@@ -364,3 +364,15 @@ def test_hostile_titles_stay_text_in_the_feed_sitemap_and_meta(portfolio):
     meta = head((site / "activities/2026-03-02-hostile/index.html").read_text())
     assert meta[("og:title", "meta")] == hostile and meta[("og:site_name", "meta")] == hostile
     assert "<script>" not in (site / "feed.xml").read_text()
+
+
+def test_under_cpdgen_serve_the_404_page_leads_back_to_the_local_site(portfolio, tmp_path):
+    from cpdgen.site.renderer import SiteRenderer
+
+    settings(portfolio, url=URL)
+    renderer = SiteRenderer(portfolio.root, use_cache=False, live_reload='<script src="/__livereload.js"></script>')
+    served = tmp_path / "served"
+    served.mkdir()
+    renderer.render_into(served, renderer.prepare(as_of=AS_OF), previous=served)
+    html = (served / "404.html").read_text()
+    assert 'href="/index.html"' in html and URL not in html

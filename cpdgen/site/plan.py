@@ -459,7 +459,14 @@ def plan_site(
     stylesheet = theme_files.get(STYLESHEET)
     css = stylesheet.read_text(encoding="utf-8") if stylesheet else ""
     inline = Markup(css.replace("</", "<\\/"))  # noqa: S704 - the theme's CSS, unable to close its <style>
-    add("404.html", "404.html", "Page not found", stylesheet=inline, root=site["url"])
+    # cpdgen serve serves the site at its server's root: there, "/" leads back to the local site.
+    add(
+        "404.html",
+        "404.html",
+        "Page not found",
+        stylesheet=inline,
+        root="/" if extra.get("live_reload") else site["url"],
+    )
 
     # What the web reads beside the pages: the feed, the sitemap, robots.txt.
     add_web_files(plan, site, by_date, summaries, assessment.as_of.isoformat())
