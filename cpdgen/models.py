@@ -344,9 +344,12 @@ def _site_url(value: object) -> str:
     return text.rstrip("/") + "/"
 
 
+SiteUrl = Annotated[str, BeforeValidator(_site_url)]
+
+
 class SiteSettings(_Strict):
     title: Text | None = None
-    url: Annotated[str, BeforeValidator(_site_url)] | None = None  # the public address; absolute links need it
+    url: SiteUrl | None = None  # the public address; absolute links need it
     search_engines: Flag = True  # false: every page asks search engines not to list it
     keep: list[Annotated[str, BeforeValidator(_kept_path)]] = Field(default_factory=list)  # files of yours in site/
     timezone: Annotated[str, BeforeValidator(_timezone)] = "Europe/London"
