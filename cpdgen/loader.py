@@ -33,6 +33,7 @@ from cpdgen.models import (
     model_at,
 )
 from cpdgen.portfolio import (
+    ABOUT_FILE,
     GOAL_ORDER,
     HCPC_FOLDER,
     HCPC_TEXTS,
@@ -266,7 +267,7 @@ def _holds_markdown(folder: str, limit: int = 5000) -> bool:
 def _stray_markdown(content: Path) -> list[Path]:
     """Markdown files in ``content/`` that cpdgen does not read, so the member can move them."""
     stray: list[Path] = []
-    known = {content / HCPC_FOLDER / name for name in HCPC_TEXTS.values()}
+    known = {content / HCPC_FOLDER / name for name in HCPC_TEXTS.values()} | {content / ABOUT_FILE}
     for dirpath, dirnames, filenames in os.walk(content, followlinks=False):
         here = Path(dirpath)
         if here == content:
@@ -307,6 +308,21 @@ def _read_hcpc_texts(collect: _Collector, content: Path) -> dict[str, MemberText
             text = ""
         found[part] = MemberText(collect.rel(path), path, text)
     return found
+
+
+def _read_about(collect: _Collector, content: Path) -> MemberText | None:
+    """The site's About page (content/about.md) when it exists; a file that cannot be read is a problem at it."""
+    path = content / ABOUT_FILE
+    if not os.path.lexists(path):
+        return None
+    try:
+        text = collect.texts[path] = read_text(path, content, collect.paths)
+    except ReadError as exc:
+        if exc.code != "empty-file":
+            collect.add(path, exc.line, exc.code, exc.message, column=exc.column)
+            return None
+        text = ""
+    return MemberText(collect.rel(path), path, text)
 
 
 def _read_settings(collect: _Collector, content: Path) -> tuple[PortfolioFile | None, bool, dict]:
@@ -408,6 +424,7 @@ def load_portfolio(
     for path in _stray_markdown(content):
         collect.add(path, None, "not-read", _stray_message(path, content), severity="warning")
     hcpc_texts = _read_hcpc_texts(collect, content)
+    about = _read_about(collect, content)
 
     for activity in activities.values():
         if activity.draft or not activity.has_reflection or activity.reflection is None:
@@ -430,6 +447,7 @@ def load_portfolio(
     )
     portfolio.frozen = frozen
     portfolio.hcpc_texts = hcpc_texts
+    portfolio.about = about
     portfolio.goals = sorted(goals.values(), key=lambda g: (GOAL_ORDER[g.status], g.meta.target or date.max, g.id))
     # Patient identifiers are problems like any other, so check, build and serve all see them.
     from cpdgen.privacy.scan import scan_portfolio

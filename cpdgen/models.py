@@ -13,6 +13,7 @@ import re
 import typing
 from datetime import date
 from typing import Annotated
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator, model_validator
@@ -332,8 +333,24 @@ def _kept_path(value: object) -> str:
     return text
 
 
+def _site_url(value: object) -> str:
+    """The site's public address: an absolute http(s) URL, kept with one trailing slash."""
+    text = _text(value)
+    parts = urlsplit(text)
+    if parts.scheme.lower() not in ("https", "http") or not parts.hostname or any(c.isspace() for c in text):
+        raise _fail("invalid-value", f"'{text}' must be your site's full address, like https://alex.github.io/cpd/")
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise _fail("invalid-value", f"'{text}' must be the address of the site alone: no ?, # or user name in it")
+    return text.rstrip("/") + "/"
+
+
+SiteUrl = Annotated[str, BeforeValidator(_site_url)]
+
+
 class SiteSettings(_Strict):
     title: Text | None = None
+    url: SiteUrl | None = None  # the public address; absolute links need it
+    search_engines: Flag = True  # false: every page asks search engines not to list it
     keep: list[Annotated[str, BeforeValidator(_kept_path)]] = Field(default_factory=list)  # files of yours in site/
     timezone: Annotated[str, BeforeValidator(_timezone)] = "Europe/London"
     reflection_min_words: Annotated[int, BeforeValidator(_min_words)] = 50

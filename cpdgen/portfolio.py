@@ -175,6 +175,9 @@ class GoalActivities:
 GOAL_ORDER = {"open": 0, "done": 1, "dropped": 2}
 
 
+# The member's page about themselves on the site: content/about.md.
+ABOUT_FILE = "about.md"
+
 # The member's own texts for the HCPC audit profile, in content/hcpc/, by the part they are.
 HCPC_FOLDER = "hcpc"
 HCPC_TEXTS = {"summary": "summary.md", "statement": "statement.md", "gaps": "gaps.md"}
@@ -210,6 +213,7 @@ class Portfolio:
     # The member's texts for the HCPC profile that exist (content/hcpc/), by part: "summary", "statement", "gaps".
     hcpc_texts: dict[str, MemberText] = field(default_factory=dict, repr=False)
     goals: list[Goal] = field(default_factory=list)  # the development plan, in GOAL_ORDER then by target date
+    about: MemberText | None = None  # content/about.md, the site's About page, when it exists
 
     @property
     def timezone(self) -> str:

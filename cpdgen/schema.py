@@ -135,6 +135,12 @@ def _fragments() -> dict[Callable, dict[str, Any]]:
             "examples": ["Europe/London"],
             "description": "A time zone such as Europe/London: what 'today' means for cpdgen.",
         },
+        _validator(models.SiteUrl): {
+            "type": "string",
+            "pattern": "^[Hh][Tt][Tt][Pp][Ss]?://[^/?#\\s]+[^?#\\s]*$",
+            "examples": ["https://alex-morgan.github.io/cpd/"],
+            "description": "Your site's public address, in full: for link previews, the feed and the sitemap.",
+        },
         _field_validator(models.SiteSettings, "reflection_min_words"): {
             "type": "integer",
             "minimum": 0,
@@ -202,6 +208,8 @@ DESCRIPTIONS: dict[str, str] = {
     "Registrations.hcpc": "true: you are registered with the HCPC; show the HCPC's view of your CPD.",
     "Registrations.science-council": "You are on a Science Council register: judge each year on its CPD standards.",
     "SiteSettings.title": "The title of your portfolio site.",
+    "SiteSettings.url": "Your site's public address (https://…): link previews, a feed and a sitemap.",
+    "SiteSettings.search_engines": "false: ask search engines not to list any page of your site; default true.",
     "SiteSettings.timezone": "What 'today' means for cpdgen; default Europe/London.",
     "SiteSettings.reflection_min_words": "Reflections shorter than this get a warning; default 50.",
 }

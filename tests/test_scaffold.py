@@ -419,3 +419,32 @@ def test_scaffold_templates_are_all_there():
         "github-workflow.yml",
         "gitlab-ci.yml",
     }
+
+
+def test_init_lists_every_publish_setting_with_its_default_and_a_comment(tmp_path, capsys):
+    import re
+
+    import yaml
+
+    from cpdgen.models import PublishSettings, SiteSettings
+
+    code, _, _ = run(capsys, "init", str(tmp_path / "p"), "--name", "Alex Morgan")
+    assert code == 0
+    text = (tmp_path / "p/content/portfolio.yaml").read_text(encoding="utf-8")
+    written = yaml.safe_load(text)
+    assert written["publish"] == PublishSettings().model_dump()
+    assert written["site"]["search_engines"] is SiteSettings().search_engines is True
+    for key in (*PublishSettings.model_fields, "search_engines", "url"):
+        line = next(line for line in text.splitlines() if re.match(rf"\s*#?\s*{key}:", line))
+        assert re.search(r"\S\s+# \S", line), f"{key} has no comment: {line!r}"
+    # What the member sees is what cpdgen reads: the new portfolio has no problem.
+    portfolio = load_portfolio(tmp_path / "p")
+    assert not [p for p in portfolio.problems if p.severity == "error"], portfolio.problems
+
+
+def test_the_member_readme_says_what_goes_public(tmp_path, capsys):
+    code, _, _ = run(capsys, "init", str(tmp_path / "p"), "--name", "Alex Morgan")
+    assert code == 0
+    readme = (tmp_path / "p/README.md").read_text(encoding="utf-8")
+    for topic in ("what goes public", "never shows", "search_engines: false", "noindex", "content/about.md"):
+        assert topic in readme, topic

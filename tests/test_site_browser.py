@@ -27,6 +27,7 @@ from conftest import REPO, require_tool
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
+EXAMPLE_URL = "https://jordan-hale.example.org/cpd/"  # the example portfolio's site.url
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 CHROMIUM = os.environ.get("CPDGEN_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
 BROWSER_ARGS = [
@@ -47,6 +48,8 @@ AXE_PAGES = [
     "diplomas/diploma-1/index.html",
     "categories/work-based-learning/index.html",
     "tags/transfusion/index.html",
+    "about/index.html",
+    "search/index.html",
     "404.html",
 ]
 
@@ -65,11 +68,23 @@ def browser():
 
 
 class Visit:
-    """A browser context that records every request, failed response and console error."""
+    """A browser context that records every request, failed response and console error.
 
-    def __init__(self, browser, allowed_prefix: str, **options):
+    ``mirror`` (a web address and a folder) answers requests to that address from the
+    folder: the example site's own address (``site.url``), which its 404 page links to.
+    """
+
+    def __init__(self, browser, allowed_prefix: str, mirror: tuple[str, Path] | None = None, **options):
         self.allowed = allowed_prefix
         self.context = browser.new_context(**options)
+        if mirror is not None:
+            address, folder = mirror
+            self.context.route(
+                lambda url: url.startswith(address),
+                lambda route: route.fulfill(
+                    path=str(folder / unquote(urlsplit(route.request.url).path[len(urlsplit(address).path) :]))
+                ),
+            )
         self.requests: list[str] = []
         self.failures: list[str] = []
         self.aborted: list[str] = []
@@ -81,7 +96,10 @@ class Visit:
             lambda response: response.status >= 400 and self.failures.append(f"{response.url}: {response.status}"),
         )
         # Anything addressed elsewhere is refused before it leaves the machine.
-        self.context.route(lambda url: not url.startswith(self.allowed), lambda route: route.abort())
+        mirrored = mirror[0] if mirror is not None else self.allowed
+        self.context.route(
+            lambda url: not url.startswith(self.allowed) and not url.startswith(mirrored), lambda route: route.abort()
+        )
         self.page = self.context.new_page()
         self.page.on("console", lambda message: message.type == "error" and self.errors.append(message.text))
         self.page.on("pageerror", lambda error: self.errors.append(str(error)))
@@ -186,14 +204,26 @@ def test_every_link_works_under_a_sub_path_over_http(browser, served: str):
         visit.close()
 
 
+@pytest.mark.parametrize("scheme", ["light", "dark"])
 @pytest.mark.parametrize("width", [1280, 390])
-def test_axe_finds_no_serious_accessibility_problem(browser, served: str, width: int):
+def test_axe_finds_no_serious_accessibility_problem(browser, served: str, example_site: Path, width: int, scheme: str):
     require_tool(AXE.is_file(), "axe-core is not installed: run `make test` (npm install)")
-    visit = Visit(browser, served, viewport={"width": width, "height": 900})
+    visit = Visit(
+        browser,
+        served,
+        mirror=(EXAMPLE_URL, example_site),
+        viewport={"width": width, "height": 900},
+        color_scheme=scheme,
+    )
     found = []
     try:
         for path in AXE_PAGES:
             visit.page.goto(served + path)
+            background = visit.page.evaluate("getComputedStyle(document.documentElement).backgroundColor")
+            assert background == ("rgb(17, 22, 28)" if scheme == "dark" else "rgb(245, 246, 248)"), (path, background)
+            if path == "search/index.html":  # with results shown, as a reader sees them
+                visit.page.fill("#search-input", "transfusion")
+                visit.page.wait_for_selector("#search-results li")
             visit.page.add_script_tag(path=str(AXE))
             result = visit.page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
             for violation in result["violations"]:
@@ -206,21 +236,25 @@ def test_axe_finds_no_serious_accessibility_problem(browser, served: str, width:
         visit.close()
 
 
-def test_pages_read_with_javascript_off_and_screenshots_are_saved(browser, served: str):
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_pages_read_with_javascript_off_and_screenshots_are_saved(browser, served: str, scheme: str):
     ARTIFACTS.mkdir(exist_ok=True)
     shots = {
         "dashboard": "index.html",
         "activity": "activities/2024-03-21-wbit-root-cause-analysis/index.html",
         "diploma": "diplomas/diploma-2/index.html",
     }
+    suffix = "" if scheme == "light" else "-dark"
     for width, device in ((1280, "desktop"), (390, "phone")):
-        visit = Visit(browser, served, viewport={"width": width, "height": 900}, java_script_enabled=False)
+        visit = Visit(
+            browser, served, viewport={"width": width, "height": 900}, java_script_enabled=False, color_scheme=scheme
+        )
         try:
             for name, path in shots.items():
                 visit.page.goto(served + path)
                 text = visit.page.inner_text("main")
                 assert len(text) > 400, path
-                target = ARTIFACTS / f"{name}-{device}.png"
+                target = ARTIFACTS / f"{name}-{device}{suffix}.png"
                 visit.page.screenshot(path=str(target), full_page=True)
                 assert target.stat().st_size > 10_000
                 # Nothing is wider than the screen, apart from the scrollable table and timeline.
@@ -228,3 +262,67 @@ def test_pages_read_with_javascript_off_and_screenshots_are_saved(browser, serve
                 assert overflow <= 0, f"{path} at {width}px is {overflow}px too wide"
         finally:
             visit.close()
+
+
+# --- search, and no script anywhere else ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_search_finds_the_activity_whose_title_is_typed(browser, served: str, scheme: str):
+    visit = Visit(browser, served, viewport={"width": 1280, "height": 900}, color_scheme=scheme)
+    try:
+        visit.page.goto(served + "search/index.html")
+        visit.page.fill("#search-input", "wrong-blood-in-tube")
+        visit.page.wait_for_selector("#search-results li")
+        ARTIFACTS.mkdir(exist_ok=True)
+        visit.page.screenshot(path=str(ARTIFACTS / f"search-desktop{'' if scheme == 'light' else '-dark'}.png"))
+        titles = visit.page.eval_on_selector_all("#search-results li a", "links => links.map(a => a.textContent)")
+        assert titles[0] == "Root-cause analysis of a wrong-blood-in-tube incident"
+        hrefs = visit.page.eval_on_selector_all("#search-results li a", "links => links.map(a => a.href)")
+        assert hrefs[0] == served + "activities/2024-03-21-wbit-root-cause-analysis/index.html"
+        assert visit.page.inner_text("#search-status").startswith(f"{len(titles)} activit")
+        assert visit.page.eval_on_selector_all("#search-results mark", "marks => marks.length") > 0
+        visit.page.click("#search-results li a")  # the result's link leads to the activity's page
+        assert visit.page.url == hrefs[0]
+        # A word in no published activity finds nothing, and says so.
+        visit.page.goto(served + "search/index.html?q=zanzibarine")
+        visit.page.wait_for_function("document.getElementById('search-status').textContent.startsWith('No activity')")
+        assert visit.page.eval_on_selector_all("#search-results li", "items => items.length") == 0
+        assert not visit.errors, visit.errors
+        assert all(url.startswith(served) for url in visit.requests)
+    finally:
+        visit.close()
+
+
+def test_search_from_a_file_says_it_needs_the_web_address(browser, example_site: Path):
+    base = example_site.as_uri() + "/"
+    visit = Visit(browser, base)
+    try:
+        visit.page.goto(base + "search/index.html")
+        visit.page.wait_for_function("!document.getElementById('search-status').textContent.includes('JavaScript')")
+        assert "opened from its web address" in visit.page.inner_text("#search-status")
+        assert visit.page.is_hidden("#search-form")
+        assert not visit.errors, visit.errors
+    finally:
+        visit.close()
+
+
+def test_no_page_but_search_runs_or_loads_a_script(browser, served: str, example_site: Path):
+    visit = Visit(browser, served, mirror=(EXAMPLE_URL, example_site))
+    try:
+        pages = sorted(p.relative_to(example_site).as_posix() for p in example_site.rglob("*.html"))
+        assert len(pages) > 60
+        for path in pages:
+            visit.requests.clear()
+            visit.page.goto(served + path)
+            scripts = visit.page.evaluate("document.scripts.length")
+            loaded = sorted(url[len(served) :] for url in visit.requests if url.endswith((".js", ".mjs", ".pagefind")))
+            if path == "search/index.html":
+                visit.page.wait_for_function("!document.getElementById('search-form').hidden")
+                loaded = sorted(url[len(served) :] for url in visit.requests if url.endswith(".js"))
+                assert scripts == 1 and {"search.js", "pagefind/pagefind.js"} <= set(loaded), loaded
+            else:
+                assert (scripts, loaded) == (0, []), path
+        assert not visit.errors, visit.errors
+    finally:
+        visit.close()

@@ -346,10 +346,21 @@ def test_editing_one_activity_renders_only_the_pages_that_show_it(portfolio):
     site = portfolio.root / "site"
     other = site / "activities/2025-01-06-a0/index.html"
     inode = other.stat().st_ino
+    before = read_manifest(site)
     edited.write_text(activity_text(date="2025-02-10", title="Before the edit", body="Now with more detail."))
     result = build(portfolio)
-    # Only the edited page, and the two CSVs that hold its description: its title, lists and counts did not change.
-    assert result.stats.written == 3, result.stats
+    # Only the edited page, the two CSVs that hold its description, and the search index's
+    # files that hold its words: its title, lists and counts did not change.
+    after = result.stats.manifest
+    changed = sorted(path for path in after if before.get(path, [None])[0] != after[path][0])
+    index = [path for path in changed if path.startswith("pagefind/")]
+    assert "pagefind/pagefind-entry.json" in index
+    assert [path for path in changed if path not in index] == [
+        "activities.csv",
+        "activities/2025-02-10-a5/index.html",
+        "diplomas/diploma-1/diploma-1.csv",
+    ]
+    assert result.stats.written == 3 + len(index), result.stats
     assert "Now with more detail." in (site / "activities/2025-02-10-a5/index.html").read_text()
     assert other.stat().st_ino == inode  # reused by hard link, not rewritten
 
@@ -388,7 +399,10 @@ def test_the_dev_server_can_render_in_place_with_live_reload_and_incrementally(p
     assert again.written == 0 and again.reused == first.written
     gone.unlink()
     third = renderer.render_into(served, renderer.prepare(as_of=AS_OF), previous=served)
-    assert third.removed == 1 and not (served / "activities/2026-02-02-gone").exists()
+    removed = set(first.manifest) - set(third.manifest)
+    assert {path for path in removed if not path.startswith("pagefind/")} == {"activities/2026-02-02-gone/index.html"}
+    assert third.removed == len(removed) and not (served / "activities/2026-02-02-gone").exists()
+    assert not [path for path in removed if (served / path).exists()]
     assert (served / "not-ours.txt").read_text() == "keep me"
     # The published build never carries the snippet.
     assert build(portfolio).written

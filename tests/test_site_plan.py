@@ -26,7 +26,7 @@ from cpdgen.site.build import build_site
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "site"
 BINARY_SUMS = "SHA256SUMS"
-TEXT_SUFFIXES = (".html", ".css", ".txt", ".csv", ".json")
+TEXT_SUFFIXES = (".html", ".css", ".txt", ".csv", ".json", ".xml", ".svg", ".js")
 TEMPLATES = REPO / "templates"
 VNU = REPO / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
 
@@ -68,12 +68,31 @@ class Elements(HTMLParser):
         self.text.append(data)
 
 
+# The theme's own links: its stylesheet, favicon and feed (relative), and the page's own address.
+THEME_LINKS = {"stylesheet", "icon", "alternate"}
+
+
+def theme_link(attrs: dict) -> bool:
+    if attrs.get("rel") == "canonical":
+        return attrs["href"].startswith("https://")
+    return attrs.get("rel") in THEME_LINKS and not attrs["href"].startswith(("/", "http"))
+
+
+def search_script(where: str, tag: str, attrs: dict) -> bool:
+    """The search page's one script, the theme's own file, and its form: nowhere else."""
+    if not where.endswith("search/index.html"):
+        return False
+    return tag == "form" or (tag == "script" and attrs.get("src") == "../search.js")
+
+
 def assert_page_is_inert(html: str, where: str) -> None:
     page = Elements(html)
     assert not page.comments, where
     for tag, attrs in page.elements:
-        assert tag not in {"script", "iframe", "object", "embed", "base", "form", "link"} or (
-            tag == "link" and attrs.get("rel") == "stylesheet" and not attrs["href"].startswith(("/", "http"))
+        assert (
+            tag not in {"script", "iframe", "object", "embed", "base", "form", "link"}
+            or (tag == "link" and theme_link(attrs))
+            or search_script(where, tag, attrs)
         ), (where, tag, attrs)
         assert not [name for name in attrs if name.startswith("on")], (where, tag, attrs)
         if tag == "style":
@@ -154,7 +173,19 @@ def test_no_page_of_the_trap_site_runs_anything(trap_site: Path):
     for page in trap_site.rglob("*.html"):
         html = page.read_text()
         assert_page_is_inert(html, str(page))
-        assert "TITLE-TRAP')</script>" not in html and "<script" not in html
+        assert "TITLE-TRAP')</script>" not in html
+        assert html.count("<script") == (1 if page.relative_to(trap_site).as_posix() == "search/index.html" else 0)
+
+
+def test_only_the_search_page_loads_a_script(example_site: Path):
+    with_script = {
+        page.relative_to(example_site).as_posix()
+        for page in example_site.rglob("*.html")
+        if any(tag == "script" for tag, _ in Elements(page.read_text()).elements)
+    }
+    assert with_script == {"search/index.html"}
+    search = Elements((example_site / "search/index.html").read_text())
+    assert [attrs for tag, attrs in search.elements if tag == "script"] == [{"src": "../search.js", "defer": None}]
 
 
 def test_template_syntax_in_a_reflection_is_shown_as_text(trap_site: Path):
@@ -242,13 +273,18 @@ def _site_files(folder: Path) -> dict[str, bytes]:
 
 
 def _expected_view(files: dict[str, bytes]) -> tuple[dict[str, bytes], str]:
-    """Text files verbatim; other files (evidence copies) by their SHA-256.
+    """Text files verbatim; other files (evidence copies, the search index) by their SHA-256.
 
     The marker's list of files is compared, not its keys: those are hashes of the code too.
     """
     marker = json.loads(files.pop(MARKER))
     files[MARKER] = json.dumps(sorted(marker["files"]), indent=0).encode()
-    text = {path: data for path, data in files.items() if path.endswith(TEXT_SUFFIXES) or path.startswith(".")}
+    # Pagefind's files (its script and the index, which is compressed) by their SHA-256 too.
+    text = {
+        path: data
+        for path, data in files.items()
+        if (path.endswith(TEXT_SUFFIXES) or path.startswith(".")) and not path.startswith("pagefind/")
+    }
     sums = "".join(
         f"{hashlib.sha256(data).hexdigest()}  {path}\n" for path, data in sorted(files.items()) if path not in text
     )

@@ -237,6 +237,10 @@ class _PortfolioScan:
             known.add(os.fspath(member_text.source))
             place = _Place(member_text.path, None, False, "it goes into your HCPC profile, not onto the site")
             self.scan_markdown(member_text.text, place, _hcpc_part)
+        about = self.portfolio.about
+        if about is not None:
+            known.add(os.fspath(about.source))
+            self.scan_markdown(about.text, _Place(about.path, None, True), _about_part)
         self.scan_values(activities)
         for goal in self.portfolio.goals:
             known.add(os.fspath(goal.source))
@@ -620,6 +624,10 @@ def _reflection_part(finding: Finding) -> str:
 
 def _hcpc_part(finding: Finding) -> str:
     return "hcpc"
+
+
+def _about_part(finding: Finding) -> str:
+    return "description"  # the About page is published as it is, like an activity's description
 
 
 def _body_line(place: _Place) -> int:

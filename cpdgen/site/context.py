@@ -63,6 +63,14 @@ def tag_url(tag: str) -> str:
 
 
 PLAN_URL = "plan/index.html"
+ABOUT_URL = "about/index.html"
+SEARCH_URL = "search/index.html"
+FEED_URL = "feed.xml"
+
+
+def web_path(path: str) -> str:
+    """A page's path as a web address names it: a folder's ``index.html`` left out."""
+    return path.removesuffix("index.html")
 
 
 def goal_url(slug: str) -> str:
@@ -79,13 +87,23 @@ def hours_text(value: float | None) -> str:
 # --- plain data for the templates ----------------------------------------------------------
 
 
-def site_context(portfolio: Portfolio, assessment: Assessment, publish: PublishSettings) -> dict:
+def site_context(
+    portfolio: Portfolio, assessment: Assessment, publish: PublishSettings, *, search: bool = False
+) -> dict:
+    """The facts every page shows; ``search`` says whether the search page has an index to search."""
     settings = portfolio.settings
     assert settings is not None
     member = settings.member
     current = assessment.current_diploma
+    url = settings.site.url or ""
     return {
         "title": settings.site.title or f"{member.name} — CPD portfolio",
+        "url": url,
+        "search_engines": settings.site.search_engines,
+        "about_url": ABOUT_URL if portfolio.about is not None else "",
+        "search_url": SEARCH_URL,
+        "search_ready": search,
+        "feed_url": FEED_URL if url else "",
         "member": {
             "name": member.name,
             "job_title": member.job_title or "",

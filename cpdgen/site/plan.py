@@ -32,8 +32,11 @@ from cpdgen.record import file_name
 from cpdgen.rules import Assessment, DiplomaAssessment, Judgement
 from cpdgen.site.charts import category_chart, timeline
 from cpdgen.site.context import (
+    ABOUT_URL,
+    FEED_URL,
     HCPC_STANDARDS,
     PLAN_URL,
+    SEARCH_URL,
     category_url,
     diploma_slug,
     diploma_summary,
@@ -48,10 +51,14 @@ from cpdgen.site.context import (
     site_context,
     summary,
     tag_url,
+    web_path,
 )
 from cpdgen.words import date_range
 
 STYLESHEET = "style.css"
+# The theme's files copied into every site as they are; a portfolio's templates/ may replace each.
+THEME_FILES = (STYLESHEET, "favicon.svg", "search.js")
+FEED_ENTRIES = 50  # the newest published activities in feed.xml
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp")
 
 
@@ -86,13 +93,23 @@ class Download:
 
 
 @dataclass
+class SearchRecord:
+    """What the search index holds of one published activity: its page's own text, nothing else."""
+
+    path: str  # the activity page's path in the site
+    title: str
+    html: Markup  # the page's text as safe HTML: facts, description, and the reflection when published
+
+
+@dataclass
 class SitePlan:
     """Everything a build writes, decided before anything is written."""
 
     pages: list[Page] = field(default_factory=list)
     files: list[SiteFile] = field(default_factory=list)
-    downloads: list[Download] = field(default_factory=list)
+    downloads: list[Download] = field(default_factory=list)  # the search index's files too, once it is made
     problems: list[Problem] = field(default_factory=list)
+    search: list[SearchRecord] = field(default_factory=list)  # what search.py indexes
 
 
 # Files a browser would run as a page of the site (scripts included): never published.
@@ -159,7 +176,17 @@ def judged_activities(assessment: Assessment) -> dict[str, tuple[DiplomaAssessme
 def page(path: str, template: str, title: str, site: dict, extra: dict, source: str = "", **context: Any) -> Page:
     """A page whose context holds the site's facts, the way back to the site's root, and ``context``."""
     depth = path.count("/")
-    full = {"site": site, "root": "../" * depth, "page_title": title, "page_path": path, **extra, **context}
+    # The page's own public address, for canonical and Open Graph links (with site.url only).
+    url = site["url"] + web_path(path) if site["url"] and path.endswith(".html") and path != "404.html" else ""
+    full = {
+        "site": site,
+        "root": "../" * depth,
+        "page_title": title,
+        "page_path": path,
+        "page_url": url,
+        **extra,
+        **context,
+    }
     return Page(path, template, full, source)
 
 
@@ -248,6 +275,8 @@ def _download_links(downloads: list[Download]) -> dict:
     """What the pages link to: ``{"diplomas": {id: {"csv": path, "pdf": path}}, "activities_csv": path}``."""
     links: dict = {"diplomas": {}, "activities_csv": ""}
     for item in downloads:
+        if item.kind not in ("csv", "pdf"):
+            continue
         if item.diploma is None:
             links["activities_csv"] = item.path
         else:
@@ -263,18 +292,22 @@ def plan_site(
     theme_files: dict[str, Path],
     pdf: bool = True,
     extra: dict | None = None,
+    search: bool = False,
 ) -> SitePlan:
     """Every page, copied file and download of the site; Markdown problems are collected, not raised.
 
     ``pdf`` says whether the diplomas' PDFs are offered. ``extra`` goes into every page's
-    context (the dev server's live-reload snippet).
+    context (the dev server's live-reload snippet). ``search`` says whether a search index
+    will be made (``search.py``, from ``plan.search``): the search page says so.
     """
     assert portfolio.settings is not None
     publish = portfolio.settings.publish
     plan = SitePlan()
     plan.downloads = plan_downloads(portfolio, assessment, pdf=pdf, problems=plan.problems)
     records = _download_links(plan.downloads)
-    site = site_context(portfolio, assessment, publish)
+    site = site_context(
+        portfolio, assessment, publish, search=search and any(a.published for a in portfolio.activities)
+    )
     extra = extra or {}
     judged = judged_activities(assessment)
     published = [a for a in portfolio.activities if a.published]
@@ -302,6 +335,7 @@ def plan_site(
         )
         plan.pages.append(shown)
         plan.files.extend(files)
+        plan.search.append(search_record(shown))
 
     # All activities, newest first, by year.
     years: dict[int, list[dict]] = {}
@@ -411,16 +445,84 @@ def plan_site(
         records=records,
         published_count=len(by_date),
     )
+    # The About page, from content/about.md.
+    if portfolio.about is not None:
+        about = portfolio.about
+        body = _render(about.text, about.path, 1, render_markdown, plan.problems, top=2)
+        add(ABOUT_URL, "about.html", "About", about.path, body_html=body)
+
+    # The search page: its script reads the index search.py makes from plan.search.
+    add(SEARCH_URL, "search.html", "Search", searchable=len(by_date))
+
     # The 404 page is served at any depth, where a relative stylesheet link would break: inline it.
+    # With site.url its links are absolute, so they work wherever the host shows it.
     stylesheet = theme_files.get(STYLESHEET)
     css = stylesheet.read_text(encoding="utf-8") if stylesheet else ""
     inline = Markup(css.replace("</", "<\\/"))  # noqa: S704 - the theme's CSS, unable to close its <style>
-    add("404.html", "404.html", "Page not found", stylesheet=inline)
+    # cpdgen serve serves the site at its server's root: there, "/" leads back to the local site.
+    add(
+        "404.html",
+        "404.html",
+        "Page not found",
+        stylesheet=inline,
+        root="/" if extra.get("live_reload") else site["url"],
+    )
+
+    # What the web reads beside the pages: the feed, the sitemap, robots.txt.
+    add_web_files(plan, site, by_date, summaries, assessment.as_of.isoformat())
 
     for name, source in sorted(theme_files.items()):
         plan.files.append(SiteFile(name, source, "theme", "templates/" + name))
     plan.problems.extend(find_collisions(plan))
     return plan
+
+
+def search_record(shown: Page) -> SearchRecord:
+    """An activity page's text for the search index: what the page itself shows of the activity."""
+    activity = shown.context["activity"]
+    facts = " · ".join(x for x in (activity["category_label"], activity["type_label"], activity["hours_text"]) if x)
+    tags = ", ".join(tag["label"] for tag in activity["tags"])
+    html = Markup("<h1>{}</h1><p>{}</p>").format(activity["title"], facts)
+    html += activity["description_html"] + activity["reflection_html"]
+    if tags:
+        html += Markup("<p>{}</p>").format(tags)
+    return SearchRecord(shown.path, activity["title"], html)
+
+
+def add_web_files(plan: SitePlan, site: dict, by_date: list[Activity], summaries: dict[str, dict], as_of: str) -> None:
+    """feed.xml and sitemap.xml (with site.url), and robots.txt (with site.url or search_engines: false)."""
+    url = site["url"]
+
+    def add(path: str, template: str, **context: Any) -> None:
+        plan.pages.append(page(path, template, path, site, {}, **context))
+
+    if url and site["search_engines"]:
+        addresses = sorted(
+            url + web_path(p.path)
+            for p in plan.pages
+            if p.path.endswith(".html") and p.path not in ("404.html", SEARCH_URL)
+        )
+        add("sitemap.xml", "sitemap.xml", addresses=addresses)
+    if url:
+        entries = []
+        for activity in reversed(by_date[-FEED_ENTRIES:]):
+            item = summaries[activity.id]
+            type_label = TYPE_BY_ID[activity.meta.type].label if activity.meta.type else ""
+            facts = " · ".join(x for x in (item["category_label"], type_label, hours_text(activity.meta.hours)) if x)
+            entries.append(
+                {
+                    "title": item["title"],
+                    "url": url + web_path(item["url"]),
+                    # The activity's own date, never the clock: the same record gives the same feed.
+                    "updated": f"{item['date']}T00:00:00Z",
+                    "category": item["category_label"],
+                    "summary": f"{item['date_text']}: {facts}",
+                }
+            )
+        updated = entries[0]["updated"] if entries else f"{as_of}T00:00:00Z"
+        add(FEED_URL, "feed.xml", entries=entries, updated=updated, feed_url=url + FEED_URL)
+    if not site["search_engines"] or url:
+        add("robots.txt", "robots.txt", sitemap=url + "sitemap.xml" if url and site["search_engines"] else "")
 
 
 def _markdown(
@@ -442,11 +544,17 @@ def _markdown(
 
 
 def _render(
-    text: str, where: str, line: int | None, render: Callable[[str], Markup], problems: list[Problem]
+    text: str,
+    where: str,
+    line: int | None,
+    render: Callable[[str], Markup],
+    problems: list[Problem],
+    top: int = 3,
 ) -> Markup:
-    """A member's Markdown as safe HTML under the page's own headings; a problem when it is too complex."""
+    """A member's Markdown as safe HTML under the page's own headings (the highest at ``top``);
+    a problem when it is too complex."""
     try:
-        return shift_headings(render(text))
+        return shift_headings(render(text), top)
     except MarkdownTooComplex as exc:
         problems.append(Problem(where, line, "error", "markdown-too-complex", exc.message))
         return Markup("")

@@ -37,6 +37,7 @@ from cpdgen.privacy.images import clean_evidence
 from cpdgen.privacy.published import check_published
 from cpdgen.privacy.text import html_text
 from cpdgen.problems import CpdgenError, Problem, ProblemsFound, ReadError, blocks_publishing, sort_problems
+from cpdgen.site.plan import Download
 
 if TYPE_CHECKING:
     import jinja2
@@ -44,7 +45,7 @@ if TYPE_CHECKING:
     from cpdgen.pdf.layout import PdfJob
     from cpdgen.portfolio import Activity, Portfolio
     from cpdgen.rules import Assessment
-    from cpdgen.site.plan import Download, SiteFile, SitePlan
+    from cpdgen.site.plan import SiteFile, SitePlan
 
 # Bump when copy_evidence changes what it writes, so earlier copies are not reused.
 COPY_EVIDENCE_VERSION = 2
@@ -153,14 +154,31 @@ class SiteRenderer:
         if portfolio.settings.publish.reflections:
             texts += [a.reflection or "" for a in published]
         self.prefill_markdown(texts)
-        plan = plan_site(
-            portfolio,
-            assessment,
-            render_markdown=self.render_markdown,
-            theme_files=self.theme_files(),
-            pdf=pdf,
-            extra=self.page_extra(),
-        )
+        from cpdgen.site.search import build_index, pagefind_executable
+
+        search = pagefind_executable()
+
+        def plan_with(search_ready: bool) -> SitePlan:
+            return plan_site(
+                portfolio,
+                assessment,
+                render_markdown=self.render_markdown,
+                theme_files=self.theme_files(),
+                pdf=pdf,
+                extra=self.page_extra(),
+                search=search_ready,
+            )
+
+        plan = plan_with(search is not None)
+        if search is not None and plan.search and not blocks_publishing(plan.problems, strict):
+            try:
+                index = build_index(plan.search, search)
+            except CpdgenError as exc:
+                plan = plan_with(False)  # the search page then says that search is not available
+                message = exc.message + "; the site is built without search"
+                problems.append(Problem("content", None, "warning", "search-unavailable", message, publishes=False))
+            else:
+                plan.downloads += [Download(path, "search", None, data) for path, data in index]
         problems.extend(plan.problems)
         jobs = {}
         if pdf and not blocks_publishing(problems, strict):
@@ -205,14 +223,19 @@ class SiteRenderer:
                 self.markdown.put(key, html)
 
     def theme_files(self) -> dict[str, Path]:
-        """Files of the theme copied as they are: the stylesheet (the portfolio's own if it has one)."""
+        """The theme's files copied as they are (stylesheet, favicon, search script), the portfolio's own first."""
         from cpdgen.render import theme_dir
+        from cpdgen.site.plan import THEME_FILES
 
-        own = self.root / "templates" / "style.css"
-        if os.path.lexists(own):
-            self.theme_bytes(own)  # refused now, before anything is planned, if it is a link out or a pipe
-            return {"style.css": own}
-        return {"style.css": theme_dir() / "style.css"}
+        files = {}
+        for name in THEME_FILES:
+            own = self.root / "templates" / name
+            if os.path.lexists(own):
+                self.theme_bytes(own)  # refused now, before anything is planned, if it is a link out or a pipe
+                files[name] = own
+            else:
+                files[name] = theme_dir() / name
+        return files
 
     def theme_bytes(self, path: Path) -> bytes:
         """A theme file's bytes; the portfolio's own through ``fsutil.read_member_file``."""
@@ -267,7 +290,7 @@ class SiteRenderer:
             if download.kind == "pdf":
                 keys[download.path] = "pdf-" + prepared.pdf_jobs[download.diploma or ""].key
             else:
-                keys[download.path] = "csv-" + hashlib.sha256(download.data or b"").hexdigest()
+                keys[download.path] = f"{download.kind}-" + hashlib.sha256(download.data or b"").hexdigest()
         return keys
 
     def unchanged(self, folder: Path, prepared: Prepared, keys: dict[str, str] | None = None) -> bool:
