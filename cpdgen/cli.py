@@ -323,18 +323,45 @@ def cmd_new(args: argparse.Namespace, console: Console) -> int:
 
 def cmd_init(args: argparse.Namespace, console: Console) -> int:
     from cpdgen.portfolio import DEFAULT_TIMEZONE, resolve_as_of
+    from cpdgen.requirement import choose
     from cpdgen.scaffold import init_portfolio
 
-    written = init_portfolio(args.dir, args.name, resolve_as_of(DEFAULT_TIMEZONE))
+    choice = choose(args.requirement)
+    written = init_portfolio(args.dir, args.name, resolve_as_of(DEFAULT_TIMEZONE), choice)
     console.info(f"Started a CPD portfolio in {args.dir} ({len(written)} files).")
     for path in written:
         console.detail(f"  {path}")
+    if choice.line is not None:
+        console.detail(f"CI installs {choice.line}: {choice.why}.")
+    if choice.warning:
+        console.error(f"warning: {choice.warning}")
     console.info("Next:")
     if args.name == DEFAULT_NAME:
         console.info(f"  - put your name in {args.dir / 'content' / 'portfolio.yaml'}")
     console.info(f"  - read {args.dir / 'README.md'}: how to record an activity, check, build and publish")
     git = "git add ., git commit" if (args.dir / ".git").exists() else "git init, git add ., git commit"
     console.info(f"  - save it with git ({git}) and push it to GitHub or GitLab")
+    return EXIT_OK
+
+
+def cmd_ci_update(args: argparse.Namespace, console: Console) -> int:
+    from cpdgen.requirement import REQUIREMENTS, choose, update_requirements
+
+    choice = choose(args.requirement)
+    if choice.line is None:
+        raise CpdgenError(f"{REQUIREMENTS} left as it is: {choice.warning}")
+    path, before, changed = update_requirements(args.root, choice)
+    if not changed:
+        console.info(f"{_shown(path)} already installs {choice.line}: nothing to change.")
+    elif before is None:
+        console.info(f"{_shown(path)}: added {choice.line}")
+    else:
+        console.info(f"{_shown(path)}: {before} -> {choice.line}")
+    console.detail(f"Because {choice.why}.")
+    if choice.warning:
+        console.error(f"warning: {choice.warning}")
+    if changed:
+        console.info(f"Commit it: git add {REQUIREMENTS} && git commit -m 'CI installs {choice.line}'")
     return EXIT_OK
 
 
@@ -761,13 +788,31 @@ def build_parser() -> argparse.ArgumentParser:
         "init",
         help="start a new portfolio in a new or empty folder",
         description="Create a portfolio a member can push as it is: content/portfolio.yaml, an example "
-        "activity, README.md, .gitignore, requirements.txt, a GitHub Actions workflow and a GitLab CI file. "
+        "activity, README.md, .gitignore, a pre-commit configuration, a GitHub Actions workflow, a GitLab CI "
+        "file, and requirements.txt naming the cpdgen running now, as it was installed (see ci-update). "
         "The folder must be new or empty (a folder holding only .git is allowed); otherwise exit code 2.",
     )
     _output_options(init)
     init.add_argument("dir", type=Path, metavar="DIR", help="the folder to create the portfolio in")
     init.add_argument("--name", default=DEFAULT_NAME, help="your name, for portfolio.yaml")
+    _requirement_option(init)
     init.set_defaults(run=cmd_init)
+
+    ci_update = commands.add_parser(
+        "ci-update",
+        help="make requirements.txt install the cpdgen you run, in CI",
+        description="Rewrite cpdgen's line in requirements.txt (added when there is none) so that CI installs "
+        "exactly the cpdgen you run: the same release from PyPI, or the same commit of its git repository. "
+        "Every other line is kept as it is. Refuses (exit code 2) when CI could not install this cpdgen: "
+        "a checkout with changes not committed, a commit not pushed, or a file only this computer has.",
+    )
+    _output_options(ci_update)
+    ci_update.add_argument(
+        "--root", type=Path, default=Path("."), metavar="DIR",
+        help="the portfolio folder, which holds requirements.txt (default: .)",
+    )  # fmt: skip
+    _requirement_option(ci_update)
+    ci_update.set_defaults(run=cmd_ci_update)
 
     schema = commands.add_parser(
         "schema",
@@ -785,6 +830,15 @@ def build_parser() -> argparse.ArgumentParser:
     schema.add_argument("--out", type=Path, metavar="DIR", help="write <name>.schema.json files into DIR")
     schema.set_defaults(run=cmd_schema)
     return parser
+
+
+def _requirement_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--requirement",
+        metavar="SPEC",
+        help="the cpdgen CI installs, as pip writes it (e.g. 'cpdgen==0.2.0'); default: the cpdgen running now, "
+        "as it was installed",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -10,6 +10,28 @@ import pytest
 import yaml
 
 PORTFOLIO = {"member": {"name": "Alex Morgan"}}
+# What `cpdgen init` writes into requirements.txt in the tests that run it in this process: how
+# the cpdgen under test is installed (a checkout with changes, a pull request's merge commit)
+# must not decide their outcome. tests/test_requirement.py runs the real choice in real installs.
+TEST_REQUIREMENT = "cpdgen==0.1.0"
+
+
+@pytest.fixture(autouse=True)
+def _fixed_ci_requirement(monkeypatch):
+    from cpdgen import requirement
+
+    real = requirement.choose
+
+    def choose(given: str | None = None) -> requirement.Choice:
+        if given is not None:
+            return real(given)
+        return requirement.Choice(TEST_REQUIREMENT, "the tests fix it")
+
+    monkeypatch.setattr(requirement, "choose", choose)
+    # check writes a job summary wherever $GITHUB_STEP_SUMMARY points: never into a real CI run's.
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+
+
 REFLECTION = (
     "What happened: I reviewed how we handle this in the laboratory and compared it with the "
     "current guidance. So what: I found two steps where our procedure was out of date, which "
