@@ -171,7 +171,7 @@ def _git(folder: Path, *args: str) -> str | None:
         )
     except (OSError, subprocess.TimeoutExpired):
         return None
-    return result.stdout.strip() if result.returncode == 0 else None
+    return result.stdout.rstrip() if result.returncode == 0 else None  # porcelain lines start with a space
 
 
 def _from_checkout(folder: Path, subdirectory: object) -> Choice:
