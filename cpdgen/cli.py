@@ -132,7 +132,7 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
     from cpdgen.loader import load_portfolio, parse_versions
     from cpdgen.portfolio import resolve_as_of
     from cpdgen.problems import has_errors, sort_problems
-    from cpdgen.report import github_report, json_report, text_report
+    from cpdgen.report import github_report, gitlab_report, json_report, step_summary, text_report
     from cpdgen.schemes import declaration_year, twelve_month_periods
 
     root = args.root.resolve() if args.root.exists() else args.root
@@ -168,6 +168,9 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
         console.out(json.dumps(report, indent=2, ensure_ascii=False))
     elif args.format == "github":
         console.out(github_report(portfolio, assessment, problems, ok, schemes if lenses.listed else None))
+    elif args.format == "gitlab":
+        entries = gitlab_report(assessment, problems, args.content_only, schemes if lenses.listed else None)
+        console.out(json.dumps(entries, indent=2, ensure_ascii=False))
     else:
         text = text_report(
             portfolio,
@@ -181,6 +184,15 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
         )
         if text:
             console.out(text)
+    summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary_file:
+        # GitHub shows this file on the run's page; each step appends its part, as GitHub asks.
+        summary = step_summary(portfolio, assessment, problems, ok, schemes if lenses.listed else None)
+        try:
+            with open(summary_file, "a", encoding="utf-8") as handle:
+                handle.write(summary + "\n")
+        except OSError as exc:
+            console.error(f"warning: the job summary could not be written to {summary_file}: {exc.strerror or exc}")
     return code
 
 
@@ -595,7 +607,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FIRST:LAST",
         help="the days to judge on the Science Council's standards, YYYY-MM-DD:YYYY-MM-DD, in 12-month periods",
     )
-    check.add_argument("--format", choices=("text", "json", "github"), default="text", help="output format")
+    check.add_argument(
+        "--format",
+        choices=("text", "json", "github", "gitlab"),
+        default="text",
+        help="output format (gitlab: a Code Quality report, as JSON)",
+    )
     _no_cache(check)
     check.set_defaults(run=cmd_check)
 
