@@ -252,7 +252,6 @@ def profile_portfolio(portfolio: Builder) -> Builder:
 
 # --- cpdgen as a member installs it: its source as a git repository, a built sdist and wheel ------
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 GIT_IDENTITY = ["-c", "user.name=Test", "-c", "user.email=test@example.org", "-c", "commit.gpgsign=false"]
 
 
@@ -274,12 +273,12 @@ def source_snapshot(tmp_path_factory) -> Path:
     import subprocess
 
     listed = subprocess.run(
-        ["git", "-C", str(REPO_ROOT), "ls-files", "-co", "--exclude-standard", "-z"],
+        ["git", "-C", str(REPO), "ls-files", "-co", "--exclude-standard", "-z"],
         capture_output=True, check=True, timeout=60,
     ).stdout.decode().split("\0")  # fmt: skip
     snapshot = tmp_path_factory.mktemp("source") / "cpdgen"
     for name in filter(None, listed):
-        source = REPO_ROOT / name
+        source = REPO / name
         if source.is_file() and not source.is_symlink():
             (snapshot / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, snapshot / name)
