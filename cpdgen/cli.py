@@ -377,6 +377,29 @@ def cmd_ci_update(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK
 
 
+def cmd_doctor(args: argparse.Namespace, console: Console) -> int:
+    from cpdgen.doctor import run_checks, system_label, system_of
+
+    system = system_of()
+    checks = run_checks(args.root, system)
+    console.info(f"What cpdgen needs on this computer ({system_label(system)}):")
+    for check in checks:
+        mark = console.paint("ok     ", "ok") if check.ok else console.paint("missing", "error")
+        if check.ok and console.quiet:
+            continue
+        console.out(f"  {mark}  {check.what}: {check.found}")
+        if check.fix:
+            console.out(f"           fix: {check.fix}")
+        if not check.ok or console.verbose:
+            console.detail(f"           needed by: {check.needed_by}")
+    missing = [c for c in checks if not c.ok]
+    if missing:
+        console.out(f"{len(missing)} of {len(checks)} checks failed: install or fix what is marked missing.")
+        return EXIT_FAILED
+    console.info("All is well.")
+    return EXIT_OK
+
+
 def cmd_schema(args: argparse.Namespace, console: Console) -> int:
     from cpdgen.schema import SCHEMAS, dump, schema_for, write_schemas
 
@@ -830,6 +853,21 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     _requirement_option(ci_update)
     ci_update.set_defaults(run=cmd_ci_update)
+
+    doctor = commands.add_parser(
+        "doctor",
+        help="check this computer has what cpdgen needs, and say how to install what is missing",
+        description="Check what the commands need: Python, WeasyPrint with Pango and fonts for the PDF (tried in "
+        "a separate process), git, the cpdgen your CI installs (against requirements.txt), and a cache folder "
+        "cpdgen can write. Each missing piece is printed with the command that installs it on this system. "
+        "Exit code 0 when all is well, 1 when something is missing.",
+    )
+    _output_options(doctor)
+    doctor.add_argument(
+        "--root", type=Path, default=Path("."), metavar="DIR",
+        help="the portfolio folder, whose requirements.txt is compared (default: .)",
+    )  # fmt: skip
+    doctor.set_defaults(run=cmd_doctor)
 
     schema = commands.add_parser(
         "schema",
