@@ -390,8 +390,7 @@ def cmd_doctor(args: argparse.Namespace, console: Console) -> int:
         console.out(f"  {mark}  {check.what}: {check.found}")
         if check.fix:
             console.out(f"           fix: {check.fix}")
-        if not check.ok or console.verbose:
-            console.detail(f"           needed by: {check.needed_by}")
+        console.detail(f"           needed by: {check.needed_by}")
     missing = [c for c in checks if not c.ok]
     if missing:
         console.out(f"{len(missing)} of {len(checks)} checks failed: install or fix what is marked missing.")
@@ -602,7 +601,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Validate every file in content/ and judge the current diploma against the rules, and each "
         "other scheme listed under registrations: in portfolio.yaml (the HCPC, the Science Council). "
         "Exit code 0 when the content is valid, the diploma is eligible and the Science Council's year is met; "
-        "1 when not; 2 on a set-up error.",
+        "1 when not; 2 on a set-up error. In GitHub Actions (GITHUB_STEP_SUMMARY set) it also appends a "
+        "Markdown summary for the run's page.",
     )
     _common(check)
     check.add_argument("--strict", action="store_true", help="warnings fail the check too")

@@ -47,12 +47,12 @@ class Choice:
 
 def _given(spec: str) -> Choice:
     text = spec.strip()
-    if "\n" in spec or "\r" in spec or not _NAMES_CPDGEN.match(text):
+    if any(ord(char) < 32 or ord(char) == 127 for char in spec) or not _NAMES_CPDGEN.match(text):
         raise CpdgenError(
             f"--requirement {spec!r} is not one pip requirement for cpdgen; write it as pip does, "
             "e.g. --requirement 'cpdgen==0.2.0' or --requirement 'cpdgen @ git+https://host/cpdgen.git@v0.2.0'"
         )
-    return Choice(text, "given with --requirement")
+    return Choice(text, "you chose it with --requirement")
 
 
 def choose(given: str | None = None) -> Choice:
@@ -145,8 +145,9 @@ def _without_credentials(url: str) -> str:
     return urlunsplit(parts._replace(netloc=("git@" if keep_user else "") + host))
 
 
-def remote_https_url(remote: str) -> str:
-    """A git remote's URL as CI can fetch it without a key: an SSH address becomes https, a path a file: URL."""
+def remote_https_url(remote: str, base: Path | None = None) -> str:
+    """A git remote's URL as CI can fetch it without a key: an SSH address becomes https, a path a file: URL
+    (a relative path is relative to ``base``, the checkout)."""
     remote = remote.strip()
     parts = urlsplit(remote)
     if parts.scheme in ("http", "https", "git", "file"):
@@ -156,7 +157,7 @@ def remote_https_url(remote: str) -> str:
     scp = _SCP_LIKE.fullmatch(remote)
     if scp and not re.fullmatch(r"[A-Za-z]", scp.group("host")):  # C:\… is a Windows path, not a host
         return f"https://{scp.group('host')}/{scp.group('path').lstrip('/')}"
-    return Path(remote).resolve().as_uri()
+    return ((base or Path.cwd()) / remote).resolve().as_uri()
 
 
 def _git(folder: Path, *args: str) -> str | None:
@@ -206,7 +207,7 @@ def _from_checkout(folder: Path, subdirectory: object) -> Choice:
     address = _git(folder, "remote", "get-url", remote)
     if not address:
         return _cannot(f"the remote '{remote}' of the checkout {top} has no address")
-    choice = _at_commit("git", remote_https_url(address), commit, subdirectory)
+    choice = _at_commit("git", remote_https_url(address, Path(top)), commit, subdirectory)
     why = (
         f"cpdgen is installed here from a git checkout, at commit {commit[:12]}, which is on its remote "
         f"'{remote}', so CI installs that commit from there"

@@ -111,9 +111,11 @@ def test_remote_urls_become_ones_ci_fetches_without_a_key(remote, url):
 
 def test_a_path_remote_becomes_a_file_url(tmp_path):
     assert remote_https_url(str(tmp_path / "cpdgen.git")) == (tmp_path / "cpdgen.git").as_uri()
+    # relative to the checkout, as git reads it, not to wherever cpdgen runs
+    assert remote_https_url("../cpdgen.git", tmp_path / "checkout") == (tmp_path / "cpdgen.git").as_uri()
 
 
-@pytest.mark.parametrize("spec", ["requests==1.0", "cpdgen==1\nrequests", "", "cpdgenx==1"])
+@pytest.mark.parametrize("spec", ["requests==1.0", "cpdgen==1\nrequests", "", "cpdgenx==1", "cpdgen==1\x1b[2J"])
 def test_requirement_option_must_name_cpdgen(spec):
     with pytest.raises(CpdgenError, match="is not one pip requirement for cpdgen"):
         choose(spec)
@@ -165,7 +167,9 @@ def test_init_requirement_option_and_the_readme_says_why(tmp_path, capsys):
     spec = "cpdgen @ git+https://example.org/cpdgen.git@" + SHA
     assert main(["init", str(tmp_path / "p"), "--requirement", spec]) == 0
     assert (tmp_path / "p" / "requirements.txt").read_text(encoding="utf-8").splitlines()[-1] == spec
-    assert f"    {spec}\n\nbecause given with --requirement." in (tmp_path / "p/README.md").read_text(encoding="utf-8")
+    assert f"    {spec}\n\nbecause you chose it with --requirement." in (tmp_path / "p/README.md").read_text(
+        encoding="utf-8"
+    )
 
 
 # --- real installs, in temporary virtual environments ------------------------------------------------
