@@ -131,3 +131,21 @@ def test_without_fonts_it_says_so_and_how_to_install_them(tmp_path):
     assert "  ok       WeasyPrint and Pango, for the PDF" in result.stdout
     assert "  missing  Fonts, for the PDF: " in result.stdout
     assert f"fix: {install_command('fonts', system_of())}\n" in result.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fontconfig's FONTCONFIG_FILE, as on Linux")
+def test_a_pdf_that_crashes_for_want_of_fonts_points_at_doctor(portfolio, tmp_path):
+    config = tmp_path / "fonts.conf"
+    config.write_text(NO_FONTS, encoding="utf-8")
+    portfolio.many(2)
+    result = subprocess.run(
+        [sys.executable, "-m", "cpdgen", "build", "--root", str(portfolio.root), "--as-of", "2025-07-01"],
+        capture_output=True, text=True, timeout=180, env={**os.environ, "FONTCONFIG_FILE": str(config)},
+    )  # fmt: skip
+    if result.returncode == 0:
+        pytest.skip("this Pango lays out text without fonts instead of crashing")
+    assert "Traceback" not in result.stderr
+    assert "could not be made: the renderer stopped" in result.stderr
+    assert "'cpdgen doctor' checks what the PDF needs" in result.stderr
+    assert not (portfolio.root / "site").exists()

@@ -258,3 +258,9 @@ def test_installed_from_a_checkout(bare_repository, tmp_path):
     new_commit = git(checkout, "rev-parse", "HEAD")
     after = (portfolio / "requirements.txt").read_text(encoding="utf-8")
     assert after == before.replace(commit, new_commit) and new_commit != commit
+
+    # installed from the same checkout, not editable: the same line
+    pip_into(python, "--no-deps", "--force-reinstall", str(checkout))
+    result, line = requirement_written(python, tmp_path / "not-editable")
+    assert result.returncode == 0, result.stderr
+    assert line == f"cpdgen @ git+{bare_repository.as_uri()}@{new_commit}"

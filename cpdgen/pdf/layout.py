@@ -300,7 +300,8 @@ def _render_forked(job: PdfJob) -> _Rendered:
         except EOFError:
             process.join(5)
             raise RenderFailed(
-                f"the PDF of {job.diploma_id} could not be made: the renderer stopped (exit code {process.exitcode})"
+                f"the PDF of {job.diploma_id} could not be made: the renderer stopped (exit code {process.exitcode}). "
+                "A computer without fonts does that: 'cpdgen doctor' checks what the PDF needs"
             ) from None
     finally:
         if process.is_alive():
