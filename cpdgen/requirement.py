@@ -28,6 +28,7 @@ from cpdgen import __version__
 from cpdgen.problems import CpdgenError
 
 REQUIREMENTS = "requirements.txt"
+REPOSITORY = "https://github.com/cpdgen/cpdgen"  # as in pyproject.toml's [project.urls]
 # A requirement line that names cpdgen: "cpdgen", "cpdgen==1.0", "cpdgen @ git+…", "cpdgen[x]>=1";
 # and the old spelling of a URL requirement, "-e git+…#egg=cpdgen".
 _NAMES_CPDGEN = re.compile(r"cpdgen\s*(?:\[[^\]]*\]\s*)?(?:[=~<>!@;]|$)", re.IGNORECASE)
@@ -50,7 +51,7 @@ def _given(spec: str) -> Choice:
     if any(ord(char) < 32 or ord(char) == 127 for char in spec) or not _NAMES_CPDGEN.match(text):
         raise CpdgenError(
             f"--requirement {spec!r} is not one pip requirement for cpdgen; write it as pip does, "
-            "e.g. --requirement 'cpdgen==0.2.0' or --requirement 'cpdgen @ git+https://host/cpdgen.git@v0.2.0'"
+            f"e.g. --requirement 'cpdgen=={__version__}' or --requirement 'cpdgen @ git+{REPOSITORY}@v{__version__}'"
         )
     return Choice(text, "you chose it with --requirement")
 
@@ -107,8 +108,8 @@ def _cannot(what: str) -> Choice:
         None,
         f"{what}, so cpdgen cannot tell CI how to install it",
         f"{what}: CI cannot install it. Install cpdgen from PyPI (pip install cpdgen) or from its git repository "
-        "(pip install 'git+https://…/cpdgen.git@v…'), then run 'cpdgen ci-update'; or name the cpdgen CI should "
-        "install: cpdgen ci-update --requirement 'cpdgen==X.Y.Z'",
+        f"(pip install 'git+{REPOSITORY}@v{__version__}'), then run 'cpdgen ci-update'; or name the cpdgen CI "
+        f"should install: cpdgen ci-update --requirement 'cpdgen=={__version__}'",
     )
 
 

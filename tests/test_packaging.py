@@ -165,13 +165,23 @@ def test_ci_runs_make_test_on_linux_and_make_test_fast_elsewhere():
 
 def test_one_repository_address_everywhere():
     # Every place that names cpdgen's repository names the same one.
-    places = [REPO / "README.md", REPO / "pyproject.toml", *WORKFLOWS.glob("*.yml"), *(REPO / "docs").rglob("*.md")]
+    places = [
+        REPO / "README.md",
+        REPO / "pyproject.toml",
+        *WORKFLOWS.glob("*.yml"),
+        *(REPO / "docs").rglob("*.md"),
+        *(REPO / "cpdgen").rglob("*.py"),
+        *(REPO / "templates").rglob("*.*"),
+    ]
     found = {
         match.group(0).removesuffix(".git")
         for path in places
         for match in re.finditer(r"https://github\.com/[\w.-]+/cpdgen(?:\.git)?\b", path.read_text(encoding="utf-8"))
     }
     assert found == {ADDRESS}
+    from cpdgen.requirement import REPOSITORY
+
+    assert REPOSITORY == ADDRESS
     assert "example.org/cpdgen" not in (REPO / "docs" / "guide" / "publishing.md").read_text(encoding="utf-8")
 
 
