@@ -366,6 +366,10 @@ def test_init_files_say_what_they_are_for(tmp_path):
     readme = (root / "README.md").read_text(encoding="utf-8")
     for topic in ("cpdgen new", "cpdgen check", "cpdgen build", "GitHub Actions", "GitLab", "Pages", "private: true"):
         assert topic in readme
+    # which cpdgen CI installs and why; how to keep it so; the hook; the weekly run on GitLab
+    assert "    cpdgen==0.1.0\n\nbecause cpdgen 0.1.0 is installed here from a package index (PyPI)." in readme
+    for topic in ("cpdgen ci-update", "cpdgen doctor", "pre-commit install", "Pipeline\n   schedules"):
+        assert topic in readme, topic
 
 
 def test_init_without_a_name_says_to_fill_it_in(tmp_path, capsys):
