@@ -3,7 +3,12 @@
 
 PYTHON ?= python3
 VENV := .venv
+# A virtual environment keeps its programs in Scripts\ on Windows (CI runs make test-fast there).
+ifeq ($(OS),Windows_NT)
+BIN := $(VENV)/Scripts
+else
 BIN := $(VENV)/bin
+endif
 INSTALLED := $(VENV)/.installed
 
 NODE_TOOLS := node_modules/.installed

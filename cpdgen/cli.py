@@ -132,7 +132,7 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
     from cpdgen.loader import load_portfolio, parse_versions
     from cpdgen.portfolio import resolve_as_of
     from cpdgen.problems import has_errors, sort_problems
-    from cpdgen.report import github_report, json_report, text_report
+    from cpdgen.report import github_report, gitlab_report, json_report, step_summary, text_report
     from cpdgen.schemes import declaration_year, twelve_month_periods
 
     root = args.root.resolve() if args.root.exists() else args.root
@@ -168,6 +168,9 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
         console.out(json.dumps(report, indent=2, ensure_ascii=False))
     elif args.format == "github":
         console.out(github_report(portfolio, assessment, problems, ok, schemes if lenses.listed else None))
+    elif args.format == "gitlab":
+        entries = gitlab_report(assessment, problems, args.content_only, schemes if lenses.listed else None)
+        console.out(json.dumps(entries, indent=2, ensure_ascii=False))
     else:
         text = text_report(
             portfolio,
@@ -181,6 +184,15 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
         )
         if text:
             console.out(text)
+    summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary_file:
+        # GitHub shows this file on the run's page; each step appends its part, as GitHub asks.
+        summary = step_summary(portfolio, assessment, problems, ok, schemes if lenses.listed else None)
+        try:
+            with open(summary_file, "a", encoding="utf-8") as handle:
+                handle.write(summary + "\n")
+        except OSError as exc:
+            console.error(f"warning: the job summary could not be written to {summary_file}: {exc.strerror or exc}")
     return code
 
 
@@ -323,18 +335,67 @@ def cmd_new(args: argparse.Namespace, console: Console) -> int:
 
 def cmd_init(args: argparse.Namespace, console: Console) -> int:
     from cpdgen.portfolio import DEFAULT_TIMEZONE, resolve_as_of
+    from cpdgen.requirement import choose
     from cpdgen.scaffold import init_portfolio
 
-    written = init_portfolio(args.dir, args.name, resolve_as_of(DEFAULT_TIMEZONE))
+    choice = choose(args.requirement)
+    written = init_portfolio(args.dir, args.name, resolve_as_of(DEFAULT_TIMEZONE), choice)
     console.info(f"Started a CPD portfolio in {args.dir} ({len(written)} files).")
     for path in written:
         console.detail(f"  {path}")
+    if choice.line is not None:
+        console.detail(f"CI installs {choice.line}: {choice.why}.")
+    if choice.warning:
+        console.error(f"warning: {choice.warning}")
     console.info("Next:")
     if args.name == DEFAULT_NAME:
         console.info(f"  - put your name in {args.dir / 'content' / 'portfolio.yaml'}")
     console.info(f"  - read {args.dir / 'README.md'}: how to record an activity, check, build and publish")
     git = "git add ., git commit" if (args.dir / ".git").exists() else "git init, git add ., git commit"
     console.info(f"  - save it with git ({git}) and push it to GitHub or GitLab")
+    return EXIT_OK
+
+
+def cmd_ci_update(args: argparse.Namespace, console: Console) -> int:
+    from cpdgen.requirement import REQUIREMENTS, choose, update_requirements
+
+    choice = choose(args.requirement)
+    if choice.line is None:
+        raise CpdgenError(f"{REQUIREMENTS} left as it is: {choice.warning}")
+    path, before, changed = update_requirements(args.root, choice)
+    if not changed:
+        console.info(f"{_shown(path)} already installs {choice.line}: nothing to change.")
+    elif before is None:
+        console.info(f"{_shown(path)}: added {choice.line}")
+    else:
+        console.info(f"{_shown(path)}: {before} -> {choice.line}")
+    console.detail(f"Because {choice.why}.")
+    if choice.warning:
+        console.error(f"warning: {choice.warning}")
+    if changed:
+        console.info(f"Commit it: git add {REQUIREMENTS} && git commit -m 'CI installs {choice.line}'")
+    return EXIT_OK
+
+
+def cmd_doctor(args: argparse.Namespace, console: Console) -> int:
+    from cpdgen.doctor import run_checks, system_label, system_of
+
+    system = system_of()
+    checks = run_checks(args.root, system)
+    console.info(f"What cpdgen needs on this computer ({system_label(system)}):")
+    for check in checks:
+        mark = console.paint("ok     ", "ok") if check.ok else console.paint("missing", "error")
+        if check.ok and console.quiet:
+            continue
+        console.out(f"  {mark}  {check.what}: {check.found}")
+        if check.fix:
+            console.out(f"           fix: {check.fix}")
+        console.detail(f"           needed by: {check.needed_by}")
+    missing = [c for c in checks if not c.ok]
+    if missing:
+        console.out(f"{len(missing)} of {len(checks)} checks failed: install or fix what is marked missing.")
+        return EXIT_FAILED
+    console.info("All is well.")
     return EXIT_OK
 
 
@@ -540,7 +601,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Validate every file in content/ and judge the current diploma against the rules, and each "
         "other scheme listed under registrations: in portfolio.yaml (the HCPC, the Science Council). "
         "Exit code 0 when the content is valid, the diploma is eligible and the Science Council's year is met; "
-        "1 when not; 2 on a set-up error.",
+        "1 when not; 2 on a set-up error. In GitHub Actions (GITHUB_STEP_SUMMARY set) it also appends a "
+        "Markdown summary for the run's page.",
     )
     _common(check)
     check.add_argument("--strict", action="store_true", help="warnings fail the check too")
@@ -568,7 +630,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FIRST:LAST",
         help="the days to judge on the Science Council's standards, YYYY-MM-DD:YYYY-MM-DD, in 12-month periods",
     )
-    check.add_argument("--format", choices=("text", "json", "github"), default="text", help="output format")
+    check.add_argument(
+        "--format",
+        choices=("text", "json", "github", "gitlab"),
+        default="text",
+        help="output format (gitlab: a Code Quality report, as JSON)",
+    )
     _no_cache(check)
     check.set_defaults(run=cmd_check)
 
@@ -761,13 +828,46 @@ def build_parser() -> argparse.ArgumentParser:
         "init",
         help="start a new portfolio in a new or empty folder",
         description="Create a portfolio a member can push as it is: content/portfolio.yaml, an example "
-        "activity, README.md, .gitignore, requirements.txt, a GitHub Actions workflow and a GitLab CI file. "
+        "activity, README.md, .gitignore, a pre-commit configuration, a GitHub Actions workflow, a GitLab CI "
+        "file, and requirements.txt naming the cpdgen running now, as it was installed (see ci-update). "
         "The folder must be new or empty (a folder holding only .git is allowed); otherwise exit code 2.",
     )
     _output_options(init)
     init.add_argument("dir", type=Path, metavar="DIR", help="the folder to create the portfolio in")
     init.add_argument("--name", default=DEFAULT_NAME, help="your name, for portfolio.yaml")
+    _requirement_option(init)
     init.set_defaults(run=cmd_init)
+
+    ci_update = commands.add_parser(
+        "ci-update",
+        help="make requirements.txt install the cpdgen you run, in CI",
+        description="Rewrite cpdgen's line in requirements.txt (added when there is none) so that CI installs "
+        "exactly the cpdgen you run: the same release from PyPI, or the same commit of its git repository. "
+        "Every other line is kept as it is. Refuses (exit code 2) when CI could not install this cpdgen: "
+        "a checkout with changes not committed, a commit not pushed, or a file only this computer has.",
+    )
+    _output_options(ci_update)
+    ci_update.add_argument(
+        "--root", type=Path, default=Path("."), metavar="DIR",
+        help="the portfolio folder, which holds requirements.txt (default: .)",
+    )  # fmt: skip
+    _requirement_option(ci_update)
+    ci_update.set_defaults(run=cmd_ci_update)
+
+    doctor = commands.add_parser(
+        "doctor",
+        help="check this computer has what cpdgen needs, and say how to install what is missing",
+        description="Check what the commands need: Python, WeasyPrint with Pango and fonts for the PDF (tried in "
+        "a separate process), git, the cpdgen your CI installs (against requirements.txt), and a cache folder "
+        "cpdgen can write. Each missing piece is printed with the command that installs it on this system. "
+        "Exit code 0 when all is well, 1 when something is missing.",
+    )
+    _output_options(doctor)
+    doctor.add_argument(
+        "--root", type=Path, default=Path("."), metavar="DIR",
+        help="the portfolio folder, whose requirements.txt is compared (default: .)",
+    )  # fmt: skip
+    doctor.set_defaults(run=cmd_doctor)
 
     schema = commands.add_parser(
         "schema",
@@ -785,6 +885,15 @@ def build_parser() -> argparse.ArgumentParser:
     schema.add_argument("--out", type=Path, metavar="DIR", help="write <name>.schema.json files into DIR")
     schema.set_defaults(run=cmd_schema)
     return parser
+
+
+def _requirement_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--requirement",
+        metavar="SPEC",
+        help="the cpdgen CI installs, as pip writes it (e.g. 'cpdgen==0.2.0'); default: the cpdgen running now, "
+        "as it was installed",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,13 +1,16 @@
-"""What ``cpdgen check`` says: a short text report, GitHub annotations, or the JSON contract."""
+"""What ``cpdgen check`` says: a short text report, GitHub annotations and job summary, GitLab Code Quality,
+or the JSON contract."""
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Callable
 from datetime import date
 
 from cpdgen.categories import category_label
 from cpdgen.portfolio import Portfolio
-from cpdgen.problems import Problem, format_github, format_text
+from cpdgen.problems import Problem, format_github, format_text, printable
 from cpdgen.rules import REASON_TEXT, Assessment, DiplomaAssessment, describe_counts, describe_needs
 from cpdgen.schemes import (
     HCPC_GUIDANCE,
@@ -457,3 +460,156 @@ def json_report(
         report["registrations"] = registrations_json(registrations) if registrations is not None else None
         report["schemes"] = schemes_json(schemes)
     return report
+
+
+# --- the forges' own reports: a GitHub job summary, a GitLab Code Quality report ----------------
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]#!])")
+# As character references, which every Markdown reads as text: HTML's own, and the table's "|".
+_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "|": "&#124;", "~": "&#126;"}
+
+
+def _md(text: str) -> str:
+    """Member text inside Markdown: one line, every character that Markdown or HTML would read escaped."""
+    plain = _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(printable(text).split()))
+    return "".join(_ENTITIES.get(char, char) for char in plain)
+
+
+def _status_words(diploma: DiplomaAssessment) -> str:
+    if diploma.status == "open":
+        return f"open since {format_day(diploma.start)}" if diploma.start else "open"
+    if diploma.status == "submitted":
+        return f"submitted on {format_day(diploma.submitted)}"
+    return f"issued on {format_day(diploma.issued)}"
+
+
+def _verdict(diploma: DiplomaAssessment) -> str:
+    if diploma.eligible:
+        return diploma.status_text if diploma.status == "open" else "Eligible when submitted"
+    needed = describe_needs(diploma)
+    return f"Not eligible yet: needs {needed}" if diploma.status == "open" else f"Not eligible: needed {needed}"
+
+
+def step_summary(
+    portfolio: Portfolio,
+    assessment: Assessment | None,
+    problems: list[Problem],
+    ok: bool,
+    schemes: SchemesAssessment | None = None,
+) -> str:
+    """A GitHub Actions job summary in Markdown: each diploma against the rules, what is missing,
+    what leaves the two-year window in the next 90 days, each other scheme, and the problems."""
+    titles = {a.id: a.title for a in portfolio.activities}
+    errors = sum(p.severity == "error" for p in problems)
+    out = [f"## CPD check: {'passed' if ok else 'failed'}", ""]
+    if assessment is None:
+        out += ["The diplomas are not judged: fix `content/portfolio.yaml` first.", ""]
+    elif assessment.diplomas and (schemes is None or schemes.lenses.ibms):
+        out += [
+            "| diploma | status | activities that count | CPD categories | result |",
+            "|---|---|---|---|---|",
+        ]
+        for diploma in assessment.diplomas:
+            out.append(
+                f"| {_md(diploma_name(diploma.id))} | {_status_words(diploma)} | "
+                f"{diploma.counted} ({diploma.required} needed) | "
+                f"{len(diploma.categories)} ({diploma.required_categories} needed) | {_verdict(diploma)} |"
+            )
+        out.append("")
+        current = assessment.current_diploma
+        if current is not None:
+            out.append(f"**{_md(diploma_name(current.id))}**, judged on {format_day(current.evaluated_on)}:")
+            out.append("")
+            cats = ", ".join(category_label(c) for c in current.categories) or "none"
+            out.append(f"- {describe_counts(current)}: {cats}.")
+            out.append(f"- {_verdict(current)}.")
+            if current.eligible_until:
+                out.append(f"- If you add nothing, it stays eligible until {format_day(current.eligible_until)}.")
+            if current.status == "open":
+                leaving = current.expiring_soon
+                if leaving:
+                    out.append(f"- Leaving the two-year window in the next 90 days ({len(leaving)}):")
+                    out.extend(f"  - {format_day(j.leaves_window_on)}: {_md(titles.get(j.id, j.id))}" for j in leaving)
+                else:
+                    out.append("- No counted activity leaves the two-year window in the next 90 days.")
+            out.append("")
+    if schemes is not None:
+        for level, title, text in scheme_headlines(schemes):
+            mark = "Met" if level == "notice" else "To look at"
+            out += [f"**{_md(title)}** ({mark}): {_md(text)}", ""]
+    if problems:
+        out.append(f"### {plural(errors, 'error')}, {plural(len(problems) - errors, 'warning')}")
+        out += ["", "| file | line | severity | problem |", "|---|---|---|---|"]
+        for problem in problems[:SUMMARY_PROBLEMS]:
+            out.append(
+                f"| `{problem.path.replace('`', '')}` | {problem.line or ''} | {problem.severity} | "
+                f"{_md(problem.message)} (`{problem.code}`) |"
+            )
+        if len(problems) > SUMMARY_PROBLEMS:
+            out.append(f"\nAnd {len(problems) - SUMMARY_PROBLEMS} more: the job's log lists them all.")
+        out.append("")
+    else:
+        out += [f"{plural(len(portfolio.activities), 'activity', 'activities')} read; no problems.", ""]
+    return "\n".join(out)
+
+
+SUMMARY_PROBLEMS = 100  # a job summary is at most 1 MiB; the log has every problem
+GITLAB_SEVERITY = {"error": "major", "warning": "minor"}
+
+
+def _fingerprint(*parts: str) -> str:
+    return hashlib.sha256("\0".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def gitlab_report(
+    assessment: Assessment | None,
+    problems: list[Problem],
+    content_only: bool = False,
+    schemes: SchemesAssessment | None = None,
+) -> list[dict]:
+    """A GitLab Code Quality report (CodeClimate's JSON, as GitLab reads it): one entry per problem, and one
+    for the diploma (and each other scheme) that fails the check. Fingerprints leave out the line and the
+    counts, so an entry keeps its identity while a file is edited, and a merge request shows only what is new."""
+    entries = []
+    seen: dict[str, int] = {}
+    for problem in problems:
+        key = _fingerprint(problem.path, problem.code, problem.message)
+        seen[key] = seen.get(key, 0) + 1  # the same message twice in one file: two entries
+        entries.append(
+            {
+                "description": printable(problem.message),
+                "check_name": problem.code,
+                "fingerprint": key if seen[key] == 1 else _fingerprint(key, str(seen[key])),
+                "severity": GITLAB_SEVERITY[problem.severity],
+                "location": {"path": problem.path, "lines": {"begin": problem.line or 1}},
+            }
+        )
+    if content_only:
+        return entries
+    current = assessment.current_diploma if assessment else None
+    ibms = schemes is None or schemes.lenses.ibms
+    if current is not None and ibms and not current.eligible:
+        entries.append(
+            {
+                "description": f"{diploma_name(current.id)}: {_verdict(current)} ({describe_counts(current)}).",
+                "check_name": "diploma-not-eligible",
+                "fingerprint": _fingerprint("diploma-not-eligible", current.id),
+                "severity": "major",
+                "location": {"path": "content/portfolio.yaml", "lines": {"begin": 1}},
+            }
+        )
+    if schemes is not None and schemes.science_council is not None and "science-council" in schemes.failed:
+        for year in schemes.science_council.years:
+            if not year.met:
+                title = science_council_title(year, schemes.science_council.register)
+                found = "; ".join(f.message for f in year.findings if f.severity in ("error", "warning")) or "not met"
+                entries.append(
+                    {
+                        "description": f"{title}: {STATUS_WORDS[year.status]}: {found}.",
+                        "check_name": "science-council-not-met",
+                        "fingerprint": _fingerprint("science-council-not-met", year.period.start.isoformat()),
+                        "severity": "major",
+                        "location": {"path": "content/portfolio.yaml", "lines": {"begin": 1}},
+                    }
+                )
+    return entries

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from cpdgen import __version__, categories, theme_dir
+from cpdgen import categories, theme_dir
 from cpdgen.frontmatter import parse_yaml
 from cpdgen.problems import CpdgenError, ReadError
+from cpdgen.requirement import Choice
 
 MAX_SLUG = 60
 # A plain YAML scalar is used only for text that cannot be mistaken for anything else
@@ -256,22 +257,20 @@ def open_in_editor(path: Path, environ: dict[str, str] | None = None) -> None:
 
 GITHUB_WORKFLOW = ".github/workflows/cpd.yml"
 GITLAB_CI = ".gitlab-ci.yml"
+PRE_COMMIT = ".pre-commit-config.yaml"
 # Folders that a new portfolio may be created in although they are not empty:
 # a repository made by ``git init`` (or cloned while empty) holds only ``.git``.
 ALLOWED_IN_TARGET = {".git"}
 
 
-def requirement() -> str:
-    """The line that pins cpdgen in a new portfolio's requirements.txt: this release's series."""
-    parts = re.match(r"(\d+)\.(\d+)(?:\.(\d+))?", __version__)
-    if parts is None:  # pragma: no cover - a version that is not numbers
-        return f"cpdgen=={__version__}"
-    major, minor, micro = parts.group(1), parts.group(2), parts.group(3) or "0"
-    return f"cpdgen~={major}.{minor}.{micro}"
+def requirements_text(choice: Choice) -> str:
+    """A new portfolio's requirements.txt: a comment, then cpdgen's line (or, when there is none, why not)."""
+    line = choice.line if choice.line is not None else "# (none: " + " ".join(choice.why.split()) + ")"
+    return _fill("requirements.txt", requirement=line)
 
 
-def portfolio_files(name: str, today: date) -> dict[str, str]:
-    """Every file of a new portfolio, by path relative to it, with its text."""
+def portfolio_files(name: str, today: date, choice: Choice) -> dict[str, str]:
+    """Every file of a new portfolio, by path relative to it, with its text; ``choice``: the cpdgen CI installs."""
     member = " ".join(name.split())
     if not member:
         raise CpdgenError('the name is empty; give your name with --name "Your Name"')
@@ -279,22 +278,25 @@ def portfolio_files(name: str, today: date) -> dict[str, str]:
         if unicodedata.category(char) in ("Cc", "Cs"):
             raise CpdgenError(f"the name contains a control character (U+{ord(char):04X}); remove it")
     example = f"content/activities/{today.year:04d}/{today.isoformat()}-reading-hcpc-cpd-standards.md"
-    series = requirement().split("~=", 1)[-1]
     return {
         "content/portfolio.yaml": _fill(
             "portfolio.yaml", name=yaml_string(member), site_title=yaml_string(f"{member} — CPD portfolio")
         ),
         example: _fill("example-activity.md", date=today.isoformat()),
         ".gitignore": _template("gitignore"),
-        "README.md": _template("README.md"),
-        "requirements.txt": _fill("requirements.txt", series=series, requirement=requirement()),
+        "README.md": _fill("README.md", requirement=choice.line or "nothing yet", requirement_why=choice.why),
+        "requirements.txt": requirements_text(choice),
         GITHUB_WORKFLOW: _template("github-workflow.yml"),
         GITLAB_CI: _template("gitlab-ci.yml"),
+        PRE_COMMIT: _template("pre-commit-config.yaml"),
     }
 
 
-def init_portfolio(target: Path, name: str, today: date) -> list[Path]:
-    """Create a new portfolio in ``target`` (new, empty, or holding only ``.git``); return the files written."""
+def init_portfolio(target: Path, name: str, today: date, choice: Choice) -> list[Path]:
+    """Create a new portfolio in ``target`` (new, empty, or holding only ``.git``); return the files written.
+
+    ``choice`` is the cpdgen its CI installs (:func:`cpdgen.requirement.choose`).
+    """
     if os.path.lexists(target) and not target.is_dir():
         raise CpdgenError(f"{target} exists and is not a folder")
     if target.is_dir():
@@ -305,7 +307,7 @@ def init_portfolio(target: Path, name: str, today: date) -> list[Path]:
                 f"{target} is not empty ({shown}); cpdgen init only starts a portfolio in a new or empty "
                 "folder, so that it never overwrites anything"
             )
-    files = portfolio_files(name, today)
+    files = portfolio_files(name, today, choice)
     written: list[Path] = []
     for relative, text in files.items():
         path = target / relative

@@ -10,6 +10,28 @@ import pytest
 import yaml
 
 PORTFOLIO = {"member": {"name": "Alex Morgan"}}
+# What `cpdgen init` writes into requirements.txt in the tests that run it in this process: how
+# the cpdgen under test is installed (a checkout with changes, a pull request's merge commit)
+# must not decide their outcome. tests/test_requirement.py runs the real choice in real installs.
+TEST_REQUIREMENT = "cpdgen==0.1.0"
+
+
+@pytest.fixture(autouse=True)
+def _fixed_ci_requirement(monkeypatch):
+    from cpdgen import requirement
+
+    real = requirement.choose
+
+    def choose(given: str | None = None) -> requirement.Choice:
+        if given is not None:
+            return real(given)
+        return requirement.Choice(TEST_REQUIREMENT, "the tests fix it")
+
+    monkeypatch.setattr(requirement, "choose", choose)
+    # check writes a job summary wherever $GITHUB_STEP_SUMMARY points: never into a real CI run's.
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+
+
 REFLECTION = (
     "What happened: I reviewed how we handle this in the laboratory and compared it with the "
     "current guidance. So what: I found two steps where our procedure was out of date, which "
@@ -226,3 +248,93 @@ def profile_portfolio(portfolio: Builder) -> Builder:
     portfolio.write("hcpc/gaps.md", "## 2024-11-06 to 2025-09-01\nI was on parental leave.\n")
     portfolio.write("plan/eqa.md", "---\ntitle: Run the EQA scheme\nstatus: done\ntarget: 2024-06-30\n---\n")
     return portfolio
+
+
+# --- cpdgen as a member installs it: its source as a git repository, a built sdist and wheel ------
+
+GIT_IDENTITY = ["-c", "user.name=Test", "-c", "user.email=test@example.org", "-c", "commit.gpgsign=false"]
+
+
+def git(folder: Path, *args: str) -> str:
+    """Run git in ``folder``; its output (a failure fails the test)."""
+    import subprocess
+
+    result = subprocess.run(
+        ["git", "-C", str(folder), *GIT_IDENTITY, *args], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, f"git {' '.join(args)}: {result.stderr}"
+    return result.stdout.strip()
+
+
+@pytest.fixture(scope="session")
+def source_snapshot(tmp_path_factory) -> Path:
+    """This working copy's files (committed or not, never ignored ones) as one commit of a new git repository."""
+    import shutil
+    import subprocess
+
+    listed = subprocess.run(
+        ["git", "-C", str(REPO), "ls-files", "-co", "--exclude-standard", "-z"],
+        capture_output=True, check=True, timeout=60,
+    ).stdout.decode().split("\0")  # fmt: skip
+    snapshot = tmp_path_factory.mktemp("source") / "cpdgen"
+    for name in filter(None, listed):
+        source = REPO / name
+        if source.is_file() and not source.is_symlink():
+            (snapshot / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, snapshot / name)
+    git(snapshot.parent, "init", "-q", "-b", "main", str(snapshot))
+    git(snapshot, "add", "-A")
+    git(snapshot, "commit", "-q", "-m", "snapshot")
+    return snapshot
+
+
+@pytest.fixture(scope="session")
+def built_dist(source_snapshot, tmp_path_factory) -> Path:
+    """``python -m build`` of the snapshot: a folder holding its sdist and wheel (the wheel built from the sdist)."""
+    import subprocess
+    import sys
+
+    out = tmp_path_factory.mktemp("dist")
+    result = subprocess.run(
+        [sys.executable, "-m", "build", "--outdir", str(out), str(source_snapshot)],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return out
+
+
+def new_venv(folder: Path) -> Path:
+    """A virtual environment without pip (this one's pip installs into it); its python."""
+    import subprocess
+    import sys
+
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(folder)], check=True, timeout=120)
+    return folder / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
+
+
+def lend_libraries(python: Path) -> None:
+    """Let the environment of ``python`` find cpdgen's dependencies in this one's site-packages, after its own.
+
+    cpdgen itself, and pip's record of how it was installed, still come from that environment;
+    call this after installing cpdgen there, or pip would find this environment's cpdgen.
+    """
+    import subprocess
+    import sysconfig
+
+    purelib = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True, text=True, check=True, timeout=60,
+    ).stdout.strip()  # fmt: skip
+    (Path(purelib) / "cpdgen-test-libraries.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+
+
+def pip_into(python: Path, *args: str) -> None:
+    """``pip install`` into the environment of ``python``, with this environment's pip."""
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", *args],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]

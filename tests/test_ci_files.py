@@ -20,16 +20,19 @@ import pytest
 import yaml
 
 from cpdgen.problems import Problem, format_text
-from cpdgen.scaffold import GITHUB_WORKFLOW, GITLAB_CI, init_portfolio
+from cpdgen.requirement import Choice
+from cpdgen.scaffold import GITHUB_WORKFLOW, GITLAB_CI, PRE_COMMIT, init_portfolio
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
+
+CHOICE = Choice("cpdgen==0.1.0", "cpdgen 0.1.0 is installed here from a package index (PyPI)")
 
 
 @pytest.fixture(scope="module")
 def new_portfolio(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("init") / "portfolio"
-    init_portfolio(root, "Alex Morgan", date(2026, 3, 11))
+    init_portfolio(root, "Alex Morgan", date(2026, 3, 11), CHOICE)
     return root
 
 
@@ -99,6 +102,7 @@ def test_github_workflow_publishes_whatever_the_check_says(new_portfolio):
     assert jobs["deploy"]["environment"]["name"] == "github-pages"
     used = {step["uses"].split("@")[0] for job in jobs.values() for step in job["steps"] if "uses" in step}
     assert used == {
+        "actions/cache",
         "actions/checkout",
         "actions/setup-python",
         "actions/configure-pages",
@@ -106,6 +110,72 @@ def test_github_workflow_publishes_whatever_the_check_says(new_portfolio):
         "actions/deploy-pages",
     }
     assert "concurrency" in workflow
+
+
+def test_github_workflow_runs_weekly_and_keeps_cpdgens_cache(new_portfolio):
+    workflow = yaml.safe_load((new_portfolio / GITHUB_WORKFLOW).read_text(encoding="utf-8"))
+    (schedule,) = workflow[True]["schedule"]
+    minute, hour, day, month, weekday = schedule["cron"].split()
+    assert (day, month) == ("*", "*") and weekday.isdigit()  # once a week
+    # cpdgen's own cache folder (cache.cache_home() on the runner), outside the checkout
+    assert "env" not in workflow
+    for job in ("check", "build"):
+        steps = workflow["jobs"][job]["steps"]
+        (cache,) = [s for s in steps if s.get("uses", "").startswith("actions/cache@")]
+        assert cache["with"]["path"] == "~/.cache/cpdgen"
+        assert "hashFiles('requirements.txt', 'content/**'" in cache["with"]["key"]
+        assert cache["with"]["key"].startswith(cache["with"]["restore-keys"])
+        # restored before cpdgen runs
+        runs = [
+            n for n, s in enumerate(steps) if "cpdgen check" in s.get("run", "") or "cpdgen build" in s.get("run", "")
+        ]
+        assert steps.index(cache) < runs[0]
+
+
+def test_gitlab_check_job_reports_code_quality_and_keeps_the_cache(new_portfolio):
+    pipeline = yaml.safe_load((new_portfolio / GITLAB_CI).read_text(encoding="utf-8"))
+    check = pipeline["check"]
+    assert check["artifacts"]["reports"]["codequality"] == "gl-code-quality-report.json"
+    assert check["artifacts"]["when"] == "always"  # the report matters most when the check fails
+    assert "cpdgen check --format gitlab > gl-code-quality-report.json || true" in check["script"]
+    assert check["script"][-1] == "cpdgen check"  # the job's result is the check's
+    assert pipeline["variables"]["CPDGEN_CACHE_DIR"] == "$CI_PROJECT_DIR/.cpdgen-cache"
+    assert pipeline["cache"]["key"]["files"] == ["requirements.txt"]
+    assert ".cpdgen-cache" in pipeline["cache"]["paths"]
+    gitignore = (new_portfolio / ".gitignore").read_text(encoding="utf-8").splitlines()
+    assert ".cpdgen-cache/" in gitignore and "gl-code-quality-report.json" in gitignore
+
+
+def test_new_portfolio_pre_commit_config_runs_the_content_check(new_portfolio, tmp_path):
+    config = new_portfolio / PRE_COMMIT
+    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path)}
+    result = run([tool("pre-commit"), "validate-config", str(config)], env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    ((hook,),) = [repo["hooks"] for repo in yaml.safe_load(config.read_text(encoding="utf-8"))["repos"]]
+    published = yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))[0]
+    assert hook["id"] == published["id"] and hook["entry"] == published["entry"]
+    assert hook["files"] == published["files"] and hook["pass_filenames"] is False
+
+
+@pytest.mark.slow
+def test_new_portfolio_pre_commit_hook_stops_a_commit_naming_a_patient(new_portfolio, tmp_path):
+    # The real hook, run by pre-commit in a git repository, with this cpdgen on PATH.
+    import shutil as sh
+
+    repo = tmp_path / "p"
+    sh.copytree(new_portfolio, repo)
+    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "home"), "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    git = ["git", "-C", str(repo), "-c", "user.name=A", "-c", "user.email=a@example.org"]
+    assert run(["git", "init", "-q", str(repo)]).returncode == 0
+    example = next((repo / "content" / "activities").rglob("*.md"))
+    example.write_text(example.read_text(encoding="utf-8") + "\nPatient NHS number 943 476 5919.\n", encoding="utf-8")
+    assert run([*git, "add", "-A"]).returncode == 0
+    result = run([tool("pre-commit"), "run", "--all-files"], cwd=repo, env=env)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "nhs-number" in result.stdout or "NHS" in result.stdout, result.stdout
+    example.write_text(example.read_text(encoding="utf-8").replace("943 476 5919", "withheld"), encoding="utf-8")
+    result = run([tool("pre-commit"), "run", "--all-files"], cwd=repo, env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_gitlab_pages_job_publishes_public_without_waiting_for_the_check(new_portfolio):

@@ -68,3 +68,22 @@ def test_every_problem_code_the_code_gives_is_in_the_reference():
     assert len(codes) > 30  # the patterns still find the places codes are given
     reference = (REPO / "docs" / "reference" / "problems.md").read_text(encoding="utf-8")
     assert sorted(code for code in codes if f"`{code}`" not in reference) == []
+
+
+def test_every_commands_usage_block_is_what_help_prints(monkeypatch):
+    # docs/reference/commands.md shows each command's usage exactly as `cpdgen COMMAND --help` does.
+    import argparse
+    import re
+
+    from cpdgen.cli import build_parser
+
+    monkeypatch.setenv("COLUMNS", "80")  # argparse wraps to the terminal; the docs are written at 80
+    parser = build_parser()
+    doc = (REPO / "docs" / "reference" / "commands.md").read_text(encoding="utf-8")
+    (commands,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    assert doc.split("```text\n", 1)[1].split("```", 1)[0].strip() == parser.format_usage().strip()
+    for name, command in commands.choices.items():
+        found = re.search(rf"^## `cpdgen {re.escape(name)}`\n+```text\n(.*?)```", doc, flags=re.S | re.M)
+        assert found, f"docs/reference/commands.md has no section for cpdgen {name}"
+        assert found.group(1).strip() == command.format_usage().strip(), name
+        assert f"[`{name}`](#cpdgen-{name})" in doc, f"the table of commands lacks {name}"

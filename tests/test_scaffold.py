@@ -15,6 +15,7 @@ from cpdgen.frontmatter import parse_yaml, split
 from cpdgen.loader import load_portfolio
 from cpdgen.models import ActivityFrontMatter
 from cpdgen.problems import CpdgenError
+from cpdgen.requirement import Choice
 from cpdgen.scaffold import (
     Kind,
     activity_text,
@@ -28,6 +29,8 @@ from cpdgen.scaffold import (
 from cpdgen.sections import has_words, split_reflection
 
 DAY = date(2026, 3, 11)
+
+CHOICE = Choice("cpdgen==0.1.0", "cpdgen 0.1.0 is installed here from a package index (PyPI)")
 
 
 def read_front(text: str) -> ActivityFrontMatter:
@@ -308,6 +311,7 @@ EXPECTED_FILES = {
     ".github/workflows/cpd.yml",
     ".gitignore",
     ".gitlab-ci.yml",
+    ".pre-commit-config.yaml",
     "README.md",
     "content/activities/2026/2026-03-11-reading-hcpc-cpd-standards.md",
     "content/portfolio.yaml",
@@ -324,7 +328,7 @@ def test_init_writes_a_portfolio_that_checks(tmp_path, capsys, monkeypatch):
     target = tmp_path / "my-cpd"
     code, out, err = run(capsys, "init", str(target), "--name", "Sam O'Neil: BMS")
     assert code == 0 and err == ""
-    assert f"Started a CPD portfolio in {target} (7 files)." in out
+    assert f"Started a CPD portfolio in {target} (8 files)." in out
     assert "put your name in" not in out
     assert files_under(target) == EXPECTED_FILES
 
@@ -349,19 +353,23 @@ def test_init_writes_a_portfolio_that_checks(tmp_path, capsys, monkeypatch):
 
 
 def test_init_files_say_what_they_are_for(tmp_path):
-    init_portfolio(tmp_path / "p", "Alex Morgan", DAY)
+    init_portfolio(tmp_path / "p", "Alex Morgan", DAY, CHOICE)
     root = tmp_path / "p"
     gitignore = (root / ".gitignore").read_text(encoding="utf-8").splitlines()
     for ignored in ("site/", "site.tmp-*/", ".*.cpdgen-lock", "records/", ".venv/", "public/"):
         assert ignored in gitignore
     requirements = (root / "requirements.txt").read_text(encoding="utf-8")
-    assert requirements.splitlines()[-1] == "cpdgen~=0.1.0"
+    assert requirements.splitlines()[-1] == "cpdgen==0.1.0"
     workflow = (root / ".github/workflows/cpd.yml").read_text(encoding="utf-8")
     assert "pip install -r requirements.txt" in workflow
     assert "cpdgen check --format github" in workflow
     readme = (root / "README.md").read_text(encoding="utf-8")
     for topic in ("cpdgen new", "cpdgen check", "cpdgen build", "GitHub Actions", "GitLab", "Pages", "private: true"):
         assert topic in readme
+    # which cpdgen CI installs and why; how to keep it so; the hook; the weekly run on GitLab
+    assert "    cpdgen==0.1.0\n\nbecause cpdgen 0.1.0 is installed here from a package index (PyPI)." in readme
+    for topic in ("cpdgen ci-update", "cpdgen doctor", "pre-commit install", "Pipeline\n   schedules"):
+        assert topic in readme, topic
 
 
 def test_init_without_a_name_says_to_fill_it_in(tmp_path, capsys):
@@ -400,7 +408,7 @@ def EXPECTED_FILES_FOR_TODAY(target: Path) -> set[str]:
 def test_init_verbose_lists_every_file(tmp_path, capsys):
     code, out, _ = run(capsys, "init", str(tmp_path / "p"), "-v")
     listed = {line.strip() for line in out.splitlines() if line.startswith("  ") and not line.startswith("  -")}
-    assert code == 0 and len(listed) == 7
+    assert code == 0 and len(listed) == 8
     assert all(Path(p).is_file() for p in listed)
 
 

@@ -770,7 +770,8 @@ def test_without_pango_the_build_says_what_is_missing_and_how_to_install_it(port
         "Debian or Ubuntu: sudo apt-get install libpango-1.0-0 libpangoft2-1.0-0",
         "Fedora: sudo dnf install pango",
         "macOS: brew install pango",
-        "Windows: see https://doc.courtbouillon.org/weasyprint/stable/first_steps.html#windows",
+        "Windows: install MSYS2 (https://www.msys2.org/), run 'pacman -S mingw-w64-x86_64-pango'",
+        "'cpdgen doctor' checks everything the PDF needs on this computer, and says what to install.",
     ):
         assert advice in err, advice
     assert not (portfolio.root / "site").exists()

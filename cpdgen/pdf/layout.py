@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 
 from cpdgen import __version__, alarm
 from cpdgen.cache import BlobStore
+from cpdgen.doctor import INSTALL, SYSTEM_NAMES
 from cpdgen.problems import CpdgenError, Problem, ProblemsFound, RenderFailed
 
 if TYPE_CHECKING:
@@ -187,16 +188,6 @@ def _fixed_font_dates() -> Iterator[None]:
             os.environ["SOURCE_DATE_EPOCH"] = previous
 
 
-# What to install for WeasyPrint's libraries (Pango, and GLib and HarfBuzz that come with
-# it), by operating system; docs/guide/getting-started.md says the same.
-PANGO_PACKAGES = (
-    ("Debian or Ubuntu", "sudo apt-get install libpango-1.0-0 libpangoft2-1.0-0"),
-    ("Fedora", "sudo dnf install pango"),
-    ("macOS", "brew install pango"),
-    ("Windows", "see https://doc.courtbouillon.org/weasyprint/stable/first_steps.html#windows"),
-)
-
-
 def missing_library_message(error: OSError) -> str:
     """What to tell a member whose computer lacks the libraries WeasyPrint loads."""
     named = re.search(r"cannot load library '([^']+)'", str(error))
@@ -208,7 +199,8 @@ def missing_library_message(error: OSError) -> str:
         "and 'cpdgen export csv' writes your complete record as CSV.",
         "  To make PDFs, install Pango, then run the command again:",
     ]
-    lines += [f"    {system}: {how}" for system, how in PANGO_PACKAGES]
+    lines += [f"    {SYSTEM_NAMES[system]}: {how}" for system, how in INSTALL["pango"].items()]
+    lines.append("  'cpdgen doctor' checks everything the PDF needs on this computer, and says what to install.")
     return "\n".join(lines)
 
 
@@ -308,7 +300,8 @@ def _render_forked(job: PdfJob) -> _Rendered:
         except EOFError:
             process.join(5)
             raise RenderFailed(
-                f"the PDF of {job.diploma_id} could not be made: the renderer stopped (exit code {process.exitcode})"
+                f"the PDF of {job.diploma_id} could not be made: the renderer stopped (exit code {process.exitcode}). "
+                "A computer without fonts does that: 'cpdgen doctor' checks what the PDF needs"
             ) from None
     finally:
         if process.is_alive():
