@@ -201,7 +201,8 @@ def export_profile(
     profile's own errors (an unexplained gap, a text not written yet) do not stop the draft.
     """
     from cpdgen.hcpc import gather_profile
-    from cpdgen.pdf.profile import render_profile_pdf
+    from cpdgen.pdf import layout
+    from cpdgen.pdf.profile import prepare_profile_pdf
     from cpdgen.wordfile import profile_docx
 
     portfolio = load_checked(root)
@@ -224,11 +225,13 @@ def export_profile(
     docx = profile_docx(profile, made)
     if any(p.severity == "error" for p in made):
         raise ProblemsFound(made)
-    pdf = render_profile_pdf(portfolio, profile)
+    job = prepare_profile_pdf(portfolio, profile)
+    pdf = layout.pdf_bytes(job)  # ProblemsFound for what it cannot include
+    left_out = [p for p in job.problems if p.severity != "error"]  # a link left out: said, not fatal
     name = profile_file_name(audit)
     files = {folder / f"{name}.pdf": pdf, folder / f"{name}.docx": docx}
     written = write_files(portfolio.root, files, force=force)
-    return ProfileResult(profile, written, sort_problems([*profile.problems, *warnings]))
+    return ProfileResult(profile, written, sort_problems([*profile.problems, *warnings, *left_out]))
 
 
 def _profile_inputs(portfolio: Portfolio, profile: Profile) -> set[str]:
