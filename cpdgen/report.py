@@ -225,7 +225,13 @@ def science_council_summary(
 ) -> list[str]:
     """Plain sentences on one period judged on the Science Council's CPD standards."""
     when = f" ({year.period.text})" if year.declaration_due else ""
-    lines = [f"{science_council_title(year, register)}{when}, judged on {format_day(year.evaluated_on)}:"]
+    # A period still to come has nothing to judge yet: "judged on" the day before it began misled.
+    judged = (
+        f"judged on {format_day(year.evaluated_on)}"
+        if year.as_of >= year.period.start
+        else f"not begun on {format_day(year.as_of)}"
+    )
+    lines = [f"{science_council_title(year, register)}{when}, {judged}:"]
     cats = ", ".join(category_label(c) for c in year.categories) or "none"
     lines.append(
         f"  {plural(len(year.activities), 'activity', 'activities')} in "

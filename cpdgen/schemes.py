@@ -100,9 +100,12 @@ def declaration_year(year: int) -> Period:
 def twelve_month_periods(start: date, end: date) -> list[Period]:
     """``start`` to ``end`` cut into consecutive periods of twelve months from ``start``; the last ends on ``end``."""
     periods = []
-    first = start
+    first, years = start, 0
     while first <= end:
-        following = add_months(first, 12)
+        years += 1
+        following = add_months(start, 12 * years)
+        if (start.month, start.day) == (2, 29):  # from 29 February: each twelve months end with February
+            following = date(start.year + years, 3, 1)
         periods.append(Period(first, min(end, following - timedelta(days=1))))
         first = following
     return periods

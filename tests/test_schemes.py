@@ -279,7 +279,18 @@ def test_twelve_month_periods_cover_the_span_without_overlap(start, length):
     for first, second in zip(periods, periods[1:], strict=False):
         assert second.start == first.end + timedelta(days=1)
     for period in periods:
-        assert period.end < add_months(period.start, 12)
+        # twelve months at most: from 29 February, to 28 February of the next year
+        assert period.end < add_months(period.start, 12) or (period.start.month, period.start.day) == (2, 29)
+        assert period.end <= add_months(period.start, 12)
+
+
+def test_twelve_month_periods_from_a_leap_day_end_on_28_february_and_lose_no_day():
+    """From 29 February 2024 to 28 February 2026 is two periods of twelve months, not two of
+    twelve months less a day and a third of a single day (which would fail the check, empty)."""
+    spans = [(p.start, p.end) for p in twelve_month_periods(date(2024, 2, 29), date(2026, 2, 28))]
+    assert spans == [(date(2024, 2, 29), date(2025, 2, 28)), (date(2025, 3, 1), date(2026, 2, 28))]
+    spans = [(p.start, p.end) for p in twelve_month_periods(date(2024, 2, 29), date(2028, 2, 29))]
+    assert spans[-1] == (date(2027, 3, 1), date(2028, 2, 29)) and len(spans) == 4
 
 
 @settings(max_examples=300, deadline=None)
@@ -362,6 +373,15 @@ def test_the_default_year_is_the_current_one_and_a_period_is_cut_in_twelve_month
     spans = [(p["start"], p["end"]) for p in report["schemes"]["science_council"]["periods"]]
     assert spans == [("2025-07-01", "2026-06-30"), ("2026-07-01", "2027-03-31")]
     assert [p["declaration_due"] for p in report["schemes"]["science_council"]["periods"]] == [None, None]
+
+
+def test_a_year_still_to_come_says_it_has_not_begun(portfolio, run_check):
+    portfolio.settings(SC_ONLY)
+    sc_year(portfolio, CATS[:3])
+    code, text = run_check("--as-of", "2026-03-01", "--year", "2027")
+    assert code == 1
+    assert "Science Council (RSci), 2027 (1 January to 31 December 2027), not begun on 1 March 2026:" in text
+    assert "judged on 31 December 2026" not in text
 
 
 def test_without_registrations_check_is_as_before(portfolio, run_check):
