@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from cpdgen import __version__
+from cpdgen import __version__, schemes
 from cpdgen.categories import CATEGORIES, TYPE_BY_ID, category_label
 from cpdgen.csvfile import format_hours
 from cpdgen.portfolio import (
@@ -193,8 +193,9 @@ def add_months(day: date, months: int) -> date:
 
 
 def is_gap(first: date, last: date) -> bool:
-    """Whether the days from ``first`` to ``last`` (both included) make three months or more."""
-    return first <= last and add_months(first, GAP_MONTHS) <= last + timedelta(days=1)
+    """Whether the days from ``first`` to ``last`` (both included) make three months or more: the
+    same rule as check's HCPC lens, the dashboard and the calendar (``schemes.is_gap``)."""
+    return schemes.is_gap(first, last, GAP_MONTHS)
 
 
 def choose_period(portfolio: Portfolio, audit_date: date, since: date | None = None) -> Period:

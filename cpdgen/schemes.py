@@ -75,9 +75,9 @@ class Gap:
 
     @property
     def months(self) -> int:
-        """Whole months the gap lasts."""
+        """Whole months the gap lasts, counted from its first day (as the HCPC profile counts them)."""
         n = 0
-        while add_months(self.first - timedelta(days=1), n + 1) <= self.last:
+        while add_months(self.first, n + 1) <= self.last + timedelta(days=1):
             n += 1
         return n
 
@@ -120,10 +120,22 @@ def renewal_window(on_or_after: date) -> Period:
     return Period(date(year, 9, 1), date(year, 11, 30))
 
 
+def is_gap(first: date, last: date, months: int = GAP_MONTHS) -> bool:
+    """Whether the days from ``first`` to ``last`` (both included) make ``months`` months or more.
+
+    Counted from the first day without CPD, the same for check, the dashboard, the calendar
+    and the HCPC profile: 30 November to 27 February is three months (to the end of February).
+    """
+    return first <= last and add_months(first, months) <= last + timedelta(days=1)
+
+
 def no_cpd_from(dates: Iterable[date]) -> date | None:
-    """The day three months pass without CPD after the latest of ``dates`` (None when there is none)."""
+    """The day three months pass without CPD after the latest of ``dates`` (None when there is none):
+    the last day of the first stretch after it that is a gap."""
     latest = max(dates, default=None)
-    return add_months(latest, GAP_MONTHS) if latest else None
+    if latest is None:
+        return None
+    return add_months(latest + timedelta(days=1), GAP_MONTHS) - timedelta(days=1)
 
 
 def cpd_gaps(dates: Iterable[date], period: Period, months: int = GAP_MONTHS) -> tuple[Gap, ...]:
@@ -136,7 +148,7 @@ def cpd_gaps(dates: Iterable[date], period: Period, months: int = GAP_MONTHS) ->
     bounds = [period.start - timedelta(days=1), *days, period.end + timedelta(days=1)]
     gaps = []
     for before, after in zip(bounds, bounds[1:], strict=False):
-        if add_months(before, months) < after:
+        if is_gap(before + timedelta(days=1), after - timedelta(days=1), months):
             gaps.append(Gap(before + timedelta(days=1), after - timedelta(days=1)))
     return tuple(gaps)
 

@@ -259,7 +259,36 @@ def test_gaps_are_exactly_the_stretches_of_three_months_without_cpd(dates, start
     for before, after in zip(bounds, bounds[1:], strict=False):
         stretch = (before + timedelta(days=1), after - timedelta(days=1))
         if stretch not in reported and stretch[0] <= stretch[1]:
-            assert add_months(before, 3) >= after
+            assert add_months(before + timedelta(days=1), 3) > after
+
+
+@settings(max_examples=300, deadline=None)
+@given(days, st.integers(1, 200))
+def test_the_lens_the_profile_and_the_calendar_agree_on_what_a_gap_is(before, days_later):
+    """The dashboard and check (cpd_gaps), the HCPC profile (hcpc.is_gap) and the calendar's
+    reminder (no_cpd_from) must call the same stretch a gap of three months, at month ends too:
+    from 29 November to 28 February, check said "no gap" while the profile asked for an explanation."""
+    from cpdgen import hcpc
+
+    after = before + timedelta(days=days_later)
+    period = Period(before, after)
+    first, last = before + timedelta(days=1), after - timedelta(days=1)
+    gaps = cpd_gaps([before, after], period)
+    profile_says = hcpc.is_gap(first, last)
+    assert bool(gaps) == profile_says
+    if gaps:
+        assert gaps[0].months == hcpc.Gap(first, last, None, None).months
+    reminder = no_cpd_from([before])
+    assert reminder is not None
+    assert hcpc.is_gap(first, reminder) and not hcpc.is_gap(first, reminder - timedelta(days=1))
+
+
+def test_a_gap_at_the_end_of_november_is_the_same_for_check_and_the_profile():
+    from cpdgen import hcpc
+
+    gaps = cpd_gaps([date(2024, 11, 29), date(2025, 2, 28)], Period(date(2024, 11, 29), date(2025, 2, 28)))
+    assert hcpc.is_gap(date(2024, 11, 30), date(2025, 2, 27))
+    assert [(g.first, g.last, g.months) for g in gaps] == [(date(2024, 11, 30), date(2025, 2, 27), 3)]
 
 
 @settings(max_examples=300, deadline=None)
