@@ -191,6 +191,21 @@ def test_the_privacy_scan_reads_goals_and_a_private_goal_does_not_stop_the_site(
     assert build_site(portfolio.root, as_of=AS_OF, pdf=False).written
 
 
+def test_an_identifier_in_a_goal_s_file_name_is_published_with_the_goal(portfolio):
+    """A goal's id (its file name) is in the plan page's links: the finding says so and stops the
+    site, and for a private goal says why it is not published, never "no published activity"."""
+    portfolio.write("plan/9434765919.md", goal_text())
+    (found,) = [p for p in load_portfolio(portfolio.root).problems if p.code == "nhs-number" and p.line is None]
+    assert (found.path, found.publishes) == ("content/plan/9434765919.md", True)
+    assert "no published activity" not in found.message
+    assert not build_site(portfolio.root, as_of=AS_OF, pdf=False).written
+
+    portfolio.write("plan/9434765919.md", goal_text(private=True))
+    (found,) = [p for p in load_portfolio(portfolio.root).problems if p.code == "nhs-number"]
+    assert found.publishes is False and "the goal is private" in found.message
+    assert build_site(portfolio.root, as_of=AS_OF, pdf=False).written
+
+
 def test_the_privacy_scan_reads_a_goal_s_values_as_yaml_read_them(portfolio):
     portfolio.write("plan/g.md", '---\ntitle: "Patient \\x39434765919"\n---\n')
     (problem,) = [p for p in load_portfolio(portfolio.root).problems if p.code == "nhs-number"]
