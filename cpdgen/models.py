@@ -57,7 +57,9 @@ def parse_date(value: object) -> date:
 
 # Characters a text value must not hold: C0 and C1 controls (whitespace aside, which is made a
 # space) and the bidirectional overrides that make text display in another order than it reads.
-_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# Control characters, bidirectional overrides, and what is no character at all (lone surrogates,
+# U+FFFE, U+FFFF: a YAML escape can write them; no XML, so no Word document, can hold them).
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]")
 MAX_ID_LENGTH = 64
 
 
