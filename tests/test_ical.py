@@ -96,6 +96,16 @@ def test_without_registrations_there_is_no_hcpc_or_science_council_date(member, 
     assert "Review your goal: Senior role" in summaries
 
 
+def test_with_ibms_false_there_is_no_diploma_date(member, capsys):
+    """registrations: lists the schemes whose dates go in the calendar: a member who does not take
+    the diploma gets no reminder that it stops being eligible, nor of activities leaving its window."""
+    member.settings({"member": {"name": "Alex Morgan"}, "registrations": {"ibms": False, "hcpc": True}})
+    _, _, data = make(member, capsys)
+    summaries = " ".join(by_summary(data))
+    assert "Diploma" not in summaries and "no longer counts" not in summaries
+    assert "HCPC renewal window opens" in summaries and "CPD: three months without an activity" in summaries
+
+
 def test_two_runs_give_the_same_bytes(member, capsys):
     _, _, first = make(member, capsys)
     code, out, second = make(member, capsys)
