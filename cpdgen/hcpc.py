@@ -48,7 +48,7 @@ GUIDANCE_SELECTED = (4, 6)  # "usually 4 to 6 activities": guidance
 GAP_MONTHS = 3
 RECORD_PATH = "content/activities"  # where a problem of the record as a whole is reported
 
-_COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.S)
+_COMMENT = re.compile(r"<!--.*?-->", re.S)  # closed: the PDF and Word show an unclosed one as text
 _WORD = re.compile(r"\w+(?:['’-]\w+)*")
 _WE = re.compile(r"\bwe\b", re.IGNORECASE)
 _EVIDENCE_CITED = re.compile(r"\bE(\d{1,4})\b")

@@ -305,6 +305,9 @@ def _read_hcpc_texts(collect: _Collector, content: Path) -> dict[str, MemberText
                 collect.add(path, exc.line, exc.code, exc.message, column=exc.column)
                 continue
             text = ""
+        # The profile shows an unclosed comment as text: a note to self would go to the HCPC.
+        what = "the profile shows it, and everything after it, as text (a note to self included)"
+        _unclosed_comment(collect, path, text, 1, what)
         found[part] = MemberText(collect.rel(path), path, text)
     return found
 
@@ -511,14 +514,14 @@ def _parse_activity(
     return front, body_line, meta if isinstance(meta, ActivityFrontMatter) else None, sections
 
 
-def _unclosed_comment(collect: _Collector, path: Path, body: str, body_line: int) -> None:
+def _unclosed_comment(collect: _Collector, path: Path, body: str, body_line: int, what: str | None = None) -> None:
     """A '<!--' never closed hides the rest of the file, the reflection with it: say so."""
     opened = body.rfind("<!--")
     if opened >= 0 and "-->" not in body[opened + 4 :]:
+        what = what or "everything after it is hidden from the page (and from the reflection)"
         collect.add(
             path, body_line + body.count("\n", 0, opened), "unclosed-comment",
-            "this comment is never closed with '-->', so everything after it is hidden from the page "
-            "(and from the reflection); close it, or delete the '<!--'",
+            f"this comment is never closed with '-->', so {what}; close it, or delete the '<!--'",
             severity="warning",
         )  # fmt: skip
 

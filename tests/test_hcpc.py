@@ -246,6 +246,21 @@ def test_we_where_i_is_expected_is_a_warning_naming_the_lines(portfolio):
     assert problem.message.startswith("'we' 3 times (lines 2, 4): the HCPC asks for your own work, written as 'I'")
 
 
+def test_an_unclosed_comment_is_a_warning_and_its_words_are_counted_as_shown(portfolio):
+    """A '<!--' never closed: the PDF and the Word document show it and what follows as text (a note
+    to self, in the document sent to the HCPC), so the member is told, and the count is of what is shown."""
+    monthly(portfolio, "2023-09-10", 24)
+    portfolio.write("hcpc/summary.md", SUMMARY)
+    portfolio.write("hcpc/statement.md", "I reviewed it.\n\n<!-- note to self\n\nI changed our procedure.\n")
+    loaded = load_portfolio(portfolio.root)
+    assert [(p.path, p.line, p.severity, p.code) for p in loaded.problems] == [
+        ("content/hcpc/statement.md", 3, "warning", "unclosed-comment")
+    ]
+    assert "shows it" in loaded.problems[0].message
+    profile = gather_profile(loaded, date(2025, 9, 1), TODAY)
+    assert profile.words["statement"].count == 10
+
+
 # --- the list as a whole ---------------------------------------------------------------------------
 
 
