@@ -85,8 +85,10 @@ class _Collector:
         where = path if isinstance(path, str) else self.rel(path)
         self.problems.append(Problem(where, line, severity, code, message, column))
 
-    def read(self, path: Path) -> tuple[FrontMatter, str, int] | None:
-        """Front matter, body and the body's first line, or None after recording the problem."""
+    def read(self, path: Path, needs: str = "'title:' and 'date:'") -> tuple[FrontMatter, str, int] | None:
+        """Front matter, body and the body's first line, or None after recording the problem.
+
+        ``needs``: the keys the kind of file starts with, for the hint when it has no front matter."""
         try:
             text = self.overlay.get(path)
             if text is None:
@@ -98,7 +100,7 @@ class _Collector:
                 hint = (
                     "; the '---' must be on the very first line"
                     if first == "---"
-                    else "; start the file with a line '---', then 'title:' and 'date:', then '---'"
+                    else f"; start the file with a line '---', then {needs}, then '---'"
                 )
                 raise ReadError("no-front-matter", "this file has no front matter" + hint, 1)
             front = parse_yaml(document.front_matter, document.front_matter_line + 1)
@@ -602,7 +604,7 @@ def _raw_refs(data: object) -> list[str]:
 
 def _parse_goal(collect: _Collector, path: Path) -> tuple[FrontMatter, str, int, GoalFrontMatter | None] | None:
     """What one goal file says: front matter, body, the body's first line, validated fields (cacheable)."""
-    parsed = collect.read(path)
+    parsed = collect.read(path, "'title:' (and 'status:', 'target:', 'review:' if you like)")
     if parsed is None:
         return None
     front, body, body_line = parsed
@@ -656,7 +658,7 @@ def _check_goal_links(collect: _Collector, activities: dict[str, Activity], goal
 
 def _read_reflection(collect: _Collector, path: Path) -> tuple[str, int, str, int] | None:
     """``(activity id, its line, body, body's first line)`` of a reflection file, or None."""
-    parsed = collect.read(path)
+    parsed = collect.read(path, "'activity:' with the id of the activity it reflects on")
     if parsed is None:
         return None
     front, body, body_line = parsed

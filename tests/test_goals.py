@@ -63,7 +63,11 @@ def test_a_goal_is_read_with_its_fields_and_goals_are_ordered(portfolio):
         (goal_text(target="12/11/2027"), "content/plan/g.md:3: invalid-date: target: write dates as YYYY-MM-DD"),
         (goal_text(private="perhaps"), "content/plan/g.md:3: invalid-boolean: private: write true or false"),
         ("---\nwhy: x\n---\n", "content/plan/g.md:1: missing-field: 'title' is missing"),
-        ("No front matter here.\n", "content/plan/g.md:1: no-front-matter: this file has no front matter"),
+        (
+            "No front matter here.\n",
+            "content/plan/g.md:1: no-front-matter: this file has no front matter; start the file with a line '---', "
+            "then 'title:' (and 'status:', 'target:', 'review:' if you like), then '---'",
+        ),
     ],
 )
 def test_a_bad_goal_file_is_a_problem_with_its_line(portfolio, text, expected):
