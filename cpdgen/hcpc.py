@@ -422,17 +422,18 @@ def gather_profile(
     gaps = _explain_gaps(find_gaps(activities, period, today), period, portfolio.hcpc_texts.get("gaps"), problems)
     registered = settings.hcpc.registered_since if settings else None
     if registered is not None and window_start(audit_date) < registered:
-        problems.append(
-            Problem(
-                "content/portfolio.yaml",
-                portfolio.settings_lines.get(("hcpc", "registered_since")),
-                "warning",
-                "hcpc-new-registrant",
-                f"registered since {long_date(registered)}: less than two years on {long_date(audit_date)}. The "
-                "HCPC audits registrants of two years or more at renewal, so you are unlikely to be asked for "
-                "this profile yet",
-            )  # fmt: skip
+        message = (
+            f"registered since {long_date(registered)}: less than two years on {long_date(audit_date)}. The HCPC "
+            "audits registrants of two years or more at renewal, so you are unlikely to be asked for this "
+            "profile yet"
         )
+        if registered > audit_date:
+            message = (
+                f"registered since {long_date(registered)}, after the audit date ({long_date(audit_date)}): check "
+                "hcpc: registered_since and --audit-date"
+            )
+        line = portfolio.settings_lines.get(("hcpc", "registered_since"))
+        problems.append(Problem("content/portfolio.yaml", line, "warning", "hcpc-new-registrant", message))
     return Profile(
         name=member.name if member else "",
         hcpc_number=member.hcpc_number if member else None,

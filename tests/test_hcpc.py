@@ -345,6 +345,19 @@ def test_a_registration_of_under_two_years_is_a_warning(portfolio):
     assert profile.period.start == date(2024, 1, 15)
 
 
+def test_an_audit_date_before_the_registration_says_so(portfolio):
+    """Not 'less than two years' on a day the member was not registered at all: a mistyped year."""
+    written(portfolio)
+    monthly(portfolio, "2023-09-10", 24)
+    portfolio.settings({"member": {"name": "A"}, "hcpc": {"registered_since": "2027-01-15"}})
+    (problem,) = profile_of(portfolio).problems
+    assert (problem.line, problem.code) == (4, "hcpc-new-registrant")
+    assert problem.message.startswith(
+        "registered since 15 January 2027, after the audit date (1 September 2025): check hcpc: registered_since"
+    )
+    assert "less than two years" not in problem.message
+
+
 def _goal(title: str, status: str = "open", target: str | None = None, private: bool = False) -> str:
     lines = ["---", f"title: {title}", f"status: {status}"]
     lines += [f"target: {target}"] if target else []
