@@ -110,7 +110,10 @@ def write_files(root: Path, files: dict[Path, bytes], *, force: bool = False) ->
     in_the_way = []
     for path, data in files.items():
         if path.is_symlink() or (path.exists() and not path.is_file()):
-            raise CpdgenError(f"{path} is a link or a folder; cpdgen export writes only plain files")
+            raise CpdgenError(
+                f"{path} is not a plain file (a link, a folder, a pipe or a device); cpdgen writes only plain files: "
+                "move it away, or choose another --out"
+            )
         if not path.exists():
             continue
         current = _digest(path.read_bytes())

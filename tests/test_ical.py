@@ -165,3 +165,18 @@ def test_invalid_content_writes_no_calendar(member, capsys):
     code, out, data = make(member, capsys)
     assert code == 1 and "[invalid-date]" in out and "No calendar written" in out and data == b""
     assert "Traceback" not in out
+
+
+def test_a_pipe_in_the_way_is_named_as_what_it_is(member, capsys):
+    """A named pipe where the calendar goes: refused without blocking, and called neither a link nor a
+    folder, nor blamed on 'cpdgen export'."""
+    import os
+
+    records = member.root / "records"
+    records.mkdir()
+    (records / ".gitignore").write_text("*\n")
+    os.mkfifo(records / "cpd-calendar.ics")
+    code, out, _ = make(member, capsys, "--force")
+    assert code == 2
+    assert "records/cpd-calendar.ics is not a plain file (a link, a folder, a pipe or a device)" in out
+    assert "cpdgen export" not in out
