@@ -262,7 +262,8 @@ def science_council_summary(
 
 def hcpc_summary(hcpc: HcpcAssessment, titles: dict[str, str], verbose: bool = False) -> list[str]:
     """Plain sentences on the last two years as the HCPC's standards for CPD read them."""
-    lines = [f"HCPC, the two years from {format_day(hcpc.period.start)} to {format_day(hcpc.period.end)}:"]
+    since = "from your registration on" if hcpc.from_registration else "the two years from"
+    lines = [f"HCPC, {since} {format_day(hcpc.period.start)} to {format_day(hcpc.period.end)}:"]
     cats = ", ".join(category_label(c) for c in hcpc.categories) or "none"
     lines.append(
         f"  {plural(len(hcpc.activities), 'activity', 'activities')} of "

@@ -299,16 +299,20 @@ class HcpcAssessment:
     renewal: Period  # the renewal window open on the day judged, or the next one
     status: Status
     findings: tuple[Finding, ...]
+    from_registration: bool = False  # the period starts at the registration, less than two years ago
 
     @property
     def met(self) -> bool:
         return self.status != "not-met"
 
 
-def assess_hcpc(entries: Iterable[Entry], as_of: date) -> HcpcAssessment:
-    """The two years to ``as_of``: types of learning (at least two), gaps of three months or more,
-    standards 3 and 4, and how many activities against the HCPC's guidance of around 12 to 50."""
-    period = Period(window_start(as_of), as_of)
+def assess_hcpc(entries: Iterable[Entry], as_of: date, registered_since: date | None = None) -> HcpcAssessment:
+    """The two years to ``as_of`` (from ``registered_since`` when later, as the HCPC profile: no
+    gap before a registration to explain): types of learning (at least two), gaps of three months
+    or more, standards 3 and 4, and how many activities against the HCPC's guidance of around 12 to 50."""
+    start = window_start(as_of)
+    from_registration = registered_since is not None and start < registered_since <= as_of
+    period = Period(registered_since if registered_since is not None and from_registration else start, as_of)
     held, _ = _in(entries, period, as_of)
     categories = tuple(sorted({e.category for e in held}))
     gaps = cpd_gaps((e.date for e in held), period)
@@ -361,6 +365,7 @@ def assess_hcpc(entries: Iterable[Entry], as_of: date) -> HcpcAssessment:
         renewal=renewal_window(as_of),
         status=_status(findings, False),
         findings=tuple(findings),
+        from_registration=from_registration,
     )
 
 
@@ -405,7 +410,11 @@ class SchemesAssessment:
 
 
 def assess_schemes(
-    entries: Iterable[Entry], lenses: Lenses, as_of: date, periods: list[Period] | None = None
+    entries: Iterable[Entry],
+    lenses: Lenses,
+    as_of: date,
+    periods: list[Period] | None = None,
+    registered_since: date | None = None,
 ) -> SchemesAssessment:
     """Judge every lens that is on. The Science Council's periods default to the declaration year of ``as_of``.
 
@@ -414,7 +423,7 @@ def assess_schemes(
     audits, not a yearly figure).
     """
     entries = list(entries)
-    hcpc = assess_hcpc(entries, as_of) if lenses.hcpc else None
+    hcpc = assess_hcpc(entries, as_of, registered_since) if lenses.hcpc else None
     science = None
     if lenses.science_council:
         chosen = periods or [declaration_year(as_of.year)]

@@ -434,6 +434,21 @@ def test_scheme_judges_one_scheme_alone(portfolio, run_check):
     assert "Diploma" not in text
 
 
+def test_the_hcpc_lens_starts_at_the_registration_as_the_profile_does(portfolio, run_check):
+    """A member registered for a year: the days before the registration are no gap to explain
+    (hcpc-profile starts there too), and the report says where its period starts and why."""
+    portfolio.settings({"member": {"name": "A"}, "hcpc": {"registered_since": "2025-09-01"}})
+    for day in ("2025-09-10", "2025-11-10", "2026-01-10", "2026-03-10", "2026-05-10", "2026-07-10"):
+        portfolio.activity(f"{day}-a", date=day, category="other" if day < "2026" else "work-based-learning")
+    code, report = check_json(run_check, "--as-of", "2026-08-01", "--scheme", "hcpc")
+    hcpc = report["schemes"]["hcpc"]
+    assert (hcpc["start"], hcpc["end"]) == ("2025-09-01", "2026-08-01")
+    assert [f["code"] for f in hcpc["findings"] if f["code"] == "hcpc-gap"] == []
+    text = run_check("--as-of", "2026-08-01", "--scheme", "hcpc")[1]
+    assert "HCPC, from your registration on 1 September 2025 to 1 August 2026:" in text
+    assert "No CPD from" not in text
+
+
 def test_registrations_turn_each_lens_on_and_an_unmet_year_fails(portfolio, run_check):
     portfolio.settings(
         {"member": {"name": "A"}, "registrations": {"hcpc": True, "science-council": {"register": "CSci"}}}
