@@ -412,6 +412,14 @@ class Registrations(_Strict):
         # Runs only when the key is written: "science-council:" alone is a register left out, not "none".
         if value is None:
             raise _fail("missing-field", f"write the register you are on under it: register: {', '.join(REGISTERS)}")
+        if isinstance(value, str) and value.strip():  # "science-council: RSci", the register on the same line
+            raise _fail(
+                "invalid-value",
+                f"the register goes under a key of its own; write it on the line under science-council:, "
+                f"indented: register: {value.strip()}",
+            )
+        if isinstance(value, bool):
+            raise _fail("invalid-value", f"write the register you are on under it: register: {', '.join(REGISTERS)}")
         return value
 
 

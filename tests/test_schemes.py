@@ -492,6 +492,8 @@ def test_bad_scheme_options_are_usage_errors(portfolio, run_check, argv, message
         ("  hcpc: yes\n", 4, "write true or false, not 'yes'"),
         ("  science_council: {register: CSci}\n", 4, "did you mean 'science-council'?"),
         ("  science-council:\n", 4, "write the register you are on under it: register: CSci, RSci, RSciTech"),
+        ("  science-council: RSci\n", 4, "write it on the line under science-council:, indented: register: RSci"),
+        ("  science-council: true\n", 4, "write the register you are on under it: register: CSci, RSci, RSciTech"),
     ],
 )
 def test_registrations_mistakes_have_a_line_and_a_hint(portfolio, run_check, registrations, line, expected):
