@@ -617,7 +617,15 @@ def _read_goals(collect: _Collector, cache: FileMemo | None, content: Path) -> d
     """The development plan: one goal per file in ``content/plan/``, by id."""
     goals: dict[str, Goal] = {}
     by_slug: dict[str, Goal] = {}
-    for path in _markdown_files(collect, content / "plan"):
+    folder = content / "plan"
+    if os.path.lexists(folder) and not folder.is_dir():
+        collect.add(
+            folder, None, "folder-not-read",
+            "content/plan is not a folder, so no goal of your plan is read; make it a folder, with a file for "
+            "each goal",
+        )  # fmt: skip
+        return goals
+    for path in _markdown_files(collect, folder):
         parsed = _per_file(collect, cache, "goal", path, partial(_parse_goal, path=path))
         if parsed is None:
             continue

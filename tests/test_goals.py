@@ -133,6 +133,21 @@ def test_two_goals_with_one_id_ignoring_case(portfolio):
     )
 
 
+@pytest.mark.parametrize("kind", ["file", "pipe"])
+def test_a_plan_that_is_not_a_folder_is_a_problem(portfolio, kind):
+    """content/plan as a file (or a pipe): no goal can be read, which must be said, not left to
+    each activity's unknown-goal error."""
+    import os
+
+    if kind == "file":
+        (portfolio.content / "plan").write_text("Lead the laboratory\n")
+    else:
+        os.mkfifo(portfolio.content / "plan")
+    found = problems(portfolio)
+    assert any(p.startswith("content/plan:None: folder-not-read: content/plan is not a folder") for p in found), found
+    assert not any("evidence-not-checked" in p for p in found)
+
+
 def test_plan_files_are_read_and_other_markdown_is_still_reported(portfolio):
     portfolio.write("plan/g.md", goal_text())
     portfolio.write("notes/ideas.md", "# ideas\n")
