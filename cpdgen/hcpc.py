@@ -49,6 +49,9 @@ GAP_MONTHS = 3
 RECORD_PATH = "content/activities"  # where a problem of the record as a whole is reported
 
 _COMMENT = re.compile(r"<!--.*?-->", re.S)  # closed: the PDF and Word show an unclosed one as text
+_TAG = re.compile(
+    r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>"
+)  # raw HTML: markup the PDF and Word document never show as text
 _WORD = re.compile(r"\w+(?:['’-]\w+)*")
 _WE = re.compile(r"\bwe\b", re.IGNORECASE)
 _EVIDENCE_CITED = re.compile(r"\bE(\d{1,4})\b")
@@ -225,16 +228,21 @@ def blank_comments(text: str) -> str:
     return _COMMENT.sub(lambda m: re.sub(r"[^\n]", " ", m.group()), text)
 
 
+def _blank(pattern: re.Pattern, text: str) -> str:
+    return pattern.sub(lambda m: re.sub(r"[^\n]", " ", m.group()), text)
+
+
 def count_words(text: str, limit: int) -> tuple[Words, int | None]:
-    """The text's words and "we"s, and the line of the first word over ``limit`` (None within it)."""
-    plain = blank_comments(text)
+    """The text's words and "we"s, and the line of the first word over ``limit`` (None within it);
+    comments and HTML tags are not words."""
+    plain = _blank(_TAG, blank_comments(text))
     words = list(_WORD.finditer(plain))
     over = plain.count("\n", 0, words[limit].start()) + 1 if len(words) > limit else None
     return Words(len(words), limit, len(_WE.findall(plain))), over
 
 
 def we_lines(text: str) -> list[int]:
-    plain = blank_comments(text)
+    plain = _blank(_TAG, blank_comments(text))
     return sorted({plain.count("\n", 0, m.start()) + 1 for m in _WE.finditer(plain)})
 
 

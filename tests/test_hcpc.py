@@ -246,6 +246,17 @@ def test_we_where_i_is_expected_is_a_warning_naming_the_lines(portfolio):
     assert problem.message.startswith("'we' 3 times (lines 2, 4): the HCPC asks for your own work, written as 'I'")
 
 
+def test_html_tags_are_not_words(portfolio):
+    """Raw HTML is markup: neither the PDF nor the Word document shows '<span class="x">', so its
+    'span', 'class' and 'x' are not words towards the HCPC's limit."""
+    from cpdgen.hcpc import count_words
+
+    words, _ = count_words('I <span class="note">changed</span> it.<br>\n<p align="left">Then</p> we <b>met</b>.', 100)
+    assert (words.count, words.we) == (6, 1)
+    words, _ = count_words("See <https://www.ibms.org/> and <br/>.", 100)  # an autolink is shown: its words count
+    assert words.count == 6
+
+
 def test_an_unclosed_comment_is_a_warning_and_its_words_are_counted_as_shown(portfolio):
     """A '<!--' never closed: the PDF and the Word document show it and what follows as text (a note
     to self, in the document sent to the HCPC), so the member is told, and the count is of what is shown."""
