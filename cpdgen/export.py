@@ -110,7 +110,10 @@ def write_files(root: Path, files: dict[Path, bytes], *, force: bool = False) ->
     in_the_way = []
     for path, data in files.items():
         if path.is_symlink() or (path.exists() and not path.is_file()):
-            raise CpdgenError(f"{path} is a link or a folder; cpdgen export writes only plain files")
+            raise CpdgenError(
+                f"{path} is not a plain file (a link, a folder, a pipe or a device); cpdgen writes only plain files: "
+                "move it away, or choose another --out"
+            )
         if not path.exists():
             continue
         current = _digest(path.read_bytes())
@@ -201,7 +204,8 @@ def export_profile(
     profile's own errors (an unexplained gap, a text not written yet) do not stop the draft.
     """
     from cpdgen.hcpc import gather_profile
-    from cpdgen.pdf.profile import render_profile_pdf
+    from cpdgen.pdf import layout
+    from cpdgen.pdf.profile import prepare_profile_pdf
     from cpdgen.wordfile import profile_docx
 
     portfolio = load_checked(root)
@@ -224,11 +228,13 @@ def export_profile(
     docx = profile_docx(profile, made)
     if any(p.severity == "error" for p in made):
         raise ProblemsFound(made)
-    pdf = render_profile_pdf(portfolio, profile)
+    job = prepare_profile_pdf(portfolio, profile)
+    pdf = layout.pdf_bytes(job)  # ProblemsFound for what it cannot include
+    left_out = [p for p in job.problems if p.severity != "error"]  # a link left out: said, not fatal
     name = profile_file_name(audit)
     files = {folder / f"{name}.pdf": pdf, folder / f"{name}.docx": docx}
     written = write_files(portfolio.root, files, force=force)
-    return ProfileResult(profile, written, sort_problems([*profile.problems, *warnings]))
+    return ProfileResult(profile, written, sort_problems([*profile.problems, *warnings, *left_out]))
 
 
 def _profile_inputs(portfolio: Portfolio, profile: Profile) -> set[str]:

@@ -179,6 +179,12 @@ def check_output_folder(root: Path, out: Path, *, purpose: Literal["site", "reco
                 "builds, and everything in it is published; use records/, or a folder outside your portfolio"
             )
     if purpose == "records" and target.is_dir() and target.is_relative_to(root) and not _kept_out_of_git(root, target):
+        if target == (root / "records").resolve():  # made by hand: cpdgen adds its .gitignore only to a folder it makes
+            raise CpdgenError(
+                f"refusing to write the complete record to {shown}: git would commit it with your portfolio, "
+                f"private activities included, and cpdgen did not make it, so it has no .gitignore of cpdgen's; "
+                f"add {shown}/ to your .gitignore first, or move the folder away and let cpdgen make it"
+            )
         raise CpdgenError(
             f"refusing to write the complete record to {shown}: git would commit it with your portfolio, private "
             f"activities included; use records/ (cpdgen keeps it out of git), a folder outside your portfolio, "

@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from cpdgen import __version__
+from cpdgen import __version__, schemes
 from cpdgen.categories import CATEGORIES, TYPE_BY_ID, category_label
 from cpdgen.csvfile import format_hours
 from cpdgen.portfolio import (
@@ -48,7 +48,10 @@ GUIDANCE_SELECTED = (4, 6)  # "usually 4 to 6 activities": guidance
 GAP_MONTHS = 3
 RECORD_PATH = "content/activities"  # where a problem of the record as a whole is reported
 
-_COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.S)
+_COMMENT = re.compile(r"<!--.*?-->", re.S)  # closed: the PDF and Word show an unclosed one as text
+_TAG = re.compile(
+    r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>"
+)  # raw HTML: markup the PDF and Word document never show as text
 _WORD = re.compile(r"\w+(?:['’-]\w+)*")
 _WE = re.compile(r"\bwe\b", re.IGNORECASE)
 _EVIDENCE_CITED = re.compile(r"\bE(\d{1,4})\b")
@@ -193,8 +196,9 @@ def add_months(day: date, months: int) -> date:
 
 
 def is_gap(first: date, last: date) -> bool:
-    """Whether the days from ``first`` to ``last`` (both included) make three months or more."""
-    return first <= last and add_months(first, GAP_MONTHS) <= last + timedelta(days=1)
+    """Whether the days from ``first`` to ``last`` (both included) make three months or more: the
+    same rule as check's HCPC lens, the dashboard and the calendar (``schemes.is_gap``)."""
+    return schemes.is_gap(first, last, GAP_MONTHS)
 
 
 def choose_period(portfolio: Portfolio, audit_date: date, since: date | None = None) -> Period:
@@ -224,16 +228,21 @@ def blank_comments(text: str) -> str:
     return _COMMENT.sub(lambda m: re.sub(r"[^\n]", " ", m.group()), text)
 
 
+def _blank(pattern: re.Pattern, text: str) -> str:
+    return pattern.sub(lambda m: re.sub(r"[^\n]", " ", m.group()), text)
+
+
 def count_words(text: str, limit: int) -> tuple[Words, int | None]:
-    """The text's words and "we"s, and the line of the first word over ``limit`` (None within it)."""
-    plain = blank_comments(text)
+    """The text's words and "we"s, and the line of the first word over ``limit`` (None within it);
+    comments and HTML tags are not words."""
+    plain = _blank(_TAG, blank_comments(text))
     words = list(_WORD.finditer(plain))
     over = plain.count("\n", 0, words[limit].start()) + 1 if len(words) > limit else None
     return Words(len(words), limit, len(_WE.findall(plain))), over
 
 
 def we_lines(text: str) -> list[int]:
-    plain = blank_comments(text)
+    plain = _blank(_TAG, blank_comments(text))
     return sorted({plain.count("\n", 0, m.start()) + 1 for m in _WE.finditer(plain)})
 
 
@@ -421,17 +430,18 @@ def gather_profile(
     gaps = _explain_gaps(find_gaps(activities, period, today), period, portfolio.hcpc_texts.get("gaps"), problems)
     registered = settings.hcpc.registered_since if settings else None
     if registered is not None and window_start(audit_date) < registered:
-        problems.append(
-            Problem(
-                "content/portfolio.yaml",
-                portfolio.settings_lines.get(("hcpc", "registered_since")),
-                "warning",
-                "hcpc-new-registrant",
-                f"registered since {long_date(registered)}: less than two years on {long_date(audit_date)}. The "
-                "HCPC audits registrants of two years or more at renewal, so you are unlikely to be asked for "
-                "this profile yet",
-            )  # fmt: skip
+        message = (
+            f"registered since {long_date(registered)}: less than two years on {long_date(audit_date)}. The HCPC "
+            "audits registrants of two years or more at renewal, so you are unlikely to be asked for this "
+            "profile yet"
         )
+        if registered > audit_date:
+            message = (
+                f"registered since {long_date(registered)}, after the audit date ({long_date(audit_date)}): check "
+                "hcpc: registered_since and --audit-date"
+            )
+        line = portfolio.settings_lines.get(("hcpc", "registered_since"))
+        problems.append(Problem("content/portfolio.yaml", line, "warning", "hcpc-new-registrant", message))
     return Profile(
         name=member.name if member else "",
         hcpc_number=member.hcpc_number if member else None,

@@ -53,7 +53,9 @@ def calendar_events(portfolio: Portfolio, assessment: Assessment) -> list[Calend
     as_of = assessment.as_of
     titles = {a.id: a.title for a in portfolio.activities}
     events: list[CalendarEvent] = []
-    for diploma in assessment.diplomas:
+    lenses = portfolio.lenses
+    # The diploma's dates only for a member who takes it (registrations: ibms: false leaves it out).
+    for diploma in assessment.diplomas if lenses.ibms else ():
         name = diploma_name(diploma.id)
         for judgement in diploma.judgements:
             if not (judgement.counted and judgement.leaves_window_on):
@@ -69,7 +71,7 @@ def calendar_events(portfolio: Portfolio, assessment: Assessment) -> list[Calend
                     f"longer counts towards {name}.",
                 )
             )
-    current = assessment.current_diploma
+    current = assessment.current_diploma if lenses.ibms else None
     if current is not None and current.eligible_until is not None:
         name = diploma_name(current.id)
         events.append(
@@ -95,7 +97,6 @@ def calendar_events(portfolio: Portfolio, assessment: Assessment) -> list[Calend
                 "CPD in your record: the HCPC asks you to explain any such gap in a profile.",
             )
         )
-    lenses = portfolio.lenses
     if lenses.hcpc:
         window = renewal_window(as_of)
         for period in (window, renewal_window(window.end + timedelta(days=1))):

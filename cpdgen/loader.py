@@ -86,8 +86,10 @@ class _Collector:
         where = path if isinstance(path, str) else self.rel(path)
         self.problems.append(Problem(where, line, severity, code, message, column))
 
-    def read(self, path: Path) -> tuple[FrontMatter, str, int] | None:
-        """Front matter, body and the body's first line, or None after recording the problem."""
+    def read(self, path: Path, needs: str = "'title:' and 'date:'") -> tuple[FrontMatter, str, int] | None:
+        """Front matter, body and the body's first line, or None after recording the problem.
+
+        ``needs``: the keys the kind of file starts with, for the hint when it has no front matter."""
         try:
             text = self.overlay.get(path)
             if text is None:
@@ -99,7 +101,7 @@ class _Collector:
                 hint = (
                     "; the '---' must be on the very first line"
                     if first == "---"
-                    else "; start the file with a line '---', then 'title:' and 'date:', then '---'"
+                    else f"; start the file with a line '---', then {needs}, then '---'"
                 )
                 raise ReadError("no-front-matter", "this file has no front matter" + hint, 1)
             front = parse_yaml(document.front_matter, document.front_matter_line + 1)
@@ -306,6 +308,9 @@ def _read_hcpc_texts(collect: _Collector, content: Path) -> dict[str, MemberText
                 collect.add(path, exc.line, exc.code, exc.message, column=exc.column)
                 continue
             text = ""
+        # The profile shows an unclosed comment as text: a note to self would go to the HCPC.
+        what = "the profile shows it, and everything after it, as text (a note to self included)"
+        _unclosed_comment(collect, path, text, 1, what)
         found[part] = MemberText(collect.rel(path), path, text)
     return found
 
@@ -529,14 +534,14 @@ def _parse_activity(
     return front, body_line, meta if isinstance(meta, ActivityFrontMatter) else None, sections
 
 
-def _unclosed_comment(collect: _Collector, path: Path, body: str, body_line: int) -> None:
+def _unclosed_comment(collect: _Collector, path: Path, body: str, body_line: int, what: str | None = None) -> None:
     """A '<!--' never closed hides the rest of the file, the reflection with it: say so."""
     opened = body.rfind("<!--")
     if opened >= 0 and "-->" not in body[opened + 4 :]:
+        what = what or "everything after it is hidden from the page (and from the reflection)"
         collect.add(
             path, body_line + body.count("\n", 0, opened), "unclosed-comment",
-            "this comment is never closed with '-->', so everything after it is hidden from the page "
-            "(and from the reflection); close it, or delete the '<!--'",
+            f"this comment is never closed with '-->', so {what}; close it, or delete the '<!--'",
             severity="warning",
         )  # fmt: skip
 
@@ -617,7 +622,7 @@ def _raw_refs(data: object) -> list[str]:
 
 def _parse_goal(collect: _Collector, path: Path) -> tuple[FrontMatter, str, int, GoalFrontMatter | None] | None:
     """What one goal file says: front matter, body, the body's first line, validated fields (cacheable)."""
-    parsed = collect.read(path)
+    parsed = collect.read(path, "'title:' (and 'status:', 'target:', 'review:' if you like)")
     if parsed is None:
         return None
     front, body, body_line = parsed
@@ -630,7 +635,15 @@ def _read_goals(collect: _Collector, cache: FileMemo | None, content: Path) -> d
     """The development plan: one goal per file in ``content/plan/``, by id."""
     goals: dict[str, Goal] = {}
     by_slug: dict[str, Goal] = {}
-    for path in _markdown_files(collect, content / "plan"):
+    folder = content / "plan"
+    if os.path.lexists(folder) and not folder.is_dir():
+        collect.add(
+            folder, None, "folder-not-read",
+            "content/plan is not a folder, so no goal of your plan is read; make it a folder, with a file for "
+            "each goal",
+        )  # fmt: skip
+        return goals
+    for path in _markdown_files(collect, folder):
         parsed = _per_file(collect, cache, "goal", path, partial(_parse_goal, path=path))
         if parsed is None:
             continue
@@ -671,7 +684,7 @@ def _check_goal_links(collect: _Collector, activities: dict[str, Activity], goal
 
 def _read_reflection(collect: _Collector, path: Path) -> tuple[str, int, str, int] | None:
     """``(activity id, its line, body, body's first line)`` of a reflection file, or None."""
-    parsed = collect.read(path)
+    parsed = collect.read(path, "'activity:' with the id of the activity it reflects on")
     if parsed is None:
         return None
     front, body, body_line = parsed

@@ -58,7 +58,9 @@ def parse_date(value: object) -> date:
 
 # Characters a text value must not hold: C0 and C1 controls (whitespace aside, which is made a
 # space) and the bidirectional overrides that make text display in another order than it reads.
-_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# Control characters, bidirectional overrides, and what is no character at all (lone surrogates,
+# U+FFFE, U+FFFF: a YAML escape can write them; no XML, so no Word document, can hold them).
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]")
 MAX_ID_LENGTH = 64
 
 
@@ -427,6 +429,14 @@ class Registrations(_Strict):
         # Runs only when the key is written: "science-council:" alone is a register left out, not "none".
         if value is None:
             raise _fail("missing-field", f"write the register you are on under it: register: {', '.join(REGISTERS)}")
+        if isinstance(value, str) and value.strip():  # "science-council: RSci", the register on the same line
+            raise _fail(
+                "invalid-value",
+                f"the register goes under a key of its own; write it on the line under science-council:, "
+                f"indented: register: {value.strip()}",
+            )
+        if isinstance(value, bool):
+            raise _fail("invalid-value", f"write the register you are on under it: register: {', '.join(REGISTERS)}")
         return value
 
 

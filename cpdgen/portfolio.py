@@ -241,8 +241,9 @@ class Portfolio:
         self, as_of: date, lenses: schemes.Lenses | None = None, periods: list[schemes.Period] | None = None
     ) -> schemes.SchemesAssessment:
         """Judge the schemes besides the diploma that ``lenses`` (default: ``registrations:``) turn on."""
+        registered = self.settings.hcpc.registered_since if self.settings is not None else None
         return schemes.assess_schemes(
-            [a.scheme_entry() for a in self.activities], lenses or self.lenses, as_of, periods
+            [a.scheme_entry() for a in self.activities], lenses or self.lenses, as_of, periods, registered
         )
 
     def assess(self, as_of: date) -> rules.Assessment | None:

@@ -228,7 +228,13 @@ def science_council_summary(
 ) -> list[str]:
     """Plain sentences on one period judged on the Science Council's CPD standards."""
     when = f" ({year.period.text})" if year.declaration_due else ""
-    lines = [f"{science_council_title(year, register)}{when}, judged on {format_day(year.evaluated_on)}:"]
+    # A period still to come has nothing to judge yet: "judged on" the day before it began misled.
+    judged = (
+        f"judged on {format_day(year.evaluated_on)}"
+        if year.as_of >= year.period.start
+        else f"not begun on {format_day(year.as_of)}"
+    )
+    lines = [f"{science_council_title(year, register)}{when}, {judged}:"]
     cats = ", ".join(category_label(c) for c in year.categories) or "none"
     lines.append(
         f"  {plural(len(year.activities), 'activity', 'activities')} in "
@@ -259,7 +265,8 @@ def science_council_summary(
 
 def hcpc_summary(hcpc: HcpcAssessment, titles: dict[str, str], verbose: bool = False) -> list[str]:
     """Plain sentences on the last two years as the HCPC's standards for CPD read them."""
-    lines = [f"HCPC, the two years from {format_day(hcpc.period.start)} to {format_day(hcpc.period.end)}:"]
+    since = "from your registration on" if hcpc.from_registration else "the two years from"
+    lines = [f"HCPC, {since} {format_day(hcpc.period.start)} to {format_day(hcpc.period.end)}:"]
     cats = ", ".join(category_label(c) for c in hcpc.categories) or "none"
     lines.append(
         f"  {plural(len(hcpc.activities), 'activity', 'activities')} of "

@@ -344,6 +344,11 @@ def start_hcpc_texts(root: Path, gaps: list[tuple[date, date]]) -> list[tuple[Pa
     from cpdgen.portfolio import HCPC_FOLDER, HCPC_TEXTS
 
     folder = require_content(root) / HCPC_FOLDER
+    if os.path.islink(folder):
+        raise CpdgenError(
+            f"{_show(folder, root)} is a link, which cpdgen does not follow (the files would be written outside "
+            "your portfolio); make it a folder of content/ first"
+        )
     if os.path.lexists(folder) and not folder.is_dir():
         raise CpdgenError(f"{_show(folder, root)} exists and is not a folder; move it away first")
     results: list[tuple[Path, str]] = []

@@ -75,9 +75,9 @@ class Gap:
 
     @property
     def months(self) -> int:
-        """Whole months the gap lasts."""
+        """Whole months the gap lasts, counted from its first day (as the HCPC profile counts them)."""
         n = 0
-        while add_months(self.first - timedelta(days=1), n + 1) <= self.last:
+        while add_months(self.first, n + 1) <= self.last + timedelta(days=1):
             n += 1
         return n
 
@@ -100,9 +100,12 @@ def declaration_year(year: int) -> Period:
 def twelve_month_periods(start: date, end: date) -> list[Period]:
     """``start`` to ``end`` cut into consecutive periods of twelve months from ``start``; the last ends on ``end``."""
     periods = []
-    first = start
+    first, years = start, 0
     while first <= end:
-        following = add_months(first, 12)
+        years += 1
+        following = add_months(start, 12 * years)
+        if (start.month, start.day) == (2, 29):  # from 29 February: each twelve months end with February
+            following = date(start.year + years, 3, 1)
         periods.append(Period(first, min(end, following - timedelta(days=1))))
         first = following
     return periods
@@ -117,10 +120,22 @@ def renewal_window(on_or_after: date) -> Period:
     return Period(date(year, 9, 1), date(year, 11, 30))
 
 
+def is_gap(first: date, last: date, months: int = GAP_MONTHS) -> bool:
+    """Whether the days from ``first`` to ``last`` (both included) make ``months`` months or more.
+
+    Counted from the first day without CPD, the same for check, the dashboard, the calendar
+    and the HCPC profile: 30 November to 27 February is three months (to the end of February).
+    """
+    return first <= last and add_months(first, months) <= last + timedelta(days=1)
+
+
 def no_cpd_from(dates: Iterable[date]) -> date | None:
-    """The day three months pass without CPD after the latest of ``dates`` (None when there is none)."""
+    """The day three months pass without CPD after the latest of ``dates`` (None when there is none):
+    the last day of the first stretch after it that is a gap."""
     latest = max(dates, default=None)
-    return add_months(latest, GAP_MONTHS) if latest else None
+    if latest is None:
+        return None
+    return add_months(latest + timedelta(days=1), GAP_MONTHS) - timedelta(days=1)
 
 
 def cpd_gaps(dates: Iterable[date], period: Period, months: int = GAP_MONTHS) -> tuple[Gap, ...]:
@@ -133,7 +148,7 @@ def cpd_gaps(dates: Iterable[date], period: Period, months: int = GAP_MONTHS) ->
     bounds = [period.start - timedelta(days=1), *days, period.end + timedelta(days=1)]
     gaps = []
     for before, after in zip(bounds, bounds[1:], strict=False):
-        if add_months(before, months) < after:
+        if is_gap(before + timedelta(days=1), after - timedelta(days=1), months):
             gaps.append(Gap(before + timedelta(days=1), after - timedelta(days=1)))
     return tuple(gaps)
 
@@ -284,16 +299,20 @@ class HcpcAssessment:
     renewal: Period  # the renewal window open on the day judged, or the next one
     status: Status
     findings: tuple[Finding, ...]
+    from_registration: bool = False  # the period starts at the registration, less than two years ago
 
     @property
     def met(self) -> bool:
         return self.status != "not-met"
 
 
-def assess_hcpc(entries: Iterable[Entry], as_of: date) -> HcpcAssessment:
-    """The two years to ``as_of``: types of learning (at least two), gaps of three months or more,
-    standards 3 and 4, and how many activities against the HCPC's guidance of around 12 to 50."""
-    period = Period(window_start(as_of), as_of)
+def assess_hcpc(entries: Iterable[Entry], as_of: date, registered_since: date | None = None) -> HcpcAssessment:
+    """The two years to ``as_of`` (from ``registered_since`` when later, as the HCPC profile: no
+    gap before a registration to explain): types of learning (at least two), gaps of three months
+    or more, standards 3 and 4, and how many activities against the HCPC's guidance of around 12 to 50."""
+    start = window_start(as_of)
+    from_registration = registered_since is not None and start < registered_since <= as_of
+    period = Period(registered_since if registered_since is not None and from_registration else start, as_of)
     held, _ = _in(entries, period, as_of)
     categories = tuple(sorted({e.category for e in held}))
     gaps = cpd_gaps((e.date for e in held), period)
@@ -346,6 +365,7 @@ def assess_hcpc(entries: Iterable[Entry], as_of: date) -> HcpcAssessment:
         renewal=renewal_window(as_of),
         status=_status(findings, False),
         findings=tuple(findings),
+        from_registration=from_registration,
     )
 
 
@@ -390,7 +410,11 @@ class SchemesAssessment:
 
 
 def assess_schemes(
-    entries: Iterable[Entry], lenses: Lenses, as_of: date, periods: list[Period] | None = None
+    entries: Iterable[Entry],
+    lenses: Lenses,
+    as_of: date,
+    periods: list[Period] | None = None,
+    registered_since: date | None = None,
 ) -> SchemesAssessment:
     """Judge every lens that is on. The Science Council's periods default to the declaration year of ``as_of``.
 
@@ -399,7 +423,7 @@ def assess_schemes(
     audits, not a yearly figure).
     """
     entries = list(entries)
-    hcpc = assess_hcpc(entries, as_of) if lenses.hcpc else None
+    hcpc = assess_hcpc(entries, as_of, registered_since) if lenses.hcpc else None
     science = None
     if lenses.science_council:
         chosen = periods or [declaration_year(as_of.year)]

@@ -9,6 +9,7 @@ the audit date, never the clock, and the zip's entries get a fixed date and orde
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from datetime import UTC, datetime
 from html.parser import HTMLParser
@@ -26,6 +27,9 @@ if TYPE_CHECKING:
     from docx.table import Table
     from docx.text.paragraph import Paragraph
 
+# What XML 1.0, and so Word's file, cannot hold: control characters (a member may paste one from
+# another program; it is invisible) and the non-characters U+FFFE and U+FFFF.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # the earliest date a zip entry can hold: no clock in the file
 TABLE_STYLE = "Table Grid"
 MARGIN = 20  # millimetres, on A4
@@ -310,7 +314,7 @@ class _Writer:
         if not html.strip():
             return False
         walker = _HtmlToWord(self.document)
-        walker.feed(html)
+        walker.feed(_NOT_XML.sub("", html))
         walker.close()
         return walker.wrote
 

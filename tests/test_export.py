@@ -313,3 +313,43 @@ def test_start_creates_the_members_files_with_prompts_and_never_overwrites(portf
     code, out = profile_run(portfolio.root, capsys, "--start")
     assert code == 0 and out.count("kept (it exists") == 3
     assert {p.name: p.read_bytes() for p in hcpc.iterdir()} == before
+
+
+@pytest.mark.slow
+def test_a_link_left_out_of_the_profiles_pdf_is_reported(portfolio, capsys):
+    """As for the diploma record, a link the PDF cannot hold is left out with a warning, never silently."""
+    profile_portfolio(portfolio)
+    portfolio.write(
+        "hcpc/statement.md", "I reviewed the [EQA results](javascript:alert(1)) and changed our procedure.\n"
+    )
+    code, out = profile_run(portfolio.root, capsys, "--audit-date", "2025-09-01")
+    assert code == 0, out
+    assert (
+        "content/hcpc/statement.md:1: warning: link 'javascript:alert(1)' is left out of the PDF" in out
+        and "[pdf-link-refused]" in out
+    )
+
+
+def test_start_does_not_write_through_a_linked_hcpc_folder(portfolio, capsys, tmp_path_factory):
+    """content/hcpc/ as a link to a folder elsewhere: --start would create the member's files there,
+    outside the portfolio, where cpdgen then refuses to read them."""
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    (portfolio.content / "hcpc").symlink_to(elsewhere, target_is_directory=True)
+    code, out = profile_run(portfolio.root, capsys, "--start")
+    assert code == 2
+    assert "content/hcpc is a link" in out and "Traceback" not in out
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_a_records_folder_the_member_made_gets_advice_that_does_not_send_them_back_to_it(portfolio, capsys):
+    """records/ made by hand (without cpdgen's .gitignore) in a git portfolio: the refusal must not
+    advise "use records/", the very folder refused."""
+    import subprocess
+
+    profile_portfolio(portfolio)
+    subprocess.run(["git", "init", "-q", str(portfolio.root)], check=True)
+    (portfolio.root / "records").mkdir()
+    code, out = profile_run(portfolio.root, capsys, "--audit-date", "2025-09-01")
+    assert code == 2
+    assert "use records/" not in out
+    assert "add records/ to your .gitignore" in out and "cpdgen did not make it" in out

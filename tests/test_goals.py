@@ -63,7 +63,11 @@ def test_a_goal_is_read_with_its_fields_and_goals_are_ordered(portfolio):
         (goal_text(target="12/11/2027"), "content/plan/g.md:3: invalid-date: target: write dates as YYYY-MM-DD"),
         (goal_text(private="perhaps"), "content/plan/g.md:3: invalid-boolean: private: write true or false"),
         ("---\nwhy: x\n---\n", "content/plan/g.md:1: missing-field: 'title' is missing"),
-        ("No front matter here.\n", "content/plan/g.md:1: no-front-matter: this file has no front matter"),
+        (
+            "No front matter here.\n",
+            "content/plan/g.md:1: no-front-matter: this file has no front matter; start the file with a line '---', "
+            "then 'title:' (and 'status:', 'target:', 'review:' if you like), then '---'",
+        ),
     ],
 )
 def test_a_bad_goal_file_is_a_problem_with_its_line(portfolio, text, expected):
@@ -129,6 +133,21 @@ def test_two_goals_with_one_id_ignoring_case(portfolio):
     )
 
 
+@pytest.mark.parametrize("kind", ["file", "pipe"])
+def test_a_plan_that_is_not_a_folder_is_a_problem(portfolio, kind):
+    """content/plan as a file (or a pipe): no goal can be read, which must be said, not left to
+    each activity's unknown-goal error."""
+    import os
+
+    if kind == "file":
+        (portfolio.content / "plan").write_text("Lead the laboratory\n")
+    else:
+        os.mkfifo(portfolio.content / "plan")
+    found = problems(portfolio)
+    assert any(p.startswith("content/plan:None: folder-not-read: content/plan is not a folder") for p in found), found
+    assert not any("evidence-not-checked" in p for p in found)
+
+
 def test_plan_files_are_read_and_other_markdown_is_still_reported(portfolio):
     portfolio.write("plan/g.md", goal_text())
     portfolio.write("notes/ideas.md", "# ideas\n")
@@ -188,6 +207,21 @@ def test_the_privacy_scan_reads_goals_and_a_private_goal_does_not_stop_the_site(
     portfolio.write("plan/public.md", goal_text(body="Follow up 943 476 5919 next week.", private=True))
     found = [p for p in load_portfolio(portfolio.root).problems if p.code == "nhs-number"]
     assert [(p.line, p.publishes) for p in found] == [(5, False)] and "the goal is private" in found[0].message
+    assert build_site(portfolio.root, as_of=AS_OF, pdf=False).written
+
+
+def test_an_identifier_in_a_goal_s_file_name_is_published_with_the_goal(portfolio):
+    """A goal's id (its file name) is in the plan page's links: the finding says so and stops the
+    site, and for a private goal says why it is not published, never "no published activity"."""
+    portfolio.write("plan/9434765919.md", goal_text())
+    (found,) = [p for p in load_portfolio(portfolio.root).problems if p.code == "nhs-number" and p.line is None]
+    assert (found.path, found.publishes) == ("content/plan/9434765919.md", True)
+    assert "no published activity" not in found.message
+    assert not build_site(portfolio.root, as_of=AS_OF, pdf=False).written
+
+    portfolio.write("plan/9434765919.md", goal_text(private=True))
+    (found,) = [p for p in load_portfolio(portfolio.root).problems if p.code == "nhs-number"]
+    assert found.publishes is False and "the goal is private" in found.message
     assert build_site(portfolio.root, as_of=AS_OF, pdf=False).written
 
 

@@ -246,6 +246,32 @@ def test_we_where_i_is_expected_is_a_warning_naming_the_lines(portfolio):
     assert problem.message.startswith("'we' 3 times (lines 2, 4): the HCPC asks for your own work, written as 'I'")
 
 
+def test_html_tags_are_not_words(portfolio):
+    """Raw HTML is markup: neither the PDF nor the Word document shows '<span class="x">', so its
+    'span', 'class' and 'x' are not words towards the HCPC's limit."""
+    from cpdgen.hcpc import count_words
+
+    words, _ = count_words('I <span class="note">changed</span> it.<br>\n<p align="left">Then</p> we <b>met</b>.', 100)
+    assert (words.count, words.we) == (6, 1)
+    words, _ = count_words("See <https://www.ibms.org/> and <br/>.", 100)  # an autolink is shown: its words count
+    assert words.count == 6
+
+
+def test_an_unclosed_comment_is_a_warning_and_its_words_are_counted_as_shown(portfolio):
+    """A '<!--' never closed: the PDF and the Word document show it and what follows as text (a note
+    to self, in the document sent to the HCPC), so the member is told, and the count is of what is shown."""
+    monthly(portfolio, "2023-09-10", 24)
+    portfolio.write("hcpc/summary.md", SUMMARY)
+    portfolio.write("hcpc/statement.md", "I reviewed it.\n\n<!-- note to self\n\nI changed our procedure.\n")
+    loaded = load_portfolio(portfolio.root)
+    assert [(p.path, p.line, p.severity, p.code) for p in loaded.problems] == [
+        ("content/hcpc/statement.md", 3, "warning", "unclosed-comment")
+    ]
+    assert "shows it" in loaded.problems[0].message
+    profile = gather_profile(loaded, date(2025, 9, 1), TODAY)
+    assert profile.words["statement"].count == 10
+
+
 # --- the list as a whole ---------------------------------------------------------------------------
 
 
@@ -328,6 +354,19 @@ def test_a_registration_of_under_two_years_is_a_warning(portfolio):
     profile = profile_of(portfolio)
     assert problems(profile) == [("content/portfolio.yaml", 4, "warning", "hcpc-new-registrant")]
     assert profile.period.start == date(2024, 1, 15)
+
+
+def test_an_audit_date_before_the_registration_says_so(portfolio):
+    """Not 'less than two years' on a day the member was not registered at all: a mistyped year."""
+    written(portfolio)
+    monthly(portfolio, "2023-09-10", 24)
+    portfolio.settings({"member": {"name": "A"}, "hcpc": {"registered_since": "2027-01-15"}})
+    (problem,) = profile_of(portfolio).problems
+    assert (problem.line, problem.code) == (4, "hcpc-new-registrant")
+    assert problem.message.startswith(
+        "registered since 15 January 2027, after the audit date (1 September 2025): check hcpc: registered_since"
+    )
+    assert "less than two years" not in problem.message
 
 
 def _goal(title: str, status: str = "open", target: str | None = None, private: bool = False) -> str:

@@ -96,6 +96,16 @@ def test_without_registrations_there_is_no_hcpc_or_science_council_date(member, 
     assert "Review your goal: Senior role" in summaries
 
 
+def test_with_ibms_false_there_is_no_diploma_date(member, capsys):
+    """registrations: lists the schemes whose dates go in the calendar: a member who does not take
+    the diploma gets no reminder that it stops being eligible, nor of activities leaving its window."""
+    member.settings({"member": {"name": "Alex Morgan"}, "registrations": {"ibms": False, "hcpc": True}})
+    _, _, data = make(member, capsys)
+    summaries = " ".join(by_summary(data))
+    assert "Diploma" not in summaries and "no longer counts" not in summaries
+    assert "HCPC renewal window opens" in summaries and "CPD: three months without an activity" in summaries
+
+
 def test_two_runs_give_the_same_bytes(member, capsys):
     _, _, first = make(member, capsys)
     code, out, second = make(member, capsys)
@@ -155,3 +165,18 @@ def test_invalid_content_writes_no_calendar(member, capsys):
     code, out, data = make(member, capsys)
     assert code == 1 and "[invalid-date]" in out and "No calendar written" in out and data == b""
     assert "Traceback" not in out
+
+
+def test_a_pipe_in_the_way_is_named_as_what_it_is(member, capsys):
+    """A named pipe where the calendar goes: refused without blocking, and called neither a link nor a
+    folder, nor blamed on 'cpdgen export'."""
+    import os
+
+    records = member.root / "records"
+    records.mkdir()
+    (records / ".gitignore").write_text("*\n")
+    os.mkfifo(records / "cpd-calendar.ics")
+    code, out, _ = make(member, capsys, "--force")
+    assert code == 2
+    assert "records/cpd-calendar.ics is not a plain file (a link, a folder, a pipe or a device)" in out
+    assert "cpdgen export" not in out

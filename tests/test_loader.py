@@ -219,6 +219,14 @@ class TestReflections:
         ]
         assert "did you mean '2024-03-01-audit'?" in loaded.problems[0].message
 
+    def test_a_reflection_file_without_front_matter_is_told_what_it_needs(self, portfolio):
+        portfolio.activity("2024-03-01-audit", activity_text(reflection=None))
+        portfolio.write("reflections/audit.md", "It went well.\n")
+        (problem,) = load_portfolio(portfolio.root).problems
+        assert (problem.path, problem.code) == ("content/reflections/audit.md", "no-front-matter")
+        assert "then 'activity:' with the id of the activity it reflects on, then '---'" in problem.message
+        assert "'date:'" not in problem.message
+
     def test_two_reflections_for_one_activity(self, portfolio):
         portfolio.activity("a", activity_text())
         portfolio.write("reflections/a.md", "---\nactivity: a\n---\nText.\n")

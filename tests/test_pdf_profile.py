@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from datetime import date
 
 import pytest
@@ -92,3 +93,17 @@ def test_an_image_the_statement_names_must_be_in_content(loaded, portfolio):
     portfolio.write("hcpc/statement.md", "I did it. ![chart](https://example.org/chart.png)\n")
     job = prepare_profile_pdf(load_portfolio(portfolio.root), profile_of(load_portfolio(portfolio.root)))
     assert [(p.path, p.line, p.code) for p in job.errors] == [("content/hcpc/statement.md", 1, "pdf-image-remote")]
+
+
+def test_a_long_word_in_a_title_wraps_inside_the_page(loaded, portfolio):
+    """A title with no space to break at (a pasted web address, a long code) must wrap in its
+    table cell and its heading, not run off the page over the next column."""
+    long_word = "X" * 400
+    portfolio.activity(
+        "2024-06-21-long", title=f"Read {long_word}", date="2024-06-21", category="other", body="Read it."
+    )
+    loaded = load_portfolio(portfolio.root)
+    data = render_profile_pdf(loaded, profile_of(loaded, select=["2024-06-21-long"]))
+    runs = [len(run) for page in pdfread.page_texts(data) for run in re.findall("X+", page)]
+    assert sum(runs) >= 2 * len(long_word)  # the list and the statement's activities show it whole
+    assert max(runs) < 100, "the title runs past its column in one line"

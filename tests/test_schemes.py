@@ -259,7 +259,36 @@ def test_gaps_are_exactly_the_stretches_of_three_months_without_cpd(dates, start
     for before, after in zip(bounds, bounds[1:], strict=False):
         stretch = (before + timedelta(days=1), after - timedelta(days=1))
         if stretch not in reported and stretch[0] <= stretch[1]:
-            assert add_months(before, 3) >= after
+            assert add_months(before + timedelta(days=1), 3) > after
+
+
+@settings(max_examples=300, deadline=None)
+@given(days, st.integers(1, 200))
+def test_the_lens_the_profile_and_the_calendar_agree_on_what_a_gap_is(before, days_later):
+    """The dashboard and check (cpd_gaps), the HCPC profile (hcpc.is_gap) and the calendar's
+    reminder (no_cpd_from) must call the same stretch a gap of three months, at month ends too:
+    from 29 November to 28 February, check said "no gap" while the profile asked for an explanation."""
+    from cpdgen import hcpc
+
+    after = before + timedelta(days=days_later)
+    period = Period(before, after)
+    first, last = before + timedelta(days=1), after - timedelta(days=1)
+    gaps = cpd_gaps([before, after], period)
+    profile_says = hcpc.is_gap(first, last)
+    assert bool(gaps) == profile_says
+    if gaps:
+        assert gaps[0].months == hcpc.Gap(first, last, None, None).months
+    reminder = no_cpd_from([before])
+    assert reminder is not None
+    assert hcpc.is_gap(first, reminder) and not hcpc.is_gap(first, reminder - timedelta(days=1))
+
+
+def test_a_gap_at_the_end_of_november_is_the_same_for_check_and_the_profile():
+    from cpdgen import hcpc
+
+    gaps = cpd_gaps([date(2024, 11, 29), date(2025, 2, 28)], Period(date(2024, 11, 29), date(2025, 2, 28)))
+    assert hcpc.is_gap(date(2024, 11, 30), date(2025, 2, 27))
+    assert [(g.first, g.last, g.months) for g in gaps] == [(date(2024, 11, 30), date(2025, 2, 27), 3)]
 
 
 @settings(max_examples=300, deadline=None)
@@ -279,7 +308,18 @@ def test_twelve_month_periods_cover_the_span_without_overlap(start, length):
     for first, second in zip(periods, periods[1:], strict=False):
         assert second.start == first.end + timedelta(days=1)
     for period in periods:
-        assert period.end < add_months(period.start, 12)
+        # twelve months at most: from 29 February, to 28 February of the next year
+        assert period.end < add_months(period.start, 12) or (period.start.month, period.start.day) == (2, 29)
+        assert period.end <= add_months(period.start, 12)
+
+
+def test_twelve_month_periods_from_a_leap_day_end_on_28_february_and_lose_no_day():
+    """From 29 February 2024 to 28 February 2026 is two periods of twelve months, not two of
+    twelve months less a day and a third of a single day (which would fail the check, empty)."""
+    spans = [(p.start, p.end) for p in twelve_month_periods(date(2024, 2, 29), date(2026, 2, 28))]
+    assert spans == [(date(2024, 2, 29), date(2025, 2, 28)), (date(2025, 3, 1), date(2026, 2, 28))]
+    spans = [(p.start, p.end) for p in twelve_month_periods(date(2024, 2, 29), date(2028, 2, 29))]
+    assert spans[-1] == (date(2027, 3, 1), date(2028, 2, 29)) and len(spans) == 4
 
 
 @settings(max_examples=300, deadline=None)
@@ -364,6 +404,15 @@ def test_the_default_year_is_the_current_one_and_a_period_is_cut_in_twelve_month
     assert [p["declaration_due"] for p in report["schemes"]["science_council"]["periods"]] == [None, None]
 
 
+def test_a_year_still_to_come_says_it_has_not_begun(portfolio, run_check):
+    portfolio.settings(SC_ONLY)
+    sc_year(portfolio, CATS[:3])
+    code, text = run_check("--as-of", "2026-03-01", "--year", "2027")
+    assert code == 1
+    assert "Science Council (RSci), 2027 (1 January to 31 December 2027), not begun on 1 March 2026:" in text
+    assert "judged on 31 December 2026" not in text
+
+
 def test_without_registrations_check_is_as_before(portfolio, run_check):
     portfolio.many(24)
     code, report = check_json(run_check, "--as-of", "2025-07-01")
@@ -383,6 +432,21 @@ def test_scheme_judges_one_scheme_alone(portfolio, run_check):
     assert code == 0 and "HCPC, the two years from 31 December 2024 to 31 December 2026:" in text
     assert "Reported only: the HCPC judges a profile when it audits, so this never fails check." in text
     assert "Diploma" not in text
+
+
+def test_the_hcpc_lens_starts_at_the_registration_as_the_profile_does(portfolio, run_check):
+    """A member registered for a year: the days before the registration are no gap to explain
+    (hcpc-profile starts there too), and the report says where its period starts and why."""
+    portfolio.settings({"member": {"name": "A"}, "hcpc": {"registered_since": "2025-09-01"}})
+    for day in ("2025-09-10", "2025-11-10", "2026-01-10", "2026-03-10", "2026-05-10", "2026-07-10"):
+        portfolio.activity(f"{day}-a", date=day, category="other" if day < "2026" else "work-based-learning")
+    code, report = check_json(run_check, "--as-of", "2026-08-01", "--scheme", "hcpc")
+    hcpc = report["schemes"]["hcpc"]
+    assert (hcpc["start"], hcpc["end"]) == ("2025-09-01", "2026-08-01")
+    assert [f["code"] for f in hcpc["findings"] if f["code"] == "hcpc-gap"] == []
+    text = run_check("--as-of", "2026-08-01", "--scheme", "hcpc")[1]
+    assert "HCPC, from your registration on 1 September 2025 to 1 August 2026:" in text
+    assert "No CPD from" not in text
 
 
 def test_registrations_turn_each_lens_on_and_an_unmet_year_fails(portfolio, run_check):
@@ -428,6 +492,8 @@ def test_bad_scheme_options_are_usage_errors(portfolio, run_check, argv, message
         ("  hcpc: yes\n", 4, "write true or false, not 'yes'"),
         ("  science_council: {register: CSci}\n", 4, "did you mean 'science-council'?"),
         ("  science-council:\n", 4, "write the register you are on under it: register: CSci, RSci, RSciTech"),
+        ("  science-council: RSci\n", 4, "write it on the line under science-council:, indented: register: RSci"),
+        ("  science-council: true\n", 4, "write the register you are on under it: register: CSci, RSci, RSciTech"),
     ],
 )
 def test_registrations_mistakes_have_a_line_and_a_hint(portfolio, run_check, registrations, line, expected):

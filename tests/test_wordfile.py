@@ -101,3 +101,32 @@ def test_a_profile_with_nothing_written_says_what_is_missing(portfolio):
     assert "Not explained yet: explain it in content/hcpc/gaps.md." in text
     assert "No evidence listed for the activities in this period." in text
     assert "Evidence | none listed" in text
+
+
+def test_control_characters_in_the_members_words_are_left_out_of_the_word_document(portfolio):
+    """A control character (pasted from another program) is invisible, and Word's XML cannot hold
+    it: python-docx refused it and the profile ended in 'a mistake in cpdgen' (exit code 70)."""
+    profile_portfolio(portfolio)
+    portfolio.write(
+        "hcpc/statement.md",
+        "I did a \x01thing\x0b and \x1b[31mmore\x7f \ufffe.\n\n| a\x02 | b |\n|---|---|\n| c | d |\n",
+    )
+    portfolio.activity(
+        "2024-02-05-a4", title="Activity number 4", date="2024-02-05", category="other", body="Bell \x07 here."
+    )
+    profile = gather_profile(
+        load_portfolio(portfolio.root), date.fromisoformat(PROFILE_AUDIT), TODAY, select=["2024-02-05-a4"]
+    )
+    text = all_text(docx.Document(io.BytesIO(profile_docx(profile))))
+    assert "I did a thing and [31mmore" in text and "Bell here." in text
+    assert "a | b" in text
+
+
+def test_a_non_character_in_a_title_is_an_error_at_its_line(portfolio):
+    """U+FFFE written as a YAML escape is no character at all: refused like a control character,
+    with its line, rather than reaching the Word document (where it ended in exit code 70)."""
+    portfolio.activity(
+        "2024-02-06-x", '---\ntitle: "Odd \\uFFFE title"\ndate: 2024-02-06\ncategory: other\n---\nBody.\n'
+    )
+    found = [(p.line, p.code, p.message) for p in load_portfolio(portfolio.root).problems]
+    assert (2, "invalid-value", "title: this holds an invisible control character (U+FFFE); delete it") in found

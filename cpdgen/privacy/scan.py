@@ -533,11 +533,22 @@ class _PortfolioScan:
                 found.setdefault(os.fspath(self.root / activity.reflection_path), (activity, "reflection-name"))
         return found
 
+    def goal_of(self, path: str) -> Goal | None:
+        """The goal whose file (or, for an ``index.md``, folder) is ``path``."""
+        for goal in self.portfolio.goals:
+            source = goal.source
+            if path == os.fspath(source) or (source.name == "index.md" and path == os.fspath(source.parent)):
+                return goal
+        return None
+
     def owner_of(self, path: str, owners: dict[str, tuple[Activity, str]]) -> tuple[_Place, str]:
         owner = owners.get(path)
         if owner is None and os.path.isfile(path):
             owner = owners.get(os.path.realpath(path))  # evidence is recorded by its real path
         if owner is None:
+            goal = self.goal_of(path)
+            if goal is not None:  # its id, the file's name, is in the plan page's links
+                return _Place(self.rel(Path(path)), None, goal.published, "the goal is private"), "front-matter"
             return _Place(self.rel(Path(path)), None, False, "no published activity uses this file"), "unused"
         activity, part = owner
         return self.place_of(activity, self.rel(Path(path))), part
