@@ -206,6 +206,13 @@ def _resolve_evidence(
     return "evidence-missing", f"evidence file '{text}' not found next to this file or in content/evidence/"
 
 
+_FOLDER_HOLDS = {
+    "activities": "none of your activities",
+    "reflections": "no reflection kept apart from its activity",
+    "plan": "no goal of your plan",
+}
+
+
 def _markdown_files(collect: _Collector, folder: Path) -> list[Path]:
     """Activity files under ``folder``: every ``*.md``, except beside an ``index.md`` (only it counts).
 
@@ -215,6 +222,12 @@ def _markdown_files(collect: _Collector, folder: Path) -> list[Path]:
     found: list[Path] = []
     planned = [path for path in collect.overlay if path.suffix == ".md" and folder in path.parents]
     if not folder.is_dir():
+        if os.path.lexists(folder):  # a file, a pipe or a broken link where the folder should be
+            what = _FOLDER_HOLDS.get(folder.name, "the files in it")
+            collect.add(
+                folder, None, "folder-not-read",
+                f"content/{folder.name} is not a folder, so {what} cannot be read; make it a folder",
+            )  # fmt: skip
         return sorted(planned)  # files import would write into a folder not made yet
 
     def unreadable(error: OSError) -> None:
@@ -635,15 +648,7 @@ def _read_goals(collect: _Collector, cache: FileMemo | None, content: Path) -> d
     """The development plan: one goal per file in ``content/plan/``, by id."""
     goals: dict[str, Goal] = {}
     by_slug: dict[str, Goal] = {}
-    folder = content / "plan"
-    if os.path.lexists(folder) and not folder.is_dir():
-        collect.add(
-            folder, None, "folder-not-read",
-            "content/plan is not a folder, so no goal of your plan is read; make it a folder, with a file for "
-            "each goal",
-        )  # fmt: skip
-        return goals
-    for path in _markdown_files(collect, folder):
+    for path in _markdown_files(collect, content / "plan"):
         parsed = _per_file(collect, cache, "goal", path, partial(_parse_goal, path=path))
         if parsed is None:
             continue

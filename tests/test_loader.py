@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 
 import pytest
 
@@ -804,3 +805,21 @@ def test_a_comment_never_closed_is_a_warning_at_its_line(portfolio, run_check):
     portfolio.activity("2026-01-10-a", activity_text(body="Did it. <!-- a note --> Done. <!-- another -->"))
     out = run_check("--content-only")[1]
     assert "content/activities/2026-01-10-a.md" not in out and out.count("[unclosed-comment]") == 1
+
+
+@pytest.mark.parametrize("folder", ["activities", "reflections"])
+@pytest.mark.parametrize("kind", ["file", "fifo", "broken link"])
+def test_a_content_folder_that_is_not_a_folder_is_an_error_not_an_empty_record(portfolio, folder, kind):
+    where = portfolio.content / folder
+    if where.exists():
+        shutil.rmtree(where)
+    if kind == "file":
+        where.write_text("a note\n")
+    elif kind == "fifo":
+        os.mkfifo(where)
+    else:
+        where.symlink_to(portfolio.content / "nowhere")
+    found = [(p.path, p.code, p.message) for p in load_portfolio(portfolio.root).problems]
+    assert (f"content/{folder}", "folder-not-read") in [(path, code) for path, code, _ in found], found
+    message = next(m for path, code, m in found if code == "folder-not-read")
+    assert message.startswith(f"content/{folder} is not a folder") and message.endswith("make it a folder")
