@@ -289,14 +289,16 @@ class SiteRenderer:
 
     # -- start writing now that all data is gathered ----------------------------------------------
 
-    def make_download(self, prepared: Prepared, download: Download) -> bytes:
-        """A download's bytes: a CSV as planned, a PDF from the cache or laid out now."""
-        if download.kind != "pdf":
-            return download.data or b""
-        job = prepared.pdf_jobs[download.diploma or ""]
-        from cpdgen.pdf.layout import pdf_bytes
+    def make_downloads(self, prepared: Prepared, downloads: list[Download]) -> list[bytes]:
+        """Each download's bytes, in order; the PDFs not in the cache are laid out side by side."""
+        pdfs = [d for d in downloads if d.kind == "pdf"]
+        made: list[bytes] = []
+        if pdfs:
+            from cpdgen.pdf.layout import pdf_bytes_of
 
-        return pdf_bytes(job, self.pdfs)
+            made = pdf_bytes_of([prepared.pdf_jobs[d.diploma or ""] for d in pdfs], self.pdfs)
+        by_download = {id(d): data for d, data in zip(pdfs, made, strict=True)}
+        return [by_download[id(d)] if d.kind == "pdf" else d.data or b"" for d in downloads]
 
     def render_into(
         self,
@@ -411,6 +413,7 @@ class SiteRenderer:
 
         # The downloads first, before any thread starts: laying out a PDF forks a process.
         made_downloads: list[tuple[str, bytes]] = []
+        to_make: list[Download] = []
         pdfs = [d for d in plan.downloads if d.kind == "pdf"]
         for download in plan.downloads:
             key = keys[download.path]
@@ -423,9 +426,11 @@ class SiteRenderer:
                 continue
             if download.kind == "pdf" and progress is not None:
                 progress(pdfs.index(download) + 1, len(pdfs), download.diploma or "")
-            data = self.make_download(prepared, download)
+            to_make.append(download)
+        # The PDFs to make are laid out together, side by side as the cores and memory allow.
+        for download, data in zip(to_make, self.make_downloads(prepared, to_make), strict=True):
             made_downloads.append((download.path, data))
-            manifest[download.path] = [key, len(data)]
+            manifest[download.path] = [keys[download.path], len(data)]
             stats.written += 1
 
         # Rendering keeps one core busy; file-system work is done beside it by two threads.
