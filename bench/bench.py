@@ -17,9 +17,9 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import NamedTuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from generate import generate  # noqa: E402
@@ -492,19 +492,20 @@ docs_dir: {content}
 """
 
 
-@dataclass
-class Run:
+class Run(NamedTuple):
     wall: float
     cpu: float
     rss_kb: int
 
 
-@dataclass
 class Row:
-    name: str
-    reference: str | None = None  # the name of the row it is compared with
-    goal: float | None = None  # the goal, as a ratio to the reference
-    runs: list[Run] = field(default_factory=list)
+    """One line of the table: a command's runs, and the row it is compared with (its goal a ratio to it)."""
+
+    def __init__(
+        self, name: str, reference: str | None = None, goal: float | None = None, runs: list[Run] | None = None
+    ):
+        self.name, self.reference, self.goal = name, reference, goal
+        self.runs: list[Run] = runs or []
 
     def median(self, what: str) -> float:
         return statistics.median(getattr(run, what) for run in self.runs)

@@ -185,16 +185,26 @@ def render_in_parallel(texts: list[str]) -> list[str | None]:
     thread runs (forking a threaded process is unsafe); otherwise every item is None and
     the caller renders each text itself, reporting its problems.
     """
+    workers = can_fork_workers(len(texts))
+    if not workers:
+        return [None] * len(texts)
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        return pool.map(_render_or_none, texts, chunksize=64)
+
+
+def can_fork_workers(items: int) -> int:
+    """How many forked worker processes are worth starting for ``items`` pieces of work: 0 when
+    there are too few, one core, no fork on this platform, or another thread runs (forking a
+    threaded process is unsafe)."""
     workers = min(os.cpu_count() or 1, 4)
     if (
-        len(texts) < PARALLEL_MIN_TEXTS
+        items < PARALLEL_MIN_TEXTS
         or workers < 2
         or "fork" not in multiprocessing.get_all_start_methods()
         or threading.active_count() > 1
     ):
-        return [None] * len(texts)
-    with multiprocessing.get_context("fork").Pool(workers) as pool:
-        return pool.map(_render_or_none, texts, chunksize=64)
+        return 0
+    return workers
 
 
 # ---------------------------------------------------------------------------------------

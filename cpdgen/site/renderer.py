@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 import os
 import stat
 import threading
@@ -44,7 +45,7 @@ if TYPE_CHECKING:
     from cpdgen.pdf.layout import PdfJob
     from cpdgen.portfolio import Activity, Portfolio
     from cpdgen.rules import Assessment
-    from cpdgen.site.plan import Download, SiteFile, SitePlan
+    from cpdgen.site.plan import Download, Page, SiteFile, SitePlan
 
 # Bump when copy_evidence changes what it writes, so earlier copies are not reused.
 COPY_EVIDENCE_VERSION = 2
@@ -433,6 +434,9 @@ class SiteRenderer:
             manifest[download.path] = [keys[download.path], len(data)]
             stats.written += 1
 
+        # A first build renders its pages on every core (before any thread starts: it forks).
+        fresh = [page for page in plan.pages if reuse(page.path, keys[page.path])[1] is None]
+        rendered = self.render_pages_in_parallel(fresh)
         # Rendering keeps one core busy; file-system work is done beside it by two threads.
         published: list[Problem] = []
         with ThreadPoolExecutor(max_workers=2) as pool:
@@ -453,8 +457,8 @@ class SiteRenderer:
                 key = keys[page.path]
                 if reused(page.path, key):
                     continue
-                data = self.render_page(page.template, page.context)
-                published += self.check_page(prepared, page.path, page.source, data)
+                data, lines = rendered.get(page.path) or (self.render_page(page.template, page.context), None)
+                published += self.check_page(prepared, page.path, page.source, data, lines=lines)
                 jobs.append(pool.submit(write, page.path, data))
                 manifest[page.path] = [key, len(data)]
                 stats.written += 1
@@ -483,16 +487,24 @@ class SiteRenderer:
         stats.manifest = manifest
         return stats
 
-    def check_page(self, prepared: Prepared, path: str, source: str, data: bytes) -> list[Problem]:
+    def check_page(
+        self,
+        prepared: Prepared,
+        path: str,
+        source: str,
+        data: bytes,
+        checked: set[str] | None = None,
+        lines: list[str] | None = None,
+    ) -> list[Problem]:
         """Identifiers a rendered page would publish that the scan of the member's files did not see.
 
         A page's text is checked a line (a block) at a time, and a line already checked for an
-        earlier page of this render is not checked again: list pages repeat their items.
+        earlier page of this render (or in ``checked``) is not checked again: list pages repeat their items.
+        ``lines`` is the page's text (``page_lines``) when it was read already.
         """
-        lines = [
-            line for line in html_text(data.decode("utf-8"), everything=True).split("\n") if line not in self._checked
-        ]
-        self._checked.update(lines)
+        checked = self._checked if checked is None else checked
+        lines = [line for line in (page_lines(data) if lines is None else lines) if line not in checked]
+        checked.update(lines)
         if not lines:
             return []
         owner = prepared.activities_by_path.get(source)
@@ -503,6 +515,27 @@ class SiteRenderer:
         from cpdgen.render import fill_template
 
         return fill_template(self.env, template, context).encode("utf-8")
+
+    def render_pages_in_parallel(self, pages: list[Page]) -> dict[str, tuple[bytes, list[str]]]:
+        """Many pages (a first build) rendered and read (``page_lines``) by forked processes, one
+        per core, by site path; empty when there are few, or forking is not possible or safe.
+        A page that fails there is missing, so the caller renders it and reports its problem."""
+        global _FORKED
+        from cpdgen.render import can_fork_workers
+
+        workers = can_fork_workers(len(pages))
+        if not workers:
+            return {}
+        for template in sorted({page.template for page in pages}):
+            self.env.get_template(template)  # compiled once, before the fork, for every worker
+        _FORKED = (self, pages)
+        try:
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
+                chunk = max(1, len(pages) // (workers * 8))
+                results = pool.map(_render_forked_page, range(len(pages)), chunksize=chunk)
+        finally:
+            _FORKED = None
+        return {page.path: result for page, result in zip(pages, results, strict=True) if result is not None}
 
     @staticmethod
     def _place(source: Path, target: Path, in_place: bool) -> None:
@@ -519,6 +552,27 @@ class SiteRenderer:
         """Keep the rendered Markdown and the parsed files for the next build (when caching is on)."""
         self.markdown.save()
         self.files.save()
+
+
+def page_lines(data: bytes) -> list[str]:
+    """A rendered page's text as ``check_page`` reads it, a line (a block) each."""
+    return html_text(data.decode("utf-8"), everything=True).split("\n")
+
+
+# What the forked page renderers read: set by ``render_pages_in_parallel`` just before it forks.
+_FORKED: tuple[SiteRenderer, list[Page]] | None = None
+
+
+def _render_forked_page(index: int) -> tuple[bytes, list[str]] | None:
+    """A worker's part of ``render_pages_in_parallel``: one page's bytes and text lines."""
+    assert _FORKED is not None  # inherited from the parent at the fork
+    renderer, pages = _FORKED
+    page = pages[index]
+    try:
+        data = renderer.render_page(page.template, page.context)
+    except CpdgenError:
+        return None
+    return data, page_lines(data)
 
 
 def _plan_of(prepared: Prepared) -> SitePlan:
