@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
 import os
 import stat
 import threading
@@ -520,21 +519,25 @@ class SiteRenderer:
         """Many pages (a first build) rendered and read (``page_lines``) by forked processes, one
         per core, by site path; empty when there are few, or forking is not possible or safe.
         A page that fails there is missing, so the caller renders it and reports its problem."""
-        global _FORKED
-        from cpdgen.render import can_fork_workers
+        from cpdgen.parallel import forked_map, worker_count
+        from cpdgen.render import PARALLEL_MIN_TEXTS
 
-        workers = can_fork_workers(len(pages))
-        if not workers:
+        if not worker_count(len(pages), PARALLEL_MIN_TEXTS):
             return {}
         for template in sorted({page.template for page in pages}):
             self.env.get_template(template)  # compiled once, before the fork, for every worker
-        _FORKED = (self, pages)
-        try:
-            with multiprocessing.get_context("fork").Pool(workers) as pool:
-                chunk = max(1, len(pages) // (workers * 8))
-                results = pool.map(_render_forked_page, range(len(pages)), chunksize=chunk)
-        finally:
-            _FORKED = None
+
+        def render(index: int) -> tuple[bytes, list[str]] | None:
+            page = pages[index]
+            try:
+                data = self.render_page(page.template, page.context)
+            except CpdgenError:
+                return None
+            return data, page_lines(data)
+
+        results = forked_map(render, len(pages), PARALLEL_MIN_TEXTS)
+        if results is None:  # another thread started meanwhile
+            return {}
         return {page.path: result for page, result in zip(pages, results, strict=True) if result is not None}
 
     @staticmethod
@@ -557,22 +560,6 @@ class SiteRenderer:
 def page_lines(data: bytes) -> list[str]:
     """A rendered page's text as ``check_page`` reads it, a line (a block) each."""
     return html_text(data.decode("utf-8"), everything=True).split("\n")
-
-
-# What the forked page renderers read: set by ``render_pages_in_parallel`` just before it forks.
-_FORKED: tuple[SiteRenderer, list[Page]] | None = None
-
-
-def _render_forked_page(index: int) -> tuple[bytes, list[str]] | None:
-    """A worker's part of ``render_pages_in_parallel``: one page's bytes and text lines."""
-    assert _FORKED is not None  # inherited from the parent at the fork
-    renderer, pages = _FORKED
-    page = pages[index]
-    try:
-        data = renderer.render_page(page.template, page.context)
-    except CpdgenError:
-        return None
-    return data, page_lines(data)
 
 
 def _plan_of(prepared: Prepared) -> SitePlan:
