@@ -11,10 +11,11 @@ otherwise the caller does the work itself, so the result never depends on it.
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.pool
 import os
 import threading
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Callable, Generator, Iterator
+from typing import TypeVar, cast
 
 T = TypeVar("T")
 
@@ -58,3 +59,25 @@ def forked_map(task: Callable[[int], T], count: int, min_items: int = MIN_ITEMS)
             return pool.map(_run, range(count), chunksize=max(1, count // (workers * 8)))  # type: ignore[arg-type]
     finally:
         _TASK = None
+
+
+def forked_imap(task: Callable[[int], T], count: int, min_items: int = MIN_ITEMS) -> Generator[T] | None:
+    """Like ``forked_map``, but the results come as they are made, in order, while the caller
+    goes on: the workers are forked at once, so the caller may start threads after this
+    returns. None when not worth it or not safe. Close the iterator to stop the workers."""
+    global _TASK
+    workers = worker_count(count, min_items)
+    if not workers:
+        return None
+    _TASK = task
+    try:
+        pool = multiprocessing.get_context("fork").Pool(workers)  # the workers are forked here
+    finally:
+        _TASK = None
+    results = pool.imap(_run, range(count), chunksize=max(1, count // (workers * 16)))
+    return _results(pool, cast(Iterator[T], results))
+
+
+def _results(pool: multiprocessing.pool.Pool, results: Iterator[T]) -> Generator[T]:
+    with pool:  # closing the generator (or its end) stops the workers
+        yield from results

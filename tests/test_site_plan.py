@@ -287,19 +287,28 @@ def test_pages_rendered_on_every_core_are_the_golden_ones(example_site: Path, tm
 
     monkeypatch.setattr(render, "PARALLEL_MIN_TEXTS", 1)  # the example is small: fork anyway
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
-    in_parallel: list[int] = []
+    in_parallel: list[bool] = []
     real = SiteRenderer.render_pages_in_parallel
 
     def spy(self, pages):
         rendered = real(self, pages)
-        in_parallel.append(len(rendered))
-        return rendered
+        assert rendered is not None, "not rendered in parallel"
+
+        def counted():
+            try:
+                for page in rendered:
+                    in_parallel.append(page is not None)
+                    yield page
+            finally:
+                rendered.close()
+
+        return counted()
 
     monkeypatch.setattr(SiteRenderer, "render_pages_in_parallel", spy)
     root = tmp_path / "again"
     shutil.copytree(REPO / "content", root / "content")
     result = build_site(root, as_of=date(2026, 11, 28), pdf=False, use_cache=False)
-    assert in_parallel and in_parallel[0] > 50  # every page was rendered by a worker
+    assert len(in_parallel) > 50 and all(in_parallel)  # every page was rendered by a worker
     assert _site_files(result.out) == _site_files(example_site)  # keys in the marker included
 
 

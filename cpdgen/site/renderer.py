@@ -18,9 +18,9 @@ import json
 import os
 import stat
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import suppress
+from contextlib import closing, nullcontext, suppress
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
@@ -433,12 +433,14 @@ class SiteRenderer:
             manifest[download.path] = [keys[download.path], len(data)]
             stats.written += 1
 
-        # A first build renders its pages on every core (before any thread starts: it forks).
+        # A first build renders its pages on every core (forked before any thread starts),
+        # while this thread checks them and two threads write them, as they come.
         fresh = [page for page in plan.pages if reuse(page.path, keys[page.path])[1] is None]
         rendered = self.render_pages_in_parallel(fresh)
+        coming = {page.path for page in fresh} if rendered is not None else set()
         # Rendering keeps one core busy; file-system work is done beside it by two threads.
         published: list[Problem] = []
-        with ThreadPoolExecutor(max_workers=2) as pool:
+        with ThreadPoolExecutor(max_workers=2) as pool, closing(rendered) if rendered else nullcontext():
             jobs = [pool.submit(write, path, data) for path, data in made_downloads]
 
             def reused(path: str, key: str) -> bool:
@@ -456,7 +458,8 @@ class SiteRenderer:
                 key = keys[page.path]
                 if reused(page.path, key):
                     continue
-                data, lines = rendered.get(page.path) or (self.render_page(page.template, page.context), None)
+                done = next(rendered) if rendered is not None and page.path in coming else None
+                data, lines = done or (self.render_page(page.template, page.context), None)
                 published += self.check_page(prepared, page.path, page.source, data, lines=lines)
                 jobs.append(pool.submit(write, page.path, data))
                 manifest[page.path] = [key, len(data)]
@@ -515,15 +518,16 @@ class SiteRenderer:
 
         return fill_template(self.env, template, context).encode("utf-8")
 
-    def render_pages_in_parallel(self, pages: list[Page]) -> dict[str, tuple[bytes, list[str]]]:
+    def render_pages_in_parallel(self, pages: list[Page]) -> Generator[tuple[bytes, list[str]] | None] | None:
         """Many pages (a first build) rendered and read (``page_lines``) by forked processes, one
-        per core, by site path; empty when there are few, or forking is not possible or safe.
-        A page that fails there is missing, so the caller renders it and reports its problem."""
-        from cpdgen.parallel import forked_map, worker_count
+        per core: each page's bytes and lines, in order, as they are made; None when there are
+        few, or forking is not possible or safe. The workers are forked before this returns.
+        A page that fails there is None, so the caller renders it and reports its problem."""
+        from cpdgen.parallel import forked_imap, worker_count
         from cpdgen.render import PARALLEL_MIN_TEXTS
 
         if not worker_count(len(pages), PARALLEL_MIN_TEXTS):
-            return {}
+            return None
         for template in sorted({page.template for page in pages}):
             self.env.get_template(template)  # compiled once, before the fork, for every worker
 
@@ -535,10 +539,7 @@ class SiteRenderer:
                 return None
             return data, page_lines(data)
 
-        results = forked_map(render, len(pages), PARALLEL_MIN_TEXTS)
-        if results is None:  # another thread started meanwhile
-            return {}
-        return {page.path: result for page, result in zip(pages, results, strict=True) if result is not None}
+        return forked_imap(render, len(pages), PARALLEL_MIN_TEXTS)
 
     @staticmethod
     def _place(source: Path, target: Path, in_place: bool) -> None:
