@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from typing import NamedTuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from generate import generate  # noqa: E402
@@ -169,11 +170,21 @@ def bench_hostile_input() -> None:
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["--weasyprint-alone"]:  # one child process of bench_peers
+        import pickle
+
+        weasyprint_alone(pickle.loads(Path(sys.argv[2]).read_bytes()))  # noqa: S301 - bench_peers wrote it
+        return
     cpdgen = [sys.executable, "-m", "cpdgen"]
     work = Path(tempfile.mkdtemp(prefix="cpdgen-bench-"))
     try:
         root = generate(work / "portfolio", 1000)
-        print(f"Portfolio: 1,000 activities in {root} (Python {sys.version.split()[0]})")
+        print(f"Portfolio: 1,000 activities in {root} (Python {sys.version.split()[0]}, {os.cpu_count()} cores)")
+        runs = int(sys.argv[sys.argv.index("--runs") + 1]) if "--runs" in sys.argv else PEER_RUNS
+        bench_peers(root, work, runs)
+        if "--peers" in sys.argv[1:]:
+            return
+        print()
         bench_hostile_input()
         report("cpdgen --help", time_command(cpdgen + ["--help"], root), 0.2)
         check = time_command(cpdgen + ["check", "--as-of", "2026-11-01"], root)
@@ -433,6 +444,208 @@ def bench_records(work: Path, root: Path) -> None:
     report("cpdgen export csv (1,000 activities)", time_command(export, root, expect=(0,)))
     bench_pdf(work, 30, 5)
     bench_pdf(work, 200, 3)
+
+
+# --- cpdgen and its peers on the same files, in the same run (issue 14) -------------------------------
+
+PEER_RUNS = 5
+REPO = Path(__file__).resolve().parent.parent
+AS_OF = "2026-11-01"
+EXAMPLE_AS_OF = "2026-11-28"
+
+# Runs one command and prints its exit code, wall-clock and CPU seconds and peak memory (the largest
+# process of its tree, in KB): a wrapper of its own, as getrusage's children figures only grow.
+_MEASURE = (
+    "import resource, subprocess, sys, time\n"
+    "started = time.perf_counter()\n"
+    "result = subprocess.run(sys.argv[2:], cwd=sys.argv[1], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)\n"
+    "wall = time.perf_counter() - started\n"
+    "used = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+    "sys.stderr.write(result.stderr.decode(errors='replace')[-3000:])\n"
+    "print(result.returncode, wall, used.ru_utime + used.ru_stime, used.ru_maxrss)\n"
+)
+
+# The reference for ``cpdgen check``: every front matter parsed by libyaml, nothing else.
+_YAML_PARSE = (
+    "import pathlib, yaml\n"
+    "for path in sorted(pathlib.Path('content').rglob('*.md')):\n"
+    "    text = path.read_text(encoding='utf-8')\n"
+    "    if text.startswith('---\\n'):\n"
+    "        yaml.load(text[4 : text.index('\\n---', 3)], Loader=yaml.CSafeLoader)\n"
+    "yaml.load(pathlib.Path('content/portfolio.yaml').read_text(encoding='utf-8'), Loader=yaml.CSafeLoader)\n"
+)
+
+HUGO_CONFIG = """baseURL = "https://bench.invalid/"
+title = "Benchmark portfolio"
+contentDir = "{content}"
+"""
+HUGO_SINGLE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{{ .Title }}</title></head>
+<body><h1>{{ .Title }}</h1><p>{{ .Date.Format "2 January 2006" }}, {{ .Params.hours }} hours</p>
+{{ .Content }}</body></html>
+"""
+HUGO_LIST = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{{ .Title }}</title></head>
+<body><h1>{{ .Title }}</h1><ul>{{ range .RegularPagesRecursive }}
+<li><a href="{{ .RelPermalink }}">{{ .Title }}</a> {{ .Date.Format "2006-01-02" }}</li>{{ end }}</ul></body></html>
+"""
+MKDOCS_CONFIG = """site_name: Benchmark portfolio
+docs_dir: {content}
+"""
+
+
+class Run(NamedTuple):
+    wall: float
+    cpu: float
+    rss_kb: int
+
+
+class Row:
+    """One line of the table: a command's runs, and the row it is compared with (its goal a ratio to it)."""
+
+    def __init__(
+        self, name: str, reference: str | None = None, goal: float | None = None, runs: list[Run] | None = None
+    ):
+        self.name, self.reference, self.goal = name, reference, goal
+        self.runs: list[Run] = runs or []
+
+    def median(self, what: str) -> float:
+        return statistics.median(getattr(run, what) for run in self.runs)
+
+
+def measure(args: list[str], cwd: Path, env: dict | None = None, expect: tuple[int, ...] = (0,)) -> Run:
+    """One whole process (and its children), measured by a wrapper of its own."""
+    result = subprocess.run(
+        [sys.executable, "-c", _MEASURE, str(cwd), *args],
+        capture_output=True,
+        text=True,
+        env={**ENV, **(env or {})},
+    )
+    code, wall, cpu, rss = result.stdout.split()
+    if int(code) not in expect or "Traceback" in result.stderr:
+        raise SystemExit(f"{' '.join(args)} failed ({code}): {result.stderr}")
+    return Run(float(wall), float(cpu), int(rss))
+
+
+def pdf_jobs(root: Path, as_of: str) -> list:
+    """The public PDF job of each diploma, as ``cpdgen build`` prepares them."""
+    from cpdgen.loader import load_portfolio
+    from cpdgen.pdf.document import prepare_diploma_pdf
+
+    portfolio = load_portfolio(root)
+    assessment = portfolio.assess(date.fromisoformat(as_of))
+    return [prepare_diploma_pdf(portfolio, assessment, d.id, public=True) for d in assessment.diplomas]
+
+
+def bench_peers(root: Path, work: Path, runs: int = PEER_RUNS) -> list[Row]:
+    """cpdgen cold and warm against its peers on the same files, interleaved, as whole processes.
+
+    Each round runs every command once, so a busy moment on a shared machine hits all alike;
+    the table shows medians, the ratio to the reference, and the largest process's peak memory."""
+    import pickle
+
+    cpdgen = [sys.executable, "-m", "cpdgen"]
+    cache, site = work / "peer-cache", root / "site"
+    env = {"CPDGEN_CACHE_DIR": str(cache)}
+
+    def cold() -> None:
+        shutil.rmtree(site, ignore_errors=True)
+        shutil.rmtree(cache, ignore_errors=True)
+
+    example = work / "example"
+    shutil.copytree(REPO / "content", example / "content")
+    shutil.copytree(REPO / "templates", example / "templates")
+    example_cache = work / "example-cache"
+
+    def example_cold() -> None:
+        shutil.rmtree(example / "site", ignore_errors=True)
+        shutil.rmtree(example_cache, ignore_errors=True)
+
+    steps: list[tuple[Row, Callable[[], Run]]] = []
+    yaml_row = Row("bare PyYAML (libyaml) parse of the front matters")
+    steps.append((yaml_row, lambda: measure([sys.executable, "-c", _YAML_PARSE], root)))
+    check = cpdgen + ["check", "--as-of", AS_OF]
+    row = Row("cpdgen check, cold", yaml_row.name, 2.5)
+    steps.append((row, lambda: (cold(), measure(check, root, env, (0, 1)))[1]))
+    row = Row("cpdgen check, warm", yaml_row.name, 2.5)
+    steps.append((row, lambda: measure(check, root, env, (0, 1))))
+
+    build = cpdgen + ["build", "--as-of", AS_OF, "--no-pdf", "-q"]
+    reference = None
+    if shutil.which("hugo"):
+        hugo = work / "hugo"
+        (hugo / "layouts" / "_default").mkdir(parents=True)
+        (hugo / "config.toml").write_text(HUGO_CONFIG.format(content=root / "content" / "activities"))
+        (hugo / "layouts" / "_default" / "single.html").write_text(HUGO_SINGLE)
+        (hugo / "layouts" / "_default" / "list.html").write_text(HUGO_LIST)
+        (hugo / "layouts" / "index.html").write_text(HUGO_LIST)
+        hugo_out, hugo_cache = work / "hugo-out", work / "hugo-cache"
+
+        def hugo_cold() -> Run:
+            shutil.rmtree(hugo_out, ignore_errors=True)
+            shutil.rmtree(hugo_cache, ignore_errors=True)
+            return measure(["hugo", "--quiet", "-d", str(hugo_out), "--cacheDir", str(hugo_cache)], hugo)
+
+        reference = Row("Hugo, cold, on the same Markdown files")
+        steps.append((reference, hugo_cold))
+    mkdocs = work / "mkdocs"
+    mkdocs.mkdir()
+    (mkdocs / "mkdocs.yml").write_text(MKDOCS_CONFIG.format(content=root / "content" / "activities"))
+    mkdocs_out = work / "mkdocs-out"
+    mkdocs_row = Row("MkDocs, cold, on the same Markdown files")
+    mkdocs_build = [sys.executable, "-m", "mkdocs", "build", "-q", "-d", str(mkdocs_out)]
+    steps.append(
+        (mkdocs_row, lambda: (shutil.rmtree(mkdocs_out, ignore_errors=True), measure(mkdocs_build, mkdocs))[1])
+    )
+    reference = reference or mkdocs_row
+    row = Row("cpdgen build --no-pdf, cold (no site, no cache)", reference.name, 1.0)
+    steps.append((row, lambda: (cold(), measure(build, root, env))[1]))
+    row = Row("cpdgen build --no-pdf, warm (site removed)", reference.name)
+    steps.append((row, lambda: (shutil.rmtree(site, ignore_errors=True), measure(build, root, env))[1]))
+    row = Row("cpdgen build --no-pdf, nothing changed", reference.name)
+    steps.append((row, lambda: measure(build, root, env)))
+
+    alone = []
+    for job in pdf_jobs(example, EXAMPLE_AS_OF):
+        saved = work / f"job-{job.diploma_id}.pickle"
+        saved.write_bytes(pickle.dumps(job))
+        alone.append(Row(f"WeasyPrint alone, the example's {job.diploma_id}"))
+        command = [sys.executable, str(Path(__file__).resolve()), "--weasyprint-alone", str(saved)]
+        steps.append((alone[-1], lambda command=command: measure(command, example)))
+    slowest = "the slower diploma alone"
+    row = Row("example portfolio, cold build with its PDFs", slowest, 1.1)
+    example_build = cpdgen + ["build", "--as-of", EXAMPLE_AS_OF, "-q"]
+    steps.append(
+        (row, lambda: (example_cold(), measure(example_build, example, {"CPDGEN_CACHE_DIR": str(example_cache)}))[1])
+    )
+
+    for n in range(runs):
+        print(f"  round {n + 1} of {runs}", file=sys.stderr)
+        for step_row, step in steps:
+            step_row.runs.append(step())
+    rows = [step_row for step_row, _ in steps]
+    if alone:
+        rows.append(Row(slowest, runs=max(alone, key=lambda r: r.median("wall")).runs))
+    print_table(rows, runs)
+    return rows
+
+
+def print_table(rows: list[Row], runs: int) -> None:
+    by_name = {row.name: row for row in rows}
+    print(f"\nMedians of {runs} interleaved runs; ratio = median wall clock / the reference's (CPU time in brackets).")
+    print("| measure | wall s | CPU s | peak MB | reference | ratio | goal |")
+    print("|---|---|---|---|---|---|---|")
+    for row in rows:
+        ratio = goal = ""
+        if row.reference is not None:
+            ref = by_name[row.reference]
+            ratio = f"{row.median('wall') / ref.median('wall'):.2f}× ({row.median('cpu') / ref.median('cpu'):.2f}×)"
+            if row.goal is not None:
+                met = "met" if row.median("wall") <= row.goal * ref.median("wall") else "NOT met"
+                goal = f"≤ {row.goal:g}× ({met})"
+        peak = max(run.rss_kb for run in row.runs) / 1024
+        print(
+            f"| {row.name} | {row.median('wall'):.2f} | {row.median('cpu'):.2f} | {peak:.0f} "
+            f"| {row.reference or ''} | {ratio} | {goal} |"
+        )
 
 
 if __name__ == "__main__":

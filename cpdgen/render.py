@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
 import os
 import re
 import threading
@@ -182,19 +181,13 @@ def render_in_parallel(texts: list[str]) -> list[str | None]:
     """Each text's safe HTML, rendered on every core at once; None where a text could not be rendered.
 
     Only when there are many texts (a first build), the platform can fork, and no other
-    thread runs (forking a threaded process is unsafe); otherwise every item is None and
-    the caller renders each text itself, reporting its problems.
+    thread runs (``parallel.worker_count``); otherwise every item is None and the caller
+    renders each text itself, reporting its problems.
     """
-    workers = min(os.cpu_count() or 1, 4)
-    if (
-        len(texts) < PARALLEL_MIN_TEXTS
-        or workers < 2
-        or "fork" not in multiprocessing.get_all_start_methods()
-        or threading.active_count() > 1
-    ):
-        return [None] * len(texts)
-    with multiprocessing.get_context("fork").Pool(workers) as pool:
-        return pool.map(_render_or_none, texts, chunksize=64)
+    from cpdgen.parallel import forked_map
+
+    rendered = forked_map(lambda n: _render_or_none(texts[n]), len(texts), PARALLEL_MIN_TEXTS)
+    return [None] * len(texts) if rendered is None else rendered
 
 
 # ---------------------------------------------------------------------------------------

@@ -266,3 +266,24 @@ def test_the_cover_names_the_diploma_and_its_status_in_the_ibms_words(tmp_path):
     assert "dated 16 June 2025 to 28 November 2026, with a reflection" in second
     assert "diploma-2" not in second.split("<body>")[1].split("</section>")[0]  # the cover says "Diploma 2"
     assert "Diploma 2 · from 16 June 2025" in second
+
+
+@pytest.mark.slow  # lays out four PDFs twice
+def test_diplomas_laid_out_side_by_side_give_the_same_bytes_as_one_by_one(tmp_path, monkeypatch):
+    portfolio = build_record(tmp_path / "p")
+    diplomas = [{"id": "diploma-1", "start": "2024-09-01", "submitted": "2025-03-20"}, {"start": "2025-03-20"}]
+    settings = dict(MEMBER, diplomas=diplomas)
+    portfolio.settings(settings)
+    portfolio.activity("2025-04-02-later", title="Later activity", date="2025-04-02", reflection=REFLECTION)
+    loaded, assessment = judged(portfolio.root)
+    jobs = [
+        prepare_diploma_pdf(loaded, assessment, diploma, public=public)
+        for diploma in ("diploma-1", "diploma-2")
+        for public in (True, False)
+    ]
+    one_by_one = [rendering.pdf_bytes(job) for job in jobs]
+    monkeypatch.setattr(rendering, "parallel_limit", lambda count: count)  # all four at once, whatever the machine
+    side_by_side = rendering.pdf_bytes_of(jobs)
+    assert side_by_side == one_by_one
+    assert len(set(side_by_side)) == 4 and all(pdf.startswith(b"%PDF-") for pdf in side_by_side)
+    assert "Later activity" in pdfread.text(side_by_side[3]) and "Later activity" not in pdfread.text(side_by_side[1])

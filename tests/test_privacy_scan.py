@@ -630,3 +630,44 @@ def test_links_out_of_content_and_pipes_are_never_read(portfolio, tmp_path):
     os.symlink(outside, portfolio.content / "evidence" / "link.txt")
     os.mkfifo(portfolio.content / "evidence" / "pipe.txt")
     assert privacy_problems(portfolio) == []
+
+
+def test_the_patient_shortcut_finds_exactly_what_the_full_rules_find():
+    """A mention such as "patient safety" skips the name and number rules: never one they would match."""
+    import itertools
+
+    from cpdgen.privacy import identifiers
+
+    texts = [
+        f"{before}{keyword}{gap}{middle}{after}"
+        for before, keyword, gap, middle, after in itertools.product(
+            ["", "the ", "outpatient "],
+            ["patient", "Patient", "PATIENT", "pt", "pt.", "patient's", "patient\u2019s"],
+            [" ", "  ", ": ", ", ", "-", "\n", " :", " - ", ""],
+            ["", "name ", "Name ", "named ", "called ", "name: ", "Called "],
+            [
+                "John Smith",
+                "J. Smith",
+                "J.Smith",
+                "SMITH, John",
+                "safety review",
+                "id A123456",
+                "ID: A123456",
+                "no 1234567",
+                "No. 1234567",
+                "number 1234567",
+                "john smith",
+                "x",
+                "é Smith",
+            ],  # fmt: skip
+        )
+    ]
+
+    def found() -> list[tuple]:
+        return [(f.rule, f.start, f.end, f.masked) for text in texts for f in find_identifiers(text)]
+
+    quick = found()
+    assert len(quick) > 1000  # the names and numbers above are found
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(identifiers, "_NOTHING_AFTER_PATIENT", frozenset())  # every mention through the rules
+        assert found() == quick

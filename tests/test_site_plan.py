@@ -316,6 +316,38 @@ def test_the_golden_build_does_not_depend_on_the_markdown_cache(example_site: Pa
     assert _site_files(result.out) == _site_files(example_site)  # keys in the marker included
 
 
+def test_pages_rendered_on_every_core_are_the_golden_ones(example_site: Path, tmp_path: Path, monkeypatch):
+    """A first build of a large portfolio renders its pages in forked processes: the same bytes."""
+    from cpdgen import render
+    from cpdgen.site.renderer import SiteRenderer
+
+    monkeypatch.setattr(render, "PARALLEL_MIN_TEXTS", 1)  # the example is small: fork anyway
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    in_parallel: list[bool] = []
+    real = SiteRenderer.render_pages_in_parallel
+
+    def spy(self, pages):
+        rendered = real(self, pages)
+        assert rendered is not None, "not rendered in parallel"
+
+        def counted():
+            try:
+                for page in rendered:
+                    in_parallel.append(page is not None)
+                    yield page
+            finally:
+                rendered.close()
+
+        return counted()
+
+    monkeypatch.setattr(SiteRenderer, "render_pages_in_parallel", spy)
+    root = tmp_path / "again"
+    shutil.copytree(REPO / "content", root / "content")
+    result = build_site(root, as_of=date(2026, 11, 28), pdf=False, use_cache=False)
+    assert len(in_parallel) > 50 and all(in_parallel)  # every page was rendered by a worker
+    assert _site_files(result.out) == _site_files(example_site)  # keys in the marker included
+
+
 def test_an_example_activity_page_says_what_an_assessor_needs(example_site: Path):
     html = (example_site / "activities/2024-03-21-wbit-root-cause-analysis/index.html").read_text()
     text = " ".join(" ".join(Elements(html).text).split())

@@ -302,3 +302,64 @@ class TestQuickPage:
         else:
             assert quick is None
             assert page.read_bytes() == before
+
+
+@pytest.mark.slow
+def test_a_save_while_a_full_rebuild_runs_gets_its_page_without_waiting_for_it(portfolio):
+    """The full rebuild is held (on an event) while a second activity is saved: the server
+    answers that activity's new page all the same, then the held rebuild ends cleanly."""
+    from datetime import date
+
+    from cpdgen.site.devserver import run_server
+    from cpdgen.site.serve import Session
+
+    portfolio.many(4, start="2026-01-05")
+    out = io.StringIO()
+    session = Session(portfolio.root, date(2026, 11, 28), out=out)
+    held, entered, release, stop = threading.Event(), threading.Event(), threading.Event(), threading.Event()
+    prepare = session.renderer.prepare
+
+    def held_prepare(*args, **kwargs):
+        if held.is_set():
+            entered.set()
+            assert release.wait(DEADLINE), "the test never released the rebuild"
+        return prepare(*args, **kwargs)
+
+    session.renderer.prepare = held_prepare  # type: ignore[method-assign]
+    options = {"watched": [portfolio.content], "ignored": [], "host": "127.0.0.1", "port": 0, "out": out}
+    server = threading.Thread(
+        target=run_server,
+        args=(session.folder, session.state, session.rebuild),
+        kwargs={**options, "quick": session.quick_rebuild, "stop": stop},
+        daemon=True,
+    )
+    server.start()
+    try:
+        deadline = time.monotonic() + DEADLINE
+        while not (match := re.search(r"http://127\.0\.0\.1:(\d+)/", out.getvalue())):
+            assert time.monotonic() < deadline and server.is_alive(), out.getvalue()
+            time.sleep(0.02)
+        served = Served.__new__(Served)  # its HTTP helpers, on this in-process server
+        served.port, served.lines = int(match.group(1)), []
+        held.set()
+        first = portfolio.content / "activities" / "2026-01-05-a0.md"
+        first.write_text(first.read_text().replace("What I did.", "What I did first."))
+        assert entered.wait(DEADLINE), out.getvalue()  # a full rebuild is running, and held
+        second = portfolio.content / "activities" / "2026-01-19-a2.md"
+        second.write_text(second.read_text().replace("What I did.", "What I did while it ran."))
+        body = served.wait_until("/activities/2026-01-19-a2/", lambda body: "What I did while it ran." in body)
+        assert "could not rebuild" not in body
+        assert not release.is_set() and "Rebuilt in" not in out.getvalue().split("Changed:")[-1]
+    finally:
+        release.set()
+        held.clear()
+    served.wait_until("/activities/2026-01-05-a0/", lambda body: "What I did first." in body)
+    deadline = time.monotonic() + DEADLINE
+    while out.getvalue().count("Rebuilt in") < 3:  # the first build, the held one, and the one after it
+        assert time.monotonic() < deadline, out.getvalue()
+        time.sleep(0.02)
+    body = served.wait_until("/activities/2026-01-19-a2/", lambda body: "What I did while it ran." in body)
+    stop.set()
+    server.join(DEADLINE)
+    assert not server.is_alive()
+    session.close()

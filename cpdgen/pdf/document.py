@@ -369,7 +369,7 @@ def render_diploma_pdfs(
 ) -> dict[str, bytes]:
     """Several diplomas' PDFs; every problem of every diploma is raised together, before any rendering.
 
-    ``progress(n, total, diploma_id, cached)`` is called before each one, for a progress line;
+    ``progress(n, total, diploma_id, cached)`` is called for each one before any is laid out;
     problems that do not stop the PDF (a link left out) are added to ``warnings``.
     """
     jobs = [prepare_diploma_pdf(portfolio, assessment, d, public=public) for d in diploma_ids]
@@ -378,9 +378,8 @@ def render_diploma_pdfs(
         raise ProblemsFound(errors)
     if warnings is not None:
         warnings.extend(p for job in jobs for p in job.problems if p.severity != "error")
-    result = {}
-    for n, job in enumerate(jobs, start=1):
-        if progress:
+    if progress:
+        for n, job in enumerate(jobs, start=1):
             progress(n, len(jobs), job.diploma_id, layout.cached(job, store))
-        result[job.diploma_id] = layout.pdf_bytes(job, store)
-    return result
+    # The diplomas not in the cache are laid out side by side.
+    return dict(zip([job.diploma_id for job in jobs], layout.pdf_bytes_of(jobs, store), strict=True))

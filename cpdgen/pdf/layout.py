@@ -36,11 +36,13 @@ from cpdgen.problems import CpdgenError, Problem, ProblemsFound, RenderFailed
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
+    from multiprocessing.process import BaseProcess
 
     from cpdgen.pdf.fetcher import RestrictedFetcher
 
 CACHE_FORMAT = 1
 MEMORY_LIMIT = 4 * 1024**3  # bytes of address space for the rendering process (Linux); 200 activities use ~0.5 GB
+LAYOUT_MEMORY = 1024**3  # memory set aside per PDF laid out at once: a 1,000-activity diploma uses under 1 GB
 PDF_OPTIONS = {"pdf_variant": "pdf/ua-1", "pdf_identifier": True}  # tagged; /ID from the content, not random
 FONT_EPOCH = "0"  # the "modified" date fontTools writes into each embedded font (it reads SOURCE_DATE_EPOCH)
 _Rendered = tuple[bytes, list[tuple[str, str, str]], list[str]]  # PDF bytes, fetcher refusals, logged errors
@@ -112,20 +114,56 @@ def pdf_bytes(job: PdfJob, store: BlobStore | None = None) -> bytes:
 
     Raises ProblemsFound while the job has errors, or when WeasyPrint could not read a file.
     """
-    if job.errors:
-        raise ProblemsFound(job.errors)
-    hit = store.get(job.cache_name, job.key) if store is not None else None
-    if hit is not None:
-        return hit
-    pdf, refused, logged = render_bounded(job)
-    problems = [job.refusal(*item) for item in refused]
-    # WeasyPrint also logs each refusal ("Failed to load image at ..."): say it once.
-    problems += [job.logged(m) for m in logged if not any(url in m for url, _, _ in refused)]
+    return pdf_bytes_of([job], store)[0]
+
+
+def pdf_bytes_of(jobs: list[PdfJob], store: BlobStore | None = None) -> list[bytes]:
+    """Several jobs' PDFs, in order: those not in ``store`` laid out side by side, at most
+    ``parallel_limit()`` at once; each gives the same bytes as when laid out alone.
+
+    Raises ProblemsFound with
+    every job's problems together, after all of them ran.
+    """
+    errors = [p for job in jobs for p in job.errors]
+    if errors:
+        raise ProblemsFound(errors)
+    results: list[bytes | None] = [store.get(job.cache_name, job.key) if store is not None else None for job in jobs]
+    todo = [n for n, hit in enumerate(results) if hit is None]
+    alone = len(todo) == 1  # one job: render_bounded, which tests may replace
+    rendered = [render_bounded(jobs[todo[0]])] if alone else render_all_bounded([jobs[n] for n in todo])
+    problems = []
+    for n, (pdf, refused, logged) in zip(todo, rendered, strict=True):
+        job = jobs[n]
+        found = [job.refusal(*item) for item in refused]
+        # WeasyPrint also logs each refusal ("Failed to load image at ..."): say it once.
+        found += [job.logged(m) for m in logged if not any(url in m for url, _, _ in refused)]
+        problems += found
+        if not found:
+            results[n] = pdf
+            if store is not None:
+                store.put(job.cache_name, job.key, pdf)
     if problems:
         raise ProblemsFound(problems)
-    if store is not None:
-        store.put(job.cache_name, job.key, pdf)
-    return pdf
+    return [pdf for pdf in results if pdf is not None]
+
+
+def parallel_limit(jobs: int) -> int:
+    """How many PDFs to lay out at once: one per core, no more than memory holds, at least one."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        cores = os.cpu_count() or 1
+    limit = min(cores, jobs)
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    available = int(line.split()[1]) * 1024
+                    limit = min(limit, available // LAYOUT_MEMORY)
+                    break
+    except (OSError, ValueError):
+        pass
+    return max(1, limit)
 
 
 def cached(job: PdfJob, store: BlobStore | None) -> bool:
@@ -268,11 +306,15 @@ def _child(connection: Connection, job: PdfJob) -> None:  # pragma: no cover - r
 
 def render_bounded(job: PdfJob) -> tuple[bytes, list[tuple[str, str, str]], list[str]]:
     """Render under a wall-clock limit: a forked child on Linux, an alarm on other main threads."""
+    return render_all_bounded([job])[0]
+
+
+def render_all_bounded(jobs: list[PdfJob]) -> list[_Rendered]:
+    """Render each job under its wall-clock limit: forked children side by side on Linux, else one
+    after the other (under an alarm on the main thread)."""
     if sys.platform.startswith("linux"):
-        return _render_forked(job)
-    if alarm.available():
-        return _render_with_alarm(job)
-    return lay_out(job)  # pragma: no cover - no way to bound it here
+        return _render_forked(jobs)
+    return [_render_with_alarm(job) if alarm.available() else lay_out(job) for job in jobs]  # pragma: no cover
 
 
 def _too_slow(job: PdfJob) -> RenderFailed:
@@ -282,32 +324,73 @@ def _too_slow(job: PdfJob) -> RenderFailed:
     )
 
 
-def _render_forked(job: PdfJob) -> _Rendered:
-    import multiprocessing
+@dataclass
+class _Running:
+    job: PdfJob
+    process: BaseProcess
+    receive: Connection
+    deadline: float
 
+
+def _render_forked(jobs: list[PdfJob]) -> list[_Rendered]:
+    import multiprocessing
+    import time
+    from multiprocessing.connection import wait
+
+    if not jobs:
+        return []
     import_weasyprint()  # imported once here, so each child starts with it loaded
 
     context = multiprocessing.get_context("fork")
-    receive, send = context.Pipe(duplex=False)
-    process = context.Process(target=_child, args=(send, job), daemon=True)
-    process.start()
-    send.close()
+    limit = parallel_limit(len(jobs))
+    results: dict[int, _Rendered] = {}
+    running: dict[int, _Running] = {}
+    started = 0
     try:
-        if not receive.poll(job.timeout):
-            raise _too_slow(job)
+        while len(results) < len(jobs):
+            while started < len(jobs) and len(running) < limit:
+                job = jobs[started]
+                receive, send = context.Pipe(duplex=False)
+                process = context.Process(target=_child, args=(send, job), daemon=True)
+                process.start()
+                send.close()
+                running[started] = _Running(job, process, receive, time.monotonic() + job.timeout)
+                started += 1
+            soonest = min(r.deadline for r in running.values())
+            ready = wait([r.receive for r in running.values()], max(0.0, soonest - time.monotonic()))
+            for n, item in list(running.items()):
+                if item.receive in ready:
+                    del running[n]
+                    results[n] = _received(item)
+                elif time.monotonic() >= item.deadline:
+                    raise _too_slow(item.job)
+    finally:
+        for item in running.values():
+            _stop(item)
+    return [results[n] for n in range(len(jobs))]
+
+
+def _stop(item: _Running) -> None:
+    if item.process.is_alive():
+        item.process.kill()
+    item.process.join()
+    item.receive.close()
+
+
+def _received(item: _Running) -> _Rendered:
+    job = item.job
+    try:
         try:
-            status, payload = receive.recv()
+            status, payload = item.receive.recv()
         except EOFError:
-            process.join(5)
+            item.process.join(5)
             raise RenderFailed(
-                f"the PDF of {job.diploma_id} could not be made: the renderer stopped (exit code {process.exitcode}). "
-                "A computer without fonts does that: 'cpdgen doctor' checks what the PDF needs"
+                f"the PDF of {job.diploma_id} could not be made: the renderer stopped "
+                f"(exit code {item.process.exitcode}). A computer without fonts does that: 'cpdgen doctor' checks "
+                "what the PDF needs"
             ) from None
     finally:
-        if process.is_alive():
-            process.kill()
-        process.join()
-        receive.close()
+        _stop(item)
     if status == "memory":
         raise RenderFailed(
             f"the PDF of {job.diploma_id} needed more than {MEMORY_LIMIT // 1024**3} GB of memory; "

@@ -145,6 +145,7 @@ _DOB_ANCHORS = (re.compile(r"d(?:ob|\.o\.b)"), re.compile(r"b(?:irth|orn)"))
 _AGED_ANCHOR = re.compile(r"aged ")
 _TITLE_ANCHOR = re.compile(r"M(?:rs?|s|x|iss)")
 _PATIENT_ANCHOR = re.compile(r"p(?:atient|t\b)")
+_NOTHING_AFTER_PATIENT = frozenset("abdefghjklmopqrstuvwxyz")  # not c(alled), i(d), n(ame, o, umber)
 
 _TEN = _lazy(rf"(?<![0-9])([0-9]{{3}}){SEP}([0-9]{{3}}){SEP}([0-9]{{4}})(?![0-9])")
 _PHONE = _lazy(rf"(?<![0-9A-Za-z+])(?:\+44{SEP}(?:\(0\){SEP})?|\(0|0)[0-9](?:{SEP}\)?{SEP}[0-9]){{8,10}}(?![0-9])")
@@ -562,6 +563,12 @@ class _Scan:
     def patient(self, start: int) -> None:
         t = self.t
         if start and t.fold[start - 1].isalpha():
+            return
+        # Most mentions read "patient safety": a space, then a small letter that neither a
+        # name (a capital) nor 'name', 'called', 'id' or 'no' can start. Both rules below
+        # would fail there; saying so at once keeps a text full of "patient" cheap.
+        after = start + (7 if t.fold[start + 1] == "a" else 2)
+        if t.fold[after : after + 1] == " " and t.text[after + 1 : after + 2] in _NOTHING_AFTER_PATIENT:
             return
         m = _PATIENT.match(t.text, start, min(len(t.text), start + 120))
         if m:

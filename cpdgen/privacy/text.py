@@ -241,15 +241,13 @@ def html_text(html: str, everything: bool = False) -> str:
     """
     if everything:
         html = _HTML_COMMENT.sub(" ", html)
-        attributes = [unescape(a or b) for tag in _HTML_TAG.findall(html) for a, b in _ANY_ATTRIBUTE.findall(tag)]
+        tags = _HTML_TAG.findall(html)
+        attributes = [unescape(a or b) for tag in tags if "=" in tag for a, b in _ANY_ATTRIBUTE.findall(tag)]
         # And, inside each tag, every run between markup characters, should a theme's quotes not
-        # pair up as a parser expects (a block's text put into an attribute).
-        attributes += [
-            unescape(piece.strip())
-            for tag in _HTML_TAG.findall(html)
-            for piece in _MARKUP_CHARS.split(tag)
-            if piece.strip()
-        ]
+        # pair up as a parser expects (a block's text put into an attribute). The tags joined by
+        # a markup character split into the same runs, in one call rather than one per tag.
+        pieces = (piece.strip() for piece in _MARKUP_CHARS.split("\n".join(tags)))
+        attributes += [unescape(piece) for piece in pieces if piece]
     else:
         html = _HTML_DROP.sub(" ", html)
         attributes = [unescape(a or b) for a, b in _HTML_ATTRIBUTE.findall(html)]

@@ -1,7 +1,8 @@
 """The dev server of ``cpdgen serve``: a small HTTP server on 127.0.0.1, live reload, and a watch loop.
 
 It knows nothing of the build: it is handed a folder to serve, a :class:`BuildState` that
-the builder updates, and a ``rebuild(changed paths)`` callable to run when files change.
+the builder updates, and a ``rebuild(changed paths)`` callable to run when files change
+(in a thread of its own, so a save while it runs can be handed to a ``quick`` callable).
 
 The server serves only its folder (never site/): no ``..``, no symlinks out, no dotfiles,
 no directory listings, and no request whose Host header is a domain name other than
@@ -337,7 +338,9 @@ class _Filter:
         return self.default(change, path) and not is_ignored(Path(path).name)
 
 
-def _changes(watched: Sequence[Path], ignored: Sequence[Path]) -> Generator[set[str], None, None]:
+def _changes(
+    watched: Sequence[Path], ignored: Sequence[Path], stop: threading.Event | None = None
+) -> Generator[set[str], None, None]:
     """Bursts of changed paths under ``watched``; an empty set now and then while nothing changes.
 
     The watcher exists once the first (empty) burst has been returned, so a change made after
@@ -346,9 +349,64 @@ def _changes(watched: Sequence[Path], ignored: Sequence[Path]) -> Generator[set[
     from watchfiles import watch
 
     for changes in watch(
-        *watched, watch_filter=_Filter(ignored), debounce=400, step=20, yield_on_timeout=True, rust_timeout=200
+        *watched,
+        watch_filter=_Filter(ignored),
+        debounce=400,
+        step=20,
+        yield_on_timeout=True,
+        rust_timeout=200,
+        stop_event=stop,
     ):
         yield {path for _, path in changes}
+
+
+class _Builder:
+    """Runs ``rebuild`` in a thread of its own, one at a time, over every path changed since the last.
+
+    While a rebuild runs, the watch loop goes on: a save that lands meanwhile is handed to
+    ``quick`` at once (a page written ahead), and rebuilt in full when the running one ends.
+    """
+
+    def __init__(self, rebuild: Callable[[list[str]], object]):
+        self.rebuild = rebuild
+        self.pending: set[str] = set()
+        self.busy = False
+        self.stopping = False
+        self.failure: BaseException | None = None  # a bug in a rebuild, raised again by the watch loop
+        self.condition = threading.Condition()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def add(self, names: Iterable[str]) -> bool:
+        """Queue ``names`` for the next rebuild; True when a rebuild is running now."""
+        with self.condition:
+            self.pending.update(names)
+            self.condition.notify_all()
+            return self.busy
+
+    def run(self) -> None:
+        while True:
+            with self.condition:
+                self.condition.wait_for(lambda: bool(self.pending) or self.stopping)
+                if self.stopping:
+                    return
+                names, self.busy = sorted(self.pending), True
+                self.pending.clear()
+            try:
+                self.rebuild(names)
+            except BaseException as exc:  # noqa: BLE001 - handed to the watch loop, which raises it
+                self.failure = exc
+            finally:
+                with self.condition:
+                    self.busy = False
+                    self.condition.notify_all()
+
+    def stop(self) -> None:
+        """Wait for a running rebuild to end (it writes into the folder the caller then removes)."""
+        with self.condition:
+            self.stopping = True
+            self.condition.notify_all()
+        self.thread.join()
 
 
 def run_server(
@@ -361,12 +419,17 @@ def run_server(
     host: str,
     port: int | None,
     out: TextIO,
+    quick: Callable[[list[str]], object] | None = None,
+    stop: threading.Event | None = None,
 ) -> None:
-    """Build once, serve ``folder`` on ``host``, and rebuild on every change under ``watched`` until Ctrl-C.
+    """Build once, serve ``folder`` on ``host``, and rebuild on every change under ``watched`` until
+    Ctrl-C (or until ``stop`` is set).
 
     The watcher starts before the first build, so nothing saved while it runs is missed.
+    Rebuilds run one at a time beside the watcher; ``quick(changed)`` is called for a save
+    that lands while one runs, so it need not wait for it.
     """
-    changes = _changes(watched, ignored)
+    changes = _changes(watched, ignored, stop)
     next(changes)  # the watcher is running
     rebuild([])
     server = open_server(host, port, folder, state)
@@ -379,8 +442,11 @@ def run_server(
             flush=True,
         )
     print(f"Serving your portfolio at {url_of(server)}  (Ctrl-C to stop)", file=out, flush=True)
+    builder = _Builder(rebuild)
     try:
         for burst in changes:
+            if builder.failure is not None:
+                raise builder.failure
             if not burst:
                 continue
             names = sorted(burst)
@@ -388,9 +454,11 @@ def run_server(
             named = [Path(n).name for n in names if n.endswith((".md", ".yaml")) or Path(n).exists()]
             shown = ", ".join(named[:3]) + (" …" if len(named) > 3 else "")
             print(f"Changed: {shown}", file=out, flush=True)
-            rebuild(names)
+            if builder.add(names) and quick is not None:
+                quick(names)
     except KeyboardInterrupt:
         pass
     finally:
         changes.close()
         stop_server(server)
+        builder.stop()

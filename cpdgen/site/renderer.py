@@ -18,9 +18,9 @@ import json
 import os
 import stat
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import suppress
+from contextlib import closing, nullcontext, suppress
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from cpdgen.pdf.layout import PdfJob
     from cpdgen.portfolio import Activity, Portfolio
     from cpdgen.rules import Assessment
-    from cpdgen.site.plan import SiteFile, SitePlan
+    from cpdgen.site.plan import Download, Page, SiteFile, SitePlan
 
 # Bump when copy_evidence changes what it writes, so earlier copies are not reused.
 COPY_EVIDENCE_VERSION = 2
@@ -312,14 +312,16 @@ class SiteRenderer:
 
     # -- start writing now that all data is gathered ----------------------------------------------
 
-    def make_download(self, prepared: Prepared, download: Download) -> bytes:
-        """A download's bytes: a CSV as planned, a PDF from the cache or laid out now."""
-        if download.kind != "pdf":
-            return download.data or b""
-        job = prepared.pdf_jobs[download.diploma or ""]
-        from cpdgen.pdf.layout import pdf_bytes
+    def make_downloads(self, prepared: Prepared, downloads: list[Download]) -> list[bytes]:
+        """Each download's bytes, in order; the PDFs not in the cache are laid out side by side."""
+        pdfs = [d for d in downloads if d.kind == "pdf"]
+        made: list[bytes] = []
+        if pdfs:
+            from cpdgen.pdf.layout import pdf_bytes_of
 
-        return pdf_bytes(job, self.pdfs)
+            made = pdf_bytes_of([prepared.pdf_jobs[d.diploma or ""] for d in pdfs], self.pdfs)
+        by_download = {id(d): data for d, data in zip(pdfs, made, strict=True)}
+        return [by_download[id(d)] if d.kind == "pdf" else d.data or b"" for d in downloads]
 
     def render_into(
         self,
@@ -434,6 +436,7 @@ class SiteRenderer:
 
         # The downloads first, before any thread starts: laying out a PDF forks a process.
         made_downloads: list[tuple[str, bytes]] = []
+        to_make: list[Download] = []
         pdfs = [d for d in plan.downloads if d.kind == "pdf"]
         for download in plan.downloads:
             key = keys[download.path]
@@ -446,14 +449,21 @@ class SiteRenderer:
                 continue
             if download.kind == "pdf" and progress is not None:
                 progress(pdfs.index(download) + 1, len(pdfs), download.diploma or "")
-            data = self.make_download(prepared, download)
+            to_make.append(download)
+        # The PDFs to make are laid out together, side by side as the cores and memory allow.
+        for download, data in zip(to_make, self.make_downloads(prepared, to_make), strict=True):
             made_downloads.append((download.path, data))
-            manifest[download.path] = [key, len(data)]
+            manifest[download.path] = [keys[download.path], len(data)]
             stats.written += 1
 
+        # A first build renders its pages on every core (forked before any thread starts),
+        # while this thread checks them and two threads write them, as they come.
+        fresh = [page for page in plan.pages if reuse(page.path, keys[page.path])[1] is None]
+        rendered = self.render_pages_in_parallel(fresh)
+        coming = {page.path for page in fresh} if rendered is not None else set()
         # Rendering keeps one core busy; file-system work is done beside it by two threads.
         published: list[Problem] = []
-        with ThreadPoolExecutor(max_workers=2) as pool:
+        with ThreadPoolExecutor(max_workers=2) as pool, closing(rendered) if rendered else nullcontext():
             jobs = [pool.submit(write, path, data) for path, data in made_downloads]
 
             def reused(path: str, key: str) -> bool:
@@ -471,8 +481,9 @@ class SiteRenderer:
                 key = keys[page.path]
                 if reused(page.path, key):
                     continue
-                data = self.render_page(page.template, page.context)
-                published += self.check_page(prepared, page.path, page.source, data)
+                done = next(rendered) if rendered is not None and page.path in coming else None
+                data, lines = done or (self.render_page(page.template, page.context), None)
+                published += self.check_page(prepared, page.path, page.source, data, lines=lines)
                 jobs.append(pool.submit(write, page.path, data))
                 manifest[page.path] = [key, len(data)]
                 stats.written += 1
@@ -501,16 +512,24 @@ class SiteRenderer:
         stats.manifest = manifest
         return stats
 
-    def check_page(self, prepared: Prepared, path: str, source: str, data: bytes) -> list[Problem]:
+    def check_page(
+        self,
+        prepared: Prepared,
+        path: str,
+        source: str,
+        data: bytes,
+        checked: set[str] | None = None,
+        lines: list[str] | None = None,
+    ) -> list[Problem]:
         """Identifiers a rendered page would publish that the scan of the member's files did not see.
 
         A page's text is checked a line (a block) at a time, and a line already checked for an
-        earlier page of this render is not checked again: list pages repeat their items.
+        earlier page of this render (or in ``checked``) is not checked again: list pages repeat their items.
+        ``lines`` is the page's text (``page_lines``) when it was read already.
         """
-        lines = [
-            line for line in html_text(data.decode("utf-8"), everything=True).split("\n") if line not in self._checked
-        ]
-        self._checked.update(lines)
+        checked = self._checked if checked is None else checked
+        lines = [line for line in (page_lines(data) if lines is None else lines) if line not in checked]
+        checked.update(lines)
         if not lines:
             return []
         owner = prepared.activities_by_path.get(source)
@@ -521,6 +540,29 @@ class SiteRenderer:
         from cpdgen.render import fill_template
 
         return fill_template(self.env, template, context).encode("utf-8")
+
+    def render_pages_in_parallel(self, pages: list[Page]) -> Generator[tuple[bytes, list[str]] | None] | None:
+        """Many pages (a first build) rendered and read (``page_lines``) by forked processes, one
+        per core: each page's bytes and lines, in order, as they are made; None when there are
+        few, or forking is not possible or safe. The workers are forked before this returns.
+        A page that fails there is None, so the caller renders it and reports its problem."""
+        from cpdgen.parallel import forked_imap, worker_count
+        from cpdgen.render import PARALLEL_MIN_TEXTS
+
+        if not worker_count(len(pages), PARALLEL_MIN_TEXTS):
+            return None
+        for template in sorted({page.template for page in pages}):
+            self.env.get_template(template)  # compiled once, before the fork, for every worker
+
+        def render(index: int) -> tuple[bytes, list[str]] | None:
+            page = pages[index]
+            try:
+                data = self.render_page(page.template, page.context)
+            except CpdgenError:
+                return None
+            return data, page_lines(data)
+
+        return forked_imap(render, len(pages), PARALLEL_MIN_TEXTS)
 
     @staticmethod
     def _place(source: Path, target: Path, in_place: bool) -> None:
@@ -537,6 +579,11 @@ class SiteRenderer:
         """Keep the rendered Markdown and the parsed files for the next build (when caching is on)."""
         self.markdown.save()
         self.files.save()
+
+
+def page_lines(data: bytes) -> list[str]:
+    """A rendered page's text as ``check_page`` reads it, a line (a block) each."""
+    return html_text(data.decode("utf-8"), everything=True).split("\n")
 
 
 def _plan_of(prepared: Prepared) -> SitePlan:

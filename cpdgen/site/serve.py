@@ -13,6 +13,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterable
 from contextlib import suppress
@@ -42,6 +43,7 @@ class Session:
         self.state = BuildState()
         self.last: Prepared | None = None  # the last good build: the base of quick pages
         self.quick: dict[str, bytes] = {}  # pages written ahead of the full rebuild, by site path
+        self.quick_lock = threading.Lock()  # quick pages are also written while a rebuild runs
 
     def rebuild(self, changed: Iterable[str] = ()) -> bool:
         """Bring the build folder up to date; on problems keep the last good pages and say why.
@@ -49,12 +51,10 @@ class Session:
         A lone edit of one activity's file first gets its own page written and announced
         (``quick_page``), then everything is rebuilt as usual.
         """
-        changed = list(changed)
         started = time.perf_counter()
-        if len(changed) == 1:
-            quick = self.quick_page(Path(changed[0]))
-            if quick is not None:
-                self.state.publish(True, [], [quick])
+        self.quick_rebuild(changed)
+        with self.quick_lock:
+            written = dict(self.quick)  # the quick pages this rebuild settles
         before = fsutil.read_manifest(self.folder / fsutil.MARKER)
         try:
             prepared = self.renderer.prepare(as_of=self.as_of)
@@ -69,10 +69,11 @@ class Session:
             self.last = prepared
             after = stats.manifest
             pages = {path for path in after if before.get(path) != after[path]} | (set(before) - set(after))
-            pages -= self.settle_quick_pages(prepared)
+            pages -= self.settle_quick_pages(prepared, written)
             self.state.publish(True, [], pages)
         else:
-            self.quick.clear()
+            with self.quick_lock:
+                self.quick.clear()
             self.state.publish(False, prepared.problems)
         for problem in prepared.problems:
             print(format_text(problem), file=self.out, flush=True)
@@ -81,6 +82,18 @@ class Session:
         else:
             print("Not rebuilt: fix the problems above; the pages show them until you do.", file=self.out, flush=True)
         return ok
+
+    def quick_rebuild(self, changed: Iterable[str]) -> None:
+        """A lone edit of one activity's file: its page written and announced at once (``quick_page``).
+
+        Called first by every rebuild, and by the dev server for a save that lands while a
+        rebuild runs, so that page does not wait for it.
+        """
+        changed = list(changed)
+        if len(changed) == 1:
+            quick = self.quick_page(Path(changed[0]))
+            if quick is not None:
+                self.state.publish(True, [], [quick])
 
     def quick_page(self, path: Path) -> str | None:
         """Write the page of the one activity file just saved, from the last good build; its site path.
@@ -150,22 +163,25 @@ class Session:
         if found or shown.path != page.path:
             return None
         data = self.renderer.render_page(shown.template, shown.context)
-        if self.renderer.check_page(last, shown.path, shown.source, data):
+        # Every line of the page is checked: a rebuild running meanwhile keeps its own record.
+        if self.renderer.check_page(last, shown.path, shown.source, data, checked=set()):
             return None  # the full rebuild reports what the page would publish
-        fsutil.atomic_write_bytes(self.folder / shown.path, data, durable=False)
-        self.quick[page.path] = data
+        with self.quick_lock:
+            fsutil.atomic_write_bytes(self.folder / shown.path, data, durable=False)
+            self.quick[page.path] = data
         return page.path
 
-    def settle_quick_pages(self, prepared: Prepared) -> set[str]:
-        """After a full rebuild: make each quick page exactly what the build says it is.
+    def settle_quick_pages(self, prepared: Prepared, written: dict[str, bytes]) -> set[str]:
+        """After a full rebuild: make each quick page ``written`` before it exactly what the build says it is.
 
         Returns the quick pages that needed nothing more (already announced), so their
-        open tabs are not reloaded a second time.
+        open tabs are not reloaded a second time. A quick page written while the rebuild
+        ran is newer than what the rebuild made: it is put back, for the next rebuild to settle.
         """
         assert prepared.plan is not None  # called after a rebuild that went ahead
         announced: set[str] = set()
         pages = {page.path: page for page in prepared.plan.pages}
-        for path, data in self.quick.items():
+        for path, data in written.items():
             page = pages.get(path)
             if page is None:
                 continue  # gone from the site: the rebuild removed it
@@ -175,7 +191,14 @@ class Session:
                 announced.add(path)
             else:
                 fsutil.atomic_write_bytes(target, wanted, durable=False)
-        self.quick.clear()
+        with self.quick_lock:
+            for path, data in written.items():
+                if self.quick.get(path) is data:
+                    del self.quick[path]
+            for path, data in self.quick.items():
+                target = self.folder / path
+                if not target.is_file() or target.read_bytes() != data:
+                    fsutil.atomic_write_bytes(target, data, durable=False)
         return announced
 
     def close(self) -> None:
@@ -201,7 +224,7 @@ def serve(
         ignored = [session.root / "site", session.folder]
         with suppress(KeyboardInterrupt):
             run_server(
-                session.folder, session.state, session.rebuild,
+                session.folder, session.state, session.rebuild, quick=session.quick_rebuild,
                 watched=watched, ignored=ignored, host=host, port=port, out=out,
             )  # fmt: skip
         print("Stopped.", file=out, flush=True)
