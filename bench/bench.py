@@ -169,7 +169,18 @@ def bench_hostile_input() -> None:
     report("2 MB of hostile headings split (reflection)", time_call(lambda: split_reflection(body), RUNS), 2)
 
 
+USAGE = """usage: python bench/bench.py [--peers] [--runs N]
+
+Times cpdgen on a generated 1,000-activity portfolio, cold and warm, beside its peers on the
+same files (a bare PyYAML parse, Hugo when installed, MkDocs, WeasyPrint alone), then the rest.
+  --peers   the table against the peers only
+  --runs N  rounds of the peer table (default: %d)"""
+
+
 def main() -> None:
+    if {"-h", "--help"} & set(sys.argv[1:]):
+        print(USAGE % PEER_RUNS)
+        return
     if sys.argv[1:2] == ["--weasyprint-alone"]:  # one child process of bench_peers
         import pickle
 

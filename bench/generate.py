@@ -10,7 +10,6 @@ gives the same files.
 from __future__ import annotations
 
 import random
-import sys
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -151,6 +150,11 @@ def generate(root: Path, count: int = 1000, seed: int = 1, end: date = date(2026
 
 
 if __name__ == "__main__":
-    target = Path(sys.argv[1])
-    generate(target, int(sys.argv[2]) if len(sys.argv) > 2 else 1000)
-    print(f"wrote a portfolio to {target}")
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Write a generated portfolio, seeded, for benchmarks.")
+    parser.add_argument("folder", type=Path, help="where to write it (a new or empty folder)")
+    parser.add_argument("count", type=int, nargs="?", default=1000, help="how many activities (default: 1000)")
+    options = parser.parse_args()
+    generate(options.folder, options.count)
+    print(f"wrote a portfolio to {options.folder}")
