@@ -271,7 +271,7 @@ def test_the_search_index_holds_published_activities_only(public_and_private):
     site = build(public_and_private)
     text = index_text(site)
     assert "Journal club: sepsis markers" in text and "Audit of sample rejection" in text
-    assert "/activities/2026-05-20-audit/index.html" in text
+    assert '"page":"activities/2026-05-20-audit/index.html"' in text  # the address the result links to
     assert "quality" in text  # tags are searched too
     assert "Zanzibarine" not in text and "zanzibarine" not in text
     assert NHS not in text and NHS.replace(" ", "") not in text
@@ -350,6 +350,7 @@ def test_the_page_pagefind_reads_escapes_the_title_and_keeps_the_safe_html():
 
     page = record_page(SearchRecord("activities/a/index.html", "A <b> & C", Markup("<p>x</p>")))
     assert "<title>A &lt;b&gt; &amp; C</title>" in page and "<main data-pagefind-body><p>x</p></main>" in page
+    assert '<meta data-pagefind-meta="page:activities/a/index.html">' in page  # where a result links
 
 
 def test_hostile_titles_stay_text_in_the_feed_sitemap_and_meta(portfolio):

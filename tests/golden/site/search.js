@@ -29,8 +29,9 @@
   function item(data) {
     const entry = document.createElement("li");
     const link = document.createElement("a");
-    link.href = data.url;
-    link.textContent = data.meta.title || data.url;
+    // "page": the activity page's address in the site, which the build put in the index.
+    link.href = new URL(data.meta.page, root).href;
+    link.textContent = data.meta.title || data.meta.page;
     entry.append(link, excerpt(data.excerpt));
     return entry;
   }
