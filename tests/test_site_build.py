@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import PORTFOLIO, activity_text, pdf_document
+from conftest import PORTFOLIO, activity_text, pdf_document, png_image
 from cpdgen import fsutil
 from cpdgen.cache import Caches
 from cpdgen.cli import main
@@ -779,3 +779,28 @@ def test_without_pango_the_build_says_what_is_missing_and_how_to_install_it(port
     assert (portfolio.root / "site" / "index.html").is_file()
     code = main(["export", "pdf", "--root", str(portfolio.root), "--as-of", "2025-07-01"])
     assert code == 2 and "could not load the library libpango-1.0-0" in capsys.readouterr().err
+
+
+def test_a_picture_or_link_to_a_file_the_site_does_not_publish_is_a_warning_at_its_line(portfolio):
+    portfolio.write("evidence/photo.png", b"\x89PNG\r\n\x1a\n")
+    portfolio.write("evidence/listed.png", png_image())
+    body = (
+        "What I did.\n\n![The bench](photo.png)\n\n![Listed](listed.png) and [a web page](https://www.ibms.org/) "
+        "and [below](#reflection) and [another activity](../2026-01-01-other/)\n\n[my notes](notes%20v2.pdf)\n"
+    )
+    portfolio.activity("2026-01-10-bench", evidence=["listed.png"], body=body)
+    result = build(portfolio)
+    found = [(p.path, p.line, p.message) for p in result.problems if p.code == "unpublished-file"]
+    path = "content/activities/2026-01-10-bench.md"
+    assert [(where, line) for where, line, _ in found] == [(path, 9), (path, 13)], found
+    assert found[0][2].startswith("the picture 'photo.png' would be broken on the site: only the files listed")
+    assert found[1][2].startswith("the link to 'notes%20v2.pdf' would be broken")
+    assert result.written  # a warning: the site is still built
+
+
+def test_with_evidence_unpublished_every_file_reference_says_why(portfolio):
+    portfolio.settings({"member": {"name": "A"}, "publish": {"evidence": False}})
+    portfolio.write("evidence/listed.png", png_image())
+    portfolio.activity("2026-01-10-bench", evidence=["listed.png"], body="![Listed](listed.png)\n")
+    (problem,) = [p for p in build(portfolio).problems if p.code == "unpublished-file"]
+    assert "publish: evidence is false" in problem.message

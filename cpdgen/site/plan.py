@@ -13,18 +13,20 @@ and diploma pages may say how many others there are.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from html import unescape
 from pathlib import Path, PurePosixPath
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from markupsafe import Markup
 
 from cpdgen import csvfile
 from cpdgen.categories import CATEGORIES, TYPE_BY_ID
 from cpdgen.models import PublishSettings
-from cpdgen.portfolio import Activity, Portfolio
+from cpdgen.portfolio import URL_SCHEME, Activity, Portfolio
 from cpdgen.privacy.images import UNCLEANABLE_IMAGE_SUFFIXES
 from cpdgen.privacy.published import check_published
 from cpdgen.problems import MarkdownTooComplex, Problem
@@ -211,6 +213,7 @@ def activity_page(
     """
     description, reflection = _markdown(activity, publish, render_markdown, problems)
     evidence, copies = _evidence(activity, publish, problems)
+    _unpublished_references(activity, publish, [description, reflection], {name for name, _ in copies}, problems)
     diploma, judgement = judged[activity.id]
     meta = activity.meta
     context = {
@@ -523,6 +526,56 @@ def add_web_files(plan: SitePlan, site: dict, by_date: list[Activity], summaries
         add(FEED_URL, "feed.xml", entries=entries, updated=updated, feed_url=url + FEED_URL)
     if not site["search_engines"] or url:
         add("robots.txt", "robots.txt", sitemap=url + "sitemap.xml" if url and site["search_engines"] else "")
+
+
+_REFERENCE = re.compile(r'<(img|a)\b[^>]*?\s(?:src|href)="([^"]*)"')
+
+
+def _unpublished_references(
+    activity: Activity, publish: PublishSettings, html: list[Markup], published: set[str], problems: list[Problem]
+) -> None:
+    """A warning for each picture or link in the activity's text to a file beside it that the
+    site does not publish (only evidence is copied), so the page would show it broken."""
+    texts: list[tuple[str, str, int | None]] = [(activity.description, activity.path, activity.description_line)]
+    if publish.reflections and activity.reflection:
+        texts.append((activity.reflection, activity.reflection_path or activity.path, activity.reflection_line))
+    seen = set()
+    for tag, raw in _REFERENCE.findall("".join(html)):
+        ref = unescape(raw).strip()
+        target = unquote(ref.split("#", 1)[0].split("?", 1)[0])
+        if (
+            not target
+            or URL_SCHEME.match(ref)
+            or ref.startswith(("/", "\\"))
+            or target.endswith("/")
+            or ".." in target.replace("\\", "/").split("/")
+            or PurePosixPath(target).name in published
+            or (tag, ref) in seen
+        ):
+            continue
+        seen.add((tag, ref))
+        where, line = activity.path, None
+        for text, path, first in texts:
+            at = text.find(raw) if raw in text else text.find(ref)
+            if at >= 0:
+                where, line = path, (first or 1) + text.count("\n", 0, at)
+                break
+        what = f"picture '{ref}'" if tag == "img" else f"link to '{ref}'"
+        why = (
+            "publish: evidence is false, so no file of an activity is"
+            if not publish.evidence
+            else "only the files listed under evidence: are"
+        )
+        problems.append(
+            Problem(
+                where,
+                line,
+                "warning",
+                "unpublished-file",
+                f"the {what} would be broken on the site: {why} copied beside its page. List the file under "
+                "evidence:, or link to a web address",
+            )  # fmt: skip
+        )
 
 
 def _markdown(
