@@ -46,7 +46,9 @@ def format_day(day: date | None) -> str:
 
 def diploma_summary(diploma: DiplomaAssessment, titles: dict[str, str], verbose: bool = False) -> list[str]:
     """Plain sentences on where one diploma stands and what it still needs."""
-    if diploma.status == "open":
+    if diploma.not_started:
+        since = f"starts on {format_day(diploma.start)}"
+    elif diploma.status == "open":
         since = f"open since {format_day(diploma.start)}" if diploma.start else "open"
         if diploma.assumed:
             since += ", started when the previous diploma was issued"
@@ -57,10 +59,13 @@ def diploma_summary(diploma: DiplomaAssessment, titles: dict[str, str], verbose:
     lines = [f"{diploma_name(diploma.id)} ({since}), judged on {format_day(diploma.evaluated_on)}:"]
     cats = ", ".join(category_label(c) for c in diploma.categories) or "none"
     lines.append(f"  {describe_counts(diploma)}: {cats}.")
-    lines.append(
-        f"  Counted: activities from {format_day(diploma.counts_from)} to {format_day(diploma.evaluated_on)} "
-        "with a reflection."
-    )
+    if diploma.not_started:
+        lines.append(f"  Not started yet: activities count from {format_day(diploma.counts_from)}, the day it starts.")
+    else:
+        lines.append(
+            f"  Counted: activities from {format_day(diploma.counts_from)} to {format_day(diploma.evaluated_on)} "
+            "with a reflection."
+        )
     if diploma.eligible:
         if diploma.status == "open":
             lines.append(f"  {diploma.status_text}: it meets the diploma rules.")
@@ -483,6 +488,8 @@ def _md(text: str) -> str:
 
 
 def _status_words(diploma: DiplomaAssessment) -> str:
+    if diploma.not_started:
+        return f"starts on {format_day(diploma.start)}"
     if diploma.status == "open":
         return f"open since {format_day(diploma.start)}" if diploma.start else "open"
     if diploma.status == "submitted":

@@ -151,6 +151,11 @@ class DiplomaAssessment:
         return max(self.window_start, self.start) if self.start else self.window_start
 
     @property
+    def not_started(self) -> bool:
+        """Whether the diploma starts after the day it is judged on (its start written in advance)."""
+        return self.start is not None and self.start > self.evaluated_on
+
+    @property
     def status_text(self) -> str:
         """The status as a member reads it: "Validated and issued", or "Ready to submit for validation"."""
         if self.status == "open" and self.eligible:

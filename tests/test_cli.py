@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -334,3 +335,27 @@ def test_a_mistake_in_cpdgen_itself_is_a_message_and_exit_70(portfolio, capsys, 
     monkeypatch.setenv("CPDGEN_DEBUG", "1")
     with pytest.raises(KeyError):
         main(["check", "--root", str(portfolio.root)])
+
+
+def test_a_diploma_whose_start_is_written_in_advance_has_not_started(portfolio, run_check):
+    from cpdgen.site.build import build_site
+
+    portfolio.settings(
+        {
+            "member": {"name": "A"},
+            "diplomas": [
+                {"id": "d1", "start": "2024-01-01", "submitted": "2026-11-20"},
+                {"id": "d2", "start": "2027-01-01"},
+            ],
+        }
+    )
+    portfolio.many(3, start="2025-01-06")
+    code, out = run_check("--as-of", "2026-11-30")
+    assert "Diploma d2 (starts on 1 January 2027), judged on 30 November 2026:" in out
+    assert "Not started yet: activities count from 1 January 2027, the day it starts." in out
+    assert "Counted: activities from 1 January 2027" not in out  # never a period that ends before it begins
+    result = build_site(portfolio.root, as_of=date(2026, 11, 30), pdf=False)
+    dashboard = (result.out / "index.html").read_text()
+    assert "Not started yet: activities count from 1 January 2027" in dashboard
+    assert "chart-timeline" not in dashboard  # no timeline of days that cannot count yet
+    assert "from 1 January 2027, the day it starts" in (result.out / "diplomas/d2/index.html").read_text()

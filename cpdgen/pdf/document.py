@@ -264,6 +264,7 @@ def _diploma_facts(diploma: DiplomaAssessment) -> dict:
         "evaluated_because": "the day it was submitted" if diploma.submitted else "the date of this record",
         "window_start": long_date(diploma.window_start),
         "counts_from": long_date(diploma.counts_from),
+        "not_started": diploma.not_started,
         "eligible": diploma.eligible,
         "counted": diploma.counted,
         "result_head": head,

@@ -93,7 +93,8 @@ def timeline(diploma: DiplomaAssessment, shown: list[dict]) -> dict:
         "window_x": x(diploma.window_start),
         "window_width": round(x(diploma.evaluated_on) - x(diploma.window_start), 1),
         "counts_x": x(diploma.counts_from),
-        "counts_width": round(x(diploma.evaluated_on) - x(diploma.counts_from), 1),
+        # A diploma whose start was written in advance has no days that count yet: no band.
+        "counts_width": max(0.0, round(x(diploma.evaluated_on) - x(diploma.counts_from), 1)),
         "counts_label_x": min(x(diploma.counts_from) + 4, left + width - 230),
         "counts_from_text": short_date(diploma.counts_from),
         "today_x": x(diploma.evaluated_on),

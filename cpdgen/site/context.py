@@ -194,6 +194,7 @@ def diploma_summary(diploma: DiplomaAssessment, published: set[str]) -> dict:
         "evaluated_on_text": long_date(diploma.evaluated_on),
         "window_start_text": long_date(diploma.window_start),
         "counts_from_text": long_date(diploma.counts_from),
+        "not_started": diploma.not_started,
         "counts_text": describe_counts(diploma),
         "counted": diploma.counted,
         "required": diploma.required,

@@ -428,7 +428,8 @@ def plan_site(
             "hidden": hidden_counts(portfolio.activities, ids),
             "hidden_not_counted": sum(1 for j in current.judgements if not j.counted and j.id not in summaries),
             "category_chart": category_chart(current),
-            "timeline": timeline(current, listed),
+            # No days count yet in a diploma whose start was written in advance: no timeline.
+            "timeline": None if current.not_started else timeline(current, listed),
         }
     dashboard["show_diploma"] = lenses.ibms
     dashboard["schemes"] = []
