@@ -313,6 +313,18 @@ def gather_profile(
     member = settings.member if settings else None
     period = choose_period(portfolio, audit_date, since)
     problems: list[Problem] = []
+    if period.why == "your last renewal" and period.start < window_start(audit_date):
+        problems.append(
+            Problem(
+                "content/portfolio.yaml",
+                portfolio.settings_lines.get(("hcpc", "last_renewal")),
+                "warning",
+                "hcpc-renewal-old",
+                f"last_renewal ({long_date(period.start)}) is more than two years before {long_date(audit_date)}, so "
+                "the profile covers more than two years; you renew every two years: write the day of your latest "
+                "renewal, or choose the period with --since",
+            )  # fmt: skip
+        )
     activities = [a for a in portfolio.activities if in_period(a, period, today)]
     chosen = _check_selection(portfolio, activities, select or [], period, today, problems)
 

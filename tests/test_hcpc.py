@@ -399,3 +399,14 @@ def test_the_profile_shows_the_goals_worked_on_in_the_period_and_open_goals_only
         {"title": "Start an MSc", "status": "Open", "target": "", "activities": "none in this period"},
         {"title": "Pass the specialist portfolio", "status": "Done", "target": "", "activities": "1"},
     ]
+
+
+def test_a_last_renewal_more_than_two_years_before_is_a_warning_at_its_line(portfolio):
+    written(portfolio)
+    portfolio.settings({"member": {"name": "A"}, "hcpc": {"last_renewal": "2021-10-01"}})
+    monthly(portfolio, "2022-01-10", 40)
+    profile = profile_of(portfolio, "2025-09-01")
+    assert profile.period.start == date(2021, 10, 1)  # as written: the member decides
+    assert problems(profile, "hcpc-renewal-old") == [("content/portfolio.yaml", 4, "warning", "hcpc-renewal-old")]
+    portfolio.settings({"member": {"name": "A"}, "hcpc": {"last_renewal": "2023-10-01"}})
+    assert problems(profile_of(portfolio, "2025-09-01"), "hcpc-renewal-old") == []
