@@ -249,6 +249,25 @@ def check_cache() -> Check:
     return Check("Cache folder", True, f"{home} is writable", None, needed)
 
 
+def check_search() -> Check:
+    from cpdgen.site.search import pagefind_executable
+
+    needed = "the site's search page (without it the site is built, and says search is unavailable)"
+    fix = "reinstall cpdgen, which installs it: python -m pip install --force-reinstall cpdgen"
+    program = pagefind_executable()
+    if program is None:
+        return Check("Pagefind, for the site's search", False, "not installed", fix, needed)
+    try:
+        result = subprocess.run(  # noqa: S603 - the pagefind-bin package's own program
+            [str(program), "--version"], capture_output=True, text=True, timeout=30, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return Check("Pagefind, for the site's search", False, f"{program} does not run ({exc})", fix, needed)
+    if result.returncode != 0:
+        return Check("Pagefind, for the site's search", False, f"{program} does not run", fix, needed)
+    return Check("Pagefind, for the site's search", True, result.stdout.strip() or str(program), None, needed)
+
+
 def run_checks(root: Path, system: str | None = None) -> list[Check]:
     """Every check, in the order a member meets them."""
     return [
@@ -256,6 +275,7 @@ def run_checks(root: Path, system: str | None = None) -> list[Check]:
         *check_pdf(system),
         check_git(system),
         check_requirement(root),
+        check_search(),
         check_cache(),
     ]
 

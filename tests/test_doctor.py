@@ -75,6 +75,7 @@ def test_all_is_well_here(tmp_path, capsys):
         "  ok       Fonts, for the PDF: a line of text was laid out with an embedded font",
         "  ok       git: git version ",
         "  ok       The cpdgen your CI installs: requirements.txt installs cpdgen==0.1.0, as here",
+        "  ok       Pagefind, for the site's search: pagefind 1.",
         "  ok       Cache folder: ",
     ):
         assert line in out, line
@@ -86,7 +87,7 @@ def test_a_requirement_that_differs_fails_with_the_fix(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "  missing  The cpdgen your CI installs: requirements.txt has cpdgen~=0.1.0, but this computer runs" in out
     assert f"fix: cpdgen ci-update --root {root}, then commit requirements.txt" in out
-    assert out.rstrip().endswith("1 of 6 checks failed: install or fix what is marked missing.")
+    assert out.rstrip().endswith("1 of 7 checks failed: install or fix what is marked missing.")
 
 
 def test_no_git_and_no_cache_folder(tmp_path, capsys, monkeypatch):
@@ -149,3 +150,13 @@ def test_a_pdf_that_crashes_for_want_of_fonts_points_at_doctor(portfolio, tmp_pa
     assert "could not be made: the renderer stopped" in result.stderr
     assert "'cpdgen doctor' checks what the PDF needs" in result.stderr
     assert not (portfolio.root / "site").exists()
+
+
+def test_without_pagefind_it_says_what_search_needs(tmp_path, capsys, monkeypatch):
+    from cpdgen.site import search
+
+    monkeypatch.setattr(search, "pagefind_executable", lambda: None)
+    assert main(["doctor", "--root", str(portfolio_with(tmp_path, "cpdgen==0.1.0"))]) == 1
+    out = capsys.readouterr().out
+    assert "  missing  Pagefind, for the site's search: not installed\n" in out
+    assert "fix: reinstall cpdgen, which installs it: python -m pip install --force-reinstall cpdgen" in out
