@@ -250,7 +250,7 @@ def check_cache() -> Check:
 
 
 def check_search() -> Check:
-    from cpdgen.site.search import pagefind_executable
+    from cpdgen.pagefind import pagefind_executable
 
     needed = "the site's search page (without it the site is built, and says search is unavailable)"
     fix = "reinstall cpdgen, which installs it: python -m pip install --force-reinstall cpdgen"

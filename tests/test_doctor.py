@@ -153,9 +153,9 @@ def test_a_pdf_that_crashes_for_want_of_fonts_points_at_doctor(portfolio, tmp_pa
 
 
 def test_without_pagefind_it_says_what_search_needs(tmp_path, capsys, monkeypatch):
-    from cpdgen.site import search
+    from cpdgen import pagefind
 
-    monkeypatch.setattr(search, "pagefind_executable", lambda: None)
+    monkeypatch.setattr(pagefind, "pagefind_executable", lambda: None)
     assert main(["doctor", "--root", str(portfolio_with(tmp_path, "cpdgen==0.1.0"))]) == 1
     out = capsys.readouterr().out
     assert "  missing  Pagefind, for the site's search: not installed\n" in out

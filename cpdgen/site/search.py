@@ -22,26 +22,17 @@ from pathlib import Path, PurePosixPath
 
 from markupsafe import Markup
 
+from cpdgen.pagefind import pagefind_executable
 from cpdgen.problems import CpdgenError
 from cpdgen.site.plan import SearchRecord
+
+__all__ = ["build_index", "pagefind_executable", "record_page"]
 
 INDEX_FOLDER = "pagefind"
 TIMEOUT_SECONDS = 120
 # What the site's own search script needs of Pagefind's output; its ready-made interfaces are left out.
 _KEEP_FILES = ("pagefind.js", "pagefind-worker.js", "pagefind-entry.json")
 _KEEP_SUFFIXES = (".pf_meta", ".pagefind", ".pf_fragment", ".pf_index", ".pf_filter")
-
-
-def pagefind_executable() -> Path | None:
-    """The Pagefind program the ``pagefind-bin`` package ships, or None when it is not installed."""
-    try:
-        from pagefind_bin import get_executable  # type: ignore[import-untyped,import-not-found,unused-ignore]
-    except ImportError:
-        return None
-    try:
-        return Path(get_executable())
-    except (FileNotFoundError, OSError):
-        return None
 
 
 def record_page(record: SearchRecord) -> str:
