@@ -14,10 +14,13 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from cpdgen import __version__
-from cpdgen.problems import CpdgenError, exit_code, printable
+from cpdgen.problems import CpdgenError, Problem, ProblemsFound, exit_code, format_text, printable
+
+if TYPE_CHECKING:
+    from cpdgen.export import Written
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = exit_code("ok"), exit_code("failed"), exit_code("usage")
 DEFAULT_NAME = "Your Name"
@@ -196,8 +199,31 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
     return code
 
 
+def _print_problems(console: Console, problems: Sequence[Problem]) -> None:
+    for problem in problems:
+        console.out(console.paint(format_text(problem), problem.severity))
+
+
+def _refused(console: Console, exc: ProblemsFound, nothing: str) -> int:
+    """The problems that stopped a private record being written, ``nothing`` said of it, and the exit code."""
+    _print_problems(console, exc.problems)
+    console.out(f"{nothing}: fix the {len(exc.problems)} problem(s) above first.")
+    return exc.exit_code
+
+
+def _report_written(console: Console, items: Sequence[Written], kept_out: str, detail: str = "") -> None:
+    """A line for each file a private record (export, profile, calendar) wrote, or left as it was."""
+    for item in items:
+        if item.status == "made":
+            console.info(f"made a new folder, with this .gitignore so git leaves {kept_out} out: {_shown(item.path)}")
+            continue
+        details = [d for d in (detail, "it was not written by cpdgen" if item.status == "replaced" else "") if d]
+        verb = {"written": "wrote", "unchanged": "unchanged", "replaced": "replaced"}[item.status]
+        said = "; ".join(details)
+        console.info(f"{verb} ({said}): {_shown(item.path)}" if said else f"{verb}: {_shown(item.path)}")
+
+
 def cmd_build(args: argparse.Namespace, console: Console) -> int:
-    from cpdgen.problems import format_text
     from cpdgen.site.build import build_site
 
     root = args.root
@@ -218,8 +244,7 @@ def cmd_build(args: argparse.Namespace, console: Console) -> int:
         use_cache=not args.no_cache,
         progress=progress,
     )
-    for problem in result.problems:
-        console.out(console.paint(format_text(problem), problem.severity))
+    _print_problems(console, result.problems)
     if not result.written:
         errors = sum(p.severity == "error" for p in result.problems)
         why = f"{errors} error{'s' if errors != 1 else ''}" if errors else "warnings (--strict)"
@@ -424,7 +449,6 @@ def _shown(path: Path) -> str:
 
 def cmd_export(args: argparse.Namespace, console: Console) -> int:
     from cpdgen.export import export_records
-    from cpdgen.problems import ProblemsFound, format_text
 
     progress = None
     if sys.stderr.isatty() and not console.quiet:
@@ -447,20 +471,9 @@ def cmd_export(args: argparse.Namespace, console: Console) -> int:
             progress=progress,
         )
     except ProblemsFound as exc:
-        for problem in exc.problems:
-            console.out(console.paint(format_text(problem), problem.severity))
-        console.out(f"Nothing exported: fix the {len(exc.problems)} problem(s) above first.")
-        return exc.exit_code
-    for problem in result.warnings:
-        console.out(console.paint(format_text(problem), problem.severity))
-    verbs = {
-        "written": "wrote",
-        "unchanged": "unchanged",
-        "replaced": "replaced (it was not written by cpdgen)",
-        "made": "made a new folder, with this .gitignore so git leaves the complete record out",
-    }
-    for item in result.written:
-        console.info(f"{verbs[item.status]}: {_shown(item.path)}")
+        return _refused(console, exc, "Nothing exported")
+    _print_problems(console, result.warnings)
+    _report_written(console, result.written, "the complete record")
     console.info("This is the complete record, private activities included: keep it out of git and of site/.")
     return EXIT_OK
 
@@ -477,7 +490,6 @@ def _ids(text: str) -> list[str]:
 
 def cmd_hcpc_profile(args: argparse.Namespace, console: Console) -> int:
     from cpdgen.export import export_profile, start_profile
-    from cpdgen.problems import ProblemsFound, format_text
 
     if args.start:
         for started in start_profile(args.root, audit_date=args.audit_date, since=args.since):
@@ -491,15 +503,11 @@ def cmd_hcpc_profile(args: argparse.Namespace, console: Console) -> int:
             args.root, audit_date=args.audit_date, since=args.since, select=select, out=args.out, force=args.force
         )
     except ProblemsFound as exc:
-        for problem in exc.problems:
-            console.out(console.paint(format_text(problem), problem.severity))
-        console.out(f"Nothing written: fix the {len(exc.problems)} problem(s) above first.")
-        return exc.exit_code
+        return _refused(console, exc, "Nothing written")
     from cpdgen.words import long_date, plural
 
     profile = result.profile
-    for problem in result.problems:
-        console.out(console.paint(format_text(problem), problem.severity))
+    _print_problems(console, result.problems)
     period = profile.period
     console.info(
         f"HCPC CPD profile of {long_date(period.start)} to {long_date(period.end)} (from {period.why}): "
@@ -517,10 +525,7 @@ def cmd_hcpc_profile(args: argparse.Namespace, console: Console) -> int:
         for item in profile.listed:
             mark = "*" if {3, 4} & set(item.activity.meta.standards) else " "
             console.info(f"  {mark} {item.activity.id}  {item.activity.title}")
-    verbs = {"written": "wrote", "unchanged": "unchanged", "replaced": "replaced (it was not written by cpdgen)"}
-    verbs["made"] = "made a new folder, with this .gitignore so git leaves the profile out"
-    for written in result.written:
-        console.info(f"{verbs[written.status]}: {_shown(written.path)}")
+    _report_written(console, result.written, "the profile")
     errors = len(profile.errors)
     if errors:
         console.out(f"Draft written, but not ready to send: fix the {plural(errors, 'error')} above.")
@@ -531,23 +536,12 @@ def cmd_hcpc_profile(args: argparse.Namespace, console: Console) -> int:
 
 def cmd_calendar(args: argparse.Namespace, console: Console) -> int:
     from cpdgen.ical import write_calendar
-    from cpdgen.problems import ProblemsFound, format_text
 
     try:
         written, events = write_calendar(args.root, args.out, as_of=args.as_of, force=args.force)
     except ProblemsFound as exc:
-        for problem in exc.problems:
-            console.out(console.paint(format_text(problem), problem.severity))
-        console.out(f"No calendar written: fix the {len(exc.problems)} problem(s) above first.")
-        return exc.exit_code
-    verbs = {
-        "written": f"wrote ({events} events)",
-        "unchanged": f"unchanged ({events} events)",
-        "replaced": f"replaced ({events} events; it was not written by cpdgen)",
-        "made": "made a new folder, with this .gitignore so git leaves your calendar out",
-    }
-    for item in written:
-        console.info(f"{verbs[item.status]}: {_shown(item.path)}")
+        return _refused(console, exc, "No calendar written")
+    _report_written(console, written, "your calendar", f"{events} events")
     console.info(
         "It holds private activities and goals: import it into your own calendar, or subscribe to it where only "
         "you can reach it; never publish it."
