@@ -618,15 +618,12 @@ def plain_facts(profile: Profile) -> dict:
     }
 
 
-GOAL_STATUS = {"open": "Open", "done": "Done", "dropped": "Dropped"}
-
-
 def goal_facts(item: PlanGoal) -> dict:
     """One goal of the plan as the PDF and the Word document show it."""
     meta = item.goal.meta
     return {
         "title": item.goal.title,
-        "status": GOAL_STATUS[item.goal.status],
+        "status": item.goal.status_text,
         "target": short_date(meta.target) if meta.target else "",
         "activities": ", ".join(str(n) for n in item.numbers) or "none in this period",
     }

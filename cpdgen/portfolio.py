@@ -155,6 +155,11 @@ class Goal:
         return self.meta.status
 
     @property
+    def status_text(self) -> str:
+        """The status as a member reads it: "Open", "Done", "Dropped"."""
+        return self.meta.status.capitalize()
+
+    @property
     def private(self) -> bool:
         return self.meta.private
 

@@ -298,8 +298,6 @@ def scheme_cards(schemes: SchemesAssessment, summaries: dict[str, dict], public_
 
 # --- the development plan ------------------------------------------------------------------------
 
-GOAL_STATUS_TEXT = {"open": "Open", "done": "Done", "dropped": "Dropped"}
-
 
 def goal_links(portfolio: Portfolio) -> dict[str, dict]:
     """Each published goal's title and place on the plan page, by id (an activity's page links to it)."""
@@ -315,7 +313,7 @@ def goal_summary(found: GoalActivities, summaries: dict[str, dict], hidden: dict
         "url": goal_url(goal.slug),
         "title": goal.title,
         "status": goal.status,
-        "status_label": GOAL_STATUS_TEXT[goal.status],
+        "status_label": goal.status_text,
         "why": meta.why or "",
         "planned": list(meta.planned),
         "target": meta.target.isoformat() if meta.target else "",
