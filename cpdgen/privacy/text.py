@@ -222,7 +222,6 @@ _TABLE_ROW_END = re.compile(r"</tr\s*>", re.I)
 _HTML_TAG = re.compile(r"<[^>]*>")
 _HTML_ATTRIBUTE = re.compile(r"""<[^>]*?\s(?:href|src|alt|title|content)\s*=\s*(?:"([^"]*)"|'([^']*)')""", re.I)
 _ANY_ATTRIBUTE = re.compile(r"""\s[\w:.-]+\s*=\s*(?:"([^"]*)"|'([^']*)')""")
-_SPACES = re.compile(r"\s+")
 _MARKUP_CHARS = re.compile(r"[<>\"'=\n]")
 
 
@@ -241,13 +240,14 @@ def html_text(html: str, everything: bool = False) -> str:
     """
     if everything:
         html = _HTML_COMMENT.sub(" ", html)
-        tags = _HTML_TAG.findall(html)
-        attributes = [unescape(a or b) for tag in tags if "=" in tag for a, b in _ANY_ATTRIBUTE.findall(tag)]
+        # Each distinct tag once: a page repeats most of its tags (list items, links, classes).
+        tags = list(dict.fromkeys(_HTML_TAG.findall(html)))
+        values = [a or b for tag in tags if "=" in tag for a, b in _ANY_ATTRIBUTE.findall(tag)]
         # And, inside each tag, every run between markup characters, should a theme's quotes not
         # pair up as a parser expects (a block's text put into an attribute). The tags joined by
         # a markup character split into the same runs, in one call rather than one per tag.
-        pieces = (piece.strip() for piece in _MARKUP_CHARS.split("\n".join(tags)))
-        attributes += [unescape(piece) for piece in pieces if piece]
+        values += _MARKUP_CHARS.split("\n".join(tags))
+        attributes = [unescape(value) for value in dict.fromkeys(v.strip() for v in values) if value]
     else:
         html = _HTML_DROP.sub(" ", html)
         attributes = [unescape(a or b) for a, b in _HTML_ATTRIBUTE.findall(html)]
@@ -255,6 +255,6 @@ def html_text(html: str, everything: bool = False) -> str:
     html = _TABLE_CELL_END.sub(" | ", html)
     html = _TABLE_HEAD_END.sub("\x00|---|\x00", html)
     html = _TABLE_ROW_END.sub("\x00", html)
-    text = _SPACES.sub(" ", unescape(_HTML_TAG.sub("", _HTML_BLOCK.sub("\x00", html))))
+    text = " ".join(unescape(_HTML_TAG.sub("", _HTML_BLOCK.sub("\x00", html))).split())  # runs of spaces as one
     lines = [line.strip() for line in text.split("\x00")]
     return ";\n".join([line for line in lines if line] + attributes)
