@@ -78,10 +78,12 @@ def report(name: str, timings: list[float], goal: float | None = None) -> None:
     print(f"{name:<44} median {median:6.3f} s  min {min(timings):6.3f}  max {max(timings):6.3f}{cpu}{verdict}")
 
 
-# ``cpdgen check`` with the privacy scan replaced by a no-op (never imported): the baseline for its cost.
+# ``cpdgen check`` with the privacy scan replaced by a no-op (never imported), evidence documents
+# included (the loader reads them ahead for the scan): the baseline for its cost.
 _CHECK_WITHOUT_PRIVACY = (
     "import sys, types; "
-    "sys.modules['cpdgen.privacy.scan'] = types.SimpleNamespace(scan_portfolio=lambda p, m=None: []); "
+    "sys.modules['cpdgen.privacy.scan'] = types.SimpleNamespace("
+    "scan_portfolio=lambda p, m=None: [], documents_under=lambda c: [], DOCUMENT='document', document_of=None); "
     "from cpdgen.cli import main; sys.exit(main(sys.argv[1:]))"
 )
 

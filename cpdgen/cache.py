@@ -133,11 +133,9 @@ class FileMemo:
 
     def get(self, kind: str, path: Path, compute: Callable[[], T]) -> T:
         """``compute()``'s result for ``path``, computed again only when the file changed."""
-        try:
-            info = path.stat()
-        except OSError:
+        key = _stat_key(path)
+        if key is None:
             return compute()
-        key = (info.st_mtime_ns, info.st_ctime_ns, info.st_size, info.st_ino)
         name = (kind, os.fspath(path))
         self._used.add(name)
         hit = self._files.get(name)
@@ -147,6 +145,22 @@ class FileMemo:
         self._files[name] = (key, value)
         self._dirty = True
         return value
+
+    def missing(self, kind: str, paths: Iterable[Path]) -> list[tuple[Path, tuple]]:
+        """The ``paths`` whose result :meth:`get` would compute now, each with its file's stat key."""
+        found = []
+        for path in paths:
+            key = _stat_key(path)
+            hit = self._files.get((kind, os.fspath(path)))
+            if key is not None and (hit is None or hit[0] != key):
+                found.append((path, key))
+        return found
+
+    def put(self, kind: str, path: Path, key: tuple, value: object) -> None:
+        """Keep ``value``, computed elsewhere as :meth:`get` would, for ``path`` as it was when
+        :meth:`missing` gave its ``key``: a file changed since then is computed again."""
+        self._files[(kind, os.fspath(path))] = (key, value)
+        self._dirty = True
 
     def _header(self) -> bytes:
         digest = hashlib.sha256("\0".join((code_fingerprint(), *self._versions)).encode())
@@ -180,6 +194,14 @@ class FileMemo:
         data = self._header() + pickle.dumps(self._files, protocol=pickle.HIGHEST_PROTOCOL)
         if save_best_effort(self.path, data):
             self._dirty = False
+
+
+def _stat_key(path: Path) -> tuple | None:
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return (info.st_mtime_ns, info.st_ctime_ns, info.st_size, info.st_ino)
 
 
 # --- texts by their content ----------------------------------------------------------------

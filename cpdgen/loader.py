@@ -375,13 +375,52 @@ def parse_versions() -> tuple[str, ...]:
     return (pydantic.VERSION, pydantic_core.__version__, yaml.__version__)
 
 
+def _alone(collect: _Collector, read: Callable[[_Collector], T]) -> tuple[T, list[Problem], dict[Path, str]]:
+    """``read(collector)`` with a collector of its own: the result, its problems and the texts read."""
+    local = _Collector(collect.root, collect.paths, collect.overlay)
+    return read(local), local.problems, local.texts
+
+
+def _read_ahead(collect: _Collector, cache: FileMemo, activities: list[Path], content: Path) -> None:
+    """Parse the activity files and read the evidence documents on every core at once, into
+    ``cache``, where the reading one file at a time finds them: a first check or build of a
+    large portfolio. Only what the file-by-file reading would compute, in the same way; any
+    file whose result does not come back is read there as usual."""
+    from cpdgen.parallel import forked_map, worker_count
+    from cpdgen.privacy.scan import DOCUMENT, document_of, documents_under
+
+    on_disk = [path for path in activities if path not in collect.overlay]
+    if not worker_count(len(on_disk)):
+        return
+    jobs: list[tuple[str, Path, tuple, Callable[[], object]]] = [
+        ("activity", path, key, partial(_alone, collect, partial(_parse_activity, path=path)))
+        for path, key in cache.missing("activity", on_disk)
+    ]
+    jobs += [
+        (DOCUMENT, path, key, partial(document_of, path, content))
+        for path, key in cache.missing(DOCUMENT, documents_under(content))
+    ]
+    jobs.sort(key=lambda job: job[1])  # the documents spread among the activities they belong to
+
+    def run(index: int) -> tuple[bool, object]:
+        try:
+            return True, jobs[index][3]()
+        except Exception:  # noqa: BLE001 - read again one at a time, where a failure is reported as usual
+            return False, None
+
+    try:
+        results = forked_map(run, len(jobs))
+    except Exception:  # noqa: BLE001 - e.g. a result that does not pickle: everything is read one at a time
+        return
+    for (kind, path, key, _), (done, value) in zip(jobs, results or (), strict=False):
+        if done:
+            cache.put(kind, path, key, value)
+
+
 def _per_file(collect: _Collector, cache: FileMemo | None, kind: str, path: Path, read: Callable[[_Collector], T]) -> T:
     """Run ``read(collector)`` for one file (or reuse its cached result), keeping its problems and text."""
 
-    def compute() -> tuple[T, list[Problem], dict[Path, str]]:
-        local = _Collector(collect.root, collect.paths, collect.overlay)
-        return read(local), local.problems, local.texts
-
+    compute = partial(_alone, collect, read)
     planned = path in collect.overlay  # not on disk yet: nothing to key a cache entry on
     result, problems, texts = cache.get(kind, path, compute) if cache and not planned else compute()
     collect.problems.extend(problems)
@@ -401,6 +440,7 @@ def load_portfolio(
     content = root / "content"
     if not content.is_dir():
         raise CpdgenError(f"no content/ folder in {root}; run cpdgen in your portfolio's folder, or give --root")
+    cache = cache if cache is not None else FileMemo()  # in memory: each file is still read once
     content_real = content.resolve()
     collect = _Collector(root, overlay=overlay)
     real_paths = collect.paths
@@ -415,7 +455,9 @@ def load_portfolio(
 
     activities: dict[str, Activity] = {}
     by_slug: dict[str, Activity] = {}
-    for path in _markdown_files(collect, content / "activities"):
+    activity_files = _markdown_files(collect, content / "activities")
+    _read_ahead(collect, cache, activity_files, content)
+    for path in activity_files:
         activity = _read_activity(collect, cache, path, content, content_real, real_paths)
         if not isinstance(activity, Activity):
             continue

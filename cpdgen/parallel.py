@@ -10,6 +10,7 @@ otherwise the caller does the work itself, so the result never depends on it.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import multiprocessing.pool
 import os
@@ -40,6 +41,18 @@ def worker_count(items: int, min_items: int = MIN_ITEMS) -> int:
     return workers
 
 
+def _forked_pool(workers: int) -> multiprocessing.pool.Pool:
+    """``workers`` processes forked from this one. What exists now is frozen for the garbage
+    collector first: a collection in a worker would otherwise write to every object it
+    inherited, copying the parent's whole memory page by page (a fifth of a first check's
+    reading on 1,000 activities)."""
+    gc.freeze()
+    try:
+        return multiprocessing.get_context("fork").Pool(workers)
+    finally:
+        gc.unfreeze()  # in this process only: the workers keep theirs frozen
+
+
 def _run(index: int) -> object:
     assert _TASK is not None  # inherited from the parent at the fork
     return _TASK(index)
@@ -55,7 +68,7 @@ def forked_map(task: Callable[[int], T], count: int, min_items: int = MIN_ITEMS)
         return None
     _TASK = task
     try:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
+        with _forked_pool(workers) as pool:
             return pool.map(_run, range(count), chunksize=max(1, count // (workers * 8)))  # type: ignore[arg-type]
     finally:
         _TASK = None
@@ -71,7 +84,7 @@ def forked_imap(task: Callable[[int], T], count: int, min_items: int = MIN_ITEMS
         return None
     _TASK = task
     try:
-        pool = multiprocessing.get_context("fork").Pool(workers)  # the workers are forked here
+        pool = _forked_pool(workers)  # the workers are forked here
     finally:
         _TASK = None
     results = pool.imap(_run, range(count), chunksize=max(1, count // (workers * 16)))

@@ -5,10 +5,13 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import time
+from pathlib import Path
 
 import pytest
 
-from conftest import activity_text, pdf_document, png_image
+from conftest import Builder, activity_text, pdf_document, png_image
+from cpdgen.cache import FileMemo
 from cpdgen.loader import load_portfolio
 from cpdgen.problems import CpdgenError
 
@@ -823,3 +826,63 @@ def test_a_content_folder_that_is_not_a_folder_is_an_error_not_an_empty_record(p
     assert (f"content/{folder}", "folder-not-read") in [(path, code) for path, code, _ in found], found
     message = next(m for path, code, m in found if code == "folder-not-read")
     assert message.startswith(f"content/{folder} is not a folder") and message.endswith("make it a folder")
+
+
+# --- reading ahead on every core (a first check or build of a large portfolio) ----------------
+
+
+def _large_portfolio(root: Path) -> Builder:
+    """Over 200 activities, as a first check of a career's record meets them, with every kind of
+    file the reading ahead handles: bad front matter, identifiers, evidence documents (read,
+    unreadable, a link)."""
+    portfolio = Builder(root)
+    portfolio.many(230, start="2022-01-03")
+    portfolio.activity("2026-02-01-bad-date", date="2026-02-30")
+    portfolio.activity("2026-02-02-nhs", body="Reviewed the request for NHS number 943 476 5919.")
+    portfolio.write("activities/2026-02-03-folder/index.md", activity_text(date="2026-02-03", evidence=["cert.pdf"]))
+    portfolio.write("activities/2026-02-03-folder/cert.pdf", pdf_document("Patient 943 476 5919 attended"))
+    portfolio.write("activities/2026-02-03-folder/broken.pdf", b"%PDF-1.4 not a PDF at all")
+    portfolio.write("evidence/notes.txt", "CHI 010190 1234 in a note")
+    (portfolio.content / "evidence" / "elsewhere.txt").symlink_to(root.parent / "outside.txt")
+    return portfolio
+
+
+def _loaded(root: Path) -> tuple[list, list]:
+    memo = FileMemo()
+    portfolio = load_portfolio(root, memo)
+    activities = [(a.id, a.meta.model_dump(), a.description, a.reflection) for a in portfolio.activities]
+    return sorted(portfolio.problems), activities
+
+
+def test_reading_ahead_on_every_core_gives_what_reading_one_file_at_a_time_gives(tmp_path, monkeypatch):
+    import cpdgen.parallel
+
+    (tmp_path / "outside.txt").write_text("outside", encoding="utf-8")
+    root = tmp_path / "portfolio"
+    _large_portfolio(root)
+    put = []
+    original_put = FileMemo.put
+    monkeypatch.setattr(FileMemo, "put", lambda self, *args: (put.append(args[0]), original_put(self, *args)))
+    ahead = _loaded(root)
+    assert put.count("activity") == 233 and put.count("document") >= 3  # read ahead, not one at a time
+    monkeypatch.setattr(cpdgen.parallel, "worker_count", lambda *args, **kwargs: 0)
+    one_by_one = _loaded(root)
+    assert ahead == one_by_one
+    assert {(p.code, p.path.rpartition("/")[2]) for p in ahead[0]} == {
+        ("invalid-date", "2026-02-01-bad-date.md"),
+        ("nhs-number", "2026-02-02-nhs.md"),
+        ("nhs-number", "cert.pdf"),
+        ("evidence-not-checked", "broken.pdf"),
+    }
+
+
+def test_a_result_read_ahead_is_not_used_for_a_file_changed_since(tmp_path):
+    path = tmp_path / "a.md"
+    path.write_text("first", encoding="utf-8")
+    memo = FileMemo()
+    [(_, key)] = memo.missing("activity", [path])
+    time.sleep(0.01)
+    path.write_text("second, longer", encoding="utf-8")  # changed after the reading ahead started
+    memo.put("activity", path, key, "first")
+    assert memo.get("activity", path, lambda: path.read_text(encoding="utf-8")) == "second, longer"
+    assert memo.missing("activity", [path]) == []

@@ -478,17 +478,8 @@ class _PortfolioScan:
             )
             part = "unread"
 
-        def extract() -> tuple[str | None, str]:
-            try:
-                data = read_member_file(path, self.portfolio.content, limit=MAX_DOCUMENT_BYTES, paths=self.paths)
-            except ReadError as exc:
-                # A link is the loader's to judge where an activity names it; unnamed, it publishes nothing.
-                return None, "skip" if exc.code == "outside-content" or path.is_symlink() else exc.message
-            if markdown:
-                return decode_any(data)[0], "its text"
-            return document_text(path.name, data)
-
-        text, how = self.memo.get("document", path, extract) if self.memo else extract()
+        extract = partial(document_of, path, self.portfolio.content, self.paths)
+        text, how = self.memo.get(DOCUMENT, path, extract) if self.memo else extract()
         if text is None:
             if how == "skip" or any(p.path == place.path for p in self.portfolio.problems):
                 return  # never read (a link), or the loader already says what is wrong with the file
@@ -658,6 +649,36 @@ def _reflection_span(text: str, activity: Activity) -> tuple[int, int]:
     if start < 0:
         return (offset, len(text))
     return (offset, start + len(reflection))
+
+
+DOCUMENT = "document"  # the kind of a document's text in the file memo
+
+
+def document_of(path: Path, content: Path, paths: RealPaths | None = None) -> tuple[str | None, str]:
+    """A file under ``content`` that the loader does not read, as the scan reads it: ``(text,
+    how it was read)``, or ``(None, why not)``; ``(None, "skip")`` for a link, which publishes
+    nothing unless an activity names it (then the loader judges it)."""
+    try:
+        data = read_member_file(path, content, limit=MAX_DOCUMENT_BYTES, paths=paths)
+    except ReadError as exc:
+        return None, "skip" if exc.code == "outside-content" or path.is_symlink() else exc.message
+    if path.suffix.lower() in MARKDOWN_SUFFIXES:
+        return decode_any(data)[0], "its text"
+    return document_text(path.name, data)
+
+
+def documents_under(content: Path) -> list[Path]:
+    """The files under ``content`` the scan reads as documents, as far as their names tell
+    (not Markdown, not portfolio.yaml, not hidden): for reading them ahead, on every core."""
+    found = []
+    settings = os.path.join(content, "portfolio.yaml")
+    for dirpath, dirnames, filenames in os.walk(content, followlinks=False):
+        dirnames[:] = [d for d in dirnames if not is_ignored(d)]
+        for name in filenames:
+            path = os.path.join(dirpath, name)
+            if not is_ignored(name) and not name.lower().endswith(MARKDOWN_SUFFIXES) and path != settings:
+                found.append(Path(path))
+    return found
 
 
 def scan_portfolio(portfolio: Portfolio, memo: FileMemo | None = None) -> list[Problem]:
