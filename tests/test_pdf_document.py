@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import multiprocessing
 import shutil
 from datetime import date
 from pathlib import Path
@@ -287,3 +288,53 @@ def test_diplomas_laid_out_side_by_side_give_the_same_bytes_as_one_by_one(tmp_pa
     assert side_by_side == one_by_one
     assert len(set(side_by_side)) == 4 and all(pdf.startswith(b"%PDF-") for pdf in side_by_side)
     assert "Later activity" in pdfread.text(side_by_side[3]) and "Later activity" not in pdfread.text(side_by_side[1])
+
+
+# --- the workshop: WeasyPrint readied while a build reads the portfolio -------------------------
+
+
+@pytest.mark.slow  # lays out two diplomas twice
+def test_a_build_s_pdfs_laid_out_in_its_workshop_are_the_pdfs_laid_out_without_it(tmp_path, monkeypatch):
+    from cpdgen.site.build import build_site
+
+    portfolio = build_record(tmp_path / "p")
+    submitted = [{"id": "diploma-1", "start": "2024-09-01", "submitted": "2025-03-20"}, {"start": "2025-03-20"}]
+    portfolio.settings(dict(MEMBER, diplomas=submitted))
+    handed: list[list[str]] = []
+    submit = rendering.Workshop.submit
+    monkeypatch.setattr(
+        rendering.Workshop,
+        "submit",
+        lambda self, jobs: (handed.append([j.diploma_id for j in jobs]), submit(self, jobs)),
+    )
+    with_workshop = build_site(portfolio.root, tmp_path / "one", as_of=AS_OF, use_cache=False)
+    assert with_workshop.written and handed == [["diploma-1", "diploma-2"]]
+    assert multiprocessing.active_children() == []  # the workshop and its children are gone
+    monkeypatch.setattr(rendering.Workshop, "start", classmethod(lambda cls: None))
+    without = build_site(portfolio.root, tmp_path / "two", as_of=AS_OF, use_cache=False)
+    assert without.written and len(handed) == 1
+    for diploma in ("diploma-1", "diploma-2"):
+        made = (tmp_path / "one" / "diplomas" / diploma / f"{diploma}.pdf").read_bytes()
+        assert made == (tmp_path / "two" / "diplomas" / diploma / f"{diploma}.pdf").read_bytes()
+        assert made.startswith(b"%PDF-")
+
+
+def test_a_workshop_with_nothing_to_do_ends_with_the_build(tmp_path):
+    with rendering.pdf_workshop() as workshop:
+        assert workshop is not None and multiprocessing.active_children()
+    assert multiprocessing.active_children() == []
+    with rendering.pdf_workshop(wanted=False) as workshop:
+        assert workshop is None
+
+
+def test_a_workshop_that_dies_is_a_message_not_a_hang(tmp_path):
+    portfolio = Builder(tmp_path / "p")
+    portfolio.activity("a", date="2025-03-01")
+    job = prepare_diploma_pdf(*judged(portfolio.root), "diploma-1", public=True)
+    with rendering.pdf_workshop() as workshop:
+        assert workshop is not None
+        [process] = multiprocessing.active_children()
+        process.kill()
+        process.join()
+        with pytest.raises(CpdgenError, match="the renderer stopped"):
+            rendering.start_pdfs([job], None, workshop).result()

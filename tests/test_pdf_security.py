@@ -300,3 +300,19 @@ def test_camera_metadata_never_reaches_the_pdf(tmp_path):
     with Image.open(io.BytesIO(attached)) as image:
         assert image.getexif().get(0x0112) == 6
         assert 0x010E not in image.getexif() and 0x8825 not in image.getexif()
+
+
+@pytest.mark.slow
+def test_a_build_s_workshop_bounds_each_pdf_in_time_as_well(tmp_path, monkeypatch):
+    # The workshop that readies WeasyPrint while a build reads the portfolio lays out under the same limit.
+    monkeypatch.setattr(resources, "MAX_SVG_SHAPES", 10**9)
+    content = tmp_path / "content"
+    content.mkdir()
+    (content / "use5.svg").write_bytes(nested_use_svg(5))
+    job = raw_job(content, '<img src="use5.svg" alt="slow">')
+    job.timeout = 1.5
+    with rendering.pdf_workshop() as workshop:
+        assert workshop is not None
+        pending = rendering.start_pdfs([job], None, workshop)
+        with pytest.raises(RenderFailed, match="took more than 2 s and was stopped"):
+            pending.result()

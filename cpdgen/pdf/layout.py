@@ -21,7 +21,7 @@ import re
 import sys
 import traceback
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import metadata
@@ -121,30 +121,62 @@ def pdf_bytes_of(jobs: list[PdfJob], store: BlobStore | None = None) -> list[byt
     """Several jobs' PDFs, in order: those not in ``store`` laid out side by side, at most
     ``parallel_limit()`` at once; each gives the same bytes as when laid out alone.
 
-    Raises ProblemsFound with
-    every job's problems together, after all of them ran.
+    Raises ProblemsFound with every job's problems together, after all of them ran.
+    """
+    return start_pdfs(jobs, store).result()
+
+
+def start_pdfs(jobs: list[PdfJob], store: BlobStore | None = None, workshop: Workshop | None = None) -> PendingPdfs:
+    """Start making the jobs' PDFs (see :func:`pdf_bytes_of`); ``result()`` gives them.
+
+    With a ``workshop`` (:meth:`Workshop.start`), the PDFs not in ``store`` are laid out there
+    while the caller goes on; without one, they are laid out before this returns. Raises
+    ProblemsFound at once while a job has errors.
     """
     errors = [p for job in jobs for p in job.errors]
     if errors:
         raise ProblemsFound(errors)
     results: list[bytes | None] = [store.get(job.cache_name, job.key) if store is not None else None for job in jobs]
     todo = [n for n, hit in enumerate(results) if hit is None]
-    alone = len(todo) == 1  # one job: render_bounded, which tests may replace
-    rendered = [render_bounded(jobs[todo[0]])] if alone else render_all_bounded([jobs[n] for n in todo])
-    problems = []
-    for n, (pdf, refused, logged) in zip(todo, rendered, strict=True):
-        job = jobs[n]
-        found = [job.refusal(*item) for item in refused]
-        # WeasyPrint also logs each refusal ("Failed to load image at ..."): say it once.
-        found += [job.logged(m) for m in logged if not any(url in m for url, _, _ in refused)]
-        problems += found
-        if not found:
-            results[n] = pdf
-            if store is not None:
-                store.put(job.cache_name, job.key, pdf)
-    if problems:
-        raise ProblemsFound(problems)
-    return [pdf for pdf in results if pdf is not None]
+    pending = PendingPdfs(jobs, results, todo, store)
+    if todo and workshop is not None:
+        workshop.submit([jobs[n] for n in todo])
+        pending.workshop = workshop
+    elif len(todo) == 1:  # one job: render_bounded, which tests may replace
+        pending.rendered = [render_bounded(jobs[todo[0]])]
+    else:
+        pending.rendered = render_all_bounded([jobs[n] for n in todo])
+    return pending
+
+
+@dataclass
+class PendingPdfs:
+    """PDFs being made (:func:`start_pdfs`): those from the cache, and those being laid out."""
+
+    jobs: list[PdfJob]
+    results: list[bytes | None]
+    todo: list[int]  # the jobs being laid out, by index
+    store: BlobStore | None
+    rendered: list[_Rendered] | None = None  # laid out already, or None while the workshop works
+    workshop: Workshop | None = None
+
+    def result(self) -> list[bytes]:
+        """Every job's PDF, in order, once all are made. Raises ProblemsFound with every job's problems."""
+        rendered = self.rendered if self.workshop is None else self.workshop.result()
+        problems = []
+        for n, (pdf, refused, logged) in zip(self.todo, rendered or [], strict=True):
+            job = self.jobs[n]
+            found = [job.refusal(*item) for item in refused]
+            # WeasyPrint also logs each refusal ("Failed to load image at ..."): say it once.
+            found += [job.logged(m) for m in logged if not any(url in m for url, _, _ in refused)]
+            problems += found
+            if not found:
+                self.results[n] = pdf
+                if self.store is not None:
+                    self.store.put(job.cache_name, job.key, pdf)
+        if problems:
+            raise ProblemsFound(problems)
+        return [pdf for pdf in self.results if pdf is not None]
 
 
 def parallel_limit(jobs: int) -> int:
@@ -399,6 +431,121 @@ def _received(item: _Running) -> _Rendered:
     if status == "bug":
         raise RuntimeError(f"WeasyPrint failed while rendering {job.diploma_id}:\n{payload}")
     return payload
+
+
+# --- laying out while the build goes on --------------------------------------------------------
+
+
+class Workshop:
+    """A process forked as a build starts, which imports WeasyPrint (half a second) while the
+    build reads the portfolio, then lays out the PDFs the build hands it, each in a child of its
+    own forked from it under the usual limits (:func:`render_all_bounded`), while the build
+    renders the pages. A workshop serves one batch of jobs; :meth:`close` ends it, used or not.
+    """
+
+    def __init__(self, process: BaseProcess, connection: Connection):
+        self._process = process
+        self._connection = connection
+        self._jobs: list[PdfJob] | None = None
+
+    @classmethod
+    def start(cls) -> Workshop | None:
+        """A workshop, or None where it would not help or is not safe: not Linux, a single core,
+        or another thread running (forking a threaded process is unsafe)."""
+        import multiprocessing
+        import threading
+
+        if not sys.platform.startswith("linux") or parallel_limit(2) < 2 or threading.active_count() > 1:
+            return None
+        context = multiprocessing.get_context("fork")
+        mine, theirs = context.Pipe()
+        process = context.Process(target=_workshop, args=(theirs,))  # not a daemon: it forks children
+        process.start()
+        theirs.close()
+        return cls(process, mine)
+
+    def submit(self, jobs: list[PdfJob]) -> None:
+        """Start laying out ``jobs`` (once)."""
+        if self._jobs is not None:
+            raise ValueError("a workshop lays out one batch of PDFs")
+        self._jobs = jobs
+        with suppress(OSError):  # the workshop is gone: result() says so
+            self._connection.send(jobs)
+
+    def result(self) -> list[_Rendered]:
+        """What :func:`render_all_bounded` would give for the jobs submitted; raises what it would raise."""
+        jobs = self._jobs or []
+        # Each job has its own limit in the workshop; this one only guards against the workshop itself hanging.
+        rounds = -(-len(jobs) // parallel_limit(len(jobs) or 1))
+        limit = rounds * max((job.timeout for job in jobs), default=0) + 120
+        try:
+            if not self._connection.poll(limit):
+                raise RenderFailed(f"the PDFs could not be made: the renderer gave no answer in {limit:.0f} s")
+            status, payload = self._connection.recv()
+        except EOFError:
+            self._process.join(5)
+            raise RenderFailed(
+                f"the PDFs could not be made: the renderer stopped (exit code {self._process.exitcode}). "
+                "A computer without fonts does that: 'cpdgen doctor' checks what the PDF needs"
+            ) from None
+        finally:
+            self.close()
+        if status == "ok":
+            return payload
+        kind, message, outcome = payload
+        if kind == "bug":
+            raise RuntimeError(message)
+        raise (RenderFailed if kind == "render" else CpdgenError)(message, outcome)
+
+    def close(self) -> None:
+        """End the workshop: it is told it has nothing (more) to do, or stopped."""
+        if self._process.is_alive() and self._jobs is None:
+            with suppress(OSError):
+                self._connection.send(None)
+            self._process.join(5)
+        if self._process.is_alive():
+            self._process.kill()
+        self._process.join()
+        self._connection.close()
+
+
+@contextmanager
+def pdf_workshop(wanted: bool = True) -> Iterator[Workshop | None]:
+    """A :class:`Workshop` for the PDFs of one build, ended when the build ends (None when not
+    ``wanted``, or where one would not help)."""
+    workshop = Workshop.start() if wanted else None
+    try:
+        yield workshop
+    finally:
+        if workshop is not None:
+            workshop.close()
+
+
+def _workshop(connection: Connection) -> None:  # pragma: no cover - runs in the forked process
+    """The workshop's life: import WeasyPrint, wait for the jobs, lay them out, send what came of it."""
+    try:
+        try:
+            import_weasyprint()
+            failed: CpdgenError | None = None
+        except CpdgenError as exc:
+            failed = exc
+        jobs = connection.recv()
+        if jobs is None:
+            return
+        try:
+            if failed is not None:
+                raise failed
+            connection.send(("ok", _render_forked(jobs)))
+        except CpdgenError as exc:
+            kind = "render" if isinstance(exc, RenderFailed) else "cpdgen"
+            connection.send(("error", (kind, exc.message, exc.outcome)))
+        except Exception:  # noqa: BLE001 - a bug: the build reports it as one
+            connection.send(("error", ("bug", traceback.format_exc(), None)))
+    except (EOFError, OSError):
+        pass  # the build ended (or stopped) before handing anything over
+    finally:
+        connection.close()
+        os._exit(0)
 
 
 class _Alarm(BaseException):

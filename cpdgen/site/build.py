@@ -22,6 +22,7 @@ from datetime import date
 from pathlib import Path
 
 from cpdgen import fsutil
+from cpdgen.pdf.layout import pdf_workshop
 from cpdgen.problems import CpdgenError, Outcome, Problem, ProblemsFound, exit_code, sort_problems
 from cpdgen.site import stamp
 from cpdgen.site.renderer import Prepared, RenderStats, SiteRenderer
@@ -163,42 +164,50 @@ def build_site(
             stats = RenderStats(reused=len(files), manifest=files)
             return BuildResult(target, day, problems, True, False, len(files), stats, unchanged=True)
 
-    # First gather all data.
-    prepared = renderer.prepare(as_of=as_of, strict=strict, pdf=pdf)
-    result = BuildResult(target, prepared.as_of, prepared.problems, False, prepared.setup_failed)
-    if prepared.plan is None or prepared.assessment is None:
-        return result
-
-    # Start writing now that all data is gathered.
-    spare = renderer.caches.for_output("site", target) if reuse_unchanged else None
-    with fsutil.build_lock(target):
-        fsutil.check_output_folder(root, target)  # again, now that no other build can change it
-        fsutil.clean_stale_temp_folders(target)
-        recycled = recycle_spare(spare, target) if spare is not None else None
-        temp = recycled or fsutil.make_temp_folder(target)
-        try:
-            previous = target if (target / fsutil.MARKER).is_file() else None
-            keys = renderer.output_keys(prepared)
-            if previous is not None and renderer.unchanged(previous, prepared, keys):
-                # Nothing changed: leave the site exactly as it is.
-                if recycled is None or spare is None or not fsutil.keep_spare(temp, spare):
-                    shutil.rmtree(temp)
-                stats = RenderStats(reused=len(keys), manifest=fsutil.read_manifest(previous / fsutil.MARKER))
-                result.unchanged = True
-            else:
-                stats = renderer.render_into(
-                    temp, prepared, previous=previous, keys=keys, update=recycled is not None, progress=progress
-                )
-                if previous is not None:
-                    result.problems += _keep_members_files(prepared, target, temp, set(stats.manifest))
-                fsutil.swap_in(temp, target, spare)
-        except ProblemsFound as exc:  # what the pages or PDFs would publish: nothing is written
-            shutil.rmtree(temp, ignore_errors=True)
-            result.problems = sort_problems([*prepared.problems, *exc.problems])
+    # PDFs are laid out by a workshop, which readies WeasyPrint while the portfolio is read.
+    with pdf_workshop(pdf) as workshop:
+        # First gather all data.
+        prepared = renderer.prepare(as_of=as_of, strict=strict, pdf=pdf)
+        result = BuildResult(target, prepared.as_of, prepared.problems, False, prepared.setup_failed)
+        if prepared.plan is None or prepared.assessment is None:
             return result
-        except BaseException:
-            shutil.rmtree(temp, ignore_errors=True)
-            raise
+
+        # Start writing now that all data is gathered.
+        spare = renderer.caches.for_output("site", target) if reuse_unchanged else None
+        with fsutil.build_lock(target):
+            fsutil.check_output_folder(root, target)  # again, now that no other build can change it
+            fsutil.clean_stale_temp_folders(target)
+            recycled = recycle_spare(spare, target) if spare is not None else None
+            temp = recycled or fsutil.make_temp_folder(target)
+            try:
+                previous = target if (target / fsutil.MARKER).is_file() else None
+                keys = renderer.output_keys(prepared)
+                if previous is not None and renderer.unchanged(previous, prepared, keys):
+                    # Nothing changed: leave the site exactly as it is.
+                    if recycled is None or spare is None or not fsutil.keep_spare(temp, spare):
+                        shutil.rmtree(temp)
+                    stats = RenderStats(reused=len(keys), manifest=fsutil.read_manifest(previous / fsutil.MARKER))
+                    result.unchanged = True
+                else:
+                    stats = renderer.render_into(
+                        temp,
+                        prepared,
+                        previous=previous,
+                        keys=keys,
+                        update=recycled is not None,
+                        progress=progress,
+                        workshop=workshop,
+                    )
+                    if previous is not None:
+                        result.problems += _keep_members_files(prepared, target, temp, set(stats.manifest))
+                    fsutil.swap_in(temp, target, spare)
+            except ProblemsFound as exc:  # what the pages or PDFs would publish: nothing is written
+                shutil.rmtree(temp, ignore_errors=True)
+                result.problems = sort_problems([*prepared.problems, *exc.problems])
+                return result
+            except BaseException:
+                shutil.rmtree(temp, ignore_errors=True)
+                raise
     renderer.save_caches()
     if stamp_file is not None:
         stamp.save_stamp(

@@ -19,7 +19,7 @@ import os
 import stat
 import threading
 from collections.abc import Callable, Generator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing, nullcontext, suppress
 from dataclasses import dataclass, field
 from datetime import date
@@ -42,7 +42,7 @@ from cpdgen.site.plan import Download
 if TYPE_CHECKING:
     import jinja2
 
-    from cpdgen.pdf.layout import PdfJob
+    from cpdgen.pdf.layout import PdfJob, Workshop
     from cpdgen.portfolio import Activity, Portfolio
     from cpdgen.rules import Assessment
     from cpdgen.site.plan import Download, Page, SiteFile, SitePlan
@@ -312,16 +312,26 @@ class SiteRenderer:
 
     # -- start writing now that all data is gathered ----------------------------------------------
 
-    def make_downloads(self, prepared: Prepared, downloads: list[Download]) -> list[bytes]:
-        """Each download's bytes, in order; the PDFs not in the cache are laid out side by side."""
-        pdfs = [d for d in downloads if d.kind == "pdf"]
-        made: list[bytes] = []
-        if pdfs:
-            from cpdgen.pdf.layout import pdf_bytes_of
+    def start_downloads(
+        self, prepared: Prepared, downloads: list[Download], workshop: Workshop | None = None
+    ) -> Callable[[], list[bytes]]:
+        """Start making the downloads; the function returned gives each one's bytes, in order.
 
-            made = pdf_bytes_of([prepared.pdf_jobs[d.diploma or ""] for d in pdfs], self.pdfs)
-        by_download = {id(d): data for d, data in zip(pdfs, made, strict=True)}
-        return [by_download[id(d)] if d.kind == "pdf" else d.data or b"" for d in downloads]
+        The PDFs not in the cache are laid out side by side: in ``workshop`` while the caller
+        goes on, or else before this returns (forking, so before any thread starts).
+        """
+        pdfs = [d for d in downloads if d.kind == "pdf"]
+        pending = None
+        if pdfs:
+            from cpdgen.pdf.layout import start_pdfs
+
+            pending = start_pdfs([prepared.pdf_jobs[d.diploma or ""] for d in pdfs], self.pdfs, workshop)
+
+        def made() -> list[bytes]:
+            by_download = {id(d): data for d, data in zip(pdfs, pending.result() if pending else [], strict=True)}
+            return [by_download[id(d)] if d.kind == "pdf" else d.data or b"" for d in downloads]
+
+        return made
 
     def render_into(
         self,
@@ -332,6 +342,7 @@ class SiteRenderer:
         keys: dict[str, str] | None = None,
         update: bool = False,
         progress: Callable[[int, int, str], None] | None = None,
+        workshop: Workshop | None = None,
     ) -> RenderStats:
         """Write the planned site (pages, copied files, downloads) into ``folder``.
 
@@ -342,7 +353,8 @@ class SiteRenderer:
         With ``update``, ``folder`` holds an older build (a recycled spare, see
         ``build.recycle_spare``): its files whose key did not change stay, the others are
         replaced by new files (never written into: they may be linked from ``previous``).
-        ``progress(n, total, diploma_id)`` is called before each PDF that is laid out.
+        ``progress(n, total, diploma_id)`` is called before each PDF that is laid out; with a
+        ``workshop`` (``layout.Workshop``) they are laid out there while the pages render.
         """
         plan = _plan_of(prepared)
         keys = keys if keys is not None else self.output_keys(prepared)
@@ -434,8 +446,8 @@ class SiteRenderer:
                 link(item.path, first)
             return [(item.path, size) for item in items]
 
-        # The downloads first, before any thread starts: laying out a PDF forks a process.
-        made_downloads: list[tuple[str, bytes]] = []
+        # The downloads first, before any thread starts: laying out a PDF forks a process
+        # (unless a workshop lays them out, while the pages render).
         to_make: list[Download] = []
         pdfs = [d for d in plan.downloads if d.kind == "pdf"]
         for download in plan.downloads:
@@ -451,10 +463,7 @@ class SiteRenderer:
                 progress(pdfs.index(download) + 1, len(pdfs), download.diploma or "")
             to_make.append(download)
         # The PDFs to make are laid out together, side by side as the cores and memory allow.
-        for download, data in zip(to_make, self.make_downloads(prepared, to_make), strict=True):
-            made_downloads.append((download.path, data))
-            manifest[download.path] = [keys[download.path], len(data)]
-            stats.written += 1
+        made_downloads = self.start_downloads(prepared, to_make, workshop)
 
         # A first build renders its pages on every core (forked before any thread starts),
         # while this thread checks them and two threads write them, as they come.
@@ -464,7 +473,7 @@ class SiteRenderer:
         # Rendering keeps one core busy; file-system work is done beside it by two threads.
         published: list[Problem] = []
         with ThreadPoolExecutor(max_workers=2) as pool, closing(rendered) if rendered else nullcontext():
-            jobs = [pool.submit(write, path, data) for path, data in made_downloads]
+            jobs: list[Future] = []
 
             def reused(path: str, key: str) -> bool:
                 """True when the old site's file serves (linked in, or already in place)."""
@@ -494,6 +503,10 @@ class SiteRenderer:
                 if not reused(item.path, key):
                     groups.setdefault(key, []).append(item)
             copies = {key: pool.submit(copy_group, items) for key, items in groups.items()}
+            for download, data in zip(to_make, made_downloads(), strict=True):
+                jobs.append(pool.submit(write, download.path, data))
+                manifest[download.path] = [keys[download.path], len(data)]
+                stats.written += 1
             for job in jobs:
                 job.result()  # raises the first failure
             for key, copied in copies.items():
