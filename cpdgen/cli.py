@@ -21,6 +21,7 @@ from cpdgen.problems import CpdgenError, Problem, ProblemsFound, exit_code, form
 
 if TYPE_CHECKING:
     from cpdgen.export import Written
+    from cpdgen.pdf.layout import Workshop
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = exit_code("ok"), exit_code("failed"), exit_code("usage")
 DEFAULT_NAME = "Your Name"
@@ -224,6 +225,14 @@ def _report_written(console: Console, items: Sequence[Written], kept_out: str, d
 
 
 def cmd_build(args: argparse.Namespace, console: Console) -> int:
+    from cpdgen.pdf.layout import pdf_workshop
+
+    # Before anything heavy is imported, so WeasyPrint is ready by the time the PDFs are known.
+    with pdf_workshop(not args.no_pdf) as workshop:
+        return _build(args, console, workshop)
+
+
+def _build(args: argparse.Namespace, console: Console, workshop: Workshop | None) -> int:
     from cpdgen.site.build import build_site
 
     root = args.root
@@ -243,6 +252,7 @@ def cmd_build(args: argparse.Namespace, console: Console) -> int:
         strict=args.strict,
         use_cache=not args.no_cache,
         progress=progress,
+        workshop=workshop,
     )
     _print_problems(console, result.problems)
     if not result.written:

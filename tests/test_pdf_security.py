@@ -9,7 +9,9 @@ something through).
 from __future__ import annotations
 
 import io
+import multiprocessing
 import os
+import time
 from datetime import date
 from pathlib import Path
 
@@ -316,3 +318,26 @@ def test_a_build_s_workshop_bounds_each_pdf_in_time_as_well(tmp_path, monkeypatc
         pending = rendering.start_pdfs([job], None, workshop)
         with pytest.raises(RenderFailed, match="took more than 2 s and was stopped"):
             pending.result()
+
+
+@pytest.mark.slow
+def test_a_build_that_stops_stops_the_pdfs_its_workshop_is_laying_out(tmp_path, monkeypatch):
+    monkeypatch.setattr(resources, "MAX_SVG_SHAPES", 10**9)
+    content = tmp_path / "content"
+    content.mkdir()
+    (content / "use5.svg").write_bytes(nested_use_svg(5))
+    job = raw_job(content, '<img src="use5.svg" alt="slow">')
+    with rendering.pdf_workshop() as workshop:
+        assert workshop is not None
+        rendering.start_pdfs([job], None, workshop)
+        [shop] = multiprocessing.active_children()
+        children = Path(f"/proc/{shop.pid}/task/{shop.pid}/children")
+        deadline = time.monotonic() + 30
+        while not children.read_text().split() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        [child] = children.read_text().split()  # the one laying the job out, for up to a minute
+    stat = Path(f"/proc/{child}/stat")
+    deadline = time.monotonic() + 5  # a kill takes effect when the process next runs
+    while stat.exists() and stat.read_text().split()[2] != "Z" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not stat.exists() or stat.read_text().split()[2] == "Z"  # ended (a zombie until init reaps it)

@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import re
+import signal
 import sys
 import traceback
 from collections.abc import Iterator
@@ -462,6 +463,9 @@ class Workshop:
         process = context.Process(target=_workshop, args=(theirs,))  # not a daemon: it forks children
         process.start()
         theirs.close()
+        if process.pid is not None:
+            with suppress(OSError):  # as the workshop does itself: whichever runs first
+                os.setpgid(process.pid, process.pid)
         return cls(process, mine)
 
     def submit(self, jobs: list[PdfJob]) -> None:
@@ -498,15 +502,14 @@ class Workshop:
         raise (RenderFailed if kind == "render" else CpdgenError)(message, outcome)
 
     def close(self) -> None:
-        """End the workshop: it is told it has nothing (more) to do, or stopped."""
-        if self._process.is_alive() and self._jobs is None:
-            with suppress(OSError):
-                self._connection.send(None)
-            self._process.join(5)
-        if self._process.is_alive():
-            self._process.kill()
-        self._process.join()
+        """End the workshop and the children it forked, whatever they are doing: unused, it
+        holds nothing of value (a build with nothing to lay out need not wait for its import)."""
+        if self._process.pid is not None:
+            with suppress(OSError):  # gone already
+                os.killpg(self._process.pid, signal.SIGKILL)
+        self._process.kill()
         self._connection.close()
+        self._process.join()
 
 
 @contextmanager
@@ -523,13 +526,29 @@ def pdf_workshop(wanted: bool = True) -> Iterator[Workshop | None]:
 
 def _workshop(connection: Connection) -> None:  # pragma: no cover - runs in the forked process
     """The workshop's life: import WeasyPrint, wait for the jobs, lay them out, send what came of it."""
+    import threading
+
+    os.setpgid(0, 0)  # a group of its own, with the children it forks: close() ends them together
+    received: list[list[PdfJob] | None] = []
+
+    def receive() -> None:
+        try:
+            received.append(connection.recv())
+        except (EOFError, OSError):
+            received.append(None)  # the build ended (or stopped) before handing anything over
+
+    # The jobs are read while WeasyPrint is imported, so the build never waits to hand them over;
+    # the reader is done before any child is forked.
+    reader = threading.Thread(target=receive)
+    reader.start()
     try:
         try:
             import_weasyprint()
             failed: CpdgenError | None = None
         except CpdgenError as exc:
             failed = exc
-        jobs = connection.recv()
+        reader.join()
+        jobs = received[0]
         if jobs is None:
             return
         try:
@@ -541,8 +560,8 @@ def _workshop(connection: Connection) -> None:  # pragma: no cover - runs in the
             connection.send(("error", (kind, exc.message, exc.outcome)))
         except Exception:  # noqa: BLE001 - a bug: the build reports it as one
             connection.send(("error", ("bug", traceback.format_exc(), None)))
-    except (EOFError, OSError):
-        pass  # the build ended (or stopped) before handing anything over
+    except OSError:
+        pass  # the build ended (or stopped) before taking the PDFs
     finally:
         connection.close()
         os._exit(0)

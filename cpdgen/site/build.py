@@ -22,7 +22,7 @@ from datetime import date
 from pathlib import Path
 
 from cpdgen import fsutil
-from cpdgen.pdf.layout import pdf_workshop
+from cpdgen.pdf.layout import Workshop, pdf_workshop
 from cpdgen.problems import CpdgenError, Outcome, Problem, ProblemsFound, exit_code, sort_problems
 from cpdgen.site import stamp
 from cpdgen.site.renderer import Prepared, RenderStats, SiteRenderer
@@ -135,6 +135,7 @@ def build_site(
     use_cache: bool = True,
     reuse_unchanged: bool = True,
     progress: Callable[[int, int, str], None] | None = None,
+    workshop: Workshop | None = None,
 ) -> BuildResult:
     """Build the site of the portfolio in ``root`` into ``out`` (default ``root/site``).
 
@@ -144,6 +145,8 @@ def build_site(
     When nothing was changed since the last build into ``out`` (see ``stamp.py``), the
     site is left as it is. ``reuse_unchanged=False`` always builds from scratch;
     ``use_cache=False`` (``--no-cache``) also reads and writes no cache.
+    ``workshop`` lays out the PDFs (``layout.Workshop``: the caller started it early); without
+    one, the build starts its own when it makes PDFs.
     Raises CpdgenError (exit 2) for an unsafe output folder or a build already running.
     """
     root = root.resolve() if root.exists() else root
@@ -165,9 +168,11 @@ def build_site(
             return BuildResult(target, day, problems, True, False, len(files), stats, unchanged=True)
 
     # PDFs are laid out by a workshop, which readies WeasyPrint while the portfolio is read.
-    with pdf_workshop(pdf) as workshop:
+    with pdf_workshop(pdf and workshop is None) as own:
+        workshop = (workshop or own) if pdf else None
         # First gather all data.
-        prepared = renderer.prepare(as_of=as_of, strict=strict, pdf=pdf)
+        previous = target if (target / fsutil.MARKER).is_file() else None
+        prepared = renderer.prepare(as_of=as_of, strict=strict, pdf=pdf, workshop=workshop, previous=previous)
         result = BuildResult(target, prepared.as_of, prepared.problems, False, prepared.setup_failed)
         if prepared.plan is None or prepared.assessment is None:
             return result

@@ -42,7 +42,7 @@ from cpdgen.site.plan import Download
 if TYPE_CHECKING:
     import jinja2
 
-    from cpdgen.pdf.layout import PdfJob, Workshop
+    from cpdgen.pdf.layout import PdfJob, PendingPdfs, Workshop
     from cpdgen.portfolio import Activity, Portfolio
     from cpdgen.rules import Assessment
     from cpdgen.site.plan import Download, Page, SiteFile, SitePlan
@@ -61,6 +61,7 @@ class Prepared:
     problems: list[Problem]
     plan: SitePlan | None  # None when the build must not go ahead
     pdf_jobs: dict[str, PdfJob] = field(default_factory=dict)  # diploma id -> its public PDF, checked
+    early_pdfs: PendingPdfs | None = None  # PDFs being laid out since they were known (prepare's workshop)
 
     @property
     def setup_failed(self) -> bool:
@@ -133,8 +134,19 @@ class SiteRenderer:
 
     # -- first gather all data ----------------------------------------------------------------
 
-    def prepare(self, *, as_of: date | None = None, strict: bool = False, pdf: bool = False) -> Prepared:
+    def prepare(
+        self,
+        *,
+        as_of: date | None = None,
+        strict: bool = False,
+        pdf: bool = False,
+        workshop: Workshop | None = None,
+        previous: Path | None = None,
+    ) -> Prepared:
         """Read and judge the portfolio, plan every page and download, check every PDF; nothing is written.
+
+        With a ``workshop`` (``layout.Workshop``), the PDFs to lay out are handed to it as soon
+        as they are known (not those in the cache or, under the same key, in the ``previous`` site).
 
         ``plan`` is None when the build must not go ahead: ``problems`` has an error (or,
         with ``strict``, a warning), or ``portfolio.yaml`` could not be used.
@@ -149,6 +161,15 @@ class SiteRenderer:
         problems = list(portfolio.problems)
         if assessment is None or portfolio.settings is None or blocks_publishing(problems, strict):
             return Prepared(portfolio, day, assessment, sort_problems(problems), None)
+        jobs: dict[str, PdfJob] = {}
+        early = None
+        if pdf:
+            from cpdgen.pdf.document import prepare_diploma_pdf
+
+            for diploma in assessment.diplomas:
+                jobs[diploma.id] = prepare_diploma_pdf(portfolio, assessment, diploma.id, public=True)
+            if workshop is not None:
+                early = self.start_pdfs_early(list(jobs.values()), workshop, previous)
         published = [a for a in portfolio.activities if a.published]
         texts = [a.description for a in published]
         if portfolio.settings.publish.reflections:
@@ -180,15 +201,24 @@ class SiteRenderer:
             else:
                 plan.downloads += [Download(path, "search", None, data) for path, data in index]
         problems.extend(plan.problems)
-        jobs = {}
-        if pdf and not blocks_publishing(problems, strict):
-            from cpdgen.pdf.document import prepare_diploma_pdf
-
-            for diploma in assessment.diplomas:
-                jobs[diploma.id] = job = prepare_diploma_pdf(portfolio, assessment, diploma.id, public=True)
-                problems.extend(job.problems)
+        if blocks_publishing(problems, strict):
+            jobs = {}
+        for job in jobs.values():
+            problems.extend(job.problems)
         ok = not blocks_publishing(problems, strict)
-        return Prepared(portfolio, day, assessment, sort_problems(problems), plan if ok else None, jobs)
+        return Prepared(portfolio, day, assessment, sort_problems(problems), plan if ok else None, jobs, early)
+
+    def start_pdfs_early(self, jobs: list[PdfJob], workshop: Workshop, previous: Path | None) -> PendingPdfs | None:
+        """Hand ``workshop`` the PDFs a build will have to lay out, as soon as they are known
+        (before the site is planned): those neither in the PDF cache nor, under the same key,
+        in the ``previous`` site. None when a job has errors (the build will not lay it out)."""
+        from cpdgen.pdf.layout import start_pdfs
+
+        if any(job.errors for job in jobs):
+            return None
+        old = fsutil.read_manifest(previous / fsutil.MARKER) if previous is not None else {}
+        there = {entry[0] for entry in old.values()}
+        return start_pdfs([job for job in jobs if "pdf-" + job.key not in there], self.pdfs, workshop)
 
     def page_extra(self) -> dict:
         """What every page's context gets besides its own data: the dev server's live-reload snippet."""
@@ -320,16 +350,26 @@ class SiteRenderer:
         The PDFs not in the cache are laid out side by side: in ``workshop`` while the caller
         goes on, or else before this returns (forking, so before any thread starts).
         """
-        pdfs = [d for d in downloads if d.kind == "pdf"]
-        pending = None
-        if pdfs:
-            from cpdgen.pdf.layout import start_pdfs
+        from cpdgen.pdf.layout import start_pdfs
 
-            pending = start_pdfs([prepared.pdf_jobs[d.diploma or ""] for d in pdfs], self.pdfs, workshop)
+        pdfs = [d for d in downloads if d.kind == "pdf"]
+        jobs = [prepared.pdf_jobs[d.diploma or ""] for d in pdfs]
+        early = prepared.early_pdfs
+        started = {id(job) for job in early.jobs} if early is not None else set()
+        if early is not None and not started & {id(job) for job in jobs}:
+            early = None  # none of them is needed after all (the previous site has them)
+        # Those not handed over early (the workshop takes one batch): laid out now.
+        rest = [job for job in jobs if id(job) not in started]
+        later = start_pdfs(rest, self.pdfs, None if early is not None else workshop) if rest else None
 
         def made() -> list[bytes]:
-            by_download = {id(d): data for d, data in zip(pdfs, pending.result() if pending else [], strict=True)}
-            return [by_download[id(d)] if d.kind == "pdf" else d.data or b"" for d in downloads]
+            by_job: dict[int, bytes] = {}
+            for pending in (early, later):
+                if pending is not None:
+                    by_job.update(zip(map(id, pending.jobs), pending.result(), strict=True))
+            return [
+                by_job[id(prepared.pdf_jobs[d.diploma or ""])] if d.kind == "pdf" else d.data or b"" for d in downloads
+            ]
 
         return made
 
