@@ -126,9 +126,11 @@ class SiteRenderer:
     (its caches are saved between runs unless ``use_cache`` is off), ``cpdgen serve`` keeps
     one for the whole session. ``live_reload`` is HTML added before ``</body>`` of every
     page: give it only for pages served by the dev server, never for ``site/``.
+    ``reload_templates`` reads a template again when its file changed (``cpdgen serve``,
+    while the member edits the theme); a one-shot build reads each template once.
     """
 
-    def __init__(self, root: Path, *, use_cache: bool = True, live_reload: str = ""):
+    def __init__(self, root: Path, *, use_cache: bool = True, live_reload: str = "", reload_templates: bool = False):
         from cpdgen.loader import parse_versions
         from cpdgen.render import RENDERER_ID
 
@@ -139,6 +141,7 @@ class SiteRenderer:
         self.pdfs = BlobStore(self.caches.path("pdf"), ".pdf")
         self.search_indexes = BlobStore(self.caches.path("search"), ".index")
         self.live_reload = live_reload
+        self.reload_templates = reload_templates
         self._env: jinja2.Environment | None = None
         self._digests = FileMemo()
         self._checked: set[str] = set()  # lines of pages checked in this render
@@ -302,7 +305,8 @@ class SiteRenderer:
             from cpdgen.cache import bytecode_cache
             from cpdgen.render import make_environment
 
-            self._env = make_environment(self.root, bytecode_cache(self.caches.folder_for("jinja")))
+            jinja = bytecode_cache(self.caches.folder_for("jinja"))
+            self._env = make_environment(self.root, jinja, auto_reload=self.reload_templates)
         return self._env
 
     # -- keys ----------------------------------------------------------------------------------
