@@ -66,6 +66,8 @@ class Prepared:
     # needed (SiteRenderer.collect_search); replan(False) is the plan for a site without search.
     search: SearchIndex | None = None
     replan: Callable[[bool], SitePlan] | None = None
+    # The keys of the plan's pages and copied files, made once per plan (SiteRenderer.output_keys).
+    planned_keys: tuple[SitePlan, dict[str, str]] | None = field(default=None, repr=False)
 
     @property
     def setup_failed(self) -> bool:
@@ -328,6 +330,15 @@ class SiteRenderer:
         The search index's files are in the plan (and here) once they are taken (``collect_search``).
         """
         plan = _plan_of(prepared)
+        if prepared.planned_keys is None or prepared.planned_keys[0] is not plan:
+            prepared.planned_keys = plan, self._planned_keys(plan)
+        keys = dict(prepared.planned_keys[1])
+        for download in plan.downloads:
+            keys[download.path] = self._download_key(prepared, download)
+        return keys
+
+    def _planned_keys(self, plan: SitePlan) -> dict[str, str]:
+        """The keys of the pages and copied files (a build asks for them more than once)."""
         from cpdgen.render import templates_fingerprint
 
         # Every page's key holds its whole context, so a change of data re-renders it; cpdgen's
@@ -342,8 +353,6 @@ class SiteRenderer:
         for item in plan.files:
             version = COPY_EVIDENCE_VERSION if item.kind == "evidence" else 0
             keys[item.path] = f"{item.kind}-{version}-{self._digest(item.source)}"
-        for download in plan.downloads:
-            keys[download.path] = self._download_key(prepared, download)
         return keys
 
     @staticmethod
