@@ -253,7 +253,7 @@ def bench_in_process(root: Path, edited: Path, original: str) -> None:
     served = root / "served"
     shutil.rmtree(served, ignore_errors=True)
     served.mkdir()
-    renderer = SiteRenderer(root, use_cache=False)
+    renderer = SiteRenderer(root, use_cache=False, reload_templates=True)
     as_of = date(2026, 11, 1)
 
     cpu: list[float] = []

@@ -14,6 +14,7 @@ delete at any time)::
     markdown.json      each text's safe HTML, by the text's SHA-256 and the renderer
     jinja/             compiled templates, by their source (Jinja's own bytecode cache)
     pdf/               each diploma's PDF, by a hash of everything the PDF is made from
+    search/            the site's search index, by the pages Pagefind reads, its version and options
     build-<out>.json   what the last build of <out> was made from, so an unchanged build is skipped
     site-<out>/        the site the last build replaced, recycled by the next build
 

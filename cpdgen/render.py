@@ -194,7 +194,9 @@ def render_in_parallel(texts: list[str]) -> list[str | None]:
 # Templates: one kind of Jinja environment for every output.
 
 
-def make_environment(root: Path | None = None, bytecode_cache: Any = None) -> jinja2.Environment:
+def make_environment(
+    root: Path | None = None, bytecode_cache: Any = None, *, auto_reload: bool = False
+) -> jinja2.Environment:
     """A Jinja environment: the portfolio's own ``templates/`` first, then the default theme.
 
     Any default template can also be reached as ``default/<name>``, so an override can
@@ -203,6 +205,8 @@ def make_environment(root: Path | None = None, bytecode_cache: Any = None) -> ji
     given and nothing else (no attributes starting with ``_``, no changing data, no
     files). Autoescaping is on for every template and undefined variables are errors.
     ``bytecode_cache`` keeps compiled templates between runs (``cache.bytecode_cache``).
+    ``auto_reload`` checks a template's files each time it is used, for a process that lives
+    while the theme is edited (``cpdgen serve``); a build reads each template once.
     """
     import jinja2
     from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
@@ -247,7 +251,7 @@ def make_environment(root: Path | None = None, bytecode_cache: Any = None) -> ji
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
-        auto_reload=True,
+        auto_reload=auto_reload,
         bytecode_cache=bytecode_cache,
     )
 

@@ -804,3 +804,29 @@ def test_with_evidence_unpublished_every_file_reference_says_why(portfolio):
     portfolio.activity("2026-01-10-bench", evidence=["listed.png"], body="![Listed](listed.png)\n")
     (problem,) = [p for p in build(portfolio).problems if p.code == "unpublished-file"]
     assert "publish: evidence is false" in problem.message
+
+
+def test_a_build_reads_each_template_once_not_once_a_page(portfolio, monkeypatch):
+    """Only cpdgen serve watches the theme for edits: a build does not ask the file system
+    whether a template changed each time a page uses it."""
+    from collections import Counter
+
+    import jinja2.loaders
+
+    from cpdgen import theme_dir
+
+    portfolio.many(6, start="2026-01-05")
+    asked: list[str] = []
+    real = jinja2.loaders.os.path.getmtime
+
+    def getmtime(path):
+        if str(path).startswith(str(theme_dir())):
+            asked.append(str(path))
+        return real(path)
+
+    monkeypatch.setattr(jinja2.loaders.os.path, "getmtime", getmtime)
+    result = build_site(portfolio.root, as_of=date(2026, 11, 28), pdf=False)
+    assert result.written and len(result.stats.manifest) > 10
+    # Each template is read when it is first used and once for the theme's fingerprint, under
+    # each of its two names (base.html and default/base.html), however many pages use it.
+    assert asked and max(Counter(asked).values()) <= 4

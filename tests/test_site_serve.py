@@ -363,3 +363,30 @@ def test_a_save_while_a_full_rebuild_runs_gets_its_page_without_waiting_for_it(p
     server.join(DEADLINE)
     assert not server.is_alive()
     session.close()
+
+
+def test_an_edit_to_the_theme_shows_in_the_next_rebuild(portfolio):
+    """serve keeps its templates between rebuilds, but reads one again when its file changed."""
+    from datetime import date
+
+    from cpdgen.site.serve import Session
+
+    portfolio.many(2, start="2026-01-05")
+    theme = portfolio.root / "templates" / "base.html"
+    theme.parent.mkdir()
+    from cpdgen import theme_dir
+
+    base = (theme_dir() / "base.html").read_text()
+    theme.write_text(base.replace("</head>", "<!-- Theme one -->\n</head>"))
+    session = Session(portfolio.root, date(2026, 11, 28), out=io.StringIO())
+    try:
+        assert session.rebuild()
+        page = session.folder / "activities/2026-01-05-a0/index.html"
+        assert "Theme one" in page.read_text()
+        theme.write_text(base.replace("</head>", "<!-- Theme two -->\n</head>"))
+        later = theme.stat().st_mtime + 5
+        os.utime(theme, (later, later))  # a new time even where the clock is coarse
+        assert session.rebuild()
+        assert "Theme two" in page.read_text() and "Theme one" not in page.read_text()
+    finally:
+        session.close()

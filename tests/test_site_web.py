@@ -7,6 +7,7 @@ private activity or patient identifier reaches any of them.
 from __future__ import annotations
 
 import gzip
+import os
 import xml.etree.ElementTree as ET
 from datetime import date
 from pathlib import Path
@@ -377,3 +378,162 @@ def test_under_cpdgen_serve_the_404_page_leads_back_to_the_local_site(portfolio,
     renderer.render_into(served, renderer.prepare(as_of=AS_OF), previous=served)
     html = (served / "404.html").read_text()
     assert 'href="/index.html"' in html and URL not in html
+
+
+# --- Pagefind beside the page rendering, and the kept index ------------------------------
+
+
+def fake_pagefind(folder: Path, does: str = "echo 'Error: out of cheese' >&2\nexit 3") -> tuple[Path, Path]:
+    """A program that says it is the installed Pagefind (``--version``) but, asked for an index,
+    leaves a trace and does ``does``: ``(program, trace)``."""
+    import subprocess
+
+    from cpdgen.pagefind import pagefind_executable
+
+    real = pagefind_executable()
+    assert real is not None, "the pagefind-bin package is a dependency of cpdgen"
+    version = subprocess.run([real, "--version"], capture_output=True, text=True, check=True).stdout.strip()
+    program, trace = folder / "pagefind", folder / "pagefind-ran"
+    program.write_text(
+        f'#!/bin/sh\nif [ "$1" = --version ]; then echo "{version}"; exit 0; fi\n'
+        f'touch "{trace}"\nREAL="{real}"\n{does}\n'
+    )
+    program.chmod(0o755)
+    return program, trace
+
+
+def all_files(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_a_later_build_takes_the_search_index_it_kept_and_does_not_run_pagefind(
+    public_and_private, monkeypatch, tmp_path
+):
+    from cpdgen.site import search
+
+    first = build(public_and_private, out=tmp_path / "a")
+    program, trace = fake_pagefind(tmp_path)  # fails, were it run
+    monkeypatch.setattr(search, "pagefind_executable", lambda: program)
+    result = build_site(public_and_private.root, out=tmp_path / "b", as_of=AS_OF, pdf=False)
+    assert result.written and not [p for p in result.problems if p.code == "search-unavailable"]
+    assert not trace.exists()
+    assert all_files(result.out) == all_files(first)  # the index, every page and the marker's keys
+
+
+@pytest.mark.parametrize("cached", ["first", "second"])
+def test_no_cache_keeps_no_search_index_and_reads_none(public_and_private, monkeypatch, tmp_path, cached):
+    from cpdgen.site import search
+
+    build(public_and_private, out=tmp_path / "a", use_cache=cached == "first")
+    program, trace = fake_pagefind(tmp_path)
+    monkeypatch.setattr(search, "pagefind_executable", lambda: program)
+    result = build_site(
+        public_and_private.root, out=tmp_path / "b", as_of=AS_OF, pdf=False, use_cache=cached == "second"
+    )
+    assert trace.exists()  # nothing kept by the first build, or nothing read by the second
+    assert [p.code for p in result.problems if p.code == "search-unavailable"] == ["search-unavailable"]
+    assert "Search is not available" in (result.out / "search/index.html").read_text()
+
+
+def with_search_on_every_page(portfolio) -> None:
+    """A theme that shows on every page whether the site has search, as a member's theme may."""
+    from cpdgen import theme_dir
+
+    base = (theme_dir() / "base.html").read_text()
+    (portfolio.root / "templates").mkdir(exist_ok=True)
+    (portfolio.root / "templates/base.html").write_text(
+        base.replace("</head>", "<!-- search={{ site.search_ready }} -->\n</head>")
+    )
+
+
+def test_pagefind_failing_while_the_pages_render_on_every_core_gives_the_site_without_search(
+    public_and_private, monkeypatch, tmp_path
+):
+    import os
+
+    from cpdgen import render
+    from cpdgen.site import search
+
+    with_search_on_every_page(public_and_private)
+    monkeypatch.setattr(render, "PARALLEL_MIN_TEXTS", 1)  # a small portfolio: fork anyway
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    program, trace = fake_pagefind(tmp_path)
+    monkeypatch.setattr(search, "pagefind_executable", lambda: program)
+    failed = build_site(public_and_private.root, out=tmp_path / "failed", as_of=AS_OF, pdf=False)
+    assert trace.exists() and failed.written
+    assert [p.message for p in failed.problems if p.code == "search-unavailable"] == [
+        "Pagefind could not make the search index: Error: out of cheese; the site is built without search"
+    ]
+    monkeypatch.setattr(search, "pagefind_executable", lambda: None)
+    without = build_site(public_and_private.root, out=tmp_path / "without", as_of=AS_OF, pdf=False)
+    pages = all_files(failed.out)
+    html = [data.decode() for path, data in pages.items() if path.endswith(".html")]
+    assert len(html) > 10 and all("search=False" in page for page in html)
+    assert pages == all_files(without.out)
+
+
+def test_pagefind_failing_in_a_serve_rebuild_rewrites_every_page_in_place(public_and_private, monkeypatch, tmp_path):
+    from cpdgen.site import search
+    from cpdgen.site.serve import Session
+
+    with_search_on_every_page(public_and_private)
+    session = Session(public_and_private.root, AS_OF, out=open(os.devnull, "w"))  # noqa: SIM115
+    try:
+        assert session.rebuild()
+        before = all_files(session.folder)
+        assert all("search=True" in data.decode() for path, data in before.items() if path.endswith(".html"))
+        public_and_private.activity("2026-03-09-new", date="2026-03-09", title="A new one")
+        program, _ = fake_pagefind(tmp_path)
+        monkeypatch.setattr(search, "pagefind_executable", lambda: program)
+        assert session.rebuild()
+        served = all_files(session.folder)
+    finally:
+        session.close()
+    monkeypatch.setattr(search, "pagefind_executable", lambda: None)
+    without = build_site(public_and_private.root, out=tmp_path / "without", as_of=AS_OF, pdf=False, use_cache=False)
+    expected = all_files(without.out)
+    assert not any(path.startswith("pagefind/") for path in served)
+    assert all("search=False" in data.decode() for path, data in served.items() if path.endswith(".html"))
+    assert {path: data for path, data in served.items() if path != ".cpdgen-output"} == {
+        path: data for path, data in expected.items() if path != ".cpdgen-output"
+    }
+
+
+def test_pagefind_that_takes_too_long_is_stopped_and_the_site_builds_without_search(
+    public_and_private, monkeypatch, tmp_path
+):
+    from cpdgen.site import search
+
+    program, _ = fake_pagefind(tmp_path, "exec sleep 60")
+    monkeypatch.setattr(search, "pagefind_executable", lambda: program)
+    monkeypatch.setattr(search, "TIMEOUT_SECONDS", 1)
+    result = build_site(public_and_private.root, as_of=AS_OF, pdf=False)
+    assert [p.message for p in result.problems if p.code == "search-unavailable"] == [
+        "Pagefind could not make the search index (it took more than 1 s); the site is built without search"
+    ]
+    assert "Search is not available" in (result.out / "search/index.html").read_text()
+
+
+def test_pagefind_saying_a_lot_is_not_stopped_by_a_full_pipe(public_and_private, monkeypatch, tmp_path):
+    from cpdgen.site import search
+
+    expected = build(public_and_private, out=tmp_path / "a", use_cache=False)
+    # More than a pipe holds (64 KiB), on both outputs, before the real program runs.
+    program, trace = fake_pagefind(
+        tmp_path, 'head -c 300000 /dev/zero\nhead -c 300000 /dev/zero >&2\nexec "$REAL" "$@"'
+    )
+    monkeypatch.setattr(search, "pagefind_executable", lambda: program)
+    monkeypatch.setattr(search, "TIMEOUT_SECONDS", 20)
+    result = build_site(public_and_private.root, out=tmp_path / "b", as_of=AS_OF, pdf=False, use_cache=False)
+    assert trace.exists() and not [p for p in result.problems if p.code == "search-unavailable"]
+    assert all_files(result.out / "pagefind") == all_files(expected / "pagefind")
+
+
+def test_a_damaged_kept_index_is_not_used():
+    from cpdgen.site.search import pack_index, unpack_index
+
+    files = [("pagefind/pagefind.js", b"script"), ("pagefind/index/en_1.pf_index", b"\x1f\x8b\n\0index")]
+    blob = pack_index(files)
+    assert unpack_index(blob) == files
+    assert unpack_index(blob[:-1]) is None and unpack_index(b"x" + blob) is None and unpack_index(None) is None
+    assert unpack_index(pack_index([("../outside.js", b"x"), *files])) is None

@@ -186,23 +186,23 @@ def build_site(
             temp = recycled or fsutil.make_temp_folder(target)
             try:
                 previous = target if (target / fsutil.MARKER).is_file() else None
-                keys = renderer.output_keys(prepared)
-                if previous is not None and renderer.unchanged(previous, prepared, keys):
+                if previous is not None and renderer.unchanged(previous, prepared):
                     # Nothing changed: leave the site exactly as it is.
                     if recycled is None or spare is None or not fsutil.keep_spare(temp, spare):
                         shutil.rmtree(temp)
-                    stats = RenderStats(reused=len(keys), manifest=fsutil.read_manifest(previous / fsutil.MARKER))
+                    kept = fsutil.read_manifest(previous / fsutil.MARKER)
+                    stats = RenderStats(reused=len(kept), manifest=kept)
                     result.unchanged = True
                 else:
                     stats = renderer.render_into(
                         temp,
                         prepared,
                         previous=previous,
-                        keys=keys,
                         update=recycled is not None,
                         progress=progress,
                         workshop=workshop,
                     )
+                    result.problems = prepared.problems  # with a warning when Pagefind failed meanwhile
                     if previous is not None:
                         result.problems += _keep_members_files(prepared, target, temp, set(stats.manifest))
                     fsutil.swap_in(temp, target, spare)
@@ -213,6 +213,8 @@ def build_site(
             except BaseException:
                 shutil.rmtree(temp, ignore_errors=True)
                 raise
+            finally:
+                prepared.close()  # Pagefind stopped, if the build ended before it took the index
     renderer.save_caches()
     if stamp_file is not None:
         stamp.save_stamp(

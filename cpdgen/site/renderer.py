@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from cpdgen.portfolio import Activity, Portfolio
     from cpdgen.rules import Assessment
     from cpdgen.site.plan import Download, Page, SiteFile, SitePlan
+    from cpdgen.site.search import SearchIndex
 
 # Bump when copy_evidence changes what it writes, so earlier copies are not reused.
 COPY_EVIDENCE_VERSION = 2
@@ -61,6 +62,12 @@ class Prepared:
     problems: list[Problem]
     plan: SitePlan | None  # None when the build must not go ahead
     pdf_jobs: dict[str, PdfJob] = field(default_factory=dict)  # diploma id -> its public PDF, checked
+    # The search index while Pagefind still makes it: its files join plan.downloads when they are
+    # needed (SiteRenderer.collect_search); replan(False) is the plan for a site without search.
+    search: SearchIndex | None = None
+    replan: Callable[[bool], SitePlan] | None = None
+    # The keys of the plan's pages and copied files, made once per plan (SiteRenderer.output_keys).
+    planned_keys: tuple[SitePlan, dict[str, str]] | None = field(default=None, repr=False)
     early_pdfs: PendingPdfs | None = None  # PDFs being laid out since they were known (prepare's workshop)
 
     @property
@@ -70,6 +77,12 @@ class Prepared:
     @cached_property
     def activities_by_path(self) -> dict[str, Activity]:
         return {a.path: a for a in self.portfolio.activities}
+
+    def close(self) -> None:
+        """Stop Pagefind if it still makes an index no render took (a build that stopped early)."""
+        if self.search is not None:
+            self.search.close()
+            self.search = None
 
 
 @dataclass
@@ -116,9 +129,11 @@ class SiteRenderer:
     (its caches are saved between runs unless ``use_cache`` is off), ``cpdgen serve`` keeps
     one for the whole session. ``live_reload`` is HTML added before ``</body>`` of every
     page: give it only for pages served by the dev server, never for ``site/``.
+    ``reload_templates`` reads a template again when its file changed (``cpdgen serve``,
+    while the member edits the theme); a one-shot build reads each template once.
     """
 
-    def __init__(self, root: Path, *, use_cache: bool = True, live_reload: str = ""):
+    def __init__(self, root: Path, *, use_cache: bool = True, live_reload: str = "", reload_templates: bool = False):
         from cpdgen.loader import parse_versions
         from cpdgen.render import RENDERER_ID
 
@@ -127,7 +142,9 @@ class SiteRenderer:
         self.markdown = TextMemo(RENDERER_ID, self.caches.path("markdown.json"))
         self.files = FileMemo(self.caches.path("files.pickle"), parse_versions())  # each file parsed once
         self.pdfs = BlobStore(self.caches.path("pdf"), ".pdf")
+        self.search_indexes = BlobStore(self.caches.path("search"), ".index")
         self.live_reload = live_reload
+        self.reload_templates = reload_templates
         self._env: jinja2.Environment | None = None
         self._digests = FileMemo()
         self._checked: set[str] = set()  # lines of pages checked in this render
@@ -175,7 +192,7 @@ class SiteRenderer:
         if portfolio.settings.publish.reflections:
             texts += [a.reflection or "" for a in published]
         self.prefill_markdown(texts)
-        from cpdgen.site.search import build_index, pagefind_executable
+        from cpdgen.site.search import pagefind_executable, start_index
 
         search = pagefind_executable()
 
@@ -191,22 +208,37 @@ class SiteRenderer:
             )
 
         plan = plan_with(search is not None)
+        index = None
         if search is not None and plan.search and not blocks_publishing(plan.problems, strict):
+            # Pagefind makes the index in a process of its own while the build goes on; its files
+            # are taken when they are to be written (collect_search).
             try:
-                index = build_index(plan.search, search)
+                index = start_index(plan.search, search, self.search_indexes)
             except CpdgenError as exc:
                 plan = plan_with(False)  # the search page then says that search is not available
-                message = exc.message + "; the site is built without search"
-                problems.append(Problem("content", None, "warning", "search-unavailable", message, publishes=False))
+                problems.append(_search_unavailable(exc))
             else:
-                plan.downloads += [Download(path, "search", None, data) for path, data in index]
-        problems.extend(plan.problems)
-        if blocks_publishing(problems, strict):
-            jobs = {}
-        for job in jobs.values():
-            problems.extend(job.problems)
-        ok = not blocks_publishing(problems, strict)
-        return Prepared(portfolio, day, assessment, sort_problems(problems), plan if ok else None, jobs, early)
+                if index.ready:  # kept from an earlier build
+                    plan.downloads += _index_downloads(index)
+                    index = None
+        try:
+            problems.extend(plan.problems)
+            if blocks_publishing(problems, strict):
+                jobs = {}
+            for job in jobs.values():
+                problems.extend(job.problems)
+            ok = not blocks_publishing(problems, strict)
+        except BaseException:
+            if index is not None:
+                index.close()
+            raise
+        if not ok and index is not None:
+            index.close()
+            index = None
+        return Prepared(
+            portfolio, day, assessment, sort_problems(problems), plan if ok else None, jobs, index, plan_with,
+            early_pdfs=early,
+        )  # fmt: skip
 
     def start_pdfs_early(self, jobs: list[PdfJob], workshop: Workshop, previous: Path | None) -> PendingPdfs | None:
         """Hand ``workshop`` the PDFs a build will have to lay out, as soon as they are known
@@ -219,6 +251,29 @@ class SiteRenderer:
         old = fsutil.read_manifest(previous / fsutil.MARKER) if previous is not None else {}
         there = {entry[0] for entry in old.values()}
         return start_pdfs([job for job in jobs if "pdf-" + job.key not in there], self.pdfs, workshop)
+
+    def collect_search(self, prepared: Prepared) -> bool:
+        """Take the search index Pagefind was making into the plan's downloads, waiting for it.
+
+        When Pagefind failed, the site is planned again without search (every page's context
+        says so) and a warning joins the problems: True is returned, and every page must be
+        rendered again. False otherwise (also when there was nothing to wait for).
+        """
+        index, prepared.search = prepared.search, None
+        if index is None:
+            return False
+        plan = _plan_of(prepared)
+        try:
+            downloads = _index_downloads(index)
+        except CpdgenError as exc:
+            assert prepared.replan is not None  # prepare gives it with every index
+            prepared.plan = prepared.replan(False)  # the search page then says that search is not available
+            prepared.problems = sort_problems([*prepared.problems, _search_unavailable(exc)])
+            return True
+        finally:
+            index.close()
+        plan.downloads += downloads
+        return False
 
     def page_extra(self) -> dict:
         """What every page's context gets besides its own data: the dev server's live-reload snippet."""
@@ -283,7 +338,8 @@ class SiteRenderer:
             from cpdgen.cache import bytecode_cache
             from cpdgen.render import make_environment
 
-            self._env = make_environment(self.root, bytecode_cache(self.caches.folder_for("jinja")))
+            jinja = bytecode_cache(self.caches.folder_for("jinja"))
+            self._env = make_environment(self.root, jinja, auto_reload=self.reload_templates)
         return self._env
 
     # -- keys ----------------------------------------------------------------------------------
@@ -300,8 +356,20 @@ class SiteRenderer:
         return self._digests.get("sha256", path, compute)
 
     def output_keys(self, prepared: Prepared) -> dict[str, str]:
-        """Every planned output path with its key: a hash of everything the file is made from."""
+        """Every planned output path with its key: a hash of everything the file is made from.
+
+        The search index's files are in the plan (and here) once they are taken (``collect_search``).
+        """
         plan = _plan_of(prepared)
+        if prepared.planned_keys is None or prepared.planned_keys[0] is not plan:
+            prepared.planned_keys = plan, self._planned_keys(plan)
+        keys = dict(prepared.planned_keys[1])
+        for download in plan.downloads:
+            keys[download.path] = self._download_key(prepared, download)
+        return keys
+
+    def _planned_keys(self, plan: SitePlan) -> dict[str, str]:
+        """The keys of the pages and copied files (a build asks for them more than once)."""
         from cpdgen.render import templates_fingerprint
 
         # Every page's key holds its whole context, so a change of data re-renders it; cpdgen's
@@ -316,17 +384,26 @@ class SiteRenderer:
         for item in plan.files:
             version = COPY_EVIDENCE_VERSION if item.kind == "evidence" else 0
             keys[item.path] = f"{item.kind}-{version}-{self._digest(item.source)}"
-        for download in plan.downloads:
-            if download.kind == "pdf":
-                keys[download.path] = "pdf-" + prepared.pdf_jobs[download.diploma or ""].key
-            else:
-                keys[download.path] = f"{download.kind}-" + hashlib.sha256(download.data or b"").hexdigest()
         return keys
 
+    @staticmethod
+    def _download_key(prepared: Prepared, download: Download) -> str:
+        if download.kind == "pdf":
+            return "pdf-" + prepared.pdf_jobs[download.diploma or ""].key
+        return f"{download.kind}-" + hashlib.sha256(download.data or b"").hexdigest()
+
     def unchanged(self, folder: Path, prepared: Prepared, keys: dict[str, str] | None = None) -> bool:
-        """True when ``folder`` already holds exactly this site (same files, same keys, nothing else of ours)."""
+        """True when ``folder`` already holds exactly this site (same files, same keys, nothing else of ours).
+
+        Waits for the search index only when everything else is unchanged.
+        """
         old = fsutil.read_manifest(folder / fsutil.MARKER)
         keys = keys if keys is not None else self.output_keys(prepared)
+        if any(old.get(path, ("",))[0] != key for path, key in keys.items()):
+            return False
+        if prepared.search is not None:
+            self.collect_search(prepared)
+            keys = self.output_keys(prepared)
         if set(old) != set(keys):
             return False
         for path, key in keys.items():
@@ -379,7 +456,6 @@ class SiteRenderer:
         prepared: Prepared,
         *,
         previous: Path | None = None,
-        keys: dict[str, str] | None = None,
         update: bool = False,
         progress: Callable[[int, int, str], None] | None = None,
         workshop: Workshop | None = None,
@@ -395,15 +471,34 @@ class SiteRenderer:
         replaced by new files (never written into: they may be linked from ``previous``).
         ``progress(n, total, diploma_id)`` is called before each PDF that is laid out; with a
         ``workshop`` (``layout.Workshop``) they are laid out there while the pages render.
+        The search index Pagefind is making (``prepared.search``) is taken when the pages are
+        done; when Pagefind failed, the pages are made again for a site without search.
         """
-        plan = _plan_of(prepared)
-        keys = keys if keys is not None else self.output_keys(prepared)
+        try:
+            return self._render_into(
+                folder, prepared, previous=previous, update=update, progress=progress, workshop=workshop
+            )
+        finally:
+            prepared.close()  # when the render stopped before it took the index
+
+    def _render_into(
+        self,
+        folder: Path,
+        prepared: Prepared,
+        *,
+        previous: Path | None,
+        update: bool,
+        progress: Callable[[int, int, str], None] | None,
+        workshop: Workshop | None,
+    ) -> RenderStats:
         self._checked = set()
         same = previous is not None and previous.resolve() == folder.resolve()
         in_place = same or update
-        if same and self.unchanged(folder, prepared, keys):
+        if same and self.unchanged(folder, prepared):
             kept_manifest = fsutil.read_manifest(folder / fsutil.MARKER)
-            return RenderStats(reused=len(keys), manifest=kept_manifest)  # not even the marker is rewritten
+            return RenderStats(reused=len(kept_manifest), manifest=kept_manifest)  # not even the marker is rewritten
+        plan = _plan_of(prepared)
+        keys = self.output_keys(prepared)
         old = fsutil.read_manifest(previous / fsutil.MARKER) if previous is not None else {}
         here = fsutil.read_manifest(folder / fsutil.MARKER) if update else {}
         stats = RenderStats()
@@ -469,6 +564,10 @@ class SiteRenderer:
             else:
                 fsutil.write_new_file(target, data)
 
+        def overwrite(path: str, data: bytes) -> None:
+            """Replace a file this render wrote or linked (atomically: a link's other name keeps its bytes)."""
+            fsutil.atomic_write_bytes(target_of(path), data, durable=False)
+
         def link(path: str, source: Path) -> None:
             target = target_of(path)
             if source != target:
@@ -526,6 +625,7 @@ class SiteRenderer:
                     jobs.append(pool.submit(link, path, source))
                 return True
 
+            counted = stats.written, stats.reused
             for page in plan.pages:
                 key = keys[page.path]
                 if reused(page.path, key):
@@ -536,6 +636,36 @@ class SiteRenderer:
                 jobs.append(pool.submit(write, page.path, data))
                 manifest[page.path] = [key, len(data)]
                 stats.written += 1
+
+            # The search index Pagefind made meanwhile, written like the other downloads.
+            if self.collect_search(prepared):
+                # Pagefind failed: the site is planned without search, and every page says so.
+                # Rare and slow: each page is made again over what was written for it.
+                for job in jobs:
+                    job.result()  # nothing may still be writing a page
+                stats.written, stats.reused = counted
+                for page in plan.pages:
+                    del manifest[page.path]
+                first = {page.path for page in plan.pages}
+                plan = _plan_of(prepared)
+                for path in first - {page.path for page in plan.pages}:
+                    fsutil.safe_join(folder, path).unlink(missing_ok=True)  # written by this render
+                keys = self.output_keys(prepared)
+                for page in plan.pages:
+                    data = self.render_page(page.template, page.context)
+                    published += self.check_page(prepared, page.path, page.source, data)
+                    jobs.append(pool.submit(overwrite, page.path, data))
+                    manifest[page.path] = [keys[page.path], len(data)]
+                    stats.written += 1
+            making = {download.path for download in to_make}  # the PDFs, written when they are made
+            for download in plan.downloads:
+                if download.path in manifest or download.path in making:
+                    continue  # reused before the pages, or a PDF being laid out
+                key = keys[download.path] = self._download_key(prepared, download)
+                if not reused(download.path, key):
+                    jobs.append(pool.submit(write, download.path, download.data or b""))
+                    manifest[download.path] = [key, len(download.data or b"")]
+                    stats.written += 1
 
             groups: dict[str, list[SiteFile]] = {}
             for item in plan.files:
@@ -637,6 +767,15 @@ class SiteRenderer:
 def page_lines(data: bytes) -> list[str]:
     """A rendered page's text as ``check_page`` reads it, a line (a block) each."""
     return html_text(data.decode("utf-8"), everything=True).split("\n")
+
+
+def _search_unavailable(exc: CpdgenError) -> Problem:
+    message = exc.message + "; the site is built without search"
+    return Problem("content", None, "warning", "search-unavailable", message, publishes=False)
+
+
+def _index_downloads(index: SearchIndex) -> list[Download]:
+    return [Download(path, "search", None, data) for path, data in index.files()]
 
 
 def _plan_of(prepared: Prepared) -> SitePlan:

@@ -39,7 +39,8 @@ class Session:
         self.as_of = as_of
         self.out = out or sys.stdout
         self.folder = Path(tempfile.mkdtemp(prefix="cpdgen-serve-"))
-        self.renderer = SiteRenderer(self.root)  # keeps each unchanged file's parse between rebuilds
+        # Keeps each unchanged file's parse between rebuilds, and sees the member's edits to the theme.
+        self.renderer = SiteRenderer(self.root, reload_templates=True)
         self.state = BuildState()
         self.last: Prepared | None = None  # the last good build: the base of quick pages
         self.quick: dict[str, bytes] = {}  # pages written ahead of the full rebuild, by site path
