@@ -537,3 +537,29 @@ def test_a_damaged_kept_index_is_not_used():
     assert unpack_index(blob) == files
     assert unpack_index(blob[:-1]) is None and unpack_index(b"x" + blob) is None and unpack_index(None) is None
     assert unpack_index(pack_index([("../outside.js", b"x"), *files])) is None
+
+
+@pytest.mark.slow  # lays out the diploma's PDF twice
+def test_pagefind_failing_while_the_workshop_lays_out_the_pdf_gives_the_site_without_search(
+    public_and_private, monkeypatch, tmp_path
+):
+    from cpdgen.pdf import layout
+    from cpdgen.site import search
+
+    handed = []
+    submit = layout.Workshop.submit
+    monkeypatch.setattr(layout.Workshop, "submit", lambda self, jobs: (handed.append(len(jobs)), submit(self, jobs)))
+    program, trace = fake_pagefind(tmp_path)
+    monkeypatch.setattr(search, "pagefind_executable", lambda: program)
+    failed = build_site(public_and_private.root, out=tmp_path / "a", as_of=AS_OF, use_cache=False)
+    assert trace.exists() and handed == [1]  # Pagefind ran and failed while the PDF was laid out
+    assert [p.code for p in failed.problems if p.code == "search-unavailable"] == ["search-unavailable"]
+    monkeypatch.setattr(search, "pagefind_executable", lambda: None)
+    without = build_site(public_and_private.root, out=tmp_path / "b", as_of=AS_OF, use_cache=False)
+    made, expected = all_files(failed.out), all_files(without.out)
+    [pdf] = [name for name in made if name.endswith(".pdf")]
+    assert made[pdf].startswith(b"%PDF-") and made[pdf] == expected[pdf]
+    assert failed.stats.written + failed.stats.reused == len(made) - 1  # each file made once (and the marker)
+    assert {k: v for k, v in made.items() if k != ".cpdgen-output"} == {
+        k: v for k, v in expected.items() if k != ".cpdgen-output"
+    }
