@@ -460,7 +460,7 @@ class Workshop:
             return None
         context = multiprocessing.get_context("fork")
         mine, theirs = context.Pipe()
-        process = context.Process(target=_workshop, args=(theirs,))  # not a daemon: it forks children
+        process = context.Process(target=_workshop, args=(theirs, mine))  # not a daemon: it forks children
         process.start()
         theirs.close()
         if process.pid is not None:
@@ -524,10 +524,14 @@ def pdf_workshop(wanted: bool = True) -> Iterator[Workshop | None]:
             workshop.close()
 
 
-def _workshop(connection: Connection) -> None:  # pragma: no cover - runs in the forked process
+def _workshop(connection: Connection, builds_end: Connection) -> None:  # pragma: no cover - forked process
     """The workshop's life: import WeasyPrint, wait for the jobs, lay them out, send what came of it."""
     import threading
 
+    # The fork copied the build's end of the pipe too: while this process held it, a build that
+    # was killed (or hung up on) never looked closed, and the workshop waited for ever, for jobs
+    # or to hand over its PDFs, holding the build's output open.
+    builds_end.close()
     os.setpgid(0, 0)  # a group of its own, with the children it forks: close() ends them together
     received: list[list[PdfJob] | None] = []
 
