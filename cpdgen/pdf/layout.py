@@ -365,7 +365,13 @@ class _Running:
     deadline: float
 
 
-def _render_forked(jobs: list[PdfJob]) -> list[_Rendered]:
+class _BuildGone(Exception):
+    """The build that handed a workshop its jobs is gone: nobody will take the PDFs."""
+
+
+def _render_forked(jobs: list[PdfJob], build: Connection | None = None) -> list[_Rendered]:
+    """The jobs laid out in forked children; ``build``, in the workshop, is its connection to the
+    build, which only ever becomes readable again when the build is gone (then _BuildGone)."""
     import multiprocessing
     import time
     from multiprocessing.connection import wait
@@ -390,7 +396,10 @@ def _render_forked(jobs: list[PdfJob]) -> list[_Rendered]:
                 running[started] = _Running(job, process, receive, time.monotonic() + job.timeout)
                 started += 1
             soonest = min(r.deadline for r in running.values())
-            ready = wait([r.receive for r in running.values()], max(0.0, soonest - time.monotonic()))
+            watched = [r.receive for r in running.values()] + ([build] if build is not None else [])
+            ready = wait(watched, max(0.0, soonest - time.monotonic()))
+            if build is not None and build in ready:
+                raise _BuildGone
             for n, item in list(running.items()):
                 if item.receive in ready:
                     del running[n]
@@ -558,7 +567,9 @@ def _workshop(connection: Connection, builds_end: Connection) -> None:  # pragma
         try:
             if failed is not None:
                 raise failed
-            connection.send(("ok", _render_forked(jobs)))
+            connection.send(("ok", _render_forked(jobs, connection)))
+        except _BuildGone:
+            pass  # killed without a word (a closed terminal, a CI time limit): its children are stopped
         except CpdgenError as exc:
             kind = "render" if isinstance(exc, RenderFailed) else "cpdgen"
             connection.send(("error", (kind, exc.message, exc.outcome)))
