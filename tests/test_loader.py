@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -886,3 +887,50 @@ def test_a_result_read_ahead_is_not_used_for_a_file_changed_since(tmp_path):
     memo.put("activity", path, key, "first")
     assert memo.get("activity", path, lambda: path.read_text(encoding="utf-8")) == "second, longer"
     assert memo.missing("activity", [path]) == []
+
+
+_SLOW_CHECK = """
+import sys, time
+
+from cpdgen import loader
+from cpdgen.cli import main
+
+parse = loader._parse_activity
+
+
+def slow(*args, **kwargs):  # a slow disk: the workers are reading when Ctrl-C comes
+    time.sleep(0.05)
+    return parse(*args, **kwargs)
+
+
+loader._parse_activity = slow
+sys.exit(main(["check", "--root", sys.argv[1]]))
+"""
+
+
+@pytest.mark.slow
+def test_ctrl_c_while_reading_ahead_stops_the_check_at_once_and_quietly(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    portfolio = Builder(tmp_path / "p")
+    portfolio.many(250, start="2020-01-06")
+    check = subprocess.Popen(
+        [sys.executable, "-c", _SLOW_CHECK, str(portfolio.root)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )  # fmt: skip
+    try:
+        children = Path(f"/proc/{check.pid}/task/{check.pid}/children")
+        deadline = time.monotonic() + 30
+        while len(children.read_text().split()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert len(children.read_text().split()) >= 2, "no workers read ahead"
+        time.sleep(0.5)  # well inside the reading (250 files at 0.05 s each, on two workers)
+        os.killpg(check.pid, signal.SIGINT)  # Ctrl-C: the terminal signals the whole process group
+        _, err = check.communicate(timeout=30)  # it used to hang for ever in the pool's terminate()
+    finally:
+        with contextlib.suppress(OSError):
+            os.killpg(check.pid, signal.SIGKILL)
+        check.wait()
+    assert (check.returncode, err) == (130, "cpdgen: interrupted\n")  # no worker's traceback

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import multiprocessing
 import shutil
@@ -338,3 +339,65 @@ def test_a_workshop_that_dies_is_a_message_not_a_hang(tmp_path):
         process.join()
         with pytest.raises(CpdgenError, match="the renderer stopped"):
             rendering.start_pdfs([job], None, workshop).result()
+
+
+_ORPHANED_WORKSHOP = """
+import os, signal, sys, time
+from datetime import date, datetime
+from pathlib import Path
+
+from cpdgen.loader import load_portfolio
+from cpdgen.pdf import layout
+from cpdgen.pdf.document import prepare_diploma_pdf
+
+shop = layout.Workshop.start()
+print(shop._process.pid, flush=True)
+if sys.argv[1] != "-":  # hand it a job whose PDF is larger than a socket's buffer
+    portfolio = load_portfolio(Path(sys.argv[1]))
+    job = prepare_diploma_pdf(portfolio, portfolio.assess(date(2025, 7, 1)), "diploma-1", public=True)
+    job.attachments = (layout.Attachment("noise.bin", "noise", os.urandom(4_000_000), datetime(2025, 1, 1)),)
+    shop.submit([job])
+    time.sleep(0.2)
+os.kill(os.getpid(), signal.SIGKILL)  # the build is killed (or hung up on) before it takes the PDFs
+"""
+
+
+def _ended(pid: int, within: float) -> bool:
+    import time
+
+    stat = Path(f"/proc/{pid}/stat")
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            if stat.read_text().rsplit(")", 1)[1].split()[0] == "Z":
+                return True  # ended; a zombie until init reaps it
+        except OSError:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("handed", [False, True], ids=["before-the-jobs", "while-laying-out"])
+def test_a_workshop_ends_when_its_build_is_killed(tmp_path, handed):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    portfolio = Builder(tmp_path / "p")
+    portfolio.settings(MEMBER)
+    portfolio.activity("2025-03-01-a", date="2025-03-01")
+    script = [sys.executable, "-c", _ORPHANED_WORKSHOP, str(portfolio.root) if handed else "-"]
+    output = tmp_path / "output.txt"  # not a pipe: the workshop holds the build's output open while it lives
+    with output.open("w") as out:
+        code = subprocess.run(script, stdout=out, stderr=subprocess.STDOUT, timeout=120).returncode
+    assert code == -signal.SIGKILL, output.read_text()
+    workshop = int(output.read_text().split()[0])
+    try:
+        # It must not wait for ever for jobs, or to hand over PDFs nobody will take (holding the
+        # build's output pipe open, so whoever reads it, a CI job or `| tee`, waits for ever too).
+        assert _ended(workshop, 60), "the workshop outlived its build"
+    finally:
+        with contextlib.suppress(OSError):
+            os.killpg(workshop, signal.SIGKILL)

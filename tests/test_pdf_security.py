@@ -8,6 +8,7 @@ something through).
 
 from __future__ import annotations
 
+import contextlib
 import io
 import multiprocessing
 import os
@@ -341,3 +342,66 @@ def test_a_build_that_stops_stops_the_pdfs_its_workshop_is_laying_out(tmp_path, 
     while stat.exists() and stat.read_text().split()[2] != "Z" and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not stat.exists() or stat.read_text().split()[2] == "Z"  # ended (a zombie until init reaps it)
+
+
+_KILLED_BUILD = """
+import os, pickle, signal, sys, time
+
+from cpdgen.pdf import layout, resources
+
+resources.MAX_SVG_SHAPES = 10**9
+with open(sys.argv[1], "rb") as handle:
+    job = pickle.load(handle)
+shop = layout.Workshop.start()
+print(shop._process.pid, flush=True)
+shop.submit([job])
+children = f"/proc/{shop._process.pid}/task/{shop._process.pid}/children"
+while not open(children).read().split():
+    time.sleep(0.05)
+os.kill(os.getpid(), signal.SIGKILL)  # a terminal closed, a CI job timed out: no clean-up runs
+"""
+
+
+@pytest.mark.slow
+def test_a_killed_build_s_workshop_stops_laying_out_at_once(tmp_path):
+    import pickle
+    import signal
+    import subprocess
+    import sys
+
+    content = tmp_path / "content"
+    content.mkdir()
+    (content / "use5.svg").write_bytes(nested_use_svg(5))
+    job = raw_job(content, '<img src="use5.svg" alt="slow">')  # a minute of layout, were it not stopped
+    (tmp_path / "job.pickle").write_bytes(pickle.dumps(job))
+    output = tmp_path / "output.txt"
+    with output.open("w") as out:
+        script = [sys.executable, "-c", _KILLED_BUILD, str(tmp_path / "job.pickle")]
+        code = subprocess.run(script, stdout=out, stderr=subprocess.STDOUT, timeout=120).returncode
+    assert code == -signal.SIGKILL, output.read_text()
+    shop = int(output.read_text().split()[0])
+    try:
+        deadline = time.monotonic() + 10  # before, it went on until the PDF's own limit (60 s)
+        while time.monotonic() < deadline and any(_alive(pid) for pid in _group(shop)):
+            time.sleep(0.1)
+        assert not [pid for pid in _group(shop) if _alive(pid)], "the workshop went on without its build"
+    finally:
+        with contextlib.suppress(OSError):
+            os.killpg(shop, signal.SIGKILL)
+
+
+def _group(pgid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[2]) == pgid:
+                    found.append(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False

@@ -365,7 +365,13 @@ class _Running:
     deadline: float
 
 
-def _render_forked(jobs: list[PdfJob]) -> list[_Rendered]:
+class _BuildGone(Exception):
+    """The build that handed a workshop its jobs is gone: nobody will take the PDFs."""
+
+
+def _render_forked(jobs: list[PdfJob], build: Connection | None = None) -> list[_Rendered]:
+    """The jobs laid out in forked children; ``build``, in the workshop, is its connection to the
+    build, which only ever becomes readable again when the build is gone (then _BuildGone)."""
     import multiprocessing
     import time
     from multiprocessing.connection import wait
@@ -390,7 +396,10 @@ def _render_forked(jobs: list[PdfJob]) -> list[_Rendered]:
                 running[started] = _Running(job, process, receive, time.monotonic() + job.timeout)
                 started += 1
             soonest = min(r.deadline for r in running.values())
-            ready = wait([r.receive for r in running.values()], max(0.0, soonest - time.monotonic()))
+            watched = [r.receive for r in running.values()] + ([build] if build is not None else [])
+            ready = wait(watched, max(0.0, soonest - time.monotonic()))
+            if build is not None and build in ready:
+                raise _BuildGone
             for n, item in list(running.items()):
                 if item.receive in ready:
                     del running[n]
@@ -460,7 +469,7 @@ class Workshop:
             return None
         context = multiprocessing.get_context("fork")
         mine, theirs = context.Pipe()
-        process = context.Process(target=_workshop, args=(theirs,))  # not a daemon: it forks children
+        process = context.Process(target=_workshop, args=(theirs, mine))  # not a daemon: it forks children
         process.start()
         theirs.close()
         if process.pid is not None:
@@ -524,10 +533,14 @@ def pdf_workshop(wanted: bool = True) -> Iterator[Workshop | None]:
             workshop.close()
 
 
-def _workshop(connection: Connection) -> None:  # pragma: no cover - runs in the forked process
+def _workshop(connection: Connection, builds_end: Connection) -> None:  # pragma: no cover - forked process
     """The workshop's life: import WeasyPrint, wait for the jobs, lay them out, send what came of it."""
     import threading
 
+    # The fork copied the build's end of the pipe too: while this process held it, a build that
+    # was killed (or hung up on) never looked closed, and the workshop waited for ever, for jobs
+    # or to hand over its PDFs, holding the build's output open.
+    builds_end.close()
     os.setpgid(0, 0)  # a group of its own, with the children it forks: close() ends them together
     received: list[list[PdfJob] | None] = []
 
@@ -554,7 +567,9 @@ def _workshop(connection: Connection) -> None:  # pragma: no cover - runs in the
         try:
             if failed is not None:
                 raise failed
-            connection.send(("ok", _render_forked(jobs)))
+            connection.send(("ok", _render_forked(jobs, connection)))
+        except _BuildGone:
+            pass  # killed without a word (a closed terminal, a CI time limit): its children are stopped
         except CpdgenError as exc:
             kind = "render" if isinstance(exc, RenderFailed) else "cpdgen"
             connection.send(("error", (kind, exc.message, exc.outcome)))
