@@ -401,3 +401,36 @@ def test_a_workshop_ends_when_its_build_is_killed(tmp_path, handed):
     finally:
         with contextlib.suppress(OSError):
             os.killpg(workshop, signal.SIGKILL)
+
+
+def test_a_weasyprint_failure_in_the_workshop_reads_as_it_does_without_one(tmp_path, monkeypatch):
+    portfolio = Builder(tmp_path / "p")
+    portfolio.activity("a", date="2025-03-01")
+    job = prepare_diploma_pdf(*judged(portfolio.root), "diploma-1", public=True)
+
+    def crash(*args):
+        raise ValueError("a bug inside WeasyPrint")
+
+    monkeypatch.setattr(rendering, "_write_pdf", crash)  # the workshop and its children inherit it
+    shown = r"^WeasyPrint failed while rendering diploma-1:\n"
+    with rendering.pdf_workshop() as workshop, pytest.raises(RuntimeError, match=shown) as failed:
+        rendering.start_pdfs([job], None, workshop).result()
+    assert "a bug inside WeasyPrint" in str(failed.value)
+
+
+def test_pdfs_handed_over_early_but_not_needed_do_not_stop_another_being_made(tmp_path):
+    from cpdgen.site.renderer import SiteRenderer
+
+    portfolio = build_record(tmp_path / "p")
+    submitted = [{"id": "diploma-1", "start": "2024-09-01", "submitted": "2025-03-20"}, {"start": "2025-03-20"}]
+    portfolio.settings(dict(MEMBER, diplomas=submitted))
+    renderer = SiteRenderer(portfolio.root, use_cache=False)
+    prepared = renderer.prepare(as_of=AS_OF, pdf=True)
+    assert prepared.plan is not None
+    [second] = [d for d in prepared.plan.downloads if d.kind == "pdf" and d.diploma == "diploma-2"]
+    with rendering.pdf_workshop() as workshop:
+        assert workshop is not None
+        # The workshop's one batch went to diploma-1's PDF, which the previous site turned out to hold.
+        prepared.early_pdfs = rendering.start_pdfs([prepared.pdf_jobs["diploma-1"]], None, workshop)
+        made = renderer.start_downloads(prepared, [second], workshop)()
+    assert made == [rendering.pdf_bytes(prepared.pdf_jobs["diploma-2"])]

@@ -573,6 +573,8 @@ def _workshop(connection: Connection, builds_end: Connection) -> None:  # pragma
         except CpdgenError as exc:
             kind = "render" if isinstance(exc, RenderFailed) else "cpdgen"
             connection.send(("error", (kind, exc.message, exc.outcome)))
+        except RuntimeError as exc:  # WeasyPrint failed in a child (_received): its own message says so
+            connection.send(("error", ("bug", str(exc), None)))
         except Exception:  # noqa: BLE001 - a bug: the build reports it as one
             connection.send(("error", ("bug", traceback.format_exc(), None)))
     except OSError:

@@ -433,11 +433,11 @@ class SiteRenderer:
         jobs = [prepared.pdf_jobs[d.diploma or ""] for d in pdfs]
         early = prepared.early_pdfs
         started = {id(job) for job in early.jobs} if early is not None else set()
+        # The workshop takes one batch: those not handed over early are laid out now, here.
+        rest = [job for job in jobs if id(job) not in started]
+        later = start_pdfs(rest, self.pdfs, workshop if early is None else None) if rest else None
         if early is not None and not started & {id(job) for job in jobs}:
             early = None  # none of them is needed after all (the previous site has them)
-        # Those not handed over early (the workshop takes one batch): laid out now.
-        rest = [job for job in jobs if id(job) not in started]
-        later = start_pdfs(rest, self.pdfs, None if early is not None else workshop) if rest else None
 
         def made() -> list[bytes]:
             by_job: dict[int, bytes] = {}
