@@ -225,10 +225,12 @@ def _report_written(console: Console, items: Sequence[Written], kept_out: str, d
 
 
 def cmd_build(args: argparse.Namespace, console: Console) -> int:
+    if args.no_pdf:
+        return _build(args, console, None)
     from cpdgen.pdf.layout import pdf_workshop
 
     # Before anything heavy is imported, so WeasyPrint is ready by the time the PDFs are known.
-    with pdf_workshop(not args.no_pdf) as workshop:
+    with pdf_workshop() as workshop:
         return _build(args, console, workshop)
 
 

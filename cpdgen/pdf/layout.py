@@ -25,7 +25,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
-from importlib import metadata
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING
@@ -208,6 +207,8 @@ def cached(job: PdfJob, store: BlobStore | None) -> bool:
 
 
 def cache_key(job: PdfJob, files: dict[str, bytes]) -> str:
+    from importlib import metadata  # here: it takes longer to import than the rest of this module
+
     try:
         weasyprint_version = metadata.version("weasyprint")
     except metadata.PackageNotFoundError:  # pragma: no cover - weasyprint is a dependency
