@@ -259,15 +259,22 @@ def test_unsafe_or_broken_svg_is_refused(svg, message):
         check_svg(svg, "x.svg")
 
 
-@pytest.mark.slow
-def test_rendering_is_bounded_in_wall_clock_time(tmp_path, monkeypatch):
-    # Let the nested <use> SVG through the checks, to show the time limit stops WeasyPrint itself.
-    monkeypatch.setattr(resources, "MAX_SVG_SHAPES", 10**9)
+def slow_job(tmp_path: Path, timeout: float = 60) -> PdfJob:
+    """A job whose SVG of nested ``<use>`` takes WeasyPrint a minute (once the caller lifts
+    ``resources.MAX_SVG_SHAPES``, to show a time limit stopping WeasyPrint itself)."""
     content = tmp_path / "content"
     content.mkdir()
     (content / "use5.svg").write_bytes(nested_use_svg(5))
     job = raw_job(content, '<img src="use5.svg" alt="slow">')
-    job.timeout = 1.5
+    job.timeout = timeout
+    return job
+
+
+@pytest.mark.slow
+def test_rendering_is_bounded_in_wall_clock_time(tmp_path, monkeypatch):
+    # Let the nested <use> SVG through the checks, to show the time limit stops WeasyPrint itself.
+    monkeypatch.setattr(resources, "MAX_SVG_SHAPES", 10**9)
+    job = slow_job(tmp_path, timeout=1.5)
     with pytest.raises(RenderFailed, match="took more than 2 s and was stopped"):  # only the time limit says so
         rendering.render_bounded(job)
 
@@ -309,11 +316,7 @@ def test_camera_metadata_never_reaches_the_pdf(tmp_path):
 def test_a_build_s_workshop_bounds_each_pdf_in_time_as_well(tmp_path, monkeypatch):
     # The workshop that readies WeasyPrint while a build reads the portfolio lays out under the same limit.
     monkeypatch.setattr(resources, "MAX_SVG_SHAPES", 10**9)
-    content = tmp_path / "content"
-    content.mkdir()
-    (content / "use5.svg").write_bytes(nested_use_svg(5))
-    job = raw_job(content, '<img src="use5.svg" alt="slow">')
-    job.timeout = 1.5
+    job = slow_job(tmp_path, timeout=1.5)
     with rendering.pdf_workshop() as workshop:
         assert workshop is not None
         pending = rendering.start_pdfs([job], None, workshop)
@@ -324,10 +327,7 @@ def test_a_build_s_workshop_bounds_each_pdf_in_time_as_well(tmp_path, monkeypatc
 @pytest.mark.slow
 def test_a_build_that_stops_stops_the_pdfs_its_workshop_is_laying_out(tmp_path, monkeypatch):
     monkeypatch.setattr(resources, "MAX_SVG_SHAPES", 10**9)
-    content = tmp_path / "content"
-    content.mkdir()
-    (content / "use5.svg").write_bytes(nested_use_svg(5))
-    job = raw_job(content, '<img src="use5.svg" alt="slow">')
+    job = slow_job(tmp_path)
     with rendering.pdf_workshop() as workshop:
         assert workshop is not None
         rendering.start_pdfs([job], None, workshop)
@@ -369,10 +369,7 @@ def test_a_killed_build_s_workshop_stops_laying_out_at_once(tmp_path):
     import subprocess
     import sys
 
-    content = tmp_path / "content"
-    content.mkdir()
-    (content / "use5.svg").write_bytes(nested_use_svg(5))
-    job = raw_job(content, '<img src="use5.svg" alt="slow">')  # a minute of layout, were it not stopped
+    job = slow_job(tmp_path)  # a minute of layout, were it not stopped
     (tmp_path / "job.pickle").write_bytes(pickle.dumps(job))
     output = tmp_path / "output.txt"
     with output.open("w") as out:
