@@ -434,3 +434,23 @@ def test_pdfs_handed_over_early_but_not_needed_do_not_stop_another_being_made(tm
         prepared.early_pdfs = rendering.start_pdfs([prepared.pdf_jobs["diploma-1"]], None, workshop)
         made = renderer.start_downloads(prepared, [second], workshop)()
     assert made == [rendering.pdf_bytes(prepared.pdf_jobs["diploma-2"])]
+
+
+@pytest.mark.slow  # lays out two diplomas, then one
+def test_a_build_announces_each_pdf_it_lays_out_once_and_only_those(tmp_path):
+    from cpdgen.site.build import build_site
+
+    portfolio = build_record(tmp_path / "p")
+    submitted = [{"id": "diploma-1", "start": "2024-09-01", "submitted": "2025-03-20"}, {"start": "2025-03-20"}]
+    portfolio.settings(dict(MEMBER, diplomas=submitted))
+    said: list[tuple[int, int, str]] = []
+    build_site(portfolio.root, as_of=AS_OF, progress=lambda *args: said.append(args))
+    assert said == [(1, 2, "diploma-1"), (2, 2, "diploma-2")]
+    said.clear()
+    shutil.rmtree(portfolio.root / "site")
+    build_site(portfolio.root, as_of=AS_OF, progress=lambda *args: said.append(args))
+    assert said == []  # both from the PDF cache: nothing is laid out, so nothing is said to be
+    said.clear()
+    portfolio.activity("2025-04-02-later", title="Later activity", date="2025-04-02", reflection=REFLECTION)
+    build_site(portfolio.root, as_of=AS_OF, progress=lambda *args: said.append(args))
+    assert said == [(2, 2, "diploma-2")]  # diploma-1's PDF is the previous site's

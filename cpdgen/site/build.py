@@ -172,7 +172,9 @@ def build_site(
         workshop = (workshop or own) if pdf else None
         # First gather all data.
         previous = target if (target / fsutil.MARKER).is_file() else None
-        prepared = renderer.prepare(as_of=as_of, strict=strict, pdf=pdf, workshop=workshop, previous=previous)
+        prepared = renderer.prepare(
+            as_of=as_of, strict=strict, pdf=pdf, workshop=workshop, previous=previous, progress=progress
+        )
         result = BuildResult(target, prepared.as_of, prepared.problems, False, prepared.setup_failed)
         if prepared.plan is None or prepared.assessment is None:
             return result

@@ -159,11 +159,13 @@ class SiteRenderer:
         pdf: bool = False,
         workshop: Workshop | None = None,
         previous: Path | None = None,
+        progress: Callable[[int, int, str], None] | None = None,
     ) -> Prepared:
         """Read and judge the portfolio, plan every page and download, check every PDF; nothing is written.
 
         With a ``workshop`` (``layout.Workshop``), the PDFs to lay out are handed to it as soon
-        as they are known (not those in the cache or, under the same key, in the ``previous`` site).
+        as they are known (not those in the cache or, under the same key, in the ``previous`` site),
+        and ``progress(n, total, diploma_id)`` is called for each as it is handed over.
 
         ``plan`` is None when the build must not go ahead: ``problems`` has an error (or,
         with ``strict``, a warning), or ``portfolio.yaml`` could not be used.
@@ -186,7 +188,7 @@ class SiteRenderer:
             for diploma in assessment.diplomas:
                 jobs[diploma.id] = prepare_diploma_pdf(portfolio, assessment, diploma.id, public=True)
             if workshop is not None:
-                early = self.start_pdfs_early(list(jobs.values()), workshop, previous)
+                early = self.start_pdfs_early(list(jobs.values()), workshop, previous, progress)
         published = [a for a in portfolio.activities if a.published]
         texts = [a.description for a in published]
         if portfolio.settings.publish.reflections:
@@ -240,17 +242,28 @@ class SiteRenderer:
             early_pdfs=early,
         )  # fmt: skip
 
-    def start_pdfs_early(self, jobs: list[PdfJob], workshop: Workshop, previous: Path | None) -> PendingPdfs | None:
+    def start_pdfs_early(
+        self,
+        jobs: list[PdfJob],
+        workshop: Workshop,
+        previous: Path | None,
+        progress: Callable[[int, int, str], None] | None = None,
+    ) -> PendingPdfs | None:
         """Hand ``workshop`` the PDFs a build will have to lay out, as soon as they are known
         (before the site is planned): those neither in the PDF cache nor, under the same key,
-        in the ``previous`` site. None when a job has errors (the build will not lay it out)."""
+        in the ``previous`` site, each announced to ``progress``. None when a job has errors
+        (the build will not lay it out)."""
         from cpdgen.pdf.layout import start_pdfs
 
         if any(job.errors for job in jobs):
             return None
         old = fsutil.read_manifest(previous / fsutil.MARKER) if previous is not None else {}
         there = {entry[0] for entry in old.values()}
-        return start_pdfs([job for job in jobs if "pdf-" + job.key not in there], self.pdfs, workshop)
+        pending = start_pdfs([job for job in jobs if "pdf-" + job.key not in there], self.pdfs, workshop)
+        if progress is not None:
+            for n in pending.todo:
+                progress(jobs.index(pending.jobs[n]) + 1, len(jobs), pending.jobs[n].diploma_id)
+        return pending
 
     def collect_search(self, prepared: Prepared) -> bool:
         """Take the search index Pagefind was making into the plan's downloads, waiting for it.
@@ -589,6 +602,7 @@ class SiteRenderer:
         # (unless a workshop lays them out, while the pages render).
         to_make: list[Download] = []
         pdfs = [d for d in plan.downloads if d.kind == "pdf"]
+        handed_over = {id(job) for job in prepared.early_pdfs.jobs} if prepared.early_pdfs is not None else set()
         for download in plan.downloads:
             key = keys[download.path]
             source, entry = reuse(download.path, key)
@@ -598,7 +612,8 @@ class SiteRenderer:
                 if source is not None:
                     link(download.path, source)
                 continue
-            if download.kind == "pdf" and progress is not None:
+            handed = download.kind == "pdf" and id(prepared.pdf_jobs.get(download.diploma or "")) in handed_over
+            if download.kind == "pdf" and progress is not None and not handed:  # else announced when handed over
                 progress(pdfs.index(download) + 1, len(pdfs), download.diploma or "")
             to_make.append(download)
         # The PDFs to make are laid out together, side by side as the cores and memory allow.
