@@ -454,3 +454,13 @@ def test_a_build_announces_each_pdf_it_lays_out_once_and_only_those(tmp_path):
     portfolio.activity("2025-04-02-later", title="Later activity", date="2025-04-02", reflection=REFLECTION)
     build_site(portfolio.root, as_of=AS_OF, progress=lambda *args: said.append(args))
     assert said == [(2, 2, "diploma-2")]  # diploma-1's PDF is the previous site's
+
+
+def test_a_workshop_is_ended_once_however_often_it_is_closed(monkeypatch):
+    killed = []
+    killpg = rendering.os.killpg
+    with rendering.pdf_workshop() as workshop:
+        assert workshop is not None
+        monkeypatch.setattr(rendering.os, "killpg", lambda pgid, sig: (killed.append(pgid), killpg(pgid, sig)))
+        workshop.close()  # as result() does, before the build's own close
+    assert len(killed) == 1  # a second kill could reach another group, once the workshop's id is reused

@@ -458,6 +458,7 @@ class Workshop:
         self._process = process
         self._connection = connection
         self._jobs: list[PdfJob] | None = None
+        self._closed = False
 
     @classmethod
     def start(cls) -> Workshop | None:
@@ -513,9 +514,13 @@ class Workshop:
 
     def close(self) -> None:
         """End the workshop and the children it forked, whatever they are doing: unused, it
-        holds nothing of value (a build with nothing to lay out need not wait for its import)."""
+        holds nothing of value (a build with nothing to lay out need not wait for its import).
+        Once only: after the join its process id, which names the group, may be another's."""
+        if self._closed:
+            return
+        self._closed = True
         if self._process.pid is not None:
-            with suppress(OSError):  # gone already
+            with suppress(OSError):  # gone already (unreaped until the join below, so still its id)
                 os.killpg(self._process.pid, signal.SIGKILL)
         self._process.kill()
         self._connection.close()
