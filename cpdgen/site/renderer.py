@@ -78,6 +78,11 @@ class Prepared:
     def activities_by_path(self) -> dict[str, Activity]:
         return {a.path: a for a in self.portfolio.activities}
 
+    @property
+    def handed_over(self) -> set[int]:
+        """The PDF jobs (by ``id``) handed to the workshop as soon as they were known (``early_pdfs``)."""
+        return {id(job) for job in self.early_pdfs.jobs} if self.early_pdfs is not None else set()
+
     def close(self) -> None:
         """Stop Pagefind if it still makes an index no render took (a build that stopped early)."""
         if self.search is not None:
@@ -445,7 +450,7 @@ class SiteRenderer:
         pdfs = [d for d in downloads if d.kind == "pdf"]
         jobs = [prepared.pdf_jobs[d.diploma or ""] for d in pdfs]
         early = prepared.early_pdfs
-        started = {id(job) for job in early.jobs} if early is not None else set()
+        started = prepared.handed_over
         # The workshop takes one batch: those not handed over early are laid out now, here.
         rest = [job for job in jobs if id(job) not in started]
         later = start_pdfs(rest, self.pdfs, workshop if early is None else None) if rest else None
@@ -602,7 +607,7 @@ class SiteRenderer:
         # (unless a workshop lays them out, while the pages render).
         to_make: list[Download] = []
         pdfs = [d for d in plan.downloads if d.kind == "pdf"]
-        handed_over = {id(job) for job in prepared.early_pdfs.jobs} if prepared.early_pdfs is not None else set()
+        handed_over = prepared.handed_over
         for download in plan.downloads:
             key = keys[download.path]
             source, entry = reuse(download.path, key)
